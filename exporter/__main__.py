@@ -1,0 +1,3 @@
+from exporter.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,479 @@
+"""Load and validate the exporter's YAML config.
+
+Everything is checked at load, so a running exporter never meets a bad value:
+each error names the file, the key path and what is wrong, e.g.
+``spse.yml: targets[2].url: scheme must be http or https``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "spse.yml"
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+DURATION_RE = re.compile(
+    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+)
+DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$")
+SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "MB": 10**6, "GB": 10**9,
+              "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+DNS_RECORD_TYPES = ("A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME")
+CHECK_SCHEMES = ("tcp", "dns", "ntp", "http", "https")
+HTTP_METHODS = ("GET", "HEAD")
+IP_PROTOCOLS = ("ip4", "ip6")
+DEFAULT_NTP_PORT = 123
+DEFAULT_DNS_PORT = 53
+
+
+class ConfigError(Exception):
+    """A config problem, naming the file and the key path it was found at."""
+
+    def __init__(self, source: str, path: str, message: str):
+        self.source, self.path, self.message = source, path, message
+        where = f"{path}: " if path else ""
+        super().__init__(f"{source}: {where}{message}")
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    insecure_skip_verify: bool = False
+    ca_file: str | None = None
+    server_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One SPSE site to probe over HTTP(S)."""
+
+    name: str
+    url: str
+    interval: float
+    timeout: float
+    method: str = "GET"
+    valid_status_codes: tuple[int, ...] = ()
+    fail_if_body_matches: tuple[re.Pattern, ...] = ()
+    fail_if_body_not_matches: tuple[re.Pattern, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    ip_protocol: str = "ip4"
+    ip_protocol_fallback: bool = True
+    max_redirects: int = 10
+    body_size_limit: int = 1024 * 1024
+    tls: TLSConfig = TLSConfig()
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+
+    def status_is_valid(self, code: int) -> bool:
+        if self.valid_status_codes:
+            return code in self.valid_status_codes
+        return 200 <= code <= 299
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    servers: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...]
+    interval: float
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Check:
+    """One upstream reachability check, parsed from its URL."""
+
+    url: str
+    kind: str  # tcp, dns, ntp, http, https
+    endpoint: Endpoint
+    query_name: str = ""
+    query_type: str = "A"
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class UpstreamGroup:
+    name: str
+    checks: tuple[Check, ...]
+    interval: float
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    interval: float
+    timeout: float
+    targets: tuple[Target, ...]
+    clock: ClockConfig | None
+    upstream: tuple[UpstreamGroup, ...]
+
+    def summary(self) -> str:
+        checks = sum(len(g.checks) for g in self.upstream)
+        sources = len(self.clock.servers) if self.clock else 0
+        groups = ", ".join(f"{g.name}={len(g.checks)}" for g in self.upstream) or "none"
+        return (f"{self.source}: OK: {len(self.targets)} SPSE target(s), {sources} time source(s), "
+                f"{len(self.upstream)} upstream group(s) with {checks} check(s) ({groups}); "
+                f"interval {format_duration(self.interval)}, timeout {format_duration(self.timeout)}")
+
+
+def parse_duration(value: Any) -> float:
+    """Parse a Prometheus duration such as ``15s``, ``1m30s`` or ``500ms`` into seconds."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a duration string such as 15s or 1m")
+    match = DURATION_RE.match(value)
+    if not match or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration (use forms like 500ms, 15s, 1m, 1h30m)")
+    seconds = sum(int(g) * unit for g, unit in zip(match.groups(), DURATION_UNITS) if g)
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return float(seconds)
+
+
+def format_duration(seconds: float) -> str:
+    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
+
+
+class _Reader:
+    """Walks the parsed YAML, raising ConfigError with the key path of any bad value."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        return ConfigError(self.source, path, message)
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be a mapping, got {type_name(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"key {key!r} must be a string")
+            if key not in allowed:
+                raise self.fail(join(path, key), f"unknown key (allowed: {', '.join(allowed)})")
+        return value
+
+    def string_list(self, value: Any, path: str) -> list[str]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"must be a list, got {type_name(value)}")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise self.fail(f"{path}[{i}]", "must be a non-empty string")
+        return value
+
+    def headers(self, value: Any, path: str) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be a mapping of header name to value, got {type_name(value)}")
+        for key, text in value.items():
+            if not isinstance(key, str) or not HEADER_NAME_RE.match(key):
+                raise self.fail(path, f"{key!r} is not a valid header name")
+            if not isinstance(text, str) or "\n" in text or "\r" in text:
+                raise self.fail(join(path, key), "must be a single-line string")
+        return value
+
+    def duration(self, value: Any, path: str) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as err:
+            raise self.fail(path, str(err)) from None
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"must be true or false, got {type_name(value)}")
+        return value
+
+    def choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.fail(path, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def regexes(self, value: Any, path: str) -> tuple[re.Pattern, ...]:
+        compiled = []
+        for i, pattern in enumerate(self.string_list(value, path)):
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as err:
+                raise self.fail(f"{path}[{i}]", f"invalid regular expression: {err}") from None
+        return tuple(compiled)
+
+    def size(self, value: Any, path: str) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            size = value
+        else:
+            match = SIZE_RE.match(value) if isinstance(value, str) else None
+            if not match:
+                raise self.fail(path, "must be a size such as 1048576, 512KiB or 1MiB")
+            size = int(match.group(1)) * SIZE_UNITS[match.group(2)]
+        if size <= 0:
+            raise self.fail(path, "must be greater than zero")
+        return size
+
+    def integer(self, value: Any, path: str, low: int, high: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.fail(path, f"must be a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    def timing(self, raw: dict, path: str, interval: float, timeout: float) -> tuple[float, float]:
+        if "interval" in raw:
+            interval = self.duration(raw["interval"], join(path, "interval"))
+        if "timeout" in raw:
+            timeout = self.duration(raw["timeout"], join(path, "timeout"))
+        if timeout >= interval:
+            key = "timeout" if "timeout" in raw or not path else "interval"
+            raise self.fail(join(path, key),
+                            f"timeout ({format_duration(timeout)}) must be below interval "
+                            f"({format_duration(interval)})")
+        return interval, timeout
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def type_name(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def parse_endpoint(text: str, default_port: int | None) -> Endpoint:
+    """Split ``host``, ``host:port`` or ``[v6]:port``; raise ValueError naming the problem."""
+    parts = urlsplit(f"//{text}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as err:
+        raise ValueError(f"bad port in {text!r}: {err}") from None
+    if not host or parts.path or parts.query or parts.username:
+        raise ValueError(f"{text!r} is not host or host:port")
+    if port is None:
+        if default_port is None:
+            raise ValueError(f"{text!r} needs a port")
+        port = default_port
+    if port == 0:
+        raise ValueError(f"port 0 in {text!r} is not usable")
+    return Endpoint(host, port)
+
+
+def make_ssl_context(tls: TLSConfig) -> ssl.SSLContext:
+    """One client TLS context per target, built once: loading CA files per probe costs CPU."""
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _read_tls(r: _Reader, raw: Any, path: str) -> TLSConfig:
+    raw = r.mapping(raw, path, ("insecure_skip_verify", "ca_file", "server_name"))
+    tls = TLSConfig(
+        insecure_skip_verify=r.boolean(raw.get("insecure_skip_verify", False), join(path, "insecure_skip_verify")),
+        ca_file=raw.get("ca_file"),
+        server_name=raw.get("server_name"),
+    )
+    if tls.ca_file is not None:
+        if not isinstance(tls.ca_file, str) or not Path(tls.ca_file).is_file():
+            raise r.fail(join(path, "ca_file"), f"file {tls.ca_file!r} does not exist")
+    if tls.server_name is not None and (not isinstance(tls.server_name, str) or not tls.server_name):
+        raise r.fail(join(path, "server_name"), "must be a host name")
+    return tls
+
+
+TARGET_KEYS = ("name", "url", "interval", "timeout", "method", "valid_status_codes",
+               "fail_if_body_matches", "fail_if_body_not_matches", "headers", "ip_protocol",
+               "ip_protocol_fallback", "max_redirects", "body_size_limit", "tls")
+
+
+def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: float) -> Target:
+    raw = r.mapping(raw, path, TARGET_KEYS)
+    for key in ("name", "url"):
+        if key not in raw:
+            raise r.fail(join(path, key), "is required")
+    name = raw["name"]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise r.fail(join(path, "name"), "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    url = raw["url"]
+    if not isinstance(url, str):
+        raise r.fail(join(path, "url"), f"must be a string, got {type_name(url)}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise r.fail(join(path, "url"), "scheme must be http or https")
+    try:
+        parts.port
+    except ValueError as err:
+        raise r.fail(join(path, "url"), f"bad port: {err}") from None
+    if not parts.hostname:
+        raise r.fail(join(path, "url"), "has no host")
+    interval, timeout = r.timing(raw, path, interval, timeout)
+    codes = raw.get("valid_status_codes", [])
+    if not isinstance(codes, list):
+        raise r.fail(join(path, "valid_status_codes"), f"must be a list, got {type_name(codes)}")
+    for i, code in enumerate(codes):
+        r.integer(code, f"{path}.valid_status_codes[{i}]", 100, 599)
+    headers = r.headers(raw.get("headers", {}), join(path, "headers"))
+    tls = _read_tls(r, raw.get("tls", {}), join(path, "tls"))
+    return Target(
+        name=name,
+        url=url,
+        interval=interval,
+        timeout=timeout,
+        method=r.choice(raw.get("method", "GET"), join(path, "method"), HTTP_METHODS),
+        valid_status_codes=tuple(codes),
+        fail_if_body_matches=r.regexes(raw.get("fail_if_body_matches", []), join(path, "fail_if_body_matches")),
+        fail_if_body_not_matches=r.regexes(raw.get("fail_if_body_not_matches", []), join(path, "fail_if_body_not_matches")),
+        headers=tuple(headers.items()),
+        ip_protocol=r.choice(raw.get("ip_protocol", "ip4"), join(path, "ip_protocol"), IP_PROTOCOLS),
+        ip_protocol_fallback=r.boolean(raw.get("ip_protocol_fallback", True), join(path, "ip_protocol_fallback")),
+        max_redirects=r.integer(raw.get("max_redirects", 10), join(path, "max_redirects"), 0, 30),
+        body_size_limit=r.size(raw.get("body_size_limit", "1MiB"), join(path, "body_size_limit")),
+        tls=tls,
+        ssl_context=make_ssl_context(tls) if parts.scheme == "https" else None,
+    )
+
+
+def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockConfig:
+    raw = r.mapping(raw, "clock", ("servers", "interval", "timeout"))
+    servers = r.string_list(raw.get("servers", []), "clock.servers")
+    if not servers:
+        raise r.fail("clock.servers", "needs at least one time source")
+    if len(set(servers)) != len(servers):
+        raise r.fail("clock.servers", "lists a server twice")
+    endpoints = []
+    for i, server in enumerate(servers):
+        try:
+            endpoints.append(parse_endpoint(server, DEFAULT_NTP_PORT))
+        except ValueError as err:
+            raise r.fail(f"clock.servers[{i}]", str(err)) from None
+    interval, timeout = r.timing(raw, "clock", interval, timeout)
+    return ClockConfig(tuple(servers), tuple(endpoints), interval, timeout)
+
+
+def parse_check(url: str) -> Check:
+    """Parse one upstream check URL; raise ValueError saying what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme == "icmp":
+        raise ValueError("icmp checks are not supported (they need raw-socket privileges); "
+                         "use tcp://host:port, dns://, ntp:// or http(s)://")
+    if parts.scheme not in CHECK_SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(CHECK_SCHEMES)}")
+    try:
+        port = parts.port
+    except ValueError as err:
+        raise ValueError(f"bad port: {err}") from None
+    host = parts.hostname
+    if not host:
+        raise ValueError("has no host")
+    if port == 0:
+        raise ValueError("port 0 is not usable")
+    if parts.scheme == "tcp":
+        if port is None:
+            raise ValueError("tcp checks need a port, e.g. tcp://host:443")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("tcp checks take only host:port")
+        return Check(url, "tcp", Endpoint(host, port))
+    if parts.scheme == "ntp":
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("ntp checks take only host[:port]")
+        return Check(url, "ntp", Endpoint(host, port or DEFAULT_NTP_PORT))
+    if parts.scheme == "dns":
+        name = parts.path.strip("/")
+        if not name:
+            raise ValueError("dns checks need a name to query, e.g. dns://1.1.1.1/lkpp.go.id")
+        query = parse_qs(parts.query)
+        unknown = set(query) - {"type"}
+        if unknown:
+            raise ValueError(f"unknown parameter {sorted(unknown)[0]!r} (only type=)")
+        qtype = query.get("type", ["A"])[-1].upper()
+        if qtype not in DNS_RECORD_TYPES:
+            raise ValueError(f"type must be one of {', '.join(DNS_RECORD_TYPES)}")
+        return Check(url, "dns", Endpoint(host, port or DEFAULT_DNS_PORT), query_name=name, query_type=qtype)
+    default_port = 443 if parts.scheme == "https" else 80
+    context = make_ssl_context(TLSConfig()) if parts.scheme == "https" else None
+    return Check(url, parts.scheme, Endpoint(host, port or default_port), ssl_context=context)
+
+
+def _read_upstream(r: _Reader, raw: Any, interval: float, timeout: float) -> tuple[UpstreamGroup, ...]:
+    if not isinstance(raw, dict):
+        raise r.fail("upstream", f"must be a mapping of group name to a list of checks, got {type_name(raw)}")
+    groups = []
+    for name, checks in raw.items():
+        path = f"upstream.{name}"
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise r.fail(path, "group name must be letters, digits, '_', '.' or '-'")
+        urls = r.string_list(checks, path)
+        if not urls:
+            raise r.fail(path, "needs at least one check")
+        if len(set(urls)) != len(urls):
+            raise r.fail(path, "lists a check twice")
+        parsed = []
+        for i, url in enumerate(urls):
+            try:
+                parsed.append(parse_check(url))
+            except ValueError as err:
+                raise r.fail(f"{path}[{i}]", str(err)) from None
+        groups.append(UpstreamGroup(name, tuple(parsed), interval, timeout))
+    return tuple(groups)
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Parse and validate config text; raise ConfigError on the first problem."""
+    r = _Reader(source)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(source, where, f"invalid YAML: {problem}") from None
+    except (ValueError, TypeError, RecursionError) as err:
+        raise ConfigError(source, "", f"invalid YAML: {err}") from None
+    if raw is None:
+        raise r.fail("", "is empty")
+    raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream"))
+    interval, timeout = r.timing(raw, "", 15.0, 10.0)
+    targets_raw = raw.get("targets", [])
+    if not isinstance(targets_raw, list):
+        raise r.fail("targets", f"must be a list, got {type_name(targets_raw)}")
+    targets = tuple(_read_target(r, t, f"targets[{i}]", interval, timeout) for i, t in enumerate(targets_raw))
+    seen: dict[str, int] = {}
+    for i, target in enumerate(targets):
+        if target.name in seen:
+            raise r.fail(f"targets[{i}].name", f"{target.name!r} is already used by targets[{seen[target.name]}]")
+        seen[target.name] = i
+    clock = _read_clock(r, raw["clock"], interval, timeout) if raw.get("clock") is not None else None
+    upstream = _read_upstream(r, raw["upstream"], interval, timeout) if raw.get("upstream") is not None else ()
+    if not targets and clock is None and not upstream:
+        raise r.fail("", "configures nothing to probe: add targets, clock or upstream")
+    return Config(source, interval, timeout, targets, clock, upstream)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError naming the file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(source, "", f"cannot read: {err}") from None
+    return parse_config(text, source)
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

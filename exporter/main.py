@@ -1,0 +1,140 @@
+"""Command line: parse flags, load the config, then run the probe loop and the HTTP server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import logging
+import signal
+import sys
+
+from exporter import __version__, logs
+from exporter.config import EXAMPLE_CONFIG, Config, ConfigError, load_config
+from exporter.metrics import Metrics
+from exporter.scheduler import Scheduler
+from exporter.server import App, serve
+
+log = logging.getLogger("spse_exporter")
+
+DEFAULT_LISTEN = ":10040"
+RELOAD_TIMEOUT = 30.0
+# getaddrinfo runs in the default executor: one slow resolver must not hold up every probe.
+RESOLVER_THREADS = 64
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="spse-exporter",
+        description="Prometheus exporter for SPSE sites: HTTP status, clock validation and upstream reachability.")
+    parser.add_argument("--config.file", dest="config_file", default=str(EXAMPLE_CONFIG),
+                        help="YAML config file (default: the bundled example, %(default)s)")
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
+                        help="host:port to serve on (default %(default)s: every interface)")
+    parser.add_argument("--web.config.file", dest="web_config_file", default=None,
+                        help="exporter-toolkit web config: TLS and basic auth for the endpoints")
+    parser.add_argument("--log.level", dest="log_level", choices=sorted(logs.LEVELS), default="info")
+    parser.add_argument("--log.format", dest="log_format", choices=("text", "json"), default="text")
+    parser.add_argument("--check-config", dest="check_config", action="store_true",
+                        help="validate the config file, print a summary and exit 0 (valid) or 2 (invalid)")
+    parser.add_argument("--version", action="version", version=f"spse-exporter {__version__}")
+    return parser.parse_args(argv)
+
+
+def split_listen_address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--web.listen-address {value!r}: expected host:port, e.g. :10040 or 127.0.0.1:10040")
+    host = host.strip("[]")
+    return host or "0.0.0.0", int(port)
+
+
+class Exporter:
+    """Owns the running config: reloads swap it only when the new file is valid."""
+
+    def __init__(self, config_file: str, config: Config):
+        self.config_file = config_file
+        self.config = config
+        self.metrics = Metrics()
+        self.scheduler = Scheduler(self.metrics)
+        self.loop = asyncio.get_running_loop()
+
+    def start(self) -> None:
+        self.scheduler.apply(self.config)
+        self.metrics.config_loaded(True)
+        log.info("started: %s", self.config.summary())
+
+    def reload(self) -> str | None:
+        """Load the config file again; on any error keep the running config and return the error."""
+        try:
+            config = load_config(self.config_file)
+        except ConfigError as err:
+            self.metrics.config_loaded(False)
+            log.error("config reload failed, keeping the previous config: %s", err)
+            return str(err)
+        self.config = config
+        self.scheduler.apply(config)
+        self.metrics.config_loaded(True)
+        log.info("config reloaded: %s", config.summary())
+        return None
+
+    def reload_from_thread(self) -> str | None:
+        future = asyncio.run_coroutine_threadsafe(self._reload_async(), self.loop)
+        try:
+            return future.result(RELOAD_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            return "reload did not finish in time"
+
+    async def _reload_async(self) -> str | None:
+        return self.reload()
+
+
+async def run(args: argparse.Namespace, config: Config) -> int:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(RESOLVER_THREADS, "resolver"))
+    exporter = Exporter(args.config_file, config)
+    ssl_wrap, authorize = None, (lambda handler: True)
+    if args.web_config_file:
+        from exporter.webconfig import WebConfigError, load_web_config
+        try:
+            web = load_web_config(args.web_config_file)
+        except WebConfigError as err:
+            print(f"spse-exporter: {err}", file=sys.stderr)
+            return 2
+        ssl_wrap, authorize = web.ssl_wrap, web.authorize
+    app = App(render_metrics=exporter.metrics.exposition.render,
+              is_ready=exporter.scheduler.ready.is_set,
+              reload=exporter.reload_from_thread,
+              last_results=exporter.metrics.last_results,
+              authorize=authorize)
+    try:
+        host, port = split_listen_address(args.listen)
+        server = serve(host, port, app, ssl_wrap)
+    except (OSError, ValueError) as err:
+        print(f"spse-exporter: cannot listen on {args.listen}: {err}", file=sys.stderr)
+        return 1
+    log.info("listening on %s:%d", *server.server_address[:2])
+    exporter.start()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGHUP, exporter.reload)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await exporter.scheduler.stop()
+    server.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logs.setup(args.log_level, args.log_format)
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as err:
+        print(f"spse-exporter: invalid config: {err}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        print(config.summary())
+        return 0
+    return asyncio.run(run(args, config))

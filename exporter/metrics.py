@@ -1,0 +1,248 @@
+"""The metric contract: every family the exporter serves, and how probe results become samples.
+
+Rules, dashboards and tests depend on these names and labels; the README's metric table
+lists the same families (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import asdict
+
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
+
+from exporter import __version__
+from exporter.config import ClockConfig, Target, UpstreamGroup
+from exporter.exposition import Exposition, Family, sample
+from exporter.probes.http import PHASES, HttpResult
+from exporter.probes.ntp import NtpResult
+from exporter.probes.upstream import CheckResult
+
+HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
+NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
+UPSTREAM_REASONS = {
+    "tcp": ("timeout", "dns", "connect"),
+    "dns": ("timeout", "dns", "connect", "protocol", "rcode", "no_answer"),
+    "ntp": NTP_REASONS,
+    "http": ("timeout", "dns", "connect", "protocol", "http_status"),
+    "https": ("timeout", "dns", "connect", "tls", "protocol", "http_status"),
+}
+# Codes whose counters exist from the start, so increase() sees the first 5xx, not only the second.
+PREINITIALISED_CODES = (500, 502, 503, 504)
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30, 60)
+
+FAMILIES = [
+    Family("spse_exporter_build_info", "gauge", "Always 1; the version label says which exporter build runs."),
+    Family("spse_config_last_reload_successful", "gauge", "1 if the last config (re)load succeeded, 0 if it failed and the previous config still runs."),
+    Family("spse_config_last_reload_success_timestamp_seconds", "gauge", "When the config was last loaded successfully."),
+    Family("spse_http_probe_success", "gauge", "1 if the last SPSE probe got a valid status and passed the body checks."),
+    Family("spse_http_status_code", "gauge", "HTTP status of the last SPSE probe's final response, 0 when there was no response."),
+    Family("spse_http_responses_total", "counter", "SPSE responses seen, by status code of the final response."),
+    Family("spse_http_probe_failures_total", "counter", "Failed SPSE probes by reason: timeout, dns, connect, tls, http_status, body_match, protocol."),
+    Family("spse_http_probe_duration_seconds", "histogram", "Whole SPSE probe duration, redirects included."),
+    Family("spse_http_phase_duration_seconds", "gauge", "Last SPSE probe's time per phase: resolve, connect, tls, processing (to first byte), transfer."),
+    Family("spse_http_server_clock_offset_seconds", "gauge", "SPSE server's Date header minus the reference time (local clock corrected by the NTP offset); +-0.5s resolution."),
+    Family("spse_tls_cert_expiry_timestamp_seconds", "gauge", "Expiry (notAfter) of the certificate the SPSE site served, https only."),
+    Family("spse_http_response_size_bytes", "gauge", "Body bytes read in the last SPSE probe's final response."),
+    Family("spse_http_redirects", "gauge", "Redirects followed in the last SPSE probe."),
+    Family("spse_http_ip_protocol", "gauge", "IP version (4 or 6) the last SPSE probe connected over, 0 before any connection."),
+    Family("spse_ntp_probe_success", "gauge", "1 if the last NTP exchange with this time source succeeded."),
+    Family("spse_ntp_offset_seconds", "gauge", "Local clock offset to this time source (positive: local clock is behind)."),
+    Family("spse_ntp_rtt_seconds", "gauge", "Round-trip delay of the last NTP exchange with this time source."),
+    Family("spse_ntp_stratum", "gauge", "Stratum this time source reported."),
+    Family("spse_ntp_probe_failures_total", "counter", "Failed NTP exchanges by reason: timeout, dns, connect, protocol, kod, unsynchronized, origin_mismatch."),
+    Family("spse_clock_offset_seconds", "gauge", "Median offset over the time sources that answered in the last round; absent when none answered."),
+    Family("spse_clock_sources_reachable", "gauge", "How many time sources answered in the last round (0: time cannot be validated)."),
+    Family("spse_clock_sources_configured", "gauge", "How many time sources are configured."),
+    Family("spse_upstream_probe_success", "gauge", "1 if the last upstream check succeeded."),
+    Family("spse_upstream_probe_duration_seconds", "gauge", "Duration of the last upstream check."),
+    Family("spse_upstream_probe_failures_total", "counter", "Failed upstream checks by reason (the reasons each check kind can fail with)."),
+    Family("spse_upstream_group_reachable_ratio", "gauge", "Share of the group's checks that succeeded in the last round, 0..1."),
+    Family("spse_last_probe_timestamp_seconds", "gauge", "When each probe (http per target, ntp per server, upstream per group) last completed."),
+    Family("spse_probe_interval_seconds", "gauge", "Configured interval of each probe; staleness is judged against it."),
+]
+FAMILY_NAMES = [family.name for family in FAMILIES]
+
+
+class _Counters:
+    """Cumulative counts for one owner; they survive reloads while the owner stays configured."""
+
+    def __init__(self, reasons: tuple[str, ...], codes: tuple[int, ...] = ()):
+        self.failures = dict.fromkeys(reasons, 0)
+        self.codes = dict.fromkeys(codes, 0)
+        self.buckets = [0] * len(DURATION_BUCKETS)
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, duration: float) -> None:
+        self.count += 1
+        self.sum += duration
+        for i, bound in enumerate(DURATION_BUCKETS):
+            if duration <= bound:
+                self.buckets[i] += 1
+
+    def histogram(self, name: str, labels: dict) -> str:
+        lines = [sample(f"{name}_bucket", {**labels, "le": f"{bound:g}"}, count)
+                 for bound, count in zip(DURATION_BUCKETS, self.buckets)]
+        lines.append(sample(f"{name}_bucket", {**labels, "le": "+Inf"}, self.count))
+        lines.append(sample(f"{name}_sum", labels, self.sum))
+        lines.append(sample(f"{name}_count", labels, self.count))
+        return "".join(lines)
+
+
+def _staleness(probe: str, name: str, interval: float) -> dict[str, str]:
+    labels = {"probe": probe, "name": name}
+    return {
+        "spse_last_probe_timestamp_seconds": sample("spse_last_probe_timestamp_seconds", labels, round(time.time(), 3)),
+        "spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval),
+    }
+
+
+class Metrics:
+    """Turns probe results into exposition fragments and keeps the last result for the debug view."""
+
+    def __init__(self):
+        self.exposition = Exposition(FAMILIES)
+        self.clock_offset: float | None = None
+        self._loaded_at: float | None = None
+        self._counters: dict[tuple, _Counters] = {}
+        self._last: dict[tuple, dict] = {}
+        self._last_lock = threading.Lock()
+        process = CollectorRegistry()
+        ProcessCollector(registry=process)  # the exporter's own CPU and memory, for its own health
+        PlatformCollector(registry=process)
+        self.exposition.extra = lambda: generate_latest(process)
+        self.exposition.update(("exporter",), {
+            "spse_exporter_build_info": sample("spse_exporter_build_info", {"version": __version__}, 1)})
+
+    def _counters_for(self, owner: tuple, reasons: tuple[str, ...], codes: tuple[int, ...] = ()) -> _Counters:
+        if owner not in self._counters:
+            self._counters[owner] = _Counters(reasons, codes)
+        return self._counters[owner]
+
+    def _remember(self, owner: tuple, record: dict) -> None:
+        with self._last_lock:
+            self._last[owner] = {**record, "completed_at": round(time.time(), 3)}
+
+    def last_results(self) -> dict[str, dict]:
+        """Last result per probe, keyed "probe/name", for the debug view."""
+        with self._last_lock:
+            return {"/".join(owner): record for owner, record in sorted(self._last.items())}
+
+    def config_loaded(self, success: bool) -> None:
+        fragments = {"spse_config_last_reload_successful": sample("spse_config_last_reload_successful", {}, int(success))}
+        if success:
+            self._loaded_at = time.time()
+        if self._loaded_at is not None:
+            fragments["spse_config_last_reload_success_timestamp_seconds"] = sample(
+                "spse_config_last_reload_success_timestamp_seconds", {}, round(self._loaded_at, 3))
+        self.exposition.update(("config",), fragments)
+
+    def record_http(self, target: Target, result: HttpResult) -> None:
+        owner = ("http", target.name)
+        codes = tuple(dict.fromkeys(target.valid_status_codes or (200,))) + PREINITIALISED_CODES
+        counters = self._counters_for(owner, HTTP_REASONS, codes)
+        counters.observe(result.duration)
+        if result.status_code:
+            counters.codes[result.status_code] = counters.codes.get(result.status_code, 0) + 1
+        if result.reason:
+            counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+        labels = {"target": target.name}
+        fragments = {
+            "spse_http_probe_success": sample("spse_http_probe_success", labels, int(result.success)),
+            "spse_http_status_code": sample("spse_http_status_code", labels, result.status_code),
+            "spse_http_responses_total": "".join(
+                sample("spse_http_responses_total", {**labels, "code": str(code)}, count)
+                for code, count in sorted(counters.codes.items())),
+            "spse_http_probe_failures_total": "".join(
+                sample("spse_http_probe_failures_total", {**labels, "reason": reason}, count)
+                for reason, count in counters.failures.items()),
+            "spse_http_probe_duration_seconds": counters.histogram("spse_http_probe_duration_seconds", labels),
+            "spse_http_phase_duration_seconds": "".join(
+                sample("spse_http_phase_duration_seconds", {**labels, "phase": phase}, round(result.phases[phase], 6))
+                for phase in PHASES),
+            "spse_http_response_size_bytes": sample("spse_http_response_size_bytes", labels, result.response_size),
+            "spse_http_redirects": sample("spse_http_redirects", labels, result.redirects),
+            "spse_http_ip_protocol": sample("spse_http_ip_protocol", labels, result.ip_version),
+            **_staleness("http", target.name, target.interval),
+        }
+        if result.date_offset is not None:
+            offset = result.date_offset - (self.clock_offset or 0.0)
+            fragments["spse_http_server_clock_offset_seconds"] = sample(
+                "spse_http_server_clock_offset_seconds", labels, round(offset, 3))
+        if result.cert_expiry is not None:
+            fragments["spse_tls_cert_expiry_timestamp_seconds"] = sample(
+                "spse_tls_cert_expiry_timestamp_seconds", labels, result.cert_expiry)
+        self.exposition.update(owner, fragments)
+        self._remember(owner, {"url": target.url, **asdict(result)})
+
+    def record_clock(self, clock: ClockConfig, results: list[NtpResult]) -> None:
+        for server, result in zip(clock.servers, results):
+            owner = ("ntp", server)
+            counters = self._counters_for(owner, NTP_REASONS)
+            if result.reason:
+                counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+            labels = {"server": server}
+            fragments = {
+                "spse_ntp_probe_success": sample("spse_ntp_probe_success", labels, int(result.success)),
+                "spse_ntp_probe_failures_total": "".join(
+                    sample("spse_ntp_probe_failures_total", {**labels, "reason": reason}, count)
+                    for reason, count in counters.failures.items()),
+                **_staleness("ntp", server, clock.interval),
+            }
+            if result.success:
+                fragments["spse_ntp_offset_seconds"] = sample("spse_ntp_offset_seconds", labels, round(result.offset, 6))
+                fragments["spse_ntp_rtt_seconds"] = sample("spse_ntp_rtt_seconds", labels, round(result.rtt, 6))
+                fragments["spse_ntp_stratum"] = sample("spse_ntp_stratum", labels, result.stratum)
+            self.exposition.update(owner, fragments)
+            self._remember(owner, asdict(result))
+        offsets = [r.offset for r in results if r.success]
+        self.clock_offset = statistics.median(offsets) if offsets else None
+        fragments = {
+            "spse_clock_sources_reachable": sample("spse_clock_sources_reachable", {}, len(offsets)),
+            "spse_clock_sources_configured": sample("spse_clock_sources_configured", {}, len(clock.servers)),
+        }
+        if self.clock_offset is not None:
+            fragments["spse_clock_offset_seconds"] = sample("spse_clock_offset_seconds", {}, round(self.clock_offset, 6))
+        self.exposition.update(("clock",), fragments)
+
+    def record_upstream(self, group: UpstreamGroup, results: list[CheckResult]) -> None:
+        lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
+                                       "spse_upstream_probe_failures_total": []}
+        for check, result in zip(group.checks, results):
+            counters = self._counters_for(("upstream", group.name, check.url), UPSTREAM_REASONS[check.kind])
+            if result.reason:
+                counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+            labels = {"group": group.name, "check": check.url}
+            lines["spse_upstream_probe_success"].append(sample("spse_upstream_probe_success", labels, int(result.success)))
+            lines["spse_upstream_probe_duration_seconds"].append(
+                sample("spse_upstream_probe_duration_seconds", labels, round(result.duration, 6)))
+            lines["spse_upstream_probe_failures_total"].extend(
+                sample("spse_upstream_probe_failures_total", {**labels, "reason": reason}, count)
+                for reason, count in counters.failures.items())
+        ratio = sum(r.success for r in results) / len(results)
+        fragments = {name: "".join(parts) for name, parts in lines.items()}
+        fragments["spse_upstream_group_reachable_ratio"] = sample(
+            "spse_upstream_group_reachable_ratio", {"group": group.name}, round(ratio, 4))
+        fragments.update(_staleness("upstream", group.name, group.interval))
+        self.exposition.update(("upstream", group.name), fragments)
+        self._remember(("upstream", group.name), {
+            "ratio": ratio, "checks": {c.url: asdict(r) for c, r in zip(group.checks, results)}})
+
+    def retain(self, owners: set[tuple]) -> None:
+        """Forget every probe owner not in `owners` (after a reload removed it)."""
+        keep = owners | {("exporter",), ("config",), ("clock",)}
+        if not any(owner[0] == "ntp" for owner in owners):
+            keep.discard(("clock",))
+            self.clock_offset = None
+        for owner in self.exposition.owners() - keep:
+            self.exposition.drop(owner)
+        for owner in list(self._counters):
+            if owner[:2] not in keep and owner not in keep:
+                del self._counters[owner]
+        with self._last_lock:
+            for owner in list(self._last):
+                if owner not in keep:
+                    del self._last[owner]

@@ -1,0 +1,272 @@
+"""HTTP(S) probe of an SPSE site: status, body checks, phases, TLS expiry and the server's clock.
+
+Every probe opens a fresh connection (DNS, connect and TLS are measured each time, as a
+user meets them), follows redirects up to a limit, reads at most `body_size_limit` bytes
+and ends by its deadline whatever the peer does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ssl
+import time
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from exporter import __version__
+from exporter.config import Target
+from exporter.probes import ProbeFailure
+from exporter.probes.resolve import resolve
+
+PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+USER_AGENT = f"spse-exporter/{__version__}"
+_DEFAULT_TLS: ssl.SSLContext | None = None
+
+
+def default_tls_context() -> ssl.SSLContext:
+    """Context for https hops reached by redirect from a plain-http target (built once)."""
+    global _DEFAULT_TLS
+    if _DEFAULT_TLS is None:
+        _DEFAULT_TLS = ssl.create_default_context()
+    return _DEFAULT_TLS
+
+
+@dataclass
+class Observation:
+    """What one probe saw, filled in as it goes so that a failure keeps what was learnt."""
+
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    stage: str = "resolve"  # resolve, connect, tls, http: where a failure happened
+    status_code: int = 0
+    date_offset: float | None = None
+    cert_expiry: float | None = None
+    response_size: int = 0
+    redirects: int = 0
+    ip_version: int = 0
+    url: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    success: bool
+    reason: str  # "" on success, else one of the failure reasons
+    message: str
+    duration: float
+    status_code: int
+    phases: dict[str, float]
+    date_offset: float | None  # server Date header minus the local clock, seconds
+    cert_expiry: float | None
+    response_size: int
+    redirects: int
+    ip_version: int
+    url: str
+
+
+class _Tracer:
+    """Turns httpcore trace events into phase durations and the failure stage."""
+
+    def __init__(self, seen: Observation):
+        self.seen = seen
+        self.started: dict[str, float] = {}
+        self.request_sent = 0.0
+        self.headers_wall_time = 0.0
+
+    async def __call__(self, event: str, info: dict) -> None:
+        now = time.monotonic()
+        step, _, edge = event.rpartition(".")
+        if edge == "started":
+            self.started[step] = now
+            if step == "connection.connect_tcp":
+                self.seen.stage = "connect"
+            elif step == "connection.start_tls":
+                self.seen.stage = "tls"
+            elif step == "http11.send_request_headers":
+                self.seen.stage = "http"
+            return
+        if edge != "complete":
+            return
+        began = self.started.get(step, now)
+        if step == "connection.connect_tcp":
+            self.seen.phases["connect"] += now - began
+        elif step == "connection.start_tls":
+            self.seen.phases["tls"] += now - began
+        elif step == "http11.send_request_body":
+            self.request_sent = now
+        elif step == "http11.receive_response_headers":
+            self.seen.phases["processing"] += now - (self.request_sent or began)
+            self.headers_wall_time = time.time()
+
+
+def _classify(err: BaseException, stage: str) -> ProbeFailure:
+    """Map a transport error to a failure reason, using where the probe was when it broke."""
+    chain, cause = [], err
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) or stage == "tls":
+        return ProbeFailure("tls", f"TLS failed: {err}")
+    if isinstance(err, httpx.TimeoutException):
+        return ProbeFailure("timeout", f"timed out in {stage}: {err}")
+    if stage in ("resolve", "connect"):
+        return ProbeFailure("connect", f"cannot connect: {err or type(err).__name__}")
+    return ProbeFailure("protocol", f"bad response: {err or type(err).__name__}")
+
+
+def _decode(raw: bytes, encoding: str, limit: int) -> bytes:
+    """Undo gzip/deflate (which `Accept-Encoding: identity` should prevent), bounded by `limit`."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return raw
+    try:
+        return zlib.decompressobj(wbits=47).decompress(raw, limit)
+    except zlib.error as err:
+        raise ProbeFailure("protocol", f"cannot decode {encoding} body: {err}") from None
+
+
+def _cert_expiry(response: httpx.Response) -> float | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return None
+    cert = ssl_object.getpeercert()  # empty unless verified; the leaf expires first in practice
+    if cert and "notAfter" in cert:
+        return float(ssl.cert_time_to_seconds(cert["notAfter"]))
+    return None
+
+
+def _date_offset(response: httpx.Response, wall_time: float) -> float | None:
+    header = response.headers.get("date")
+    if not header or not wall_time:
+        return None
+    try:
+        server_time = email.utils.parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # Date has whole seconds: the server's clock was somewhere in [date, date + 1).
+    return server_time + 0.5 - wall_time
+
+
+async def send(client: httpx.AsyncClient, url: str, method: str, headers: dict[str, str],
+               seen: Observation, *, ip_protocol: str = "ip4", fallback: bool = True,
+               server_name: str | None = None, body_limit: int | None = None) -> bytes:
+    """One request on a fresh connection, resolving the host ourselves so DNS time is measured.
+
+    Returns the body (up to `body_limit` bytes; nothing when `body_limit` is None).
+    """
+    parts = urlsplit(url)
+    seen.url, seen.stage = url, "resolve"
+    began = time.monotonic()
+    address, seen.ip_version = await resolve(parts.hostname, ip_protocol, fallback)
+    seen.phases["resolve"] += time.monotonic() - began
+    host_for_url = f"[{address}]" if ":" in address else address
+    netloc = host_for_url if parts.port is None else f"{host_for_url}:{parts.port}"
+    ip_url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    host_header = parts.netloc.rpartition("@")[2]
+    tracer = _Tracer(seen)
+    request = client.build_request(
+        method, ip_url, headers={"Host": host_header, **headers},
+        extensions={"trace": tracer, "sni_hostname": server_name or parts.hostname},
+    )
+    try:
+        response = await client.send(request, stream=True)
+    except httpx.HTTPError as err:
+        raise _classify(err, seen.stage) from None
+    except (OSError, ssl.SSLError) as err:
+        raise _classify(err, seen.stage) from None
+    try:
+        seen.status_code = response.status_code
+        seen.location = response.headers.get("location", "")
+        seen.cert_expiry = _cert_expiry(response) or seen.cert_expiry
+        seen.date_offset = _date_offset(response, tracer.headers_wall_time)
+        if body_limit is None:
+            return b""
+        transfer_began, size, chunks = time.monotonic(), 0, []
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            seen.response_size = size
+            if size > body_limit:
+                raise ProbeFailure("protocol", f"body is larger than body_size_limit ({body_limit} bytes)")
+            chunks.append(chunk)
+        seen.phases["transfer"] += time.monotonic() - transfer_began
+        return _decode(b"".join(chunks), response.headers.get("content-encoding", ""), body_limit)
+    except httpx.HTTPError as err:
+        raise _classify(err, "http") from None
+    except OSError as err:
+        raise _classify(err, "http") from None
+    finally:
+        await response.aclose()
+
+
+def new_client(ssl_context: ssl.SSLContext | None, timeout: float) -> httpx.AsyncClient:
+    """A client that never reuses a connection, ignores proxy variables and never retries."""
+    return httpx.AsyncClient(
+        verify=ssl_context or default_tls_context(),
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_keepalive_connections=0),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def _check_body(target: Target, body: bytes) -> None:
+    if not (target.fail_if_body_matches or target.fail_if_body_not_matches):
+        return
+    text = body.decode("utf-8", errors="replace")
+    for pattern in target.fail_if_body_matches:
+        if pattern.search(text):
+            raise ProbeFailure("body_match", f"body matches {pattern.pattern!r}")
+    for pattern in target.fail_if_body_not_matches:
+        if not pattern.search(text):
+            raise ProbeFailure("body_match", f"body does not match {pattern.pattern!r}")
+
+
+async def _follow(target: Target, seen: Observation) -> None:
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **dict(target.headers)}
+    read_body = target.method != "HEAD"
+    url = target.url
+    async with new_client(target.ssl_context, target.timeout) as client:
+        while True:
+            body = await send(client, url, target.method, headers, seen,
+                              ip_protocol=target.ip_protocol, fallback=target.ip_protocol_fallback,
+                              server_name=target.tls.server_name,
+                              body_limit=target.body_size_limit if read_body else None)
+            if seen.status_code not in REDIRECT_CODES or target.max_redirects == 0:
+                break
+            if seen.redirects >= target.max_redirects:
+                raise ProbeFailure("protocol", f"more than {target.max_redirects} redirects (last to {url})")
+            next_url = urljoin(url, seen.location) if seen.location else ""
+            if urlsplit(next_url).scheme not in ("http", "https"):
+                raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
+            seen.redirects += 1
+            url = next_url
+    if not target.status_is_valid(seen.status_code):
+        raise ProbeFailure("http_status", f"status {seen.status_code} is not valid")
+    _check_body(target, body)
+
+
+async def probe_http(target: Target) -> HttpResult:
+    """Probe one SPSE target; never raises, always returns by the target's timeout."""
+    seen = Observation()
+    began = time.monotonic()
+    reason, message = "", "ok"
+    try:
+        async with asyncio.timeout(target.timeout):
+            await _follow(target, seen)
+    except TimeoutError:
+        reason, message = "timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"
+    except ProbeFailure as failure:
+        reason, message = failure.reason, str(failure)
+    return HttpResult(
+        success=not reason, reason=reason, message=message, duration=time.monotonic() - began,
+        status_code=seen.status_code, phases=seen.phases, date_offset=seen.date_offset,
+        cert_expiry=seen.cert_expiry, response_size=seen.response_size, redirects=seen.redirects,
+        ip_version=seen.ip_version, url=seen.url,
+    )

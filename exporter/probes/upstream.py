@@ -1,0 +1,96 @@
+"""Upstream reachability checks: tcp://, dns://, ntp:// and http(s):// (any answer below 500 counts).
+
+A check answers one question, "can this site reach that host now?", so each kind does the
+least real work that proves it: a TCP connect, a DNS answer, an NTP reply, an HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass
+
+import dns.asyncquery
+import dns.exception
+import dns.message
+import dns.rcode
+
+from exporter.config import Check
+from exporter.probes import ProbeFailure
+from exporter.probes.http import Observation, new_client, send, USER_AGENT
+from exporter.probes.ntp import probe_ntp
+from exporter.probes.resolve import resolve
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    success: bool
+    reason: str
+    message: str
+    duration: float
+
+
+async def _tcp(check: Check, timeout: float) -> str:
+    address, _ = await resolve(check.endpoint.host)
+    try:
+        _, writer = await asyncio.open_connection(address, check.endpoint.port)
+    except OSError as err:
+        raise ProbeFailure("connect", f"cannot connect to {check.endpoint}: {err}") from None
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass  # a reset while closing still proves the connect worked
+    return "connected"
+
+
+async def _dns(check: Check, timeout: float) -> str:
+    address, _ = await resolve(check.endpoint.host, socktype=socket.SOCK_DGRAM)
+    query = dns.message.make_query(check.query_name, check.query_type)
+    try:
+        response, _ = await dns.asyncquery.udp_with_fallback(query, address, timeout=timeout, port=check.endpoint.port)
+    except dns.exception.Timeout:
+        raise ProbeFailure("timeout", f"{check.endpoint} did not answer") from None
+    except (dns.exception.DNSException, ValueError) as err:
+        raise ProbeFailure("protocol", f"bad DNS reply from {check.endpoint}: {err}") from None
+    except OSError as err:
+        raise ProbeFailure("connect", f"cannot query {check.endpoint}: {err}") from None
+    rcode = response.rcode()
+    if rcode != dns.rcode.NOERROR:
+        raise ProbeFailure("rcode", f"{check.query_name} {check.query_type}: {dns.rcode.to_text(rcode)}")
+    if not response.answer:
+        raise ProbeFailure("no_answer", f"{check.query_name} {check.query_type}: empty answer")
+    return f"{sum(len(rrset) for rrset in response.answer)} record(s)"
+
+
+async def _ntp(check: Check, timeout: float) -> str:
+    result = await probe_ntp(check.endpoint, timeout)
+    if not result.success:
+        raise ProbeFailure(result.reason, result.message)
+    return f"offset {result.offset:+.3f}s, stratum {result.stratum}"
+
+
+async def _http(check: Check, timeout: float) -> str:
+    seen = Observation()
+    async with new_client(check.ssl_context, timeout) as client:
+        await send(client, check.url, "GET", {"User-Agent": USER_AGENT}, seen)
+    if seen.status_code >= 500:
+        raise ProbeFailure("http_status", f"status {seen.status_code}")
+    return f"status {seen.status_code}"
+
+
+KINDS = {"tcp": _tcp, "dns": _dns, "ntp": _ntp, "http": _http, "https": _http}
+
+
+async def run_check(check: Check, timeout: float) -> CheckResult:
+    """Run one check; never raises, always returns by `timeout`."""
+    began = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            message = await KINDS[check.kind](check, timeout)
+    except TimeoutError:
+        return CheckResult(False, "timeout", f"no answer within {timeout:g}s", time.monotonic() - began)
+    except ProbeFailure as failure:
+        return CheckResult(False, failure.reason, str(failure), time.monotonic() - began)
+    return CheckResult(True, "", message, time.monotonic() - began)

@@ -1,0 +1,146 @@
+"""Runs every probe on its own schedule in the background, never at scrape time.
+
+Each SPSE target, the clock round and each upstream group is one job with its own asyncio
+task: a hanging peer holds up only its own job, and only until its timeout. Jobs start at a
+stable offset inside their interval so that many targets spread their load evenly, and run
+at a fixed rate: a round that cannot start on time is skipped and counted, not queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from exporter.config import ClockConfig, Config, Target, UpstreamGroup
+from exporter.metrics import Metrics
+from exporter.probes.http import probe_http
+from exporter.probes.ntp import probe_ntp
+from exporter.probes.upstream import run_check
+
+log = logging.getLogger("spse_exporter.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    key: tuple  # (probe, name): also the metrics owner
+    spec: Target | ClockConfig | UpstreamGroup  # a changed spec restarts the job on reload
+
+    @property
+    def interval(self) -> float:
+        return self.spec.interval
+
+
+def jobs_for(config: Config) -> dict[tuple, Job]:
+    jobs = [Job(("http", t.name), t) for t in config.targets]
+    if config.clock:
+        jobs.append(Job(("clock",), config.clock))
+    jobs.extend(Job(("upstream", g.name), g) for g in config.upstream)
+    return {job.key: job for job in jobs}
+
+
+def start_offset(job: Job) -> float:
+    """A stable point inside the interval, so restarts keep the same spread."""
+    return zlib.crc32("/".join(job.key).encode()) / 2**32 * job.interval
+
+
+class Scheduler:
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+        self.ready = asyncio.Event()
+        self.rounds_skipped = 0
+        self._tasks: dict[tuple, tuple[Job, asyncio.Task]] = {}
+        self._waiting_for_first_round: set[tuple] = set()
+        self._healthy: dict[tuple, bool] = {}
+
+    def apply(self, config: Config) -> None:
+        """Start, stop or restart jobs so that they match `config`; unchanged jobs keep running."""
+        wanted = jobs_for(config)
+        for key, (job, task) in list(self._tasks.items()):
+            if wanted.get(key) != job:
+                task.cancel()
+                del self._tasks[key]
+        for key, job in wanted.items():
+            if key not in self._tasks:
+                self._tasks[key] = (job, asyncio.create_task(self._run(job), name="/".join(key)))
+        if not self.ready.is_set():
+            self._waiting_for_first_round = set(wanted)
+        owners = {k for k in wanted if k[0] != "clock"}
+        if config.clock:
+            owners |= {("ntp", server) for server in config.clock.servers}
+        self.metrics.retain(owners)
+
+    async def stop(self) -> None:
+        tasks = [task for _, task in self._tasks.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _run(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        runner = self._runner(job)
+        next_start = loop.time() + start_offset(job)
+        while True:
+            await asyncio.sleep(max(0.0, next_start - loop.time()))
+            try:
+                await runner()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug in one probe must not stop its schedule or any other
+                log.exception("probe %s crashed", "/".join(job.key))
+            self._round_done(job.key)
+            next_start += job.interval
+            late = loop.time() - next_start
+            if late > 0:
+                skipped = int(late // job.interval) + 1
+                self.rounds_skipped += skipped
+                next_start += skipped * job.interval
+                log.warning("probe %s is %.1fs late: skipping %d round(s)", "/".join(job.key), late, skipped)
+
+    def _round_done(self, key: tuple) -> None:
+        if self.ready.is_set():
+            return
+        self._waiting_for_first_round.discard(key)
+        if not self._waiting_for_first_round:
+            log.info("first probe round complete: ready")
+            self.ready.set()
+
+    def _note_health(self, key: tuple, healthy: bool, message: str) -> None:
+        """Log transitions only, so a long outage does not flood the log."""
+        previous = self._healthy.get(key)
+        self._healthy[key] = healthy
+        if previous is None and healthy or previous == healthy:
+            return
+        name = "/".join(key)
+        if healthy:
+            log.info("probe %s recovered", name)
+        else:
+            log.warning("probe %s failing: %s", name, message)
+
+    def _runner(self, job: Job) -> Callable[[], Awaitable[None]]:
+        spec = job.spec
+        if isinstance(spec, Target):
+            async def run_http() -> None:
+                result = await probe_http(spec)
+                self.metrics.record_http(spec, result)
+                self._note_health(job.key, result.success, result.message)
+            return run_http
+        if isinstance(spec, ClockConfig):
+            async def run_clock() -> None:
+                results = await asyncio.gather(*(probe_ntp(ep, spec.timeout) for ep in spec.endpoints))
+                self.metrics.record_clock(spec, results)
+                reachable = sum(r.success for r in results)
+                self._note_health(job.key, reachable > 0,
+                                  "no time source answered: time cannot be validated; "
+                                  + "; ".join(r.message for r in results))
+            return run_clock
+
+        async def run_upstream() -> None:
+            results = await asyncio.gather(*(run_check(check, spec.timeout) for check in spec.checks))
+            self.metrics.record_upstream(spec, results)
+            self._note_health(job.key, any(r.success for r in results),
+                              "; ".join(f"{c.url}: {r.message}" for c, r in zip(spec.checks, results)))
+        return run_upstream

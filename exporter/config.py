@@ -32,6 +32,8 @@ DNS_RECORD_TYPES = ("A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME")
 CHECK_SCHEMES = ("tcp", "dns", "ntp", "http", "https")
 HTTP_METHODS = ("GET", "HEAD")
 IP_PROTOCOLS = ("ip4", "ip6")
+DEFAULT_INTERVAL = 15.0
+DEFAULT_TIMEOUT = 10.0
 DEFAULT_NTP_PORT = 123
 DEFAULT_DNS_PORT = 53
 
@@ -230,17 +232,23 @@ class _Reader:
             raise self.fail(path, f"must be a whole number from {low} to {high}, got {value!r}")
         return value
 
-    def timing(self, raw: dict, path: str, interval: float, timeout: float) -> tuple[float, float]:
+    def timing(self, raw: dict, path: str, interval: float, timeout: float | None) -> tuple[float, float | None]:
+        """Read interval/timeout at `path`; `timeout` None means "not set above": default it, as Prometheus does."""
         if "interval" in raw:
             interval = self.duration(raw["interval"], join(path, "interval"))
         if "timeout" in raw:
             timeout = self.duration(raw["timeout"], join(path, "timeout"))
-        if timeout >= interval:
-            key = "timeout" if "timeout" in raw or not path else "interval"
-            raise self.fail(join(path, key),
-                            f"timeout ({format_duration(timeout)}) must be below interval "
-                            f"({format_duration(interval)})")
+            if timeout >= interval:
+                raise self.fail(join(path, "timeout"), f"timeout ({format_duration(timeout)}) must be below "
+                                                       f"interval ({format_duration(interval)})")
+        elif timeout is not None and timeout >= interval:
+            raise self.fail(join(path, "interval"), f"interval ({format_duration(interval)}) must be above the "
+                                                    f"timeout set above it ({format_duration(timeout)}); set {join(path, 'timeout')}")
         return interval, timeout
+
+    def settle(self, interval: float, timeout: float | None) -> float:
+        """The effective timeout: as set, else 10s or 80% of a shorter interval."""
+        return timeout if timeout is not None else min(DEFAULT_TIMEOUT, round(interval * 0.8, 3))
 
 
 def join(path: str, key: str) -> str:
@@ -319,6 +327,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
     if not parts.hostname:
         raise r.fail(join(path, "url"), "has no host")
     interval, timeout = r.timing(raw, path, interval, timeout)
+    timeout = r.settle(interval, timeout)
     codes = raw.get("valid_status_codes", [])
     if not isinstance(codes, list):
         raise r.fail(join(path, "valid_status_codes"), f"must be a list, got {type_name(codes)}")
@@ -359,7 +368,7 @@ def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockC
         except ValueError as err:
             raise r.fail(f"clock.servers[{i}]", str(err)) from None
     interval, timeout = r.timing(raw, "clock", interval, timeout)
-    return ClockConfig(tuple(servers), tuple(endpoints), interval, timeout)
+    return ClockConfig(tuple(servers), tuple(endpoints), interval, r.settle(interval, timeout))
 
 
 def parse_check(url: str) -> Check:
@@ -444,7 +453,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     if raw is None:
         raise r.fail("", "is empty")
     raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream"))
-    interval, timeout = r.timing(raw, "", 15.0, 10.0)
+    interval, timeout = r.timing(raw, "", DEFAULT_INTERVAL, None)
     targets_raw = raw.get("targets", [])
     if not isinstance(targets_raw, list):
         raise r.fail("targets", f"must be a list, got {type_name(targets_raw)}")
@@ -455,10 +464,11 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             raise r.fail(f"targets[{i}].name", f"{target.name!r} is already used by targets[{seen[target.name]}]")
         seen[target.name] = i
     clock = _read_clock(r, raw["clock"], interval, timeout) if raw.get("clock") is not None else None
-    upstream = _read_upstream(r, raw["upstream"], interval, timeout) if raw.get("upstream") is not None else ()
+    upstream = (_read_upstream(r, raw["upstream"], interval, r.settle(interval, timeout))
+                if raw.get("upstream") is not None else ())
     if not targets and clock is None and not upstream:
         raise r.fail("", "configures nothing to probe: add targets, clock or upstream")
-    return Config(source, interval, timeout, targets, clock, upstream)
+    return Config(source, interval, r.settle(interval, timeout), targets, clock, upstream)
 
 
 def load_config(path: str | Path) -> Config:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import ssl
 import time
 import zlib
@@ -22,6 +23,7 @@ from exporter.config import Target
 from exporter.probes import ProbeFailure
 from exporter.probes.resolve import resolve
 
+log = logging.getLogger("spse_exporter.probes")
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 USER_AGENT = f"spse-exporter/{__version__}"
@@ -264,6 +266,9 @@ async def probe_http(target: Target) -> HttpResult:
         reason, message = "timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"
     except ProbeFailure as failure:
         reason, message = failure.reason, str(failure)
+    except Exception as err:  # noqa: BLE001 - whatever a peer sends, the probe records a result
+        log.exception("unexpected error probing %s", target.url)
+        reason, message = "protocol", f"unexpected error: {err!r}"
     return HttpResult(
         success=not reason, reason=reason, message=message, duration=time.monotonic() - began,
         status_code=seen.status_code, phases=seen.phases, date_offset=seen.date_offset,

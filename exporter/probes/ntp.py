@@ -10,6 +10,7 @@ servers are rejected rather than trusted.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
@@ -21,6 +22,7 @@ from exporter.config import Endpoint
 from exporter.probes import ProbeFailure
 from exporter.probes.resolve import resolve
 
+log = logging.getLogger("spse_exporter.probes")
 PACKET_SIZE = 48
 MODE_SERVER = 4
 LEAP_UNSYNCHRONISED = 3
@@ -128,3 +130,6 @@ async def probe_ntp(endpoint: Endpoint, timeout: float) -> NtpResult:
                          + (f" (rejected: {reason})" if seen["rejected"] else ""), time.monotonic() - began)
     except ProbeFailure as failure:
         return NtpResult(False, failure.reason, str(failure), time.monotonic() - began)
+    except Exception as err:  # noqa: BLE001 - whatever a peer sends, the probe records a result
+        log.exception("unexpected error querying %s", endpoint)
+        return NtpResult(False, "protocol", f"unexpected error: {err!r}", time.monotonic() - began)

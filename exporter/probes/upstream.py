@@ -7,6 +7,7 @@ least real work that proves it: a TCP connect, a DNS answer, an NTP reply, an HT
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from exporter.probes import ProbeFailure
 from exporter.probes.http import Observation, new_client, send, USER_AGENT
 from exporter.probes.ntp import probe_ntp
 from exporter.probes.resolve import resolve
+
+log = logging.getLogger("spse_exporter.probes")
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,8 @@ async def _dns(check: Check, timeout: float) -> str:
         response, _ = await dns.asyncquery.udp_with_fallback(query, address, timeout=timeout, port=check.endpoint.port)
     except dns.exception.Timeout:
         raise ProbeFailure("timeout", f"{check.endpoint} did not answer") from None
-    except (dns.exception.DNSException, ValueError) as err:
-        raise ProbeFailure("protocol", f"bad DNS reply from {check.endpoint}: {err}") from None
+    except (dns.exception.DNSException, ValueError, EOFError) as err:  # EOFError: TCP fallback closed early
+        raise ProbeFailure("protocol", f"bad DNS reply from {check.endpoint}: {err or type(err).__name__}") from None
     except OSError as err:
         raise ProbeFailure("connect", f"cannot query {check.endpoint}: {err}") from None
     rcode = response.rcode()
@@ -93,4 +96,7 @@ async def run_check(check: Check, timeout: float) -> CheckResult:
         return CheckResult(False, "timeout", f"no answer within {timeout:g}s", time.monotonic() - began)
     except ProbeFailure as failure:
         return CheckResult(False, failure.reason, str(failure), time.monotonic() - began)
+    except Exception as err:  # noqa: BLE001 - whatever a peer sends, the check records a result
+        log.exception("unexpected error in check %s", check.url)
+        return CheckResult(False, "protocol", f"unexpected error: {err!r}", time.monotonic() - began)
     return CheckResult(True, "", message, time.monotonic() - began)

@@ -1,0 +1,392 @@
+"""Real servers for the tests: a fake SPSE site (HTTP/HTTPS), a fake NTP source, a fake DNS server, TCP listeners.
+
+They bind to the address they are given (127.0.0.1 by default, or an address inside a network
+namespace the test made) and their behaviour can be switched while they run, so one world can
+replay an outage. Every wait inside them is bounded, and `close()` ends them.
+
+Run as a program (`python -m tests.fakes --spec world.json`) they serve a whole world from one
+process, which is how tests put them inside network namespaces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import json
+import os
+import signal
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rrset
+
+SPSE_PAGE = ("<html><head><title>SPSE 4 - LPSE Kabupaten Contoh</title></head><body>"
+             "<h1>Layanan Pengadaan Secara Elektronik</h1>" + "<p>Daftar paket lelang.</p>" * 400 + "</body></html>")
+SPSE_ERROR_PAGE = ("<html><body><h2>Maaf, terjadi error pada aplikasi SPSE.</h2>"
+                   "<p>Silakan hubungi admin LPSE.</p></body></html>")
+GATEWAY_TIMEOUT_PAGE = "<html><head><title>504 Gateway Time-out</title></head><body>504 Gateway Time-out</body></html>"
+MAX_HOLD = 60.0  # no fake holds a connection longer than this
+NTP_EPOCH_OFFSET = 2208988800
+
+
+class FakeSPSE:
+    """An SPSE-like site. `mode` picks the behaviour; see `_Handler.do_GET`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None):
+        self.mode = "ok"
+        self.status = 200
+        self.delay = 0.0
+        self.date_skew = 0.0
+        self.hits = 0
+        self.connections = 0
+        self.closing = threading.Event()
+        handler = type("Handler", (_Handler,), {"fake": self})
+        server_class = _Server6 if ":" in host else _Server
+        self.server = server_class((host, port), handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
+        self.scheme = "https" if tls else "http"
+        self.host, self.port = host, self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True, name=f"fake-spse-{self.port}").start()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}/eproc4"
+
+    def set(self, mode: str = "ok", status: int = 200, delay: float = 0.0, date_skew: float = 0.0) -> None:
+        self.mode, self.status, self.delay, self.date_skew = mode, status, delay, date_skew
+
+    def close(self) -> None:
+        self.closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients that give up mid-answer are the point of several tests
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSPSE
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    def setup(self):
+        self.fake.connections += 1
+        super().setup()
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate(time.time() + self.fake.date_skew, usegmt=True)
+
+    def _answer(self, status: int, body: str, headers: dict | None = None) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        fake = self.fake
+        fake.hits += 1
+        mode = fake.mode
+        if fake.delay:
+            fake.closing.wait(min(fake.delay, MAX_HOLD))
+        if mode == "ok":
+            self._answer(200, SPSE_PAGE)
+        elif mode == "status":
+            self._answer(fake.status, GATEWAY_TIMEOUT_PAGE if fake.status == 504 else f"status {fake.status}")
+        elif mode == "error_page":
+            self._answer(200, SPSE_ERROR_PAGE)
+        elif mode == "hang":
+            fake.closing.wait(MAX_HOLD)
+        elif mode == "slowloris":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(int(MAX_HOLD)):
+                if fake.closing.wait(1.0):
+                    break
+                self.wfile.write(b"X")
+                self.wfile.flush()
+        elif mode == "huge":
+            self.send_response(200)
+            self.send_header("Content-Length", str(8 * 1024**3))
+            self.end_headers()
+            chunk = b"0" * 65536
+            deadline = time.monotonic() + MAX_HOLD
+            while time.monotonic() < deadline and not fake.closing.is_set():
+                self.wfile.write(chunk)  # the client hanging up ends this with an error
+        elif mode == "redirect_loop":
+            self._answer(302, "", {"Location": self.path})
+        elif mode == "redirect":
+            target = "/eproc4/home" if self.path != "/eproc4/home" else None
+            if target:
+                self._answer(301, "", {"Location": target})
+            else:
+                self._answer(200, SPSE_PAGE)
+        elif mode == "reset":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Ty")
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+        elif mode == "http10":
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" + SPSE_PAGE.encode())
+            self.close_connection = True
+        else:
+            raise ValueError(f"unknown mode {mode}")
+
+
+class FakeNTP:
+    """A UDP NTP server whose clock runs `offset` seconds from ours. `mode` picks misbehaviour."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, offset: float = 0.0):
+        self.mode, self.offset, self.stratum = "ok", offset, 2
+        self.requests = 0
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.2)
+        self.other = socket.socket(family, socket.SOCK_DGRAM)  # replies "from the wrong port"
+        self.other.bind((host, 0))
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True, name=f"fake-ntp-{self.port}")
+        self.thread.start()
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def set(self, mode: str = "ok", offset: float | None = None) -> None:
+        self.mode = mode
+        if offset is not None:
+            self.offset = offset
+
+    def reply(self, request: bytes) -> bytes:
+        now = time.time() + self.offset + NTP_EPOCH_OFFSET
+
+        def ntp(t: float) -> bytes:
+            return struct.pack("!II", int(t), int((t % 1) * 2**32))
+
+        leap, stratum, ref_id = 0, self.stratum, b"GPS\0"
+        origin = request[40:48]
+        if self.mode == "kod":
+            stratum, ref_id = 0, b"RATE"
+        elif self.mode == "unsync":
+            leap = 3
+        elif self.mode == "wrong_origin":
+            origin = os.urandom(8)
+        header = struct.pack("!BBbb", (leap << 6) | (4 << 3) | 4, stratum, 6, -20)
+        return header + struct.pack("!II", 0, 0) + ref_id + ntp(now - 10) + origin + ntp(now) + ntp(now)
+
+    def _serve(self) -> None:
+        while not self.closing.is_set():
+            try:
+                request, peer = self.sock.recvfrom(512)
+            except (socket.timeout, OSError):
+                continue
+            self.requests += 1
+            if self.mode == "silent" or len(request) < 48:
+                continue
+            if self.mode == "short":
+                self.sock.sendto(b"\x24\x02" + b"\0" * 18, peer)
+            elif self.mode == "wrong_port":
+                self.other.sendto(self.reply(request), peer)
+            else:
+                self.sock.sendto(self.reply(request), peer)
+
+    def close(self) -> None:
+        self.closing.set()
+        self.thread.join(2)
+        self.sock.close()
+        self.other.close()
+
+
+class FakeDNS:
+    """A DNS server on UDP and TCP that answers A queries with `answer`, or fails as `mode` says."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, answer: str = "127.0.0.1"):
+        self.mode, self.answer = "ok", answer
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.udp = socket.socket(family, socket.SOCK_DGRAM)
+        self.udp.bind((host, port))
+        self.udp.settimeout(0.2)
+        self.host, self.port = host, self.udp.getsockname()[1]
+        self.tcp = socket.socket(family, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((host, self.port))
+        self.tcp.listen(16)
+        self.tcp.settimeout(0.2)
+        self.closing = threading.Event()
+        self.threads = [threading.Thread(target=self._serve_udp, daemon=True),
+                        threading.Thread(target=self._serve_tcp, daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def set(self, mode: str = "ok") -> None:
+        self.mode = mode
+
+    def respond(self, wire: bytes, over_tcp: bool) -> bytes | None:
+        try:
+            query = dns.message.from_wire(wire)
+        except Exception:
+            return None
+        response = dns.message.make_response(query)
+        mode = self.mode
+        if mode == "silent":
+            return None
+        if mode == "nxdomain":
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif mode == "servfail":
+            response.set_rcode(dns.rcode.SERVFAIL)
+        elif mode == "empty":
+            pass
+        elif mode in ("truncated", "truncated_tcp_down") and not over_tcp:
+            response.flags |= dns.flags.TC
+        elif mode == "truncated_tcp_down":
+            return None
+        else:
+            question = query.question[0]
+            response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", self.answer))
+        return response.to_wire()
+
+    def _serve_udp(self) -> None:
+        while not self.closing.is_set():
+            try:
+                wire, peer = self.udp.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            reply = self.respond(wire, over_tcp=False)
+            if reply:
+                self.udp.sendto(reply, peer)
+
+    def _serve_tcp(self) -> None:
+        while not self.closing.is_set():
+            try:
+                conn, _ = self.tcp.accept()
+            except (socket.timeout, OSError):
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    length = struct.unpack("!H", _read_exactly(conn, 2))[0]
+                    reply = self.respond(_read_exactly(conn, length), over_tcp=True)
+                    if reply:
+                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except (OSError, struct.error):
+                    continue
+
+    def close(self) -> None:
+        self.closing.set()
+        for thread in self.threads:
+            thread.join(2)
+        self.udp.close()
+        self.tcp.close()
+
+
+def _read_exactly(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    return data
+
+
+class TcpListener:
+    """Accepts connections and closes them: an upstream anchor that is up."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        server_class = type("S", (socketserver.ThreadingTCPServer,),
+                            {"address_family": family, "daemon_threads": True, "allow_reuse_address": True})
+        self.server = server_class((host, port), socketserver.BaseRequestHandler)
+        self.host, self.port = host, self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def serve_world(spec: dict) -> list:
+    """Start the servers a spec lists: {"spse": [{"host":..,"port":..,"tls":{cert,key}}], "ntp": [...], ...}."""
+    started = []
+    for item in spec.get("spse", []):
+        tls = None
+        if item.get("tls"):
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(item["tls"]["cert"], item["tls"]["key"])
+        fake = FakeSPSE(item["host"], item.get("port", 0), tls)
+        fake.set(**item.get("set", {}))
+        started.append(fake)
+    for item in spec.get("ntp", []):
+        started.append(FakeNTP(item["host"], item.get("port", 123), item.get("offset", 0.0)))
+    for item in spec.get("dns", []):
+        started.append(FakeDNS(item["host"], item.get("port", 53), item.get("answer", "127.0.0.1")))
+    for item in spec.get("tcp", []):
+        started.append(TcpListener(item["host"], item["port"]))
+    return started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve a fake SPSE world until SIGTERM or --seconds pass.")
+    parser.add_argument("--spec", required=True, help="JSON file naming the servers to start")
+    parser.add_argument("--seconds", type=float, default=600.0, help="stop by itself after this long")
+    args = parser.parse_args(argv)
+    with open(args.spec) as handle:
+        servers = serve_world(json.load(handle))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    stop.wait(args.seconds)
+    for server in servers:
+        server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

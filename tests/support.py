@@ -1,0 +1,115 @@
+"""Helpers shared by the tests: run the real exporter as a process, scrape it, poll with a deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fakes import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def poll(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    """Call `check` until it returns something truthy or `timeout` passes; return that value."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (AssertionError, OSError, KeyError, ValueError) as err:
+            last_error = err
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f": {last_error}" if last_error else ""))
+
+
+def http_get(url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None,
+             context=None) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), dict(err.headers)
+
+
+class Samples(dict):
+    """Parsed /metrics: {(name, frozenset(labels.items())): value} with a friendly getter."""
+
+    def get_value(self, metric: str, /, **labels) -> float | None:
+        return self.get((metric, frozenset(labels.items())))
+
+    def series(self, name: str) -> dict[frozenset, float]:
+        return {labels: value for (sample_name, labels), value in self.items() if sample_name == name}
+
+
+def parse_metrics(text: str) -> Samples:
+    samples = Samples()
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples
+
+
+class ExporterProcess:
+    """The real exporter, started as `python -m exporter` on a free loopback port."""
+
+    def __init__(self, config_path: Path, extra_args: list[str] | None = None, scheme: str = "http",
+                 wrapper: list[str] | None = None):
+        self.host, self.port, self.scheme = "127.0.0.1", free_port(), scheme
+        self.config_path = config_path
+        # wrapper runs the exporter through another command, e.g. ["ip", "netns", "exec", NS]
+        command = [*(wrapper or []), sys.executable, "-m", "exporter", f"--config.file={config_path}",
+                   f"--web.listen-address={self.host}:{self.port}", "--log.level=debug", *(extra_args or [])]
+        self.log_path = config_path.with_suffix(".log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"exporter exited with {self.proc.returncode}:\n{self.logs()}")
+            return http_get(f"{self.url}/-/ready", timeout=2)[0] == 200
+        poll(ready, timeout, what="exporter /-/ready")
+
+    def scrape(self) -> Samples:
+        status, body, _ = http_get(f"{self.url}/metrics")
+        assert status == 200, status
+        return parse_metrics(body.decode())
+
+    def reload(self) -> tuple[int, bytes]:
+        status, body, _ = http_get(f"{self.url}/-/reload", method="POST")
+        return status, body
+
+    def signal(self, sig: int = signal.SIGHUP) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        return self.proc.returncode

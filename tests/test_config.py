@@ -1,0 +1,175 @@
+"""Config loading: the example loads, every kind of mistake is named by its key path, the CLI exits 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from exporter.config import EXAMPLE_CONFIG, ConfigError, load_config, parse_config, parse_duration
+from tests.support import ROOT
+
+BASE = {
+    "interval": "15s",
+    "timeout": "10s",
+    "targets": [{"name": "site", "url": "https://lpse.example.go.id/eproc4"}],
+    "clock": {"servers": ["ntp.example.go.id", "time.example.org:123"]},
+    "upstream": {"global": ["tcp://192.0.2.1:53"]},
+}
+
+
+def with_changes(**changes) -> str:
+    config = yaml.safe_load(yaml.safe_dump(BASE))
+    config.update(changes)
+    return yaml.safe_dump(config)
+
+
+def error_for(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "test.yml")
+    return info.value
+
+
+def test_example_config_loads_with_the_documented_shape():
+    config = load_config(EXAMPLE_CONFIG)
+    assert [t.name for t in config.targets] == ["kutaibarat"]
+    assert config.targets[0].fail_if_body_matches[0].search("Maaf, terjadi error pada aplikasi SPSE")
+    assert config.clock.servers[0] == "ntp.brin.go.id"
+    assert [g.name for g in config.upstream] == ["gateway", "national", "global"]
+    assert config.interval == 15 and config.timeout == 10
+
+
+def test_issue_example_shape_loads():
+    text = """
+interval: 15s
+timeout: 10s
+targets:
+  - name: kutaibarat
+    url: https://lpse.kutaibaratkab.go.id/eproc4
+    valid_status_codes: [200]
+    fail_if_body_matches: ["terjadi error pada aplikasi SPSE"]
+    fail_if_body_not_matches: []
+clock:
+  servers: ["ntp.brin.go.id", "id.pool.ntp.org", "time.google.com:123"]
+upstream:
+  gateway:  ["tcp://192.168.1.1:53"]
+  national: ["tcp://inaproc.id:443", "dns://1.1.1.1/lkpp.go.id"]
+  global:   ["tcp://1.1.1.1:53", "ntp://time.google.com", "https://www.google.com/generate_204"]
+"""
+    config = parse_config(text)
+    kinds = [c.kind for g in config.upstream for c in g.checks]
+    assert kinds == ["tcp", "tcp", "dns", "tcp", "ntp", "https"]
+    dns_check = config.upstream[1].checks[1]
+    assert (dns_check.endpoint.host, dns_check.endpoint.port, dns_check.query_name) == ("1.1.1.1", 53, "lkpp.go.id")
+    assert config.clock.endpoints[2].port == 123 and config.clock.endpoints[0].port == 123
+
+
+@pytest.mark.parametrize("text, path, words", [
+    (with_changes(targets=[{"name": "a", "url": "https://x/"}, {"name": "b", "url": "https://y/"},
+                           {"name": "c", "url": "ftp://z/"}]), "targets[2].url", "scheme must be http or https"),
+    (with_changes(intervall="15s"), "intervall", "unknown key"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "valid_status_code": [200]}]),
+     "targets[0].valid_status_code", "unknown key"),
+    (with_changes(interval="15"), "interval", "not a duration"),
+    (with_changes(interval=15), "interval", "duration string"),
+    (with_changes(timeout="20s"), "timeout", "must be below interval"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "timeout": "30s"}]), "targets[0].timeout", "below interval"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "interval": "5s"}]), "targets[0].interval",
+     "must be above the timeout set above it (10s)"),
+    (with_changes(targets=[{"url": "https://x/"}]), "targets[0].name", "is required"),
+    (with_changes(targets=[{"name": "a b", "url": "https://x/"}]), "targets[0].name", "letters, digits"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/"}, {"name": "a", "url": "https://y/"}]),
+     "targets[1].name", "already used by targets[0]"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "fail_if_body_matches": ["(unclosed"]}]),
+     "targets[0].fail_if_body_matches[0]", "invalid regular expression"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "valid_status_codes": [200, 999]}]),
+     "targets[0].valid_status_codes[1]", "from 100 to 599"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "ip_protocol": "ipv4"}]),
+     "targets[0].ip_protocol", "one of ip4, ip6"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "body_size_limit": "lots"}]),
+     "targets[0].body_size_limit", "must be a size"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"ca_file": "/nonexistent/ca.pem"}}]),
+     "targets[0].tls.ca_file", "does not exist"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\nb"}}]),
+     "targets[0].headers.X-Bad", "single-line"),
+    (with_changes(clock={"servers": []}), "clock.servers", "at least one"),
+    (with_changes(clock={"servers": ["ntp.example:99999"]}), "clock.servers[0]", "port"),
+    (with_changes(upstream={"global": ["icmp://192.0.2.1"]}), "upstream.global[0]", "icmp checks are not supported"),
+    (with_changes(upstream={"global": ["tcp://192.0.2.1"]}), "upstream.global[0]", "need a port"),
+    (with_changes(upstream={"global": ["dns://192.0.2.1"]}), "upstream.global[0]", "need a name"),
+    (with_changes(upstream={"global": ["dns://192.0.2.1/x?type=BOGUS"]}), "upstream.global[0]", "type must be"),
+    (with_changes(upstream={"global": ["smtp://192.0.2.1:25"]}), "upstream.global[0]", "scheme must be one of"),
+    (with_changes(upstream={"global": []}), "upstream.global", "at least one"),
+    (with_changes(upstream=["tcp://192.0.2.1:53"]), "upstream", "mapping of group name"),
+    ("targets: [", "line 1", "invalid YAML"),
+    ("- just\n- a list\n", "", "must be a mapping"),
+    ("", "", "is empty"),
+    ("interval: 15s\n", "", "configures nothing to probe"),
+])
+def test_errors_name_the_key_path(text, path, words):
+    err = error_for(text)
+    assert err.path.startswith(path), str(err)
+    assert words in err.message, str(err)
+    assert str(err).startswith("test.yml: "), str(err)
+
+
+def test_defaults_and_overrides():
+    config = parse_config(with_changes(targets=[
+        {"name": "a", "url": "http://x/"},
+        {"name": "b", "url": "https://y/", "interval": "1m", "timeout": "30s", "ip_protocol": "ip6",
+         "ip_protocol_fallback": False, "max_redirects": 0, "body_size_limit": "64KiB", "method": "HEAD"},
+    ]))
+    a, b = config.targets
+    assert (a.interval, a.timeout, a.ip_protocol, a.ip_protocol_fallback) == (15, 10, "ip4", True)
+    assert a.status_is_valid(204) and not a.status_is_valid(301) and a.ssl_context is None
+    assert (b.interval, b.timeout, b.ip_protocol, b.max_redirects, b.body_size_limit) == (60, 30, "ip6", 0, 65536)
+    assert b.ssl_context is not None and b.method == "HEAD"
+
+
+def test_timeout_defaults_like_prometheus():
+    """Without a timeout anywhere: 10s, or 80% of a shorter interval."""
+    config = parse_config(yaml.safe_dump({"interval": "5s", "targets": [
+        {"name": "a", "url": "http://x/"}, {"name": "b", "url": "http://y/", "interval": "1m"}]}))
+    assert (config.timeout, config.targets[0].timeout, config.targets[1].timeout) == (4, 4, 10)
+
+
+@pytest.mark.parametrize("text, seconds", [("500ms", 0.5), ("15s", 15), ("1m30s", 90), ("2h", 7200), ("1d", 86400)])
+def test_prometheus_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "15", "1.5s", "s", "0s", "15 s", "-1s"])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+
+
+def test_check_config_prints_summary_and_exits_0():
+    result = run_cli("--check-config")
+    assert result.returncode == 0, result.stderr
+    assert "OK: 1 SPSE target(s), 4 time source(s), 3 upstream group(s)" in result.stdout
+
+
+def test_bad_config_exits_2_with_key_path(tmp_path):
+    path = tmp_path / "bad.yml"
+    path.write_text(with_changes(targets=[{"name": "a", "url": "gopher://x/"}]))
+    for args in (["--check-config"], []):
+        result = run_cli(f"--config.file={path}", *args)
+        assert result.returncode == 2
+        assert f"{path}: targets[0].url: scheme must be http or https" in result.stderr
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    result = run_cli(f"--config.file={tmp_path / 'nope.yml'}", "--check-config")
+    assert result.returncode == 2 and "cannot read" in result.stderr
+
+
+def test_version_flag():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("spse-exporter ")

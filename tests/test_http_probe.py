@@ -1,0 +1,164 @@
+"""The SPSE HTTP probe against a real fake SPSE site on 127.0.0.1 (plain and TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import yaml
+
+from exporter.config import Target, parse_config
+from exporter.probes.http import probe_http
+from tests.conftest import server_context
+from tests.fakes import FakeSPSE
+
+SPSE_ERROR = "terjadi error pada aplikasi SPSE"
+
+
+def make_target(url: str, **settings) -> Target:
+    settings.setdefault("timeout", "1s")
+    config = {"interval": "5s", "targets": [{"name": "site", "url": url, **settings}]}
+    return parse_config(yaml.safe_dump(config)).targets[0]
+
+
+def probe(url: str, **settings):
+    return asyncio.run(probe_http(make_target(url, **settings)))
+
+
+def test_healthy_site(spse):
+    result = probe(spse.url, fail_if_body_matches=[SPSE_ERROR])
+    assert result.success and result.reason == "" and result.status_code == 200
+    assert result.response_size > 10_000 and result.ip_version == 4 and result.redirects == 0
+    assert result.phases["connect"] > 0 and result.phases["processing"] > 0 and result.phases["tls"] == 0
+    assert result.cert_expiry is None
+
+
+@pytest.mark.parametrize("status", [504, 503, 500])
+def test_server_errors_fail_with_http_status(spse, status):
+    spse.set("status", status=status)
+    result = probe(spse.url)
+    assert (result.success, result.reason, result.status_code) == (False, "http_status", status)
+
+
+def test_spse_error_page_served_with_200_fails_body_match(spse):
+    spse.set("error_page")
+    result = probe(spse.url, fail_if_body_matches=[SPSE_ERROR])
+    assert (result.success, result.reason, result.status_code) == (False, "body_match", 200)
+    assert SPSE_ERROR in result.message
+
+
+def test_fail_if_body_not_matches(spse):
+    assert probe(spse.url, fail_if_body_not_matches=["Pengadaan Secara Elektronik"]).success
+    result = probe(spse.url, fail_if_body_not_matches=["this text is not on the page"])
+    assert (result.success, result.reason) == (False, "body_match")
+
+
+def test_valid_status_codes_list(spse):
+    spse.set("status", status=503)
+    assert probe(spse.url, valid_status_codes=[200, 503]).success
+
+
+@pytest.mark.parametrize("mode", ["hang", "slow"])
+def test_slow_or_silent_site_ends_at_the_deadline_as_timeout(spse, mode):
+    spse.set(mode if mode == "hang" else "ok", delay=5.0 if mode == "slow" else 0.0)
+    began = time.monotonic()
+    result = probe(spse.url, timeout="500ms")
+    elapsed = time.monotonic() - began
+    assert (result.success, result.reason, result.status_code) == (False, "timeout", 0)
+    assert 0.45 <= elapsed < 2.0, elapsed
+
+
+def test_skewed_date_header_is_measured(spse):
+    spse.set("ok", date_skew=-120.0)
+    result = probe(spse.url)
+    assert result.success
+    assert result.date_offset == pytest.approx(-120.0, abs=1.0)
+
+
+def test_redirect_is_followed_and_counted(spse):
+    spse.set("redirect")
+    result = probe(spse.url)
+    assert result.success and result.redirects == 1 and result.url.endswith("/eproc4/home")
+
+
+def test_redirect_loop_fails_as_protocol(spse):
+    spse.set("redirect_loop")
+    result = probe(spse.url, max_redirects=3)
+    assert (result.success, result.reason, result.redirects) == (False, "protocol", 3)
+
+
+def test_redirect_not_followed_when_max_redirects_is_zero(spse):
+    spse.set("redirect")
+    result = probe(spse.url, max_redirects=0)
+    assert (result.success, result.reason, result.status_code) == (False, "http_status", 301)
+
+
+def test_head_method_reads_no_body(spse):
+    result = probe(spse.url, method="HEAD")
+    assert result.success and result.response_size == 0
+
+
+def test_body_size_limit(spse):
+    result = probe(spse.url, body_size_limit="4KiB")
+    assert (result.success, result.reason) == (False, "protocol")
+    assert "body_size_limit" in result.message
+
+
+def test_connection_refused_is_connect(spse):
+    url = spse.url
+    spse.close()
+    result = probe(url)
+    assert (result.success, result.reason) == (False, "connect")
+
+
+def test_unresolvable_host_is_dns():
+    result = probe("http://no-such-host.invalid/eproc4")
+    assert (result.success, result.reason) == (False, "dns")
+
+
+def test_ip_protocol_falls_back_to_the_other_family(spse):
+    # "localhost" resolves to IPv4 only on these machines: ip6 first, then IPv4.
+    url = spse.url.replace("127.0.0.1", "localhost")
+    result = probe(url, ip_protocol="ip6")
+    assert result.success and result.ip_version == 4
+    strict = probe(url, ip_protocol="ip6", ip_protocol_fallback=False)
+    assert (strict.success, strict.reason) == (False, "dns")
+
+
+def test_tls_short_lived_certificate_expiry_and_phases(ca, ca_file, spse_tls):
+    result = probe(spse_tls.url, tls={"ca_file": str(ca_file)})
+    assert result.success, result.message
+    assert result.phases["tls"] > 0
+    assert result.cert_expiry == pytest.approx(time.time() + 5 * 86400, abs=86400)
+
+
+def test_untrusted_certificate_fails_as_tls(spse_tls):
+    result = probe(spse_tls.url)
+    assert (result.success, result.reason) == (False, "tls")
+
+
+def test_insecure_skip_verify_accepts_untrusted_certificate(spse_tls):
+    assert probe(spse_tls.url, tls={"insecure_skip_verify": True}).success
+
+
+def test_wrong_hostname_fails_as_tls(ca, ca_file):
+    fake = FakeSPSE(tls=server_context(ca, "lpse.other.go.id"))
+    try:
+        result = probe(fake.url, tls={"ca_file": str(ca_file)})
+        assert (result.success, result.reason) == (False, "tls")
+        named = probe(fake.url, tls={"ca_file": str(ca_file), "server_name": "lpse.other.go.id"})
+        assert named.success, named.message
+    finally:
+        fake.close()
+
+
+def test_each_probe_opens_a_fresh_connection(spse):
+    target = make_target(spse.url)
+
+    async def twice():
+        return [await probe_http(target), await probe_http(target)]
+
+    first, second = asyncio.run(twice())
+    assert first.phases["connect"] > 0 and second.phases["connect"] > 0
+    assert spse.connections == 2

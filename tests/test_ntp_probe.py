@@ -1,0 +1,67 @@
+"""The NTP probe against a real fake NTP server on 127.0.0.1 whose clock is shifted by a chosen offset."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from exporter.config import Endpoint, parse_endpoint
+from exporter.probes.ntp import probe_ntp
+from tests.fakes import free_port
+
+
+def query(address: str, timeout: float = 1.0):
+    return asyncio.run(probe_ntp(parse_endpoint(address, 123), timeout))
+
+
+@pytest.mark.parametrize("offset", [0.0, 2.5, -30.0, 3600.25])
+def test_offset_matches_the_servers_shift_within_10ms(ntp, offset):
+    ntp.set("ok", offset=offset)
+    result = query(ntp.address)
+    assert result.success and result.reason == ""
+    assert result.offset == pytest.approx(offset, abs=0.010)
+    assert 0 <= result.rtt < 0.5 and result.stratum == 2
+
+
+@pytest.mark.parametrize("mode, reason", [
+    ("short", "protocol"),
+    ("kod", "kod"),
+    ("unsync", "unsynchronized"),
+])
+def test_bad_replies_are_rejected_with_their_reason(ntp, mode, reason):
+    ntp.set(mode)
+    result = query(ntp.address)
+    assert (result.success, result.reason, result.offset) == (False, reason, None)
+
+
+def test_reply_with_wrong_origin_is_not_trusted(ntp):
+    ntp.set("wrong_origin")
+    result = query(ntp.address, timeout=0.5)
+    assert (result.success, result.reason) == (False, "origin_mismatch")
+    assert ntp.requests == 1
+
+
+def test_reply_from_the_wrong_port_is_dropped(ntp):
+    ntp.set("wrong_port")
+    result = query(ntp.address, timeout=0.5)
+    assert (result.success, result.reason) == (False, "timeout")
+    assert ntp.requests == 1
+
+
+def test_silent_server_times_out_at_the_deadline(ntp):
+    ntp.set("silent")
+    result = query(ntp.address, timeout=0.3)
+    assert (result.success, result.reason) == (False, "timeout")
+    assert 0.25 < result.duration < 1.0
+
+
+def test_closed_port_fails_at_once_on_the_icmp_refusal():
+    result = query(f"127.0.0.1:{free_port()}", timeout=2.0)
+    assert (result.success, result.reason) == (False, "connect")
+    assert result.duration < 1.0
+
+
+def test_unresolvable_server_is_dns():
+    result = asyncio.run(probe_ntp(Endpoint("no-such-host.invalid", 123), 1.0))
+    assert (result.success, result.reason) == (False, "dns")

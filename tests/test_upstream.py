@@ -1,0 +1,79 @@
+"""Upstream checks (tcp, dns, ntp, http, https) against real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from exporter.config import parse_check
+from exporter.probes.upstream import run_check
+from tests.fakes import free_port
+
+
+def check(url: str, timeout: float = 1.0):
+    return asyncio.run(run_check(parse_check(url), timeout))
+
+
+def test_tcp_connect(tcp_listener):
+    assert check(f"tcp://{tcp_listener.address}").success
+
+
+def test_tcp_refused():
+    result = check(f"tcp://127.0.0.1:{free_port()}")
+    assert (result.success, result.reason) == (False, "connect")
+
+
+def test_tcp_unresolvable():
+    assert check("tcp://no-such-host.invalid:443").reason == "dns"
+
+
+def test_dns_answer_required(dns_server):
+    result = check(f"dns://{dns_server.address}/lkpp.go.id")
+    assert result.success and "1 record" in result.message
+
+
+@pytest.mark.parametrize("mode, reason", [("nxdomain", "rcode"), ("servfail", "rcode"), ("empty", "no_answer")])
+def test_dns_failures(dns_server, mode, reason):
+    dns_server.set(mode)
+    result = check(f"dns://{dns_server.address}/lkpp.go.id")
+    assert (result.success, result.reason) == (False, reason)
+
+
+def test_dns_truncated_answer_retries_over_tcp(dns_server):
+    dns_server.set("truncated")
+    assert check(f"dns://{dns_server.address}/lkpp.go.id").success
+    dns_server.set("truncated_tcp_down")
+    assert not check(f"dns://{dns_server.address}/lkpp.go.id", timeout=0.5).success
+
+
+def test_dns_silent_server_times_out(dns_server):
+    dns_server.set("silent")
+    result = check(f"dns://{dns_server.address}/lkpp.go.id", timeout=0.4)
+    assert (result.success, result.reason) == (False, "timeout")
+
+
+def test_ntp_check(ntp):
+    assert check(f"ntp://{ntp.address}").success
+    ntp.set("silent")
+    assert check(f"ntp://{ntp.address}", timeout=0.3).reason == "timeout"
+
+
+@pytest.mark.parametrize("status, reachable", [(200, True), (204, True), (404, True), (301, True), (503, False)])
+def test_http_any_answer_below_500_is_reachable(spse, status, reachable):
+    spse.set("status", status=status)
+    result = check(spse.url)
+    assert result.success is reachable
+    if not reachable:
+        assert result.reason == "http_status"
+
+
+def test_https_check_verifies_tls(spse_tls):
+    # The fake's certificate comes from a test CA the check does not trust: reachable, but not trusted.
+    assert check(spse_tls.url).reason == "tls"
+
+
+def test_hanging_http_check_ends_at_deadline(spse):
+    spse.set("hang")
+    result = check(spse.url, timeout=0.4)
+    assert (result.success, result.reason) == (False, "timeout") and result.duration < 1.5

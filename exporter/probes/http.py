@@ -111,10 +111,10 @@ def _classify(err: BaseException, stage: str) -> ProbeFailure:
     while cause is not None and len(chain) < 10:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) or stage == "tls":
-        return ProbeFailure("tls", f"TLS failed: {err}")
     if isinstance(err, httpx.TimeoutException):
         return ProbeFailure("timeout", f"timed out in {stage}: {err}")
+    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) or stage == "tls":
+        return ProbeFailure("tls", f"TLS failed: {err}")
     if stage in ("resolve", "connect"):
         return ProbeFailure("connect", f"cannot connect: {err or type(err).__name__}")
     return ProbeFailure("protocol", f"bad response: {err or type(err).__name__}")

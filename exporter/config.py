@@ -158,6 +158,14 @@ class _Reader:
 
     def __init__(self, source: str):
         self.source = source
+        self.ssl_contexts: dict[TLSConfig, ssl.SSLContext] = {}
+
+    def ssl_context(self, tls: TLSConfig) -> ssl.SSLContext:
+        """Targets with the same TLS settings share one context: each context holds its own copy of
+        the CA store (~0.8 MB with the system CAs), far too much for a thousand targets."""
+        if tls not in self.ssl_contexts:
+            self.ssl_contexts[tls] = make_ssl_context(tls)
+        return self.ssl_contexts[tls]
 
     def fail(self, path: str, message: str) -> ConfigError:
         return ConfigError(self.source, path, message)
@@ -166,8 +174,8 @@ class _Reader:
         if not isinstance(value, dict):
             raise self.fail(path, f"must be a mapping, got {type_name(value)}")
         for key in value:
-            if not isinstance(key, str):
-                raise self.fail(path, f"key {key!r} must be a string")
+            if not isinstance(key, str) or not key:  # an empty key would leave the path blank
+                raise self.fail(path, f"key {key!r} must be a non-empty string")
             if key not in allowed:
                 raise self.fail(join(path, key), f"unknown key (allowed: {', '.join(allowed)})")
         return value
@@ -211,7 +219,7 @@ class _Reader:
         for i, pattern in enumerate(self.string_list(value, path)):
             try:
                 compiled.append(re.compile(pattern))
-            except re.error as err:
+            except (re.error, OverflowError, RecursionError) as err:  # huge repeats, deep nesting
                 raise self.fail(f"{path}[{i}]", f"invalid regular expression: {err}") from None
         return tuple(compiled)
 
@@ -278,7 +286,7 @@ def parse_endpoint(text: str, default_port: int | None) -> Endpoint:
 
 
 def make_ssl_context(tls: TLSConfig) -> ssl.SSLContext:
-    """One client TLS context per target, built once: loading CA files per probe costs CPU."""
+    """A client TLS context, built at config load: loading CA files per probe costs CPU."""
     context = ssl.create_default_context(cafile=tls.ca_file)
     if tls.insecure_skip_verify:
         context.check_hostname = False
@@ -317,7 +325,10 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
     url = raw["url"]
     if not isinstance(url, str):
         raise r.fail(join(path, "url"), f"must be a string, got {type_name(url)}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as err:  # e.g. an unclosed [ of an IPv6 address
+        raise r.fail(join(path, "url"), str(err)) from None
     if parts.scheme not in ("http", "https"):
         raise r.fail(join(path, "url"), "scheme must be http or https")
     try:
@@ -350,7 +361,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         max_redirects=r.integer(raw.get("max_redirects", 10), join(path, "max_redirects"), 0, 30),
         body_size_limit=r.size(raw.get("body_size_limit", "1MiB"), join(path, "body_size_limit")),
         tls=tls,
-        ssl_context=make_ssl_context(tls) if parts.scheme == "https" else None,
+        ssl_context=r.ssl_context(tls) if parts.scheme == "https" else None,
     )
 
 

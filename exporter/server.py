@@ -57,6 +57,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = f"spse-exporter/{__version__}"
     protocol_version = "HTTP/1.1"
     timeout = SOCKET_TIMEOUT
+    # Headers and body go out in two writes: with Nagle on, a kept-alive scrape (Prometheus)
+    # waits ~40 ms for the client's delayed ACK before the body leaves.
+    disable_nagle_algorithm = True
     app: App  # set on the subclass that `serve` builds
 
     ROUTES = {
@@ -84,6 +87,15 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _dispatch(self) -> None:
+        # Consume the body before any answer: a body left unread on a kept-alive connection would be
+        # parsed as the next request, hiding one request inside another (request smuggling).
+        length = self.headers.get("Content-Length", "0")
+        if "Transfer-Encoding" in self.headers or not length.isdigit() or int(length) > MAX_REQUEST_BODY:
+            self._send(413, b"request body too large or not length-delimited\n", headers={"Connection": "close"})
+            self.close_connection = True
+            return
+        if int(length):
+            self.rfile.read(int(length))
         path = self.path.split("?", 1)[0]
         route = self.ROUTES.get(path)
         if route is None:
@@ -97,13 +109,6 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not self.app.authorize(self):
             return
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > MAX_REQUEST_BODY:
-            self._send(413, b"request body too large\n", headers={"Connection": "close"})
-            self.close_connection = True
-            return
-        if int(length):
-            self.rfile.read(int(length))
         getattr(self, f"_{name}")()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch

@@ -216,6 +216,8 @@ class FakeNTP:
                 continue
             if self.mode == "short":
                 self.sock.sendto(b"\x24\x02" + b"\0" * 18, peer)
+            elif self.mode == "garbage":
+                self.sock.sendto(os.urandom(48), peer)  # full length, but noise: must not be read as time
             elif self.mode == "wrong_port":
                 self.other.sendto(self.reply(request), peer)
             else:
@@ -234,13 +236,21 @@ class FakeDNS:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, answer: str = "127.0.0.1"):
         self.mode, self.answer = "ok", answer
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.udp = socket.socket(family, socket.SOCK_DGRAM)
-        self.udp.bind((host, port))
+        for attempt in range(20):  # port 0: the UDP port the kernel picks may be taken for TCP; pick again
+            self.udp = socket.socket(family, socket.SOCK_DGRAM)
+            self.udp.bind((host, port))
+            self.host, self.port = host, self.udp.getsockname()[1]
+            self.tcp = socket.socket(family, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind((host, self.port))
+                break
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+                if port or attempt == 19:
+                    raise
         self.udp.settimeout(0.2)
-        self.host, self.port = host, self.udp.getsockname()[1]
-        self.tcp = socket.socket(family, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind((host, self.port))
         self.tcp.listen(16)
         self.tcp.settimeout(0.2)
         self.closing = threading.Event()

@@ -44,6 +44,27 @@ def http_get(url: str, timeout: float = 5.0, method: str = "GET", headers: dict 
         return err.code, err.read(), dict(err.headers)
 
 
+def proc_status(pid: int, key: str) -> int:
+    """A number from /proc/PID/status, e.g. "VmRSS" (kB) or "Threads"."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == key:
+            return int(value.split()[0])
+    raise KeyError(f"{key} not in /proc/{pid}/status")
+
+
+def fastest_of(tries: int, url: str) -> float:
+    """Seconds the fastest of `tries` GETs of `url` took, each asserted 200: a stall of a loaded machine
+    slows one try, a server that is wedged or degraded slows them all."""
+    times = []
+    for _ in range(tries):
+        began = time.monotonic()
+        status = http_get(url)[0]
+        assert status == 200, f"{url}: {status}"
+        times.append(time.monotonic() - began)
+    return min(times)
+
+
 class Samples(dict):
     """Parsed /metrics: {(name, frozenset(labels.items())): value} with a friendly getter."""
 
@@ -86,8 +107,8 @@ class ExporterProcess:
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"exporter exited with {self.proc.returncode}:\n{self.logs()}")
+            if self.proc.poll() is not None:  # not an AssertionError: poll() must not wait this out
+                raise RuntimeError(f"exporter exited with {self.proc.returncode}:\n{self.logs()}")
             return http_get(f"{self.url}/-/ready", timeout=2)[0] == 200
         poll(ready, timeout, what="exporter /-/ready")
 

@@ -1,0 +1,379 @@
+"""The exporter's own endpoint under attack: TLS and basic auth from a web config file, malformed and
+oversized requests, idle connection floods, request parameters that try to make it contact other
+hosts (SSRF), and running without privileges on a read-only root filesystem.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bcrypt
+import pytest
+import yaml
+
+from tests.fakes import FakeSPSE
+from tests.support import ROOT, ExporterProcess, fastest_of, http_get, poll, proc_status
+
+PASSWORD = "rahasia-lpse"
+FAST = 0.2  # seconds: /metrics answers within this after any abuse (fastest of 3 tries)
+
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def bcrypt_hash(password: str, prefix: str = "$2b$") -> str:
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()  # low cost: a test
+    return prefix + hashed[4:]
+
+
+def start(workdir, targets_url: str, extra_args=(), scheme="http") -> ExporterProcess:
+    config = workdir / "spse.yml"
+    config.write_text(yaml.safe_dump({"interval": "1s", "timeout": "800ms",
+                                      "targets": [{"name": "contoh", "url": targets_url}]}))
+    return ExporterProcess(config, list(extra_args), scheme=scheme)
+
+
+@pytest.fixture(scope="module")
+def site():
+    fake = FakeSPSE()
+    yield fake
+    fake.close()
+
+
+# --- TLS and basic auth (exporter-toolkit web config) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def secured(ca, ca_file, site, tmp_path_factory):
+    """An exporter behind TLS (certificate from the test CA) and basic auth with two bcrypt users."""
+    workdir = tmp_path_factory.mktemp("secured")
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.cert_chain_pems[0].write_to_path(str(workdir / "server.pem"))
+    cert.private_key_pem.write_to_path(str(workdir / "server.key"))
+    web = workdir / "web.yml"
+    web.write_text(yaml.safe_dump({
+        "tls_server_config": {"cert_file": "server.pem", "key_file": "server.key"},  # relative to web.yml
+        "basic_auth_users": {"prometheus": bcrypt_hash(PASSWORD), "htpasswd": bcrypt_hash(PASSWORD, "$2y$")},
+    }))
+    exporter = start(workdir, site.url, [f"--web.config.file={web}"], scheme="https")
+    client = ssl.create_default_context(cafile=str(ca_file))
+    try:
+        poll(lambda: http_get(f"{exporter.url}/-/ready", context=client, headers=basic("prometheus", PASSWORD))[0]
+             == 200, 30, what="the TLS exporter to be ready")
+        yield exporter, client
+    finally:
+        exporter.stop()
+
+
+@pytest.mark.parametrize("user", ["prometheus", "htpasswd"])
+def test_tls_client_with_the_password_gets_metrics(secured, user):
+    exporter, client = secured
+    status, body, _ = http_get(f"{exporter.url}/metrics", context=client, headers=basic(user, PASSWORD))
+    assert status == 200 and b'spse_http_probe_success{target="contoh"} 1' in body
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    basic("prometheus", "salah"),
+    basic("prometheus", PASSWORD + " "),
+    basic("tamu", PASSWORD),
+    basic("", ""),
+    {"Authorization": "Basic ***not base64***"},
+    {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
+    {"Authorization": "Bearer " + PASSWORD},
+], ids=["none", "wrong-password", "trailing-space", "unknown-user", "empty", "not-base64", "no-colon", "bearer"])
+def test_wrong_or_missing_credentials_get_401(secured, headers):
+    exporter, client = secured
+    for path in ("/metrics", "/probes", "/", "/-/healthy", "/-/ready"):
+        status, body, answer = http_get(f"{exporter.url}{path}", context=client, headers=headers)
+        assert status == 401 and answer["WWW-Authenticate"].startswith("Basic"), path
+        assert b"spse_" not in body
+    status, _, _ = http_get(f"{exporter.url}/-/reload", method="POST", context=client, headers=headers)
+    assert status == 401
+
+
+def test_client_that_does_not_trust_the_certificate_is_refused(secured):
+    exporter, _ = secured
+    with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
+        http_get(f"{exporter.url}/metrics", context=ssl.create_default_context())
+
+
+def test_plain_http_to_the_tls_port_gets_nothing(secured):
+    exporter, client = secured
+    with pytest.raises(OSError):
+        http_get(f"http://{exporter.host}:{exporter.port}/metrics", headers=basic("prometheus", PASSWORD))
+    assert http_get(f"{exporter.url}/metrics", context=client, headers=basic("prometheus", PASSWORD))[0] == 200
+
+
+BAD_WEB_CONFIGS = {  # file content: words the error must carry
+    "tls_server_config: {cert_file: missing.pem, key_file: missing.key}": "cannot load cert_file/key_file",
+    "tls_server_config: {key_file: server.key}": "tls_server_config.cert_file: is required",
+    "basic_auth_users: {prometheus: hunter2}": "basic_auth_users.prometheus",
+    "basic_auth_users: {prometheus: '$2b$04$short'}": "not a valid bcrypt hash",
+    "basic_auth_user: {prometheus: x}": "basic_auth_user: unknown key",
+    "tls_server_config: {cert_file: a, key_file: b, min_version: TLS10}": "tls_server_config.min_version",
+    "tls_server_config: [": "cannot read",
+}
+
+
+@pytest.mark.parametrize("content", BAD_WEB_CONFIGS)
+def test_bad_web_config_exits_2_naming_the_problem(tmp_path, content):
+    web = tmp_path / "web.yml"
+    web.write_text(content)
+    config = tmp_path / "spse.yml"
+    config.write_text("targets: [{name: contoh, url: 'http://127.0.0.1:9/'}]\n")
+    result = subprocess.run([sys.executable, "-m", "exporter", f"--config.file={config}", f"--web.config.file={web}",
+                             "--web.listen-address=127.0.0.1:0"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert BAD_WEB_CONFIGS[content] in result.stderr and str(web) in result.stderr
+
+
+# --- Malformed, oversized and abusive requests ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plain(site, tmp_path_factory):
+    exporter = start(tmp_path_factory.mktemp("plain"), site.url)
+    try:
+        exporter.wait_ready()
+        yield exporter
+    finally:
+        exporter.stop()
+
+
+def raw(exporter, data: bytes) -> bytes:
+    """Send raw bytes on a new connection; return what comes back until the server closes."""
+    with socket.create_connection((exporter.host, exporter.port), timeout=5) as sock:
+        sock.sendall(data)
+        answer = b""
+        try:
+            while len(answer) < 1_000_000:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except ConnectionResetError:
+            pass  # the server closed with our bytes unread: what it sent first still counts
+        return answer
+
+
+def status_of(answer: bytes) -> int:
+    """The status of a raw answer: from its status line, or from the page of an HTTP/0.9-style error
+    (all the server can send when it cannot parse the request's HTTP version)."""
+    match = re.match(rb"HTTP/1\.[01] (\d{3}) ", answer) or re.search(rb"<p>Error code: (\d{3})</p>", answer)
+    return int(match.group(1)) if match else 0
+
+
+def assert_still_fast(exporter) -> None:
+    assert fastest_of(3, f"{exporter.url}/metrics") < FAST
+    assert exporter.proc.poll() is None
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/probe?target=127.0.0.1", 404),
+    ("GET", "/metrics/", 404),
+    ("GET", "/../../etc/passwd", 404),
+    ("GET", "/%2e%2e/%2e%2e/etc/passwd", 404),
+    ("GET", "/" + "a" * 8000, 404),
+    ("DELETE", "/metrics", 405),
+    ("PUT", "/-/healthy", 405),
+    ("PATCH", "/probes", 405),
+    ("OPTIONS", "/", 405),
+    ("HEAD", "/-/reload", 405),
+    ("TRACE", "/", 501),  # methods the server does not know at all
+    ("BREW", "/metrics", 501),
+])
+def test_unknown_paths_and_wrong_methods(plain, method, path, status):
+    answer = raw(plain, f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert status_of(answer) == status, answer[:200]
+    assert b"spse_" not in answer
+
+
+MALFORMED = {  # name: (bytes sent, status the server answers); each sends exactly what the server reads
+    "huge-request-line": (b"GET /" + b"a" * 65532, 414),
+    "huge-header": (b"GET /metrics HTTP/1.1\r\nX-Big: " + b"b" * 65530, 431),
+    "too-many-headers": (b"GET /metrics HTTP/1.1\r\n" + b"X-N: n\r\n" * 101, 431),
+    "garbage": (bytes(b for b in range(256) if b not in (10, 13)) + b"\r\n", 400),
+    "http2-preface": (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    "bad-version": (b"GET /metrics HTTP/9.x\r\n\r\n", 400),
+    "huge-content-length": (b"POST /-/reload HTTP/1.1\r\nContent-Length: 1000000000000\r\n\r\n", 413),
+    "negative-content-length": (b"POST /-/reload HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 413),
+    "nul-in-path": (b"GET /metrics\x00/x HTTP/1.1\r\nConnection: close\r\n\r\n", 404),
+}
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_malformed_request_is_refused_and_the_server_carries_on(plain, name):
+    data, status = MALFORMED[name]
+    reloads = plain.logs().count("config reloaded")
+    answer = raw(plain, data)
+    assert status_of(answer) == status, answer[:200]
+    assert plain.logs().count("config reloaded") == reloads  # a refused reload request did not reload
+    assert_still_fast(plain)
+
+
+def test_tls_handshake_on_the_plain_port_fails_cleanly(plain):
+    with socket.create_connection((plain.host, plain.port), timeout=5) as sock:
+        with pytest.raises(ssl.SSLError):
+            ssl.create_default_context().wrap_socket(sock, server_hostname="localhost")
+    assert_still_fast(plain)
+
+
+def test_client_vanishing_mid_request_does_not_hurt(plain):
+    for partial in (b"GET /metr", b"POST /-/reload HTTP/1.1\r\nContent-Length: 100\r\n\r\nconfig", b"\r\n"):
+        with socket.create_connection((plain.host, plain.port), timeout=5) as sock:
+            sock.sendall(partial)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
+    assert_still_fast(plain)
+
+
+def test_body_is_never_run_as_a_request(plain):
+    """A body left unread on a kept-alive connection would be parsed as the next request: a reload
+    hidden in the body of a refused request (request smuggling) must never run."""
+    hidden = b"POST /-/reload HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+    last = b"GET /-/healthy HTTP/1.1\r\nConnection: close\r\n\r\n"  # ends the pipeline
+    chunk = f"{len(hidden):x}\r\n".encode() + hidden + b"\r\n0\r\n\r\n"
+    for outer in (f"POST /metrics HTTP/1.1\r\nContent-Length: {len(hidden)}\r\n\r\n".encode() + hidden,
+                  f"GET /nope HTTP/1.1\r\nContent-Length: {len(hidden)}\r\n\r\n".encode() + hidden,
+                  b"POST /-/reload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk):
+        reloads = plain.logs().count("config reloaded")
+        answer = raw(plain, outer + last)
+        assert plain.logs().count("config reloaded") == reloads, answer
+        assert answer.count(b"HTTP/1.1 ") <= 2, answer  # the outer request and the last one, no third
+    assert_still_fast(plain)
+
+
+def test_idle_connection_flood_does_not_wedge_the_server(plain):
+    pid = plain.proc.pid
+    threads_before = proc_status(pid, "Threads")
+    idle = []
+    try:
+        for _ in range(300):  # far past the server's connection cap
+            idle.append(socket.create_connection((plain.host, plain.port), timeout=5))
+        assert plain.proc.poll() is None
+        assert proc_status(pid, "Threads") <= threads_before + 70  # capped, not a thread per socket
+    finally:
+        for sock in idle:
+            sock.close()
+    poll(lambda: proc_status(pid, "Threads") <= threads_before + 2, 10, what="idle connection threads to end")
+    assert_still_fast(plain)
+
+
+# --- SSRF: no request can point the exporter at another host -----------------------------------------
+
+
+class Canary:
+    """A TCP and a UDP port on loopback that nothing may ever contact."""
+
+    def __init__(self):
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen(16)
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.tcp_port, self.udp_port = self.tcp.getsockname()[1], self.udp.getsockname()[1]
+        for sock in (self.tcp, self.udp):
+            sock.setblocking(False)
+
+    def contacted(self) -> bool:
+        for receive in (self.tcp.accept, lambda: self.udp.recv(1)):
+            try:
+                receive()
+                return True
+            except BlockingIOError:
+                pass
+        return False
+
+    def close(self):
+        self.tcp.close()
+        self.udp.close()
+
+
+def test_no_request_parameter_makes_the_exporter_contact_another_host(plain, tmp_path):
+    canary = Canary()
+    try:
+        tcp, udp = f"127.0.0.1:{canary.tcp_port}", f"127.0.0.1:{canary.udp_port}"
+        evil = tmp_path / "evil.yml"  # a valid config that probes nothing but the canary
+        evil.write_text(yaml.safe_dump({
+            "interval": "1s", "targets": [{"name": "evil", "url": f"http://{tcp}/"}], "clock": {"servers": [udp]},
+            "upstream": {"evil": [f"tcp://{tcp}", f"dns://{udp}/x.go.id", f"ntp://{udp}", f"http://{tcp}/"]}}))
+        base = plain.url
+        for path in ("/metrics", "/probe", "/probes", "/", "/-/ready"):
+            for query in (f"target=http://{tcp}/", f"target={tcp}", f"module=http_2xx&target={tcp}",
+                          f"url=http://{tcp}/", f"server={udp}", f"config.file={evil}"):
+                http_get(f"{base}{path}?{query}")
+        for query in (f"config.file={evil}", f"config={evil}", f"web.config.file={evil}"):
+            http_get(f"{base}/-/reload?{query}", method="POST")
+        for body, kind in ((f"config.file={evil}", "application/x-www-form-urlencoded"),
+                           (json.dumps({"config_file": str(evil), "target": tcp}), "application/json")):
+            raw(plain, f"POST /-/reload HTTP/1.1\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+                       f"Connection: close\r\n\r\n{body}".encode())
+        for header in ("Host", "X-Forwarded-Host", "Forwarded", "X-Original-URL", "Referer"):
+            http_get(f"{base}/metrics", headers={header: f"http://{tcp}/"})
+        for line in (f"GET http://{tcp}/metrics HTTP/1.1", f"CONNECT {tcp} HTTP/1.1", f"GET //{tcp}/ HTTP/1.1"):
+            raw(plain, f"{line}\r\nHost: {tcp}\r\nConnection: close\r\n\r\n".encode())
+        # Give every probe two full rounds to misbehave, then look.
+        asked_at = time.time()
+        poll(lambda: plain.scrape().get_value("spse_last_probe_timestamp_seconds", probe="http", name="contoh")
+             > asked_at + 1.0, 10, what="two more probe rounds")
+        assert not canary.contacted()
+        probes = json.loads(http_get(f"{base}/probes")[1])
+        assert list(probes) == ["http/contoh"] and str(canary.tcp_port) not in json.dumps(probes)
+    finally:
+        canary.close()
+
+
+# --- Least privilege: no capabilities, read-only root filesystem ------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")),
+                    reason="needs root with unshare and setpriv (util-linux) to build the locked-down process")
+def test_runs_without_capabilities_on_a_read_only_root(site, tmp_path):
+    """What a locked-down container gives it: / mounted read-only, every capability dropped."""
+    lock_down = ["unshare", "--mount", "--", "sh", "-c",
+                 'mount -o remount,bind,ro / && exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"',
+                 "lock-down"]
+    config = tmp_path / "spse.yml"
+    config.write_text(yaml.safe_dump({"interval": "1s", "timeout": "800ms",
+                                      "targets": [{"name": "contoh", "url": site.url}]}))
+    exporter = ExporterProcess(config, wrapper=lock_down)
+    try:
+        exporter.wait_ready()
+        assert exporter.scrape().get_value("spse_http_probe_success", target="contoh") == 1
+        status = Path(f"/proc/{exporter.proc.pid}/status").read_text()
+        assert int(re.search(r"^CapEff:\s*([0-9a-f]+)$", status, re.M).group(1), 16) == 0  # no capability
+        root = next(line for line in open(f"/proc/{exporter.proc.pid}/mountinfo") if line.split()[4] == "/")
+        assert "ro" in root.split()[5].split(",")
+    finally:
+        exporter.stop()
+    assert os.access("/", os.W_OK)  # only the exporter's private view of / was read-only
+
+
+# --- No secret in the repository ------------------------------------------------------------------
+
+SECRETS = {"private key": rb"-----BEGIN [A-Z ]*PRIVATE KEY-----", "bcrypt hash": rb"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}"}
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
+def test_no_secret_is_committed():
+    """Every file git would commit (tracked, or new and not ignored) is free of keys and password hashes."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    files = [ROOT / name for name in listed if name and (ROOT / name).is_file()]
+    assert len(files) > 20  # the listing worked
+    for path in files:
+        assert path.name != ".env" and path.suffix not in (".key", ".p12", ".pfx"), path
+        content = path.read_bytes()
+        for what, pattern in SECRETS.items():
+            assert not re.search(pattern, content), f"{path.relative_to(ROOT)} holds a {what}"

@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -25,6 +26,42 @@ log = logging.getLogger("spse_exporter.server")
 MAX_CONNECTIONS = 64
 MAX_REQUEST_BODY = 4096
 SOCKET_TIMEOUT = 10.0
+# A whole request (TLS handshake, line, headers, body) must arrive within this. The socket timeout
+# bounds each read only: a client trickling a byte every few seconds would hold a slot for ever.
+REQUEST_DEADLINE = 15.0
+
+
+class Reaper:
+    """One thread that shuts down connections whose request is overdue, unblocking their reads."""
+
+    TICK = 0.25
+
+    def __init__(self):
+        self._deadlines: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self.stopped = threading.Event()
+        threading.Thread(target=self._run, name="http-reaper", daemon=True).start()
+
+    def watch(self, sock: socket.socket, seconds: float) -> None:
+        with self._lock:
+            self._deadlines[sock] = time.monotonic() + seconds
+
+    def release(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._deadlines.pop(sock, None)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.TICK):
+            now = time.monotonic()
+            with self._lock:
+                overdue = [sock for sock, deadline in self._deadlines.items() if deadline <= now]
+                for sock in overdue:
+                    del self._deadlines[sock]
+            for sock in overdue:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
 
 @dataclass
@@ -74,6 +111,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
+    def handle_one_request(self) -> None:
+        self.server.reaper.watch(self.connection, REQUEST_DEADLINE)
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.reaper.release(self.connection)
+
     def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
               headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -96,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if int(length):
             self.rfile.read(int(length))
+        self.server.reaper.release(self.connection)  # the request is in; answering it is ours to bound
         path = self.path.split("?", 1)[0]
         route = self.ROUTES.get(path)
         if route is None:
@@ -153,6 +198,7 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address, handler, ssl_wrap: Callable | None = None):
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._ssl_wrap = ssl_wrap
+        self.reaper = Reaper()
         super().__init__(address, handler)
 
     def process_request(self, request, client_address):
@@ -164,8 +210,13 @@ class Server(ThreadingHTTPServer):
     def process_request_thread(self, request, client_address):
         try:
             if self._ssl_wrap is not None:
-                request.settimeout(SOCKET_TIMEOUT)
-                request = self._ssl_wrap(request)
+                raw = request
+                raw.settimeout(SOCKET_TIMEOUT)
+                self.reaper.watch(raw, REQUEST_DEADLINE)
+                try:
+                    request = self._ssl_wrap(raw)
+                finally:
+                    self.reaper.release(raw)
             super().process_request_thread(request, client_address)
         except OSError as err:  # TLS handshake failures and resets: the client's problem, not ours
             log.debug("connection from %s failed: %s", client_address[0], err)
@@ -175,6 +226,10 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         log.debug("error serving %s", client_address[0], exc_info=True)
+
+    def server_close(self):
+        self.reaper.stopped.set()
+        super().server_close()
 
 
 def serve(host: str, port: int, app: App, ssl_wrap: Callable | None = None) -> Server:

@@ -11,6 +11,7 @@ import trustme
 import yaml
 
 from tests.fakes import FakeDNS, FakeNTP, FakeSPSE, TcpListener
+from tests.stack import AlertmanagerProcess, PrometheusProcess, WebhookReceiver
 from tests.support import ExporterProcess
 
 
@@ -88,3 +89,45 @@ def start_exporter(tmp_path):
     yield start
     for exporter in started:
         exporter.stop()
+
+
+# Prometheus, Alertmanager and a webhook receiver (tests/stack.py), stopped after each test.
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def start_prometheus(tmp_path):
+    """Start the real Prometheus on a rendered config and wait until it is ready."""
+    started = []
+
+    def start(config_path: Path, extra_flags=(), port=None) -> PrometheusProcess:
+        process = PrometheusProcess(config_path, tmp_path, list(extra_flags), port=port)
+        started.append(process)
+        process.wait_ready()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def start_alertmanager(tmp_path):
+    """Start the real Alertmanager on a rendered config and wait until it is ready."""
+    started = []
+
+    def start(config_path: Path, extra_flags=()) -> AlertmanagerProcess:
+        process = AlertmanagerProcess(config_path, tmp_path, list(extra_flags))
+        started.append(process)
+        process.wait_ready()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -1,0 +1,138 @@
+"""The shipped Alertmanager config: valid, routes by severity, inhibits along the chain (checked on
+the real Alertmanager), and its notification template reads every cause in both languages."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.stack import STACK_DIR, render_alertmanager_config
+from tests.support import poll
+
+CONFIG = STACK_DIR / "alertmanager.yml"
+TEMPLATES = STACK_DIR / "templates" / "*.tmpl"
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["amtool", *args], capture_output=True, text=True, timeout=60)
+
+
+def render(text: str, data=None, tmp_path=None) -> str:
+    args = ["template", "render", f"--template.glob={TEMPLATES}", f"--template.text={text}"]
+    if data is not None:
+        path = tmp_path / "data.json"
+        path.write_text(json.dumps(data))
+        args.append(f"--template.data={path}")
+    result = amtool(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_amtool_checks_the_shipped_config():
+    result = amtool("check-config", str(CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 templates" in result.stdout
+
+
+def test_commented_receivers_are_valid_once_filled_in(tmp_path):
+    """The ready-to-fill Telegram, email and dead man's switch blocks parse when uncommented."""
+    text = CONFIG.read_text()
+    uncommented = re.sub(r"(?m)^    # ((?:telegram|email|webhook)_configs:)", r"    \1", text)
+    uncommented = re.sub(r"(?m)^    #   ", "      ", uncommented)
+    assert uncommented.count("telegram_configs:\n") == 2 and "email_configs:\n" in uncommented
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(uncommented)
+    shutil.copytree(STACK_DIR / "templates", tmp_path / "templates")
+    result = amtool("check-config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("labels, receiver", [
+    (["alertname=SPSEDown", "severity=critical", "site=kutaibarat"], "ops-critical"),
+    (["alertname=UpstreamGlobalLost", "severity=critical", "site=kutaibarat"], "ops-critical"),
+    (["alertname=SPSEServerErrors", "severity=warning", "site=kutaibarat"], "ops-warning"),
+    (["alertname=Watchdog", "severity=none"], "watchdog"),
+    (["alertname=SomethingElse", "site=kutaibarat"], "ops-warning"),
+])
+def test_routes_by_severity(labels, receiver):
+    result = amtool("config", "routes", "test", f"--config.file={CONFIG}", f"--verify.receivers={receiver}", *labels)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_inhibition_follows_the_chain_per_site(tmp_path, start_alertmanager, webhook_receiver):
+    alertmanager = start_alertmanager(render_alertmanager_config(tmp_path, webhook_receiver.url))
+    a = {"site": "a", "severity": "critical"}
+    alertmanager.post_alerts([
+        {**a, "alertname": "UpstreamGlobalLost", "group": "global"},
+        {**a, "alertname": "ClockUnvalidated"},
+        {**a, "alertname": "UpstreamDegraded", "group": "global", "severity": "warning"},
+        {**a, "alertname": "UpstreamDegraded", "group": "national", "severity": "warning"},
+        {**a, "alertname": "SPSEDown", "target": "t"},
+        {**a, "alertname": "SPSEServerErrors", "target": "t", "severity": "warning"},
+        {**a, "alertname": "SPSEServerErrors", "target": "u", "severity": "warning"},
+        {**a, "alertname": "SPSETLSCertExpiringSoon", "target": "t"},
+        {**a, "alertname": "SPSETLSCertExpiringSoon", "target": "t", "severity": "warning"},
+        {"site": "b", "severity": "critical", "alertname": "ClockUnvalidated"},
+        {"site": "c", "severity": "critical", "alertname": "UpstreamGatewayLost", "group": "gateway"},
+        {"site": "c", "severity": "critical", "alertname": "UpstreamNationalLost", "group": "national"},
+        {"site": "c", "severity": "warning", "alertname": "ClockOffsetHigh"},
+    ])
+
+    def states():
+        alerts = alertmanager.alerts()
+        if len(alerts) < 13:
+            return None
+        return {(a["labels"]["site"], a["labels"]["alertname"], a["labels"].get("group", a["labels"].get("target", "")),
+                 a["labels"]["severity"]): a["status"]["state"] for a in alerts}
+    got = poll(states, 20, 0.2, "the posted alerts")
+    assert got == {
+        ("a", "UpstreamGlobalLost", "global", "critical"): "active",
+        ("a", "ClockUnvalidated", "", "critical"): "suppressed",        # explained by the global loss
+        ("a", "UpstreamDegraded", "global", "warning"): "suppressed",   # the whole group is lost
+        ("a", "UpstreamDegraded", "national", "warning"): "active",
+        ("a", "SPSEDown", "t", "critical"): "active",                   # the impact always pages
+        ("a", "SPSEServerErrors", "t", "warning"): "suppressed",
+        ("a", "SPSEServerErrors", "u", "warning"): "active",            # another target
+        ("a", "SPSETLSCertExpiringSoon", "t", "critical"): "active",
+        ("a", "SPSETLSCertExpiringSoon", "t", "warning"): "suppressed",
+        ("b", "ClockUnvalidated", "", "critical"): "active",            # another site
+        ("c", "UpstreamGatewayLost", "gateway", "critical"): "active",
+        ("c", "UpstreamNationalLost", "national", "critical"): "suppressed",
+        ("c", "ClockOffsetHigh", "", "warning"): "suppressed",
+    }
+
+
+def test_template_names_every_cause_in_both_languages():
+    """Every link the recording rules can name, alone or chained, has English and Indonesian text."""
+    recording = (STACK_DIR / "rules" / "recording.yml").read_text()
+    links = re.findall(r'"link", "(\w+)"', recording)
+    assert links == ["gateway_lost", "national_lost", "global_lost", "clock_unvalidated"]
+    for cause in [*links, "none", "global_lost clock_unvalidated"]:
+        text = render(f'{{{{ template "spse.cause" "{cause}" }}}}').strip()
+        english, _, indonesian = text.partition(" / ")
+        assert english and indonesian and "unknown" not in text, (cause, text)
+    assert render('{{ template "spse.cause" "global_lost clock_unvalidated" }}').strip() == (
+        "global connectivity lost → time sources unreachable, clock not validated"
+        " / koneksi global terputus → sumber waktu tidak terjangkau, jam tidak tervalidasi")
+
+
+def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
+    def alert(name, status="firing", **labels):
+        return {"status": status, "labels": {"alertname": name, "site": "kutaibarat", "severity": "critical", **labels},
+                "annotations": {"summary": f"{name} <summary> & co", "description": "d", "runbook_url": f"r#{name}",
+                                **({"cause": "gateway_lost"} if name.startswith("SPSE") else {})},
+                "startsAt": "2023-04-04T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z"}
+    alerts = [alert("SPSEDown", target="t"), alert("ClockUnvalidated"), alert("UpstreamGatewayLost", group="gateway"),
+              alert("SPSEGatewayTimeout", status="resolved", target="t")]
+    data = {"receiver": "ops-critical", "status": "firing", "groupLabels": {"site": "kutaibarat"},
+            "commonLabels": {"site": "kutaibarat"}, "commonAnnotations": {}, "externalURL": "http://am", "alerts": alerts}
+    message = render('{{ template "spse.message" . }}', data, tmp_path)
+    assert message.startswith("<b>[FIRING:3] SPSE kutaibarat</b>\n"
+                              "Probable cause / Penyebab kemungkinan: <b>gateway lost (local router or ISP link) / ")
+    assert message.index("UpstreamGatewayLost") < message.index("ClockUnvalidated") < message.index("SPSEDown")
+    assert message.index("Resolved / Pulih:") < message.index("SPSEGatewayTimeout")
+    assert "&lt;summary&gt; &amp; co" in message and "<summary>" not in message  # safe for Telegram's HTML mode

@@ -1,0 +1,159 @@
+"""The shipped Prometheus config and rules: valid for promtool, unit-tested, consistent with the
+exporter's metric contract and the runbook, and still valid on the test's compressed clock."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter.metrics import FAMILY_NAMES
+from tests.fakes import free_port
+from tests.stack import EXPORTER_JOB, STACK_DIR, compress_rules, render_prometheus_config, scale_duration, scale_expr
+from tests.support import ROOT, poll
+
+RULES_DIR = STACK_DIR / "rules"
+UNIT_TESTS = sorted((ROOT / "tests" / "rules").glob("*.yml"))
+RUNBOOK = ROOT / "docs" / "runbook.md"
+RUNBOOK_BASE = "https://github.com/spse-exporter/spse-exporter/blob/main/docs/runbook.md"
+# The alert names are a contract (issue 3); severities as documented.
+CONTRACT = {
+    "SPSEDown": {"critical"}, "SPSEGatewayTimeout": {"critical"}, "SPSEServerErrors": {"warning"},
+    "SPSESlowResponses": {"warning"}, "SPSEServerClockSkew": {"warning"},
+    "SPSETLSCertExpiringSoon": {"warning", "critical"}, "ClockUnvalidated": {"critical"},
+    "ClockOffsetHigh": {"warning"}, "UpstreamGlobalLost": {"critical"}, "UpstreamNationalLost": {"critical"},
+    "UpstreamGatewayLost": {"critical"}, "UpstreamDegraded": {"warning"}, "SPSEExporterDown": {"critical"},
+    "SPSEProbesStale": {"warning"}, "Watchdog": {"none"},
+}
+SPSE_IMPACT_ALERTS = {"SPSEDown", "SPSEGatewayTimeout", "SPSEServerErrors", "SPSESlowResponses", "SPSEServerClockSkew"}
+
+
+def promtool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def rule_groups(directory: Path = RULES_DIR) -> list[dict]:
+    return [group for path in sorted(directory.glob("*.yml")) for group in yaml.safe_load(path.read_text())["groups"]]
+
+
+def alert_rules() -> list[dict]:
+    return [rule for group in rule_groups() for rule in group["rules"] if "alert" in rule]
+
+
+def test_promtool_checks_the_shipped_config_and_its_rules():
+    result = promtool("check", "config", str(STACK_DIR / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"SUCCESS: [1-9]\d* rules found", result.stdout), result.stdout  # the rule_files glob matched
+
+
+def test_promtool_checks_the_rules():
+    result = promtool("check", "rules", *map(str, sorted(RULES_DIR.glob("*.yml"))))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_unit_tests_pass():
+    result = promtool("test", "rules", *map(str, UNIT_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unit_tests_fail_when_a_rule_changes(tmp_path):
+    """The unit tests bite: SPSEDown paging after 1 minute instead of 2 must fail them."""
+    rules = tmp_path / "prometheus" / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    alerts = rules / "alerts.yml"
+    text = alerts.read_text()
+    marker = "      - alert: SPSEDown\n"
+    start = text.index(marker)
+    end = text.index("for: 2m", start)
+    alerts.write_text(text[:end] + "for: 1m" + text[end + len("for: 2m"):])
+    tests = tmp_path / "tests" / "rules"
+    tests.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "rules" / "spse.yml", tests)
+    result = promtool("test", "rules", str(tests / "spse.yml"))
+    assert result.returncode == 1 and "alertname: SPSEDown" in result.stderr, result.stdout + result.stderr
+
+
+def test_alert_names_and_severities_are_the_contract():
+    found: dict[str, set[str]] = {}
+    for rule in alert_rules():
+        found.setdefault(rule["alert"], set()).add(rule["labels"]["severity"])
+    assert found == CONTRACT
+
+
+@pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: f"{rule['alert']}-{rule['labels']['severity']}")
+def test_every_alert_is_explained_in_both_languages_and_links_its_runbook(rule):
+    annotations = rule["annotations"]
+    for key in ("summary", "description"):
+        english, _, indonesian = annotations[key].partition(" / ")
+        assert english.strip() and indonesian.strip(), f"{key} needs 'English / Bahasa Indonesia'"
+    anchor = rule["alert"].lower()
+    assert annotations["runbook_url"] == f"{RUNBOOK_BASE}#{anchor}"
+    heading = f"## {rule['alert']}"
+    assert heading in RUNBOOK.read_text().splitlines(), f"docs/runbook.md lacks {heading}"
+    assert ("cause" in annotations) == (rule["alert"] in SPSE_IMPACT_ALERTS)
+
+
+def test_rules_use_only_metrics_the_exporter_serves():
+    """A typo in a metric name would make an alert silently never fire."""
+    used = set()
+    for group in rule_groups():
+        for rule in group["rules"]:
+            used |= set(re.findall(r"\bspse_[a-z_]+", rule["expr"]))
+            for template in rule.get("annotations", {}).values():
+                used |= set(re.findall(r"\bspse_[a-z_]+", template))
+    histogram = "spse_http_probe_duration_seconds"
+    served = set(FAMILY_NAMES) | {histogram + suffix for suffix in ("_bucket", "_sum", "_count")}
+    assert used and used <= served, used - served
+
+
+def test_every_alert_is_unit_tested_firing_and_silent():
+    firing, silent = set(), set()
+    for path in UNIT_TESTS:
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                (firing if case["exp_alerts"] else silent).add(case["alertname"])
+    assert firing == set(CONTRACT), set(CONTRACT) - firing
+    assert silent >= set(CONTRACT) - {"Watchdog"}, set(CONTRACT) - {"Watchdog"} - silent
+
+
+def test_unit_tests_evaluate_recording_rules_first():
+    groups = [group["name"] for group in rule_groups()]
+    for path in UNIT_TESTS:
+        order = yaml.safe_load(path.read_text())["group_eval_order"]
+        assert sorted(order) == sorted(groups), f"{path.name}: group_eval_order must list every group"
+        assert all(name.endswith(".recording") for name in order[:3]), path.name
+
+
+def test_scaling_divides_every_duration():
+    assert scale_duration("5m", 15) == "20s"
+    assert scale_duration("1h30m", 15) == "360s"
+    assert scale_duration("10s", 15) == "667ms"
+    assert scale_duration("0s", 15) == "0s"
+    with pytest.raises(ValueError):
+        scale_duration("5 minutes", 15)
+    assert scale_expr("rate(x[5m]) offset 1m + max_over_time(y[1h:5m]) + deriv(z[10m:])", 15) == \
+        "rate(x[20s]) offset 4s + max_over_time(y[240s:20s]) + deriv(z[40s:])"
+
+
+def test_compressed_rules_are_valid(tmp_path):
+    compressed = compress_rules(tmp_path / "rules", 15)
+    result = promtool("check", "rules", *map(str, sorted(compressed.glob("*.yml"))))
+    assert result.returncode == 0, result.stdout + result.stderr
+    down = next(rule for group in rule_groups(compressed) for rule in group["rules"] if rule.get("alert") == "SPSEDown")
+    assert down["for"] == "8s"
+
+
+def test_site_label_falls_back_to_the_address(tmp_path, start_prometheus):
+    """Alerts group and inhibit by `site`: a target listed without one still gets it."""
+    exporter = f"127.0.0.1:{free_port()}"  # nothing listens: `up` is 0 but carries the target's labels
+    config_path = render_prometheus_config(tmp_path, exporter=exporter, scrape_interval="1s")
+    config = yaml.safe_load(config_path.read_text())
+    del config["scrape_configs"][0]["static_configs"][0]["labels"]
+    config_path.write_text(yaml.safe_dump(config))
+    prometheus = start_prometheus(config_path)
+    up = poll(lambda: prometheus.query(f'up{{job="{EXPORTER_JOB}"}}'), 30, 0.2, "the exporter target's up series")
+    assert up[0]["metric"]["site"] == exporter

@@ -28,6 +28,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> pip install -e .[test]"
 .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+# Grafana's schema types and tsc for the dashboard check, as pinned in the lockfile; no network once installed.
+if ! npm ls --prefix tests/dashboard-schema >/dev/null 2>&1; then
+  echo "==> npm ci (tests/dashboard-schema)"
+  npm ci --prefix tests/dashboard-schema --no-audit --no-fund --loglevel=error
+fi
 
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+"""Generates the Grafana dashboards in grafana/dashboards/ from this one file.
+
+Building them in code gives every panel the same datasource variable, a unit and a description.
+After an edit run `python3 grafana/generate.py`; `--check` exits 1 when the committed JSON is stale
+(tests/test_dashboards.py runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "dashboards"
+SCHEMA_VERSION = 42  # dashboard JSON version of the pinned Grafana image (13.2.3)
+DATASOURCE_UID = "spse-prometheus"  # fixed in grafana/provisioning/datasources/spse.yml
+DS = {"type": "prometheus", "uid": "${datasource}"}
+SITE = 'site=~"$site"'
+TARGET = 'site=~"$site", target=~"$target"'
+TAGS = ["spse", "lpse", "spse-exporter"]
+
+GREEN = {"mode": "absolute", "steps": [{"color": "green", "value": None}]}
+UP_DOWN = [{"type": "value", "options": {
+    "0": {"text": "DOWN / GANGGUAN", "color": "red", "index": 0},
+    "1": {"text": "UP / NORMAL", "color": "green", "index": 1}}}]
+ANSWERED = [{"type": "value", "options": {
+    "0": {"text": "NO ANSWER / TIDAK MENJAWAB", "color": "red", "index": 0},
+    "1": {"text": "ANSWERS / MENJAWAB", "color": "green", "index": 1}}}]
+# Share of a link's checks that passed: 0 is a broken link, anything between is a partial loss.
+LINK_STATE = [
+    {"type": "value", "options": {
+        "0": {"text": "DOWN / PUTUS", "color": "red", "index": 0},
+        "1": {"text": "OK", "color": "green", "index": 2}}},
+    {"type": "range", "options": {"from": 0.0001, "to": 0.9999,
+                                  "result": {"text": "PARTIAL / SEBAGIAN", "color": "orange", "index": 1}}},
+]
+# The 4 April 2023 incident was a day of 504s: 504 gets its own dark red and a label an operator cannot miss.
+STATUS_CODES = [
+    {"type": "value", "options": {
+        "0": {"text": "no response / tidak ada respons", "color": "purple", "index": 0},
+        "200": {"text": "200 OK", "color": "green", "index": 1},
+        "504": {"text": "504 GATEWAY TIMEOUT", "color": "dark-red", "index": 2}}},
+    *({"type": "range", "options": {"from": low, "to": low + 99, "result": {"text": text, "color": color, "index": i}}}
+      for i, (low, text, color) in enumerate([(300, "3xx redirect", "blue"), (400, "4xx client error", "orange"),
+                                               (500, "5xx server error", "red")], start=3)),
+]
+
+
+def thresholds(base: str, *steps: tuple[float, str]) -> dict:
+    return {"mode": "absolute", "steps": [{"color": base, "value": None}]
+            + [{"color": color, "value": value} for value, color in steps]}
+
+
+def query(expr: str, legend: str = "", instant: bool = False, table: bool = False) -> dict:
+    """A Prometheus target; refIds are filled in by `panel`."""
+    return {"datasource": DS, "editorMode": "code", "expr": expr, "format": "table" if table else "time_series",
+            "instant": instant, "legendFormat": legend or "__auto", "range": not instant, "refId": ""}
+
+
+def panel(kind: str, title: str, description: str, unit: str, targets: list[dict], options: dict,
+          size: tuple[int, int], custom: dict | None = None, color: str = "palette-classic",
+          mappings: list | None = None, steps: dict | None = None, overrides: list | None = None, transformations: list | None = None,
+          **field) -> dict:
+    defaults = {"color": {"mode": color}, "mappings": mappings or [], "thresholds": steps or GREEN, "unit": unit,
+                **field}
+    if custom is not None:
+        defaults["custom"] = custom
+    result = {"type": kind, "title": title, "description": description, "datasource": DS,
+              "fieldConfig": {"defaults": defaults, "overrides": overrides or []},
+              "options": options, "targets": [{**t, "refId": chr(ord("A") + i)} for i, t in enumerate(targets)],
+              "gridPos": {"w": size[0], "h": size[1]}}
+    if transformations:
+        result["transformations"] = transformations
+    return result
+
+
+def legend(calcs: tuple[str, ...] = (), show: bool = True) -> dict:
+    """A legend below the plot; a table when it shows calculations (last, max, sum)."""
+    return {"calcs": list(calcs), "displayMode": "table" if calcs else "list", "placement": "bottom",
+            "showLegend": show}
+
+
+def tooltip() -> dict:
+    return {"mode": "multi", "sort": "desc", "hideZeros": True}
+
+
+def stat(title, description, unit, targets, size=(6, 5), mappings=None, steps=None, text_mode="value_and_name",
+         color_mode="background", **field) -> dict:
+    options = {"colorMode": color_mode, "graphMode": "none", "justifyMode": "auto", "orientation": "auto",
+               "percentChangeColorMode": "standard", "showPercentChange": False, "textMode": text_mode,
+               "wideLayout": True, "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}}
+    return panel("stat", title, description, unit, targets, options, size, color="thresholds",
+                 mappings=mappings, steps=steps, **field)
+
+
+def timeseries(title, description, unit, targets, size=(12, 8), bars=False, stack=False, steps=None,
+               threshold_style="off", overrides=None, calcs=("lastNotNull", "max"), **field) -> dict:
+    custom = {"drawStyle": "bars" if bars else "line", "lineWidth": 1, "fillOpacity": 60 if bars else 10,
+              "gradientMode": "none", "lineInterpolation": "linear", "showPoints": "never", "spanNulls": False,
+              "axisPlacement": "auto", "axisBorderShow": False, "axisCenteredZero": False, "axisColorMode": "text",
+              "axisLabel": "", "scaleDistribution": {"type": "linear"}, "barAlignment": 0,
+              "stacking": {"group": "A", "mode": "normal" if stack else "none"},
+              "hideFrom": {"legend": False, "tooltip": False, "viz": False},
+              "thresholdsStyle": {"mode": threshold_style}}
+    options = {"legend": legend(calcs), "tooltip": tooltip()}
+    return panel("timeseries", title, description, unit, targets, options, size, custom=custom,
+                 steps=steps, overrides=overrides, **field)
+
+
+def timeline(title, description, unit, targets, mappings, size=(12, 7), steps=None, **field) -> dict:
+    custom = {"fillOpacity": 80, "lineWidth": 0, "hideFrom": {"legend": False, "tooltip": False, "viz": False}}
+    options = {"mergeValues": True, "showValue": "auto", "alignValue": "left", "rowHeight": 0.9,
+               "legend": legend(show=False), "tooltip": {"mode": "single", "sort": "none"}}
+    return panel("state-timeline", title, description, unit, targets, options, size, custom=custom,
+                 color="thresholds", mappings=mappings, steps=steps, **field)
+
+
+def table(title, description, unit, targets, size=(24, 8), transformations=None, overrides=None, sort=None) -> dict:
+    custom = {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False, "filterable": True}
+    options = {"showHeader": True, "frameIndex": 0, "cellHeight": "sm", "sortBy": sort or []}
+    return panel("table", title, description, unit, targets, options, size, custom=custom, color="thresholds",
+                 transformations=transformations, overrides=overrides)
+
+
+def row(title: str) -> dict:
+    return {"type": "row", "title": title, "collapsed": False, "panels": [], "gridPos": {"w": 24, "h": 1}}
+
+
+def by_name(pattern: str, *properties: tuple[str, object]) -> dict:
+    return {"matcher": {"id": "byRegexp", "options": pattern},
+            "properties": [{"id": key, "value": value} for key, value in properties]}
+
+
+def fixed(color: str) -> tuple[str, dict]:
+    return "color", {"mode": "fixed", "fixedColor": color}
+
+
+def layout(panels: list[dict]) -> list[dict]:
+    """Give each panel an id and a place: left to right, wrapping at Grafana's 24 columns."""
+    x = y = line_height = 0
+    for number, item in enumerate(panels, start=1):
+        grid = item["gridPos"]
+        if x + grid["w"] > 24 or item["type"] == "row":
+            x, y, line_height = 0, y + line_height, 0
+        grid.update(x=x, y=y)
+        item["id"] = number
+        x += grid["w"]
+        line_height = max(line_height, grid["h"])
+    return panels
+
+
+def variables() -> list[dict]:
+    def label_values(name: str, label: str, metric: str, description: str) -> dict:
+        return {"type": "query", "name": name, "label": label, "description": description, "datasource": DS,
+                "query": f"label_values({metric}, {name})", "refresh": 2, "sort": 1, "regex": "",
+                "includeAll": True, "multi": True, "allValue": ".*", "options": [],
+                "current": {"text": ["All"], "value": ["$__all"]}, "hide": 0}
+
+    return [
+        {"type": "datasource", "name": "datasource", "label": "Data source", "query": "prometheus", "regex": "",
+         "description": "Prometheus that scrapes the SPSE exporter.", "includeAll": False, "multi": False,
+         "refresh": 1, "options": [], "hide": 0, "current": {"text": "Prometheus", "value": DATASOURCE_UID}},
+        label_values("site", "Site / Situs", "spse_http_probe_success",
+                     "The site label Prometheus attaches to each exporter (one exporter per LPSE site)."),
+        label_values("target", "SPSE target", f"spse_http_probe_success{{{SITE}}}",
+                     "SPSE sites probed by the exporters of the chosen sites (targets[].name in spse.yml)."),
+    ]
+
+
+def annotations() -> dict:
+    return {"list": [
+        {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
+         "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"},
+        {"name": "Firing alerts / Peringatan aktif", "datasource": DS, "enable": True, "hide": False,
+         "iconColor": "red", "target": {"expr": f'ALERTS{{alertstate="firing", {SITE}}}', "refId": "Anno",
+                                        "interval": "30s"},
+         "titleFormat": "{{alertname}}", "textFormat": "{{severity}} {{target}}{{group}}{{server}}",
+         "tagKeys": "site,severity", "useValueForTime": False},
+    ]}
+
+
+def dashboard(uid: str, title: str, description: str, panels: list[dict]) -> dict:
+    return {
+        "uid": uid, "title": title, "description": description, "tags": TAGS, "editable": True,
+        "schemaVersion": SCHEMA_VERSION, "graphTooltip": 1, "fiscalYearStartMonth": 0, "liveNow": False,
+        "refresh": "30s", "time": {"from": "now-6h", "to": "now"}, "timezone": "browser",
+        "timepicker": {"refresh_intervals": ["15s", "30s", "1m", "5m", "15m"]},
+        "links": [{"title": "SPSE dashboards", "type": "dashboards", "tags": ["spse"], "asDropdown": False,
+                   "includeVars": True, "keepTime": True, "icon": "external link", "targetBlank": False,
+                   "tooltip": "", "url": ""}],
+        "templating": {"list": variables()}, "annotations": annotations(), "panels": layout(panels),
+    }
+
+
+def rate(metric: str, labels: str, by: str) -> str:
+    return f"sum by ({by}) (increase({metric}{{{labels}}}[$__rate_interval]))"
+
+
+def percentile(q: float) -> str:
+    return (f"histogram_quantile({q}, sum by (site, target, le) "
+            f"(rate(spse_http_probe_duration_seconds_bucket{{{TARGET}}}[$__rate_interval])))")
+
+
+def http_status_timeline(size=(12, 7)) -> dict:
+    return timeline(
+        "HTTP status over time / Kode status HTTP",
+        "Status code of each probe's final response. 504 (gateway timeout) is dark red: on 4 April 2023 the "
+        "site answered 504 all day. 'no response' means the probe got no HTTP answer at all (see failures by "
+        "reason). ID: Kode status HTTP tiap pemeriksaan; 504 berwarna merah tua.",
+        "none", [query(f"spse_http_status_code{{{TARGET}}}", "{{site}} {{target}}")], STATUS_CODES, size)
+
+
+def failures(metric: str, labels: str, by: str, legend_format: str, what: str, size=(12, 8)) -> dict:
+    return timeseries(
+        f"{what} failures by reason / Kegagalan per penyebab",
+        f"Failed {what} probes per reason in each interval (timeout, dns, connect, tls, http_status, ...). "
+        "The reason says where the chain broke. ID: Jumlah kegagalan per penyebab.",
+        "short", [query(rate(metric, labels, by), legend_format)], size, bars=True, stack=True, calcs=("sum",))
+
+
+def clock_offset_panel(size=(12, 8)) -> dict:
+    return timeseries(
+        "Clock offset per time source / Selisih jam per sumber waktu",
+        "Local clock offset to each NTP source (positive: local clock is behind), and their median. A source "
+        "that stops answering leaves a gap. ID: Selisih jam lokal terhadap tiap sumber NTP dan mediannya.",
+        "s", [query(f"spse_ntp_offset_seconds{{{SITE}}}", "{{site}} {{server}}"),
+              query(f"spse_clock_offset_seconds{{{SITE}}}", "{{site}} median")], size)
+
+
+def upstream_checks_timeline(size=(16, 8)) -> dict:
+    return timeline(
+        "Upstream checks / Pemeriksaan jaringan hulu",
+        "Each upstream check (tcp, dns, ntp, http) per group. gateway = your router, national = Indonesian "
+        "hosts, global = international anchors. ID: Tiap pemeriksaan per grup: gateway (router lokal), "
+        "national (nasional), global (internasional).",
+        "none", [query(f"spse_upstream_probe_success{{{SITE}}}", "{{site}} {{group}}: {{check}}")], UP_DOWN, size)
+
+
+def overview() -> dict:
+    panels = [
+        row("SPSE site / Situs SPSE"),
+        stat("SPSE now / Status SPSE saat ini",
+             "Last probe of each SPSE target: UP when it answered with a valid status and no SPSE error page. "
+             "ID: Hasil pemeriksaan terakhir tiap situs SPSE.",
+             "none", [query(f"spse_http_probe_success{{{TARGET}}}", "{{site}} {{target}}", instant=True)],
+             mappings=UP_DOWN, steps=thresholds("red", (1, "green"))),
+        stat("Availability in range / Ketersediaan",
+             "Share of probes that succeeded over the dashboard's time range. ID: Persentase pemeriksaan yang "
+             "berhasil dalam rentang waktu dasbor.",
+             "percentunit",
+             [query(f"avg_over_time(spse_http_probe_success{{{TARGET}}}[$__range])", "{{site}} {{target}}",
+                    instant=True)],
+             steps=thresholds("red", (0.95, "orange"), (0.99, "green")), decimals=2, min=0, max=1),
+        stat("Last HTTP status / Status HTTP terakhir",
+             "Status code of the last probe's final response; 0 means no HTTP answer. ID: Kode status HTTP "
+             "terakhir; 0 berarti tidak ada jawaban.",
+             "none", [query(f"spse_http_status_code{{{TARGET}}}", "{{site}} {{target}}", instant=True)],
+             mappings=STATUS_CODES, steps=thresholds("red", (200, "green"), (300, "blue"), (400, "orange"),
+                                                      (500, "red"))),
+        stat("TLS certificate expires in / Sertifikat TLS berakhir",
+             "Time left until the certificate the SPSE site served expires (https targets only); orange under "
+             "14 days, red under 3 (the SPSETLSCertExpiringSoon alerts). ID: Sisa waktu sampai sertifikat "
+             "TLS situs SPSE kedaluwarsa.",
+             "s", [query(f"spse_tls_cert_expiry_timestamp_seconds{{{TARGET}}} - time()", "{{site}} {{target}}",
+                         instant=True)],
+             steps=thresholds("red", (3 * 86400, "orange"), (14 * 86400, "green"))),
+        timeline("SPSE up/down over time / Status SPSE dari waktu ke waktu",
+                 "Each SPSE target's probe result on the time axis. ID: Hasil pemeriksaan tiap situs SPSE "
+                 "sepanjang waktu.",
+                 "none", [query(f"spse_http_probe_success{{{TARGET}}}", "{{site}} {{target}}")], UP_DOWN),
+        http_status_timeline(),
+        timeseries("Responses by status code / Respons per kode status",
+                   "SPSE responses per status code in each interval; 5xx in red, 504 in dark red. ID: Jumlah "
+                   "respons per kode status HTTP.",
+                   "short", [query(rate("spse_http_responses_total", TARGET, "site, target, code"),
+                                   "{{code}} {{site}} {{target}}")],
+                   bars=True, stack=True, calcs=("sum",),
+                   overrides=[by_name("^2.*", fixed("green")), by_name("^5.*", fixed("red")),
+                              by_name("^504 .*", fixed("dark-red"))]),
+        failures("spse_http_probe_failures_total", TARGET, "site, target, reason", "{{site}} {{target}}: {{reason}}",
+                 "SPSE"),
+        row("SPSE latency and server clock / Latensi dan jam server SPSE"),
+        timeseries("Probe duration percentiles / Persentil durasi",
+                   "Whole probe duration (redirects included) as p50, p90 and p99 over each interval. ID: "
+                   "Durasi pemeriksaan (p50, p90, p99).",
+                   "s", [query(percentile(0.5), "p50 {{site}} {{target}}"),
+                         query(percentile(0.9), "p90 {{site}} {{target}}"),
+                         query(percentile(0.99), "p99 {{site}} {{target}}")], size=(8, 8)),
+        timeseries("Phase breakdown / Rincian fase",
+                   "Last probe's time per phase: resolve (DNS), connect, tls, processing (server time to first "
+                   "byte) and transfer. A growing 'processing' points at the SPSE server, 'connect' at the "
+                   "network. ID: Waktu per fase pemeriksaan terakhir.",
+                   "s", [query(f"spse_http_phase_duration_seconds{{{TARGET}}}", "{{site}} {{target}} {{phase}}")],
+                   size=(8, 8), stack=True),
+        timeseries("SPSE server clock skew / Selisih jam server SPSE",
+                   "SPSE server's Date header minus the NTP-corrected reference time (+-0.5 s resolution); the "
+                   "dashed lines at +-5 s are the SPSEServerClockSkew alert's threshold. ID: Selisih jam server "
+                   "SPSE terhadap waktu acuan NTP.",
+                   "s", [query(f"spse_http_server_clock_offset_seconds{{{TARGET}}}", "{{site}} {{target}}")],
+                   size=(8, 8), steps=thresholds("red", (-5, "green"), (5, "red")), threshold_style="dashed"),
+        row("Clock (NTP) / Jam (NTP)"),
+        stat("Time sources answering / Sumber waktu yang menjawab",
+             "How many configured NTP sources answered in the last round. 0 means time cannot be validated: "
+             "the 4 April 2023 failure. ID: Jumlah sumber NTP yang menjawab; 0 berarti waktu tidak dapat "
+             "divalidasi.",
+             "short", [query(f"spse_clock_sources_reachable{{{SITE}}}", "{{site}} answering", instant=True),
+                       query(f"spse_clock_sources_configured{{{SITE}}}", "{{site}} configured", instant=True)],
+             size=(6, 8), steps=thresholds("red", (1, "orange"), (2, "green")),
+             overrides=[by_name(".*configured$", fixed("blue"))]),
+        clock_offset_panel(size=(9, 8)),
+        timeline("Time sources over time / Sumber waktu dari waktu ke waktu",
+                 "Whether each NTP source answered, on the time axis. ID: Apakah tiap sumber NTP menjawab.",
+                 "none", [query(f"spse_ntp_probe_success{{{SITE}}}", "{{site}} {{server}}")], ANSWERED, size=(9, 8)),
+        timeseries("NTP round trip / Waktu tempuh NTP",
+                   "Round-trip delay of the last exchange with each NTP source. ID: Waktu tempuh pertukaran NTP.",
+                   "s", [query(f"spse_ntp_rtt_seconds{{{SITE}}}", "{{site}} {{server}}")], size=(12, 7)),
+        failures("spse_ntp_probe_failures_total", SITE, "site, server, reason", "{{site}} {{server}}: {{reason}}",
+                 "NTP", size=(12, 7)),
+        row("Upstream network / Jaringan hulu"),
+        timeseries("Reachable share per group / Persentase terjangkau per grup",
+                   "Share of each group's checks that succeeded in the last round. National up while global "
+                   "is down is the 4 April 2023 pattern. ID: Persentase pemeriksaan yang berhasil per grup.",
+                   "percentunit", [query(f"spse_upstream_group_reachable_ratio{{{SITE}}}", "{{site}} {{group}}")],
+                   size=(8, 8), min=0, max=1),
+        upstream_checks_timeline(),
+        timeseries("Upstream check duration / Durasi pemeriksaan hulu",
+                   "Duration of the last run of each upstream check. ID: Durasi tiap pemeriksaan hulu.",
+                   "s", [query(f"spse_upstream_probe_duration_seconds{{{SITE}}}", "{{site}} {{group}}: {{check}}")],
+                   size=(12, 7)),
+        failures("spse_upstream_probe_failures_total", SITE, "site, group, check, reason",
+                 "{{site}} {{group}} {{check}}: {{reason}}", "Upstream", size=(12, 7)),
+        row("Alerts and exporter / Peringatan dan exporter"),
+        table("Alerts firing and pending / Peringatan aktif dan menunggu",
+              "Alerts Prometheus evaluates now: firing ones have been sent to Alertmanager, pending ones fire "
+              "if the condition lasts. See docs/runbook.md for each alert. ID: Peringatan yang aktif (firing) "
+              "dan yang menunggu (pending).",
+              "none", [query(f"ALERTS{{{SITE}}}", instant=True, table=True)], size=(12, 8),
+              transformations=[{"id": "organize", "options": {
+                  "excludeByName": {"Time": True, "Value": True, "__name__": True},
+                  "indexByName": {"alertstate": 0, "alertname": 1, "severity": 2, "site": 3},
+                  "renameByName": {"alertstate": "state", "alertname": "alert"}}}],
+              overrides=[{"matcher": {"id": "byName", "options": "state"}, "properties": [
+                  {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                  {"id": "mappings", "value": [{"type": "value", "options": {
+                      "firing": {"color": "red", "index": 0}, "pending": {"color": "orange", "index": 1}}}]}]}],
+              sort=[{"displayName": "state", "desc": False}]),
+        stat("Last probe age / Umur pemeriksaan terakhir",
+             "Seconds since each probe last completed. Far above its interval means the probe is stuck or the "
+             "exporter stopped. ID: Detik sejak tiap pemeriksaan terakhir selesai.",
+             "s", [query(f"time() - spse_last_probe_timestamp_seconds{{{SITE}}}", "{{site}} {{probe}} {{name}}",
+                         instant=True)],
+             size=(6, 8), steps=thresholds("green", (60, "orange"), (300, "red")), color_mode="value"),
+        stat("Exporter scraped / Exporter terjangkau",
+             "Whether Prometheus could scrape each site's exporter. DOWN here explains empty panels above. ID: "
+             "Apakah Prometheus dapat mengambil metrik exporter; DOWN menjelaskan panel yang kosong.",
+             "none", [query(f'up{{job="spse-exporter", {SITE}}}', "{{site}} {{instance}}", instant=True)],
+             size=(6, 8), mappings=UP_DOWN, steps=thresholds("red", (1, "green"))),
+    ]
+    return dashboard("spse-overview", "SPSE overview / Ringkasan SPSE",
+                     "SPSE site status, clock validation and upstream network for LPSE operators.", panels)
+
+
+def incident() -> dict:
+    chain = [
+        query(f'spse_upstream_group_reachable_ratio{{{SITE}, group="gateway"}}', "{{site}} 1 gateway (router)"),
+        query(f'spse_upstream_group_reachable_ratio{{{SITE}, group="national"}}', "{{site}} 2 national (nasional)"),
+        query(f'spse_upstream_group_reachable_ratio{{{SITE}, group="global"}}', "{{site}} 3 global (internasional)"),
+        query(f"spse_clock_sources_reachable{{{SITE}}} / spse_clock_sources_configured{{{SITE}}}",
+              "{{site}} 4 clock / jam (NTP)"),
+        query(f"spse_http_probe_success{{{TARGET}}}", "{{site}} 5 SPSE {{target}}"),
+    ]
+
+    def first_down(expr: str, link: str, source_label: str = "") -> str:
+        """Epoch ms of the first sample in the range where `expr` was 0, with a `link` label naming it."""
+        first = f"min_over_time(timestamp({expr} == 0)[$__range:$__interval]) * 1000"
+        if source_label:
+            return f'label_replace({first}, "link", "{link} $1", "{source_label}", "(.+)")'
+        return f'label_replace({first}, "link", "{link}", "", "")'
+
+    first = " or ".join([
+        first_down(f"spse_upstream_group_reachable_ratio{{{SITE}}}", "upstream", "group"),
+        first_down(f"spse_clock_sources_reachable{{{SITE}}}", "clock (NTP)"),
+        first_down(f"spse_http_probe_success{{{TARGET}}}", "SPSE", "target"),
+    ])
+    panels = [
+        row("Root-cause chain / Rantai penyebab: gateway -> national/global -> clock -> SPSE"),
+        timeline("Root-cause chain / Rantai penyebab",
+                 "One row per link, top to bottom in the order a failure travels: 1 gateway (your router), "
+                 "2 national and 3 global reachability, 4 clock (share of NTP sources answering), 5 SPSE. The "
+                 "highest row that turns red first is where to look. 4 April 2023: global went red, then clock, "
+                 "then SPSE, while national stayed green. ID: Satu baris per tautan; baris teratas yang pertama "
+                 "merah adalah penyebabnya.",
+                 "percentunit", chain, LINK_STATE, size=(24, 9),
+                 steps=thresholds("red", (0.0001, "orange"), (1, "green"))),
+        stat("Probable cause now / Kemungkinan penyebab saat ini",
+             "The first link of the chain lost in the last 5 minutes (recording rule spse:probable_cause): "
+             "gateway_lost, national_lost, global_lost, clock_unvalidated, or none. ID: Tautan pertama yang "
+             "putus dalam 5 menit terakhir; none berarti tidak ada.",
+             "none", [query(f"spse:probable_cause{{{SITE}}}", "{{site}}: {{cause}}", instant=True)],
+             size=(8, 6), text_mode="name", overrides=[by_name(".*: none$", fixed("green")),
+                                                       by_name(".*_(lost|unvalidated)$", fixed("red"))]),
+        table("Which link broke first / Tautan yang putus pertama",
+              "For each link that was fully down at some point in the dashboard's time range, when that first "
+              "happened; the top row broke first. ID: Kapan tiap tautan pertama kali putus dalam rentang waktu "
+              "dasbor; baris teratas putus paling awal.",
+              "dateTimeAsIso", [query(first, instant=True, table=True)], size=(16, 6),
+              transformations=[{"id": "organize", "options": {
+                  "excludeByName": {"Time": True, "group": True, "target": True, "instance": True, "job": True},
+                  "indexByName": {"Value": 0, "link": 1, "site": 2},
+                  "renameByName": {"Value": "first down / pertama putus"}}}],
+              sort=[{"displayName": "first down / pertama putus", "desc": False}]),
+        row("Links in detail / Rincian tiap tautan"),
+        upstream_checks_timeline(size=(24, 8)),
+        clock_offset_panel(),
+        timeline("Time sources answering / Sumber waktu yang menjawab",
+                 "How many NTP sources answered each round; 0 (red) means the clock cannot be validated. ID: "
+                 "Jumlah sumber NTP yang menjawab; 0 berarti jam tidak dapat divalidasi.",
+                 "short", [query(f"spse_clock_sources_reachable{{{SITE}}}", "{{site}} answering / menjawab")],
+                 [], size=(12, 8), steps=thresholds("red", (1, "orange"), (2, "green"))),
+        http_status_timeline(size=(12, 8)),
+        failures("spse_http_probe_failures_total", TARGET, "site, target, reason", "{{site}} {{target}}: {{reason}}",
+                 "SPSE", size=(12, 8)),
+    ]
+    return dashboard("spse-incident", "SPSE incident: root-cause chain / Rantai penyebab gangguan",
+                     "Gateway, national/global reachability, clock and SPSE on one time axis: which link broke "
+                     "first.", panels)
+
+
+DASHBOARDS = {"spse-overview.json": overview, "spse-incident.json": incident}
+
+
+def render() -> dict[str, str]:
+    return {name: json.dumps(build(), indent=2, ensure_ascii=False) + "\n" for name, build in DASHBOARDS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if grafana/dashboards/ differs from this code")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render().items():
+        path = OUT / name
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        print(f"stale: {', '.join(stale)}; run python3 grafana/generate.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

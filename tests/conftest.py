@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import ssl
 from pathlib import Path
 
@@ -72,23 +73,36 @@ def tcp_listener():
     fake.close()
 
 
-@pytest.fixture
-def start_exporter(tmp_path):
-    """Start the real exporter on a config (a dict or YAML text); stops every one started."""
+def launcher(make):
+    """Fixture body: yield a function that starts a process with `make(...)` and waits until it is
+    ready (unless wait=False); every process it started is stopped afterwards."""
     started = []
 
-    def start(config, extra_args=None, wait=True, scheme="http") -> ExporterProcess:
-        path = tmp_path / f"config{len(started)}.yml"
-        path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
-        exporter = ExporterProcess(path, extra_args, scheme=scheme)
-        started.append(exporter)
+    def start(*args, wait: bool = True, **kwargs):
+        process = make(*args, **kwargs)
+        started.append(process)
         if wait:
-            exporter.wait_ready()
-        return exporter
+            process.wait_ready()
+        return process
 
-    yield start
-    for exporter in started:
-        exporter.stop()
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def start_exporter(tmp_path):
+    """Start the real exporter on a config (a dict or YAML text)."""
+    numbers = itertools.count()
+
+    def make(config, extra_args=None, scheme="http") -> ExporterProcess:
+        path = tmp_path / f"config{next(numbers)}.yml"
+        path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+        return ExporterProcess(path, extra_args, scheme=scheme)
+
+    yield from launcher(make)
 
 
 # Prometheus, Alertmanager and a webhook receiver (tests/stack.py), stopped after each test.
@@ -103,31 +117,13 @@ def webhook_receiver():
 
 @pytest.fixture
 def start_prometheus(tmp_path):
-    """Start the real Prometheus on a rendered config and wait until it is ready."""
-    started = []
-
-    def start(config_path: Path, extra_flags=(), port=None) -> PrometheusProcess:
-        process = PrometheusProcess(config_path, tmp_path, list(extra_flags), port=port)
-        started.append(process)
-        process.wait_ready()
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+    """Start the real Prometheus on a rendered config."""
+    yield from launcher(lambda config_path, extra_flags=(), port=None:
+                        PrometheusProcess(config_path, tmp_path, list(extra_flags), port=port))
 
 
 @pytest.fixture
 def start_alertmanager(tmp_path):
-    """Start the real Alertmanager on a rendered config and wait until it is ready."""
-    started = []
-
-    def start(config_path: Path, extra_flags=()) -> AlertmanagerProcess:
-        process = AlertmanagerProcess(config_path, tmp_path, list(extra_flags))
-        started.append(process)
-        process.wait_ready()
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+    """Start the real Alertmanager on a rendered config."""
+    yield from launcher(lambda config_path, extra_flags=():
+                        AlertmanagerProcess(config_path, tmp_path, list(extra_flags)))

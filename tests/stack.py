@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -20,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from tests.fakes import free_port
-from tests.support import ROOT, http_get, poll
+from tests.support import ROOT, ServerProcess, http_get
 
 STACK_DIR = ROOT / "prometheus"
 PROMETHEUS_BIN = "/usr/bin/prometheus"
@@ -130,47 +129,17 @@ def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 
     return path
 
 
-class _Process:
-    """A server binary on a free 127.0.0.1 port, logging to a file in `tmp_dir`."""
-
-    name = "server"
+class _Process(ServerProcess):
+    """A Prometheus-family binary on a free 127.0.0.1 port, logging to a file in `tmp_dir`."""
 
     def __init__(self, command: list[str], tmp_dir: Path, port: int):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = tmp_dir / f"{self.name}-{port}.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp_dir)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.logs()}")
-            return http_get(f"{self.url}/-/ready", timeout=2)[0] == 200
-        poll(ready, timeout, interval=0.1, what=f"{self.name} /-/ready")
+        super().__init__(command, tmp_dir / f"{self.name}-{port}.log", port, cwd=tmp_dir)
 
     def get_json(self, path: str, **params) -> dict:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         status, body, _ = http_get(f"{self.url}{path}{query}")
         assert status == 200, f"{self.name} {path}: {status} {body[:300]!r}"
         return json.loads(body)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
 
 
 class PrometheusProcess(_Process):

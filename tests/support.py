@@ -83,34 +83,62 @@ def parse_metrics(text: str) -> Samples:
     return samples
 
 
-class ExporterProcess:
-    """The real exporter, started as `python -m exporter` on a free loopback port."""
+class ServerProcess:
+    """A server run as a subprocess on 127.0.0.1, logging to a file; ready once `/-/ready` answers 200."""
 
-    def __init__(self, config_path: Path, extra_args: list[str] | None = None, scheme: str = "http",
-                 wrapper: list[str] | None = None):
-        self.host, self.port, self.scheme = "127.0.0.1", free_port(), scheme
-        self.config_path = config_path
-        # wrapper runs the exporter through another command, e.g. ["ip", "netns", "exec", NS]
-        command = [*(wrapper or []), sys.executable, "-m", "exporter", f"--config.file={config_path}",
-                   f"--web.listen-address={self.host}:{self.port}", "--log.level=debug", *(extra_args or [])]
-        self.log_path = config_path.with_suffix(".log")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+    name = "server"
+    host = "127.0.0.1"
+    scheme = "http"
+
+    def __init__(self, command: list[str], log_path: Path, port: int, cwd: Path = ROOT, env: dict | None = None):
+        self.port, self.log_path = port, log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(command, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     @property
     def url(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
 
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
+    def wait_ready(self, timeout: float = 30.0) -> None:
         def ready():
             if self.proc.poll() is not None:  # not an AssertionError: poll() must not wait this out
-                raise RuntimeError(f"exporter exited with {self.proc.returncode}:\n{self.logs()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.logs()}")
             return http_get(f"{self.url}/-/ready", timeout=2)[0] == 200
-        poll(ready, timeout, what="exporter /-/ready")
+        poll(ready, timeout, what=f"{self.name} /-/ready")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        return self.proc.returncode
+
+
+class ExporterProcess(ServerProcess):
+    """The real exporter, started as `python -m exporter` on a free loopback port."""
+
+    name = "exporter"
+
+    def __init__(self, config_path: Path, extra_args: list[str] | None = None, scheme: str = "http",
+                 wrapper: list[str] | None = None):
+        self.scheme = scheme
+        self.config_path = config_path
+        port = free_port()
+        # wrapper runs the exporter through another command, e.g. ["ip", "netns", "exec", NS]
+        command = [*(wrapper or []), sys.executable, "-m", "exporter", f"--config.file={config_path}",
+                   f"--web.listen-address={self.host}:{port}", "--log.level=debug", *(extra_args or [])]
+        super().__init__(command, config_path.with_suffix(".log"), port, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     def scrape(self) -> Samples:
         status, body, _ = http_get(f"{self.url}/metrics")
@@ -123,14 +151,3 @@ class ExporterProcess:
 
     def signal(self, sig: int = signal.SIGHUP) -> None:
         self.proc.send_signal(sig)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-        return self.proc.returncode

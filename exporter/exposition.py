@@ -29,6 +29,8 @@ class Family:
 
 def format_value(value: float) -> str:
     """Format a sample value the way Go's Prometheus clients do."""
+    if type(value) is int and -10**15 < value < 10**15:  # counts and codes: most samples, so first
+        return str(value)
     if value == math.inf:
         return "+Inf"
     if value == -math.inf:

@@ -176,7 +176,7 @@ class Metrics:
             fragments["spse_tls_cert_expiry_timestamp_seconds"] = sample(
                 "spse_tls_cert_expiry_timestamp_seconds", labels, result.cert_expiry)
         self.exposition.update(owner, fragments)
-        self._remember(owner, {"url": target.url, **asdict(result)})
+        self._remember(owner, {"url": target.url, **vars(result)})  # shallow: asdict's deep copy costs per probe
 
     def record_clock(self, clock: ClockConfig, results: list[NtpResult]) -> None:
         for server, result in zip(clock.servers, results):

@@ -1,0 +1,238 @@
+"""One command for the whole benchmark: `python3 -m bench.run --targets 100 1000 --schemes http https`.
+
+For each size and scheme it starts a fake world, then runs spse-exporter and blackbox_exporter
+on it one after the other (the order alternates between cases), measures CPU per probe, memory,
+missed or late rounds and /metrics render time, and prints a markdown table with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import trustme
+
+from bench import report
+from bench.procs import cpu_seconds
+from bench.subjects import BLACKBOX, ROOT, Blackbox, Case, SpseExporter
+from tests.support import proc_status
+
+RSS_EVERY = 1.0
+WORLD_START_TIMEOUT = 120.0
+
+
+def write_tls(workdir: Path, host: str) -> tuple[Path, Path, Path]:
+    """A local CA and one RSA server certificate (what most SPSE sites serve) for `host` and 127.0.0.1."""
+    ca = trustme.CA(key_type=trustme.KeyType.RSA)
+    cert = ca.issue_cert(host, "127.0.0.1", key_type=trustme.KeyType.RSA)
+    paths = workdir / "ca.pem", workdir / "server.pem", workdir / "server.key"
+    ca.cert_pem.write_to_path(str(paths[0]))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(paths[1]))
+    cert.private_key_pem.write_to_path(str(paths[2]))
+    return paths
+
+
+class World:
+    """The fake world process (bench/world.py), pinned away from the exporters."""
+
+    def __init__(self, case: Case, workdir: Path, tls: tuple[Path, Path, Path], cpus: set[int] | None,
+                 seconds: float):
+        command = [sys.executable, "-m", "bench.world", f"--sites={case.targets}", f"--seconds={seconds:g}"]
+        if case.scheme == "https":
+            command += [f"--cert={tls[1]}", f"--key={tls[2]}"]
+        if cpus:
+            command = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *command]
+        self.workdir = workdir
+        self.log_path = workdir / f"world-{case.targets}-{case.scheme}.log"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=log, text=True)
+        self.pid = self.proc.pid
+
+    async def _answer(self, timeout: float) -> str:
+        line = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), timeout)
+        if not line:
+            raise RuntimeError(f"fake world exited:\n{self.log_path.read_text(errors='replace')[-2000:]}")
+        return line
+
+    async def info(self) -> dict:
+        return json.loads(await self._answer(WORLD_START_TIMEOUT))
+
+    async def arrivals(self) -> dict[str, list[float]]:
+        path = self.workdir / "arrivals.json"
+        self.proc.stdin.write(f"arrivals {path}\n")
+        self.proc.stdin.flush()
+        answer = await self._answer(30)
+        if answer.strip() != "ok":
+            raise RuntimeError(f"fake world: {answer!r}")
+        return json.loads(path.read_text())
+
+    def stop(self) -> None:
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+async def sample_rss(pid: int, samples: list[tuple[float, float]]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        samples.append((loop.time(), proc_status(pid, "VmRSS") / 1024))
+        await asyncio.sleep(RSS_EVERY)
+
+
+async def measure(subject, world: World, case: Case, render_scrapes: int) -> dict:
+    """Warm up for one interval, then measure one window of `case.duration` seconds."""
+    loop = asyncio.get_running_loop()
+    await subject.start()
+    pid = subject.process.proc.pid
+    driver = asyncio.create_task(subject.drive())
+    rss: list[tuple[float, float]] = []
+    try:
+        await asyncio.sleep(case.interval)  # warm-up: a full round after the exporter is ready
+        await world.arrivals()  # forget the warm-up's arrivals
+        before = await subject.tally()
+        t0, cpu0, world0, driver0 = loop.time(), cpu_seconds(pid), cpu_seconds(world.pid), cpu_seconds(os.getpid())
+        sampler = asyncio.create_task(sample_rss(pid, rss))
+        await asyncio.sleep(case.duration)
+        t1, cpu1, world1, driver1 = loop.time(), cpu_seconds(pid), cpu_seconds(world.pid), cpu_seconds(os.getpid())
+        sampler.cancel()
+        after = await subject.tally()
+        arrivals = await world.arrivals()
+        render = None
+        if render_scrapes and isinstance(subject, SpseExporter):
+            times, size = await subject.scrape_times(render_scrapes, pause=0.02)
+            render = {"p50_ms": report.percentile(times, 50) * 1000, "p99_ms": report.percentile(times, 99) * 1000,
+                      "scrapes": len(times), "bytes": size}
+        # the kernel updates VmHWM lazily: it can lag the RSS last sampled
+        peak = max(proc_status(pid, "VmHWM") / 1024, *(value for _, value in rss))
+    finally:
+        driver.cancel()
+        await asyncio.gather(driver, return_exceptions=True)
+        await subject.stop()
+    completed = after.completed - before.completed
+    return {
+        "exporter": subject.name, "case": asdict(case), "completed": completed,
+        "failed_share": (after.failed - before.failed) / completed if completed else 0.0,
+        "cpu_s": cpu1 - cpu0, "cpu_ms_per_probe": (cpu1 - cpu0) / completed * 1000 if completed else None,
+        "rss": {**report.rss_figures(rss), "peak_mb": peak},
+        "rounds": report.rounds(arrivals, t0, t1, case.interval),
+        "late_logged": subject.late_rounds_logged(),
+        "render": render, "world_cpu_pct": (world1 - world0) / (t1 - t0) * 100,
+        "driver_cpu_pct": (driver1 - driver0) / (t1 - t0) * 100,
+    }
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    answer = subprocess.run([BLACKBOX, "--version"], capture_output=True, text=True)
+    version = (answer.stdout + answer.stderr).splitlines()
+    return {"nproc": os.cpu_count(), "cpu": model, "loadavg": open("/proc/loadavg").read().split()[:3],
+            "python": platform.python_version(), "kernel": platform.release(),
+            "blackbox": version[0] if version else "?",
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python3 -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, nargs="+", default=[100], help="sizes to run (default 100)")
+    parser.add_argument("--schemes", nargs="+", choices=("http", "https"), default=["https"])
+    parser.add_argument("--duration", type=float, default=120.0,
+                        help="measured window per exporter and case, seconds (rounded up to whole intervals)")
+    parser.add_argument("--goal-duration", type=float, default=None,
+                        help="window for the goal case (largest size, https), e.g. 600 for the 10-minute run")
+    parser.add_argument("--interval", type=float, default=15.0)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--host", default="localhost", help="host name in target URLs (resolved on every probe)")
+    parser.add_argument("--cpu", default="0",
+                        help="CPU to pin both exporters to, the world and driver get the others; 'none' to not pin")
+    parser.add_argument("--render-scrapes", type=int, default=200, help="timed /metrics scrapes after each window")
+    parser.add_argument("--exporter-root", type=Path, default=ROOT,
+                        help="run spse-exporter from this checkout instead (e.g. an older commit, for before/after)")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (configs and logs)")
+    return parser.parse_args(argv)
+
+
+def cases(args: argparse.Namespace, cpu: int | None) -> list[Case]:
+    goal = (max(args.targets), "https" if "https" in args.schemes else args.schemes[-1])
+    out = []
+    for targets in args.targets:
+        for scheme in args.schemes:
+            duration = args.goal_duration if args.goal_duration and (targets, scheme) == goal else args.duration
+            windows = max(1, -(-round(duration) // round(args.interval)))
+            out.append(Case(targets, scheme, windows * args.interval, args.interval, args.timeout, args.host, cpu,
+                            str(args.exporter_root.resolve())))
+    return out
+
+
+async def run(args: argparse.Namespace) -> int:
+    cpu = None if args.cpu == "none" or (os.cpu_count() or 1) < 2 else int(args.cpu)
+    others = (os.sched_getaffinity(0) - {cpu}) if cpu is not None else None
+    if others:
+        os.sched_setaffinity(0, others)  # the driver shares the world's CPUs, not the exporters'
+    workdir = Path(tempfile.mkdtemp(prefix="spse-bench-"))
+    info = machine()
+    print(f"# machine: {info['nproc']} CPU(s), {info['cpu']}, load {' '.join(info['loadavg'])}; "
+          f"work dir {workdir}", flush=True)
+    tls = write_tls(workdir, args.host)
+    pairs = []
+    try:
+        for index, case in enumerate(cases(args, cpu)):
+            budget = 2 * (case.duration + 3 * case.interval + 120)
+            world = World(case, workdir, tls, others, budget)
+            try:
+                world_info = await world.info()
+                subjects = [SpseExporter, Blackbox] if index % 2 == 0 else [Blackbox, SpseExporter]
+                results = {}
+                for kind in subjects:
+                    print(f"# {case.targets} {case.scheme}: {kind.name} for {case.duration:g}s ...", flush=True)
+                    subject = kind(case, world_info, workdir, tls[0])
+                    results[kind.name] = await measure(subject, world, case, args.render_scrapes)
+                pairs.append((results[SpseExporter.name], results[Blackbox.name]))
+            finally:
+                world.stop()
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_report(args, info, pairs)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "results": [r for p in pairs for r in p]}, indent=1))
+    return 0
+
+
+def print_report(args: argparse.Namespace, info: dict, pairs: list[tuple[dict, dict]]) -> None:
+    command = "python3 -m bench.run " + shlex.join(sys.argv[1:])
+    print(f"\nCommand: `{command}`  \n"
+          f"Machine: {info['nproc']} CPU(s), {info['cpu']}, load average before the run {' '.join(info['loadavg'])}, "
+          f"Python {info['python']}, Linux {info['kernel']}, {info['blackbox']}, {info['date']}.\n")
+    print(report.table(pairs))
+    print()
+    print(report.notes([r for pair in pairs for r in pair]))
+    ours, theirs = max(pairs, key=lambda p: (p[0]["case"]["targets"], p[0]["case"]["scheme"] == "https"))
+    print(f"\nGoals ({ours['case']['targets']} {ours['case']['scheme']} targets, "
+          f"{ours['case']['duration']:g}s window):")
+    for text, met in report.goals(ours, theirs):
+        print(f"- [{'x' if met else ' '}] {text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

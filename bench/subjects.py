@@ -1,0 +1,204 @@
+"""The two exporters under test, each started, driven and counted the way Prometheus would use it.
+
+spse-exporter probes on its own schedule and is scraped once per interval. blackbox_exporter
+probes when asked: one `/probe?target=` request per target per interval, at a stable offset
+inside the interval, as Prometheus' scrape loops do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import h11
+import yaml
+
+from bench.client import Client
+from bench.procs import pinned
+from tests.fakes import free_port
+from tests.support import ROOT, ServerProcess
+
+BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
+ERROR_PAGE_PATTERN = "(?i)terjadi error pada aplikasi SPSE"
+START_TIMEOUT = 60.0
+# Prometheus tells blackbox its scrape timeout; blackbox subtracts --timeout-offset (0.5 s) from it.
+TIMEOUT_OFFSET = 0.5
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark run: N targets of one scheme, probed every `interval` seconds."""
+
+    targets: int
+    scheme: str
+    duration: float
+    interval: float
+    timeout: float
+    host: str
+    cpu: int | None  # CPU to pin the exporter to, or None
+    exporter_root: str = str(ROOT)  # the spse-exporter checkout to run (another one for before/after figures)
+
+
+@dataclass
+class Tally:
+    """Probes an exporter has finished so far (all time), and how many of them failed."""
+
+    completed: int = 0
+    failed: int = 0
+
+
+class SpseProcess(ServerProcess):
+    name = "spse-exporter"
+
+
+class BlackboxProcess(ServerProcess):
+    name = "blackbox_exporter"
+    ready_path = "/-/healthy"  # 0.23 has no /-/ready
+
+
+def target_urls(case: Case, world: dict) -> list[str]:
+    return [f"{case.scheme}://{case.host}:{site['port']}/eproc4" for site in world["sites"]]
+
+
+class SpseExporter:
+    name = "spse-exporter"
+
+    def __init__(self, case: Case, world: dict, workdir: Path, ca_file: Path):
+        self.case, self.world, self.workdir, self.ca_file = case, world, workdir, ca_file
+        self.port = free_port()
+        self.client = Client("127.0.0.1", self.port, timeout=30)
+        self.process: SpseProcess | None = None
+
+    def config(self) -> dict:
+        tls = {"tls": {"ca_file": str(self.ca_file)}} if self.case.scheme == "https" else {}
+        ntp, anchors = self.world["ntp"], self.world["anchors"]
+        return {
+            "interval": f"{self.case.interval:g}s",
+            "timeout": f"{self.case.timeout:g}s",
+            "targets": [{"name": f"site{i:04d}", "url": url, "valid_status_codes": [200],
+                         "fail_if_body_matches": [ERROR_PAGE_PATTERN], **tls}
+                        for i, url in enumerate(target_urls(self.case, self.world))],
+            "clock": {"servers": ntp},
+            "upstream": {"gateway": [f"tcp://{anchors[0]}"],
+                         "national": [f"tcp://{anchors[1]}", f"ntp://{ntp[0]}"],
+                         "global": [f"tcp://{anchors[2]}", f"ntp://{ntp[1]}"]},
+        }
+
+    async def start(self) -> None:
+        path = self.workdir / f"spse-{self.case.targets}-{self.case.scheme}.yml"
+        path.write_text(yaml.safe_dump(self.config()))
+        command = [sys.executable, "-m", "exporter", f"--config.file={path}",
+                   f"--web.listen-address=127.0.0.1:{self.port}"]
+        self.process = SpseProcess(pinned(command, self.case.cpu), path.with_suffix(".log"), self.port,
+                                   cwd=Path(self.case.exporter_root))
+        # ready once every target finished a round: up to one interval after the start
+        await asyncio.to_thread(self.process.wait_ready, START_TIMEOUT + self.case.interval + self.case.timeout)
+
+    async def drive(self) -> None:
+        """Scrape /metrics once per interval, as Prometheus would (gzip, like Prometheus asks for)."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            await self.client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+            due += self.case.interval
+
+    async def tally(self) -> Tally:
+        _, body = await self.client.get("/metrics")
+        tally = Tally()
+        for line in body.decode().splitlines():
+            if line.startswith("spse_http_probe_duration_seconds_count{"):
+                tally.completed += int(float(line.rpartition(" ")[2]))
+            elif line.startswith("spse_http_probe_failures_total{"):
+                tally.failed += int(float(line.rpartition(" ")[2]))
+        return tally
+
+    async def scrape_times(self, count: int, pause: float) -> tuple[list[float], int]:
+        """Time `count` gzip scrapes to the last byte (not decoded); return the times and the page size."""
+        loop = asyncio.get_running_loop()
+        times = []
+        for _ in range(count):
+            began = loop.time()
+            await self.client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+            times.append(loop.time() - began)
+            await asyncio.sleep(pause)
+        return times, len((await self.client.get("/metrics"))[1])
+
+    def late_rounds_logged(self) -> int:
+        """Rounds the scheduler itself reported as skipped because a probe ran late."""
+        return sum(int(m) for m in re.findall(r"late: skipping (\d+) round", self.process.logs()))
+
+    async def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+        self.client.close()
+
+
+class Blackbox:
+    name = "blackbox_exporter"
+
+    def __init__(self, case: Case, world: dict, workdir: Path, ca_file: Path):
+        self.case, self.world, self.workdir, self.ca_file = case, world, workdir, ca_file
+        self.port = free_port()
+        self.client = Client("127.0.0.1", self.port, timeout=case.interval)
+        self.process: BlackboxProcess | None = None
+        self.counts = Tally()
+        self.driver_late = 0
+
+    def config(self) -> dict:
+        http = {"valid_status_codes": [200], "preferred_ip_protocol": "ip4",
+                "fail_if_body_matches_regexp": [ERROR_PAGE_PATTERN]}
+        if self.case.scheme == "https":
+            http["tls_config"] = {"ca_file": str(self.ca_file)}
+        return {"modules": {"spse": {"prober": "http", "timeout": f"{self.case.timeout:g}s", "http": http}}}
+
+    async def start(self) -> None:
+        path = self.workdir / f"blackbox-{self.case.targets}-{self.case.scheme}.yml"
+        path.write_text(yaml.safe_dump(self.config()))
+        command = [BLACKBOX, f"--config.file={path}", f"--web.listen-address=127.0.0.1:{self.port}",
+                   "--log.level=warn"]
+        self.process = BlackboxProcess(pinned(command, self.case.cpu), path.with_suffix(".log"), self.port)
+        await asyncio.to_thread(self.process.wait_ready, START_TIMEOUT)
+
+    async def drive(self) -> None:
+        """One scrape loop per target, each at a stable offset inside the interval."""
+        urls = target_urls(self.case, self.world)
+        await asyncio.gather(*(self._scrape_loop(url) for url in urls))
+
+    async def _scrape_loop(self, target: str) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.case.interval
+        due = loop.time() + zlib.crc32(target.encode()) / 2**32 * interval
+        headers = {"X-Prometheus-Scrape-Timeout-Seconds": f"{self.case.timeout + TIMEOUT_OFFSET:g}"}
+        path = "/probe?" + urlencode({"target": target, "module": "spse"})
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if loop.time() - due > 1.0:
+                self.driver_late += 1
+            try:
+                status, body = await self.client.get(path, headers)
+            except (OSError, TimeoutError, h11.ProtocolError):
+                pass  # not counted as completed: the world's arrival record shows the missing round
+            else:
+                if status == 200:
+                    self.counts.completed += 1
+                    self.counts.failed += b"\nprobe_success 1\n" not in body
+            due += interval
+            while due < loop.time():  # Prometheus, too, skips a scrape it cannot start on time
+                due += interval
+
+    async def tally(self) -> Tally:
+        return Tally(self.counts.completed, self.counts.failed)
+
+    def late_rounds_logged(self) -> int:
+        return self.driver_late
+
+    async def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+        self.client.close()

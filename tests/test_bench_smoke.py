@@ -1,0 +1,32 @@
+"""The benchmark harness (bench/) at toy size, so that it cannot rot: both exporters, one short window.
+
+The figures themselves are not judged here (that is what the benchmark is for); only that the run
+completes, both exporters probed every target, and both saw the same world.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.support import ROOT
+
+TARGETS = 5  # site 3 answers 504 (bench/world.py), so a fifth of the probes fail for both exporters
+
+
+def test_benchmark_runs_end_to_end_and_prints_the_table(tmp_path):
+    figures = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", f"--targets={TARGETS}", "--schemes", "https", "--interval=2",
+         "--timeout=1", "--duration=4", "--render-scrapes=10", f"--json={figures}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "| **ratio exporter / blackbox** |" in run.stdout, run.stdout
+    results = {r["exporter"]: r for r in json.loads(figures.read_text())["results"]}
+    assert set(results) == {"spse-exporter", "blackbox_exporter"}
+    for name, result in results.items():
+        assert result["completed"] >= TARGETS * 2 - 1, (name, result)  # two rounds in the window, give or take an edge
+        assert abs(result["failed_share"] - 1 / TARGETS) < 0.05, (name, result)
+        assert result["cpu_s"] > 0 and result["rss"]["peak_mb"] > 0, (name, result)
+    assert results["spse-exporter"]["render"]["scrapes"] == 10

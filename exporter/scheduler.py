@@ -50,7 +50,6 @@ class Scheduler:
     def __init__(self, metrics: Metrics):
         self.metrics = metrics
         self.ready = asyncio.Event()
-        self.rounds_skipped = 0
         self._tasks: dict[tuple, tuple[Job, asyncio.Task]] = {}
         self._waiting_for_first_round: set[tuple] = set()
         self._healthy: dict[tuple, bool] = {}
@@ -96,7 +95,6 @@ class Scheduler:
             late = loop.time() - next_start
             if late > 0:
                 skipped = int(late // job.interval) + 1
-                self.rounds_skipped += skipped
                 next_start += skipped * job.interval
                 log.warning("probe %s is %.1fs late: skipping %d round(s)", "/".join(job.key), late, skipped)
 

@@ -69,6 +69,12 @@ def first_payload(webhook, check, after: float):
     return None
 
 
+def set_global_links(world: dict, mode: str) -> None:
+    """Everything behind the international routes: the global anchors and every time source."""
+    for fake in (world["global_dns"], world["global_ntp"], *world["time_sources"]):
+        fake.set(mode)
+
+
 @pytest.mark.timeout(240)
 def test_incident_replay_pages_once_with_root_cause(world, tmp_path, start_exporter, start_prometheus,
                                                     start_alertmanager, webhook_receiver, capsys):
@@ -89,10 +95,7 @@ def test_incident_replay_pages_once_with_root_cause(world, tmp_path, start_expor
 
     # 08:00 WITA: the new metro router loses international routes; national routes still work.
     dark = time.monotonic()
-    world["global_dns"].set("silent")
-    world["global_ntp"].set("silent")
-    for source in world["time_sources"]:
-        source.set("silent")
+    set_global_links(world, "silent")
     first = poll(lambda: first_payload(webhook_receiver, lambda p: "UpstreamGlobalLost" in alerts_by_name(p, "firing"),
                                        dark), 60, 0.2, "the UpstreamGlobalLost notification")
 
@@ -117,10 +120,7 @@ def test_incident_replay_pages_once_with_root_cause(world, tmp_path, start_expor
 
     # 22:24 WITA: routes are back, the time sources answer, SPSE serves again.
     recovered = time.monotonic()
-    world["global_dns"].set("ok")
-    world["global_ntp"].set("ok")
-    for source in world["time_sources"]:
-        source.set("ok")
+    set_global_links(world, "ok")
     world["spse"].set("ok")
 
     def resolved_times():

@@ -48,6 +48,7 @@ class FakeSPSE:
         self.date_skew = 0.0
         self.hits = 0
         self.connections = 0
+        self.last_headers: dict[str, str] = {}
         self.closing = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
         server_class = _Server6 if ":" in host else _Server
@@ -115,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         fake = self.fake
         fake.hits += 1
+        fake.last_headers = dict(self.headers.items())
         mode = fake.mode
         if fake.delay:
             fake.closing.wait(min(fake.delay, MAX_HOLD))
@@ -149,6 +151,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(301, "", {"Location": target})
             else:
                 self._answer(200, SPSE_PAGE)
+        elif mode == "cookie_redirect":  # a session cookie, then a page that needs it
+            if self.path == "/eproc4":
+                self._answer(302, "", {"Location": "/eproc4/home", "Set-Cookie": "SPSE_SESSION=abc123; Path=/"})
+            elif "SPSE_SESSION=abc123" in self.headers.get("Cookie", ""):
+                self._answer(200, SPSE_PAGE)
+            else:
+                self._answer(403, "no session")
+        elif mode == "informational":  # an interim 1xx answer before the real one
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            self._answer(200, SPSE_PAGE)
+        elif mode == "huge_headers":  # a header block larger than any client should buffer
+            self.send_response(200)
+            for i in range(2000):
+                self.send_header(f"X-Filler-{i}", "x" * 60)
+            self.end_headers()
         elif mode == "reset":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Ty")
             self.wfile.flush()

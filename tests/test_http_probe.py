@@ -82,6 +82,22 @@ def test_redirect_is_followed_and_counted(spse):
     assert result.success and result.redirects == 1 and result.url.endswith("/eproc4/home")
 
 
+def test_cookies_set_before_a_redirect_go_with_the_next_hop(spse):
+    spse.set("cookie_redirect")
+    result = probe(spse.url)
+    assert (result.success, result.status_code, result.redirects) == (True, 200, 1), result.message
+    assert spse.last_headers["Cookie"] == "SPSE_SESSION=abc123"
+
+
+def test_cookies_do_not_outlive_the_probe(spse):
+    target = make_target(spse.url)
+    spse.set("cookie_redirect")
+    asyncio.run(probe_http(target))
+    spse.set("ok")
+    asyncio.run(probe_http(target))
+    assert "Cookie" not in spse.last_headers
+
+
 def test_redirect_loop_fails_as_protocol(spse):
     spse.set("redirect_loop")
     result = probe(spse.url, max_redirects=3)

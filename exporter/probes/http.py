@@ -22,6 +22,7 @@ from exporter import __version__
 from exporter.config import Target
 from exporter.probes import ProbeFailure
 from exporter.probes.resolve import resolve
+from exporter.probes.transport import FreshConnectionTransport
 
 log = logging.getLogger("spse_exporter.probes")
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
@@ -71,7 +72,7 @@ class HttpResult:
 
 
 class _Tracer:
-    """Turns httpcore trace events into phase durations and the failure stage."""
+    """Turns the transport's trace events into phase durations and the failure stage."""
 
     def __init__(self, seen: Observation):
         self.seen = seen
@@ -88,7 +89,7 @@ class _Tracer:
                 self.seen.stage = "connect"
             elif step == "connection.start_tls":
                 self.seen.stage = "tls"
-            elif step == "http11.send_request_headers":
+            elif step == "http11.send_request":
                 self.seen.stage = "http"
             return
         if edge != "complete":
@@ -98,7 +99,7 @@ class _Tracer:
             self.seen.phases["connect"] += now - began
         elif step == "connection.start_tls":
             self.seen.phases["tls"] += now - began
-        elif step == "http11.send_request_body":
+        elif step == "http11.send_request":
             self.request_sent = now
         elif step == "http11.receive_response_headers":
             self.seen.phases["processing"] += now - (self.request_sent or began)
@@ -156,7 +157,17 @@ def _date_offset(response: httpx.Response, wall_time: float) -> float | None:
     return server_time + 0.5 - wall_time
 
 
-async def send(client: httpx.AsyncClient, url: str, method: str, headers: dict[str, str],
+class Session:
+    """What one probe's requests share: fresh-connection transport, timeouts, and a cookie jar
+    that lives as long as the probe (cookies set before a redirect go with the next hop)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None, timeout: float):
+        self.transport = FreshConnectionTransport(ssl_context or default_tls_context())
+        self.timeouts = httpx.Timeout(timeout).as_dict()
+        self.cookies = httpx.Cookies()
+
+
+async def send(session: Session, url: str, method: str, headers: dict[str, str],
                seen: Observation, *, ip_protocol: str = "ip4", fallback: bool = True,
                server_name: str | None = None, body_limit: int | None = None) -> bytes:
     """One request on a fresh connection, resolving the host ourselves so DNS time is measured.
@@ -173,17 +184,20 @@ async def send(client: httpx.AsyncClient, url: str, method: str, headers: dict[s
     ip_url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     host_header = parts.netloc.rpartition("@")[2]
     tracer = _Tracer(seen)
-    request = client.build_request(
+    request = httpx.Request(
         method, ip_url, headers={"Host": host_header, **headers},
-        extensions={"trace": tracer, "sni_hostname": server_name or parts.hostname},
+        extensions={"trace": tracer, "sni_hostname": server_name or parts.hostname, "timeout": session.timeouts},
     )
+    if session.cookies:  # building the cookie header costs even with an empty jar
+        session.cookies.set_cookie_header(request)
     try:
-        response = await client.send(request, stream=True)
+        response = await session.transport.handle_async_request(request)
     except httpx.HTTPError as err:
         raise _classify(err, seen.stage) from None
-    except (OSError, ssl.SSLError) as err:
-        raise _classify(err, seen.stage) from None
     try:
+        response.request = request
+        if "set-cookie" in response.headers:
+            session.cookies.extract_cookies(response)
         seen.status_code = response.status_code
         seen.location = response.headers.get("location", "")
         seen.cert_expiry = _cert_expiry(response) or seen.cert_expiry
@@ -201,21 +215,8 @@ async def send(client: httpx.AsyncClient, url: str, method: str, headers: dict[s
         return _decode(b"".join(chunks), response.headers.get("content-encoding", ""), body_limit)
     except httpx.HTTPError as err:
         raise _classify(err, "http") from None
-    except OSError as err:
-        raise _classify(err, "http") from None
     finally:
         await response.aclose()
-
-
-def new_client(ssl_context: ssl.SSLContext | None, timeout: float) -> httpx.AsyncClient:
-    """A client that never reuses a connection, ignores proxy variables and never retries."""
-    return httpx.AsyncClient(
-        verify=ssl_context or default_tls_context(),
-        timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(max_keepalive_connections=0),
-        follow_redirects=False,
-        trust_env=False,
-    )
 
 
 def _check_body(target: Target, body: bytes) -> None:
@@ -234,21 +235,21 @@ async def _follow(target: Target, seen: Observation) -> None:
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **dict(target.headers)}
     read_body = target.method != "HEAD"
     url = target.url
-    async with new_client(target.ssl_context, target.timeout) as client:
-        while True:
-            body = await send(client, url, target.method, headers, seen,
-                              ip_protocol=target.ip_protocol, fallback=target.ip_protocol_fallback,
-                              server_name=target.tls.server_name,
-                              body_limit=target.body_size_limit if read_body else None)
-            if seen.status_code not in REDIRECT_CODES or target.max_redirects == 0:
-                break
-            if seen.redirects >= target.max_redirects:
-                raise ProbeFailure("protocol", f"more than {target.max_redirects} redirects (last to {url})")
-            next_url = urljoin(url, seen.location) if seen.location else ""
-            if urlsplit(next_url).scheme not in ("http", "https"):
-                raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
-            seen.redirects += 1
-            url = next_url
+    session = Session(target.ssl_context, target.timeout)
+    while True:
+        body = await send(session, url, target.method, headers, seen,
+                          ip_protocol=target.ip_protocol, fallback=target.ip_protocol_fallback,
+                          server_name=target.tls.server_name,
+                          body_limit=target.body_size_limit if read_body else None)
+        if seen.status_code not in REDIRECT_CODES or target.max_redirects == 0:
+            break
+        if seen.redirects >= target.max_redirects:
+            raise ProbeFailure("protocol", f"more than {target.max_redirects} redirects (last to {url})")
+        next_url = urljoin(url, seen.location) if seen.location else ""
+        if urlsplit(next_url).scheme not in ("http", "https"):
+            raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
+        seen.redirects += 1
+        url = next_url
     if not target.status_is_valid(seen.status_code):
         raise ProbeFailure("http_status", f"status {seen.status_code} is not valid")
     _check_body(target, body)

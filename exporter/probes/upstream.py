@@ -19,7 +19,7 @@ import dns.rcode
 
 from exporter.config import Check
 from exporter.probes import ProbeFailure
-from exporter.probes.http import Observation, new_client, send, USER_AGENT
+from exporter.probes.http import Observation, Session, send, USER_AGENT
 from exporter.probes.ntp import probe_ntp
 from exporter.probes.resolve import resolve
 
@@ -76,8 +76,7 @@ async def _ntp(check: Check, timeout: float) -> str:
 
 async def _http(check: Check, timeout: float) -> str:
     seen = Observation()
-    async with new_client(check.ssl_context, timeout) as client:
-        await send(client, check.url, "GET", {"User-Agent": USER_AGENT}, seen)
+    await send(Session(check.ssl_context, timeout), check.url, "GET", {"User-Agent": USER_AGENT}, seen)
     if seen.status_code >= 500:
         raise ProbeFailure("http_status", f"status {seen.status_code}")
     return f"status {seen.status_code}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import sys
 import time
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 import yaml
 
 from exporter.config import Target, parse_config
-from exporter.probes.http import probe_http
+from exporter.probes.http import FOLDS_TO_ASCII, ascii_phrase, body_matches, lowered_for_phrases, probe_http
 from tests.conftest import server_context
 from tests.fakes import FakeSPSE
 
@@ -178,3 +182,30 @@ def test_each_probe_opens_a_fresh_connection(spse):
     first, second = asyncio.run(twice())
     assert first.phases["connect"] > 0 and second.phases["connect"] > 0
     assert spse.connections == 2
+
+
+def test_only_these_characters_outside_ascii_match_ascii_under_ignorecase():
+    """What makes body_matches' fast path exact: checked against every code point."""
+    every_ascii = re.compile("(?i)(?:" + "|".join(re.escape(chr(i)) for i in range(128)) + ")")
+    beyond_ascii = [chr(i) for i in range(128, sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF]
+    assert sorted(c for c in beyond_ascii if every_ascii.fullmatch(c)) == sorted(FOLDS_TO_ASCII)
+    assert [c for c in beyond_ascii if len(c.lower()) != 1] == ["\u0130"]
+    assert not [c for c in beyond_ascii if c not in FOLDS_TO_ASCII and any(ch.isascii() for ch in c.lower())]
+
+
+PHRASE_ALPHABET = "aeiksAEIKS -"
+BODY_ALPHABET = PHRASE_ALPHABET + "".join(FOLDS_TO_ASCII) + "\u03a3\u03c3\u03c2\u00e9\u0307<>"
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(phrase=st.text(PHRASE_ALPHABET, min_size=1, max_size=4), body=st.text(BODY_ALPHABET, max_size=30))
+def test_body_matches_answers_as_re_does(phrase, body):
+    pattern = re.compile("(?i)" + phrase)
+    text = body + phrase.swapcase() if len(body) % 3 == 0 else body  # a match in a third of the cases
+    assert ascii_phrase(pattern) == phrase.lower()
+    assert body_matches(pattern, text, lowered_for_phrases(text)) == bool(pattern.search(text))
+
+
+@pytest.mark.parametrize("pattern", ["terjadi error", "(?i)terjadi.error", "(?im)terjadi", "(?i)tèrjadi"])
+def test_patterns_beyond_plain_ascii_phrases_go_to_re(pattern):
+    assert ascii_phrase(re.compile(pattern)) is None

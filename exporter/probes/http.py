@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import logging
+import re
 import ssl
 import time
 import zlib
@@ -219,15 +221,50 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
         await response.aclose()
 
 
+# Outside ASCII, re.IGNORECASE lets only these match ASCII letters: İ and ı as i, ſ as s, the Kelvin
+# sign as k (tests/test_http_probe.py checks every code point). İ is also the one character whose
+# lowercase is two characters long.
+FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+REGEX_SYNTAX = frozenset(".^$*+?{}[]\\|()")
+
+
+@functools.lru_cache(maxsize=256)
+def ascii_phrase(pattern: re.Pattern) -> str | None:
+    """The lowercased text of a pattern written as `(?i)` and plain ASCII words, else None."""
+    text = pattern.pattern
+    if pattern.flags != re.IGNORECASE | re.UNICODE or not text.startswith("(?i)"):
+        return None
+    phrase = text[len("(?i)"):]
+    if not phrase.isascii() or REGEX_SYNTAX & set(phrase):
+        return None
+    return phrase.lower()
+
+
+def lowered_for_phrases(text: str) -> str | None:
+    """`text` lowercased, or None where lowercasing would not match as re's case folding does."""
+    return None if any(c in text for c in FOLDS_TO_ASCII) else text.lower()
+
+
+def body_matches(pattern: re.Pattern, text: str, lowered: str | None) -> bool:
+    """`pattern.search(text)`, answered for a case-insensitive ASCII phrase such as SPSE's error text
+    by a substring search of `lowered_for_phrases(text)`: the same answer, ten times faster."""
+    phrase = ascii_phrase(pattern)
+    if phrase is None or lowered is None:
+        return pattern.search(text) is not None
+    return phrase in lowered
+
+
 def _check_body(target: Target, body: bytes) -> None:
-    if not (target.fail_if_body_matches or target.fail_if_body_not_matches):
+    patterns = target.fail_if_body_matches + target.fail_if_body_not_matches
+    if not patterns:
         return
     text = body.decode("utf-8", errors="replace")
+    lowered = lowered_for_phrases(text) if any(ascii_phrase(pattern) for pattern in patterns) else None
     for pattern in target.fail_if_body_matches:
-        if pattern.search(text):
+        if body_matches(pattern, text, lowered):
             raise ProbeFailure("body_match", f"body matches {pattern.pattern!r}")
     for pattern in target.fail_if_body_not_matches:
-        if not pattern.search(text):
+        if not body_matches(pattern, text, lowered):
             raise ProbeFailure("body_match", f"body does not match {pattern.pattern!r}")
 
 

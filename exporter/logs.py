@@ -41,5 +41,4 @@ def setup(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(LEVELS[level])
-    for noisy in ("httpx", "httpcore", "asyncio"):
-        logging.getLogger(noisy).setLevel(max(LEVELS[level], logging.WARNING))
+    logging.getLogger("asyncio").setLevel(max(LEVELS[level], logging.WARNING))

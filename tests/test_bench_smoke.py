@@ -30,3 +30,14 @@ def test_benchmark_runs_end_to_end_and_prints_the_table(tmp_path):
         assert abs(result["failed_share"] - 1 / TARGETS) < 0.05, (name, result)
         assert result["cpu_s"] > 0 and result["rss"]["peak_mb"] > 0, (name, result)
     assert results["spse-exporter"]["render"]["scrapes"] == 10
+
+
+def test_probe_cpu_runs_the_probe_code_against_the_world():
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.probe_cpu", "--sites=10", "--probes=30", "--rounds=2", "--concurrency=5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    runs = [line for line in run.stdout.splitlines() if line.startswith("# ")]
+    # 9 sites (the slow one is left out), round robin: site 3 answers 504 on probes 3, 12 and 21
+    assert len(runs) == 2 and all(line.endswith("{'http_status': 3, 'success': 27}") for line in runs), run.stdout
+    assert f"| {ROOT} |" in run.stdout and run.stdout.rstrip().endswith("| 1.00 |"), run.stdout

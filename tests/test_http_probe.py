@@ -153,6 +153,23 @@ def test_tls_short_lived_certificate_expiry_and_phases(ca, ca_file, spse_tls):
     assert result.cert_expiry == pytest.approx(time.time() + 5 * 86400, abs=86400)
 
 
+def test_renewed_certificate_shows_its_own_expiry(ca, ca_file):
+    tls = {"ca_file": str(ca_file)}
+    expiries = []
+    for days in (5, 90, 5):  # the expiry per certificate is remembered: a renewal must not hide behind it
+        fake = FakeSPSE(tls=server_context(ca, days=days))
+        try:
+            expiries.append(probe(fake.url, tls=tls).cert_expiry - time.time())
+        finally:
+            fake.close()
+    assert [round(seconds / 86400) for seconds in expiries] == [5, 90, 5]
+
+
+def test_unverified_certificate_has_no_expiry(spse_tls):
+    result = probe(spse_tls.url, tls={"insecure_skip_verify": True})
+    assert result.success and result.cert_expiry is None
+
+
 def test_untrusted_certificate_fails_as_tls(spse_tls):
     result = probe(spse_tls.url)
     assert (result.success, result.reason) == (False, "tls")

@@ -31,9 +31,6 @@ PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 USER_AGENT = f"spse-exporter/{__version__}"
 _DEFAULT_TLS: ssl.SSLContext | None = None
-# Expiry per verified leaf certificate (DER): decoding it into a dict and parsing its date took 4% of a probe.
-CERT_CACHE_SIZE = 4096
-_EXPIRY_BY_CERT: dict[bytes, float] = {}
 
 
 def default_tls_context() -> ssl.SSLContext:
@@ -142,18 +139,12 @@ def _decode(raw: bytes, encoding: str, limit: int) -> bytes:
 def _cert_expiry(response: httpx.Response) -> float | None:
     stream = response.extensions.get("network_stream")
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    if ssl_object is None or ssl_object.context.verify_mode == ssl.CERT_NONE:
-        return None  # getpeercert() tells nothing of a certificate it did not verify
-    der = ssl_object.getpeercert(binary_form=True)
-    if der in _EXPIRY_BY_CERT:  # a site serves the same certificate probe after probe
-        return _EXPIRY_BY_CERT[der]
-    cert = ssl_object.getpeercert()  # the leaf: it expires first in practice
-    if "notAfter" not in cert:
+    if ssl_object is None:
         return None
-    if len(_EXPIRY_BY_CERT) >= CERT_CACHE_SIZE:
-        _EXPIRY_BY_CERT.clear()
-    _EXPIRY_BY_CERT[der] = expiry = float(ssl.cert_time_to_seconds(cert["notAfter"]))
-    return expiry
+    cert = ssl_object.getpeercert()  # empty unless verified; the leaf expires first in practice
+    if cert and "notAfter" in cert:
+        return float(ssl.cert_time_to_seconds(cert["notAfter"]))
+    return None
 
 
 def _date_offset(response: httpx.Response, wall_time: float) -> float | None:

@@ -1,7 +1,7 @@
 """httpx transport for probes: every request on a new HTTP/1.1 connection over plain asyncio.
 
 A probe never reuses a connection. httpx's default transport (httpcore) pools connections and
-takes anyio locks and cancel scopes at every step, which cost a quarter of a probe's CPU
+takes anyio locks and cancel scopes at every step, which cost about a third of a probe's CPU
 (docs/benchmarks.md). This one speaks HTTP/1.1 with h11, the protocol library httpcore itself
 uses, and reports its steps through httpx's `trace` extension, with event names in httpcore's style.
 """

@@ -53,23 +53,23 @@ async def probe_many(config: Path, probes: int, concurrency: int, pace: float) -
             "seconds": loop.time() - began, "results": dict(sorted(reasons.items()))}
 
 
-def write_config(workdir: Path, world: dict, ca_file: Path, host: str, error_pattern: str) -> Path:
+def write_config(workdir: Path, world: dict, ca_file: Path, host: str) -> Path:
     """Targets as bench.run gives them, less the slow sites (they add waiting, not CPU)."""
+    from bench.subjects import spse_target
+
     urls = [f"https://{host}:{site['port']}/eproc4" for site in world["sites"] if site["kind"] != "slow"]
     config = {"interval": "15s", "timeout": "10s",
-              "targets": [{"name": f"site{i:04d}", "url": url, "valid_status_codes": [200],
-                           "fail_if_body_matches": [error_pattern], "tls": {"ca_file": str(ca_file)}}
-                          for i, url in enumerate(urls)]}
+              "targets": [spse_target(i, url, ca_file) for i, url in enumerate(urls)]}
     path = workdir / "probe-cpu.yml"
     path.write_text(json.dumps(config))  # JSON is YAML
     return path
 
 
 def run_child(root: Path, config: Path, args: argparse.Namespace, cpu: int | None) -> dict:
-    command = [sys.executable, __file__, "--child", str(config), f"--probes={args.probes}",
-               f"--concurrency={args.concurrency}", f"--pace={args.pace}"]
-    if cpu is not None:
-        command = ["taskset", "-c", str(cpu), *command]
+    from bench.procs import pinned
+
+    command = pinned([sys.executable, __file__, "--child", str(config), f"--probes={args.probes}",
+                      f"--concurrency={args.concurrency}", f"--pace={args.pace}"], cpu)
     env = {**os.environ, "PYTHONPATH": str(root)}  # that checkout's exporter package
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     if done.returncode != 0:
@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(probe_many(args.child, args.probes, args.concurrency, args.pace))))
         return 0
 
+    from bench.procs import split_cpus
     from bench.run import World, write_tls
-    from bench.subjects import ERROR_PAGE_PATTERN, Case
+    from bench.subjects import Case
 
-    cpu = None if args.cpu == "none" or (os.cpu_count() or 1) < 2 else int(args.cpu)
-    others = (os.sched_getaffinity(0) - {cpu}) if cpu is not None else None
+    cpu, others = split_cpus(args.cpu)
     workdir = Path(tempfile.mkdtemp(prefix="spse-probe-cpu-"))
     roots = [root.resolve() for root in args.exporter_root]
     figures: dict[Path, list[float]] = {root: [] for root in roots}
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         case = Case(args.sites, "https", 0.0, 15.0, 10.0, args.host, cpu)
         world = World(case, workdir, tls, others, CHILD_TIMEOUT * args.rounds * len(roots))
         try:
-            config = write_config(workdir, asyncio.run(world.info()), tls[0], args.host, ERROR_PAGE_PATTERN)
+            config = write_config(workdir, asyncio.run(world.info()), tls[0], args.host)
             for round_ in range(args.rounds):
                 for root in roots if round_ % 2 == 0 else roots[::-1]:
                     result = run_child(root, config, args, cpu)

@@ -24,7 +24,7 @@ from pathlib import Path
 import trustme
 
 from bench import report
-from bench.procs import cpu_seconds
+from bench.procs import cpu_seconds, split_cpus
 from bench.subjects import BLACKBOX, ROOT, Blackbox, Case, SpseExporter
 from tests.support import proc_status
 
@@ -181,8 +181,7 @@ def cases(args: argparse.Namespace, cpu: int | None) -> list[Case]:
 
 
 async def run(args: argparse.Namespace) -> int:
-    cpu = None if args.cpu == "none" or (os.cpu_count() or 1) < 2 else int(args.cpu)
-    others = (os.sched_getaffinity(0) - {cpu}) if cpu is not None else None
+    cpu, others = split_cpus(args.cpu)
     if others:
         os.sched_setaffinity(0, others)  # the driver shares the world's CPUs, not the exporters'
     workdir = Path(tempfile.mkdtemp(prefix="spse-bench-"))

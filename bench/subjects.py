@@ -61,6 +61,13 @@ class BlackboxProcess(ServerProcess):
     ready_path = "/-/healthy"  # 0.23 has no /-/ready
 
 
+def spse_target(index: int, url: str, ca_file: Path | None) -> dict:
+    """One SPSE target in spse-exporter's config, checked as blackbox_exporter's module checks it."""
+    tls = {"tls": {"ca_file": str(ca_file)}} if ca_file else {}
+    return {"name": f"site{index:04d}", "url": url, "valid_status_codes": [200],
+            "fail_if_body_matches": [ERROR_PAGE_PATTERN], **tls}
+
+
 def target_urls(case: Case, world: dict) -> list[str]:
     return [f"{case.scheme}://{case.host}:{site['port']}/eproc4" for site in world["sites"]]
 
@@ -75,14 +82,12 @@ class SpseExporter:
         self.process: SpseProcess | None = None
 
     def config(self) -> dict:
-        tls = {"tls": {"ca_file": str(self.ca_file)}} if self.case.scheme == "https" else {}
+        ca_file = self.ca_file if self.case.scheme == "https" else None
         ntp, anchors = self.world["ntp"], self.world["anchors"]
         return {
             "interval": f"{self.case.interval:g}s",
             "timeout": f"{self.case.timeout:g}s",
-            "targets": [{"name": f"site{i:04d}", "url": url, "valid_status_codes": [200],
-                         "fail_if_body_matches": [ERROR_PAGE_PATTERN], **tls}
-                        for i, url in enumerate(target_urls(self.case, self.world))],
+            "targets": [spse_target(i, url, ca_file) for i, url in enumerate(target_urls(self.case, self.world))],
             "clock": {"servers": ntp},
             "upstream": {"gateway": [f"tcp://{anchors[0]}"],
                          "national": [f"tcp://{anchors[1]}", f"ntp://{ntp[0]}"],

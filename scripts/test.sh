@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter docker-compose iproute2 iptables)
+# Real third-party peers for the probe tests (dnsmasq-base, libfaketime: no service), the report's
+# renderer (chromium, poppler-utils, fonts) and systemd-analyze for the unit file check.
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter docker-compose iproute2 iptables
+              dnsmasq-base libfaketime faketime openssl chromium poppler-utils fonts-dejavu-core systemd)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,6 +24,17 @@ fi
 for service in prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter; do
   systemctl stop "$service" >/dev/null 2>&1 || true
 done
+
+# chronyd and nginx are unpacked under .cache/debs, not installed: installing chrony would replace the
+# host's time service and installing nginx starts a web server on port 80. The tests run their own.
+DEBS_DIR=.cache/debs
+if [ ! -x "$DEBS_DIR/root/usr/sbin/chronyd" ] || [ ! -x "$DEBS_DIR/root/usr/sbin/nginx" ]; then
+  echo "==> apt-get download chrony nginx (unpacked into $DEBS_DIR)"
+  mkdir -p "$DEBS_DIR"
+  (cd "$DEBS_DIR" && apt-get download -q chrony nginx >/dev/null 2>&1 \
+     || { apt-get update -qq && apt-get download -q chrony nginx >/dev/null; })
+  for deb in "$DEBS_DIR"/*.deb; do dpkg -x "$deb" "$DEBS_DIR/root"; done
+fi
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> python3 -m venv .venv"

@@ -25,6 +25,9 @@ DURATION_RE = re.compile(
 )
 DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# RFC 9110 field values: visible characters, space and tab; CR, LF, NUL and the rest of C0 and DEL
+# would split the request or be rejected by the server.
+HEADER_VALUE_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$")
 SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "MB": 10**6, "GB": 10**9,
               "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
@@ -153,6 +156,49 @@ def format_duration(seconds: float) -> str:
     return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping lists a key twice: plain YAML loading would keep the last one silently."""
+
+    def __init__(self, path: str, line: int, first_line: int):
+        super().__init__(f"{path}: duplicate key")
+        self.path, self.line, self.first_line = path, line, first_line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys, naming the key path and both lines."""
+
+    def construct_document(self, node):
+        self._paths = {}
+        stack = [(node, "")]
+        while stack:  # iterative with a visited set: aliases may form cycles
+            current, path = stack.pop()
+            if id(current) in self._paths:
+                continue
+            self._paths[id(current)] = path
+            if isinstance(current, yaml.MappingNode):
+                stack.extend((value, join(path, str(key.value))) for key, value in current.value
+                             if isinstance(key, yaml.ScalarNode))
+            elif isinstance(current, yaml.SequenceNode):
+                stack.extend((item, f"{path}[{i}]") for i, item in enumerate(current.value))
+        return super().construct_document(node)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # merged keys may be overridden: that is what << is for
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # unhashable: SafeLoader reports it
+                if first is not key_node:
+                    path = join(self._paths.get(id(node), ""), str(key_node.value))
+                    raise DuplicateKeyError(path, key_node.start_mark.line + 1, first.start_mark.line + 1)
+        return super().construct_mapping(node, deep)
+
+
 class _Reader:
     """Walks the parsed YAML, raising ConfigError with the key path of any bad value."""
 
@@ -194,8 +240,12 @@ class _Reader:
         for key, text in value.items():
             if not isinstance(key, str) or not HEADER_NAME_RE.match(key):
                 raise self.fail(path, f"{key!r} is not a valid header name")
-            if not isinstance(text, str) or "\n" in text or "\r" in text:
-                raise self.fail(join(path, key), "must be a single-line string")
+            if not isinstance(text, str):
+                raise self.fail(join(path, key), f"must be a string, got {type_name(text)}")
+            bad = HEADER_VALUE_CONTROL_RE.search(text)
+            if bad:
+                raise self.fail(join(path, key), f"contains the control character {bad.group()!r} "
+                                                 "(header values are single-line text; tab is the only one allowed)")
         return value
 
     def duration(self, value: Any, path: str) -> float:
@@ -453,7 +503,10 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     """Parse and validate config text; raise ConfigError on the first problem."""
     r = _Reader(source)
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)
+    except DuplicateKeyError as err:
+        raise ConfigError(source, err.path, f"duplicate key at line {err.line} (first at line {err.first_line}); "
+                                            "remove one of them") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -94,6 +94,14 @@ upstream:
      "targets[0].tls.ca_file", "does not exist"),
     (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\nb"}}]),
      "targets[0].headers.X-Bad", "single-line"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\rb"}}]),
+     "targets[0].headers.X-Bad", "control character '\\r'"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\x00b"}}]),
+     "targets[0].headers.X-Bad", "control character '\\x00'"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\x1bb"}}]),
+     "targets[0].headers.X-Bad", "control character '\\x1b'"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\x7fb"}}]),
+     "targets[0].headers.X-Bad", "control character '\\x7f'"),
     (with_changes(clock={"servers": []}), "clock.servers", "at least one"),
     (with_changes(clock={"servers": ["ntp.example:99999"]}), "clock.servers[0]", "port"),
     (with_changes(upstream={"global": ["icmp://192.0.2.1"]}), "upstream.global[0]", "icmp checks are not supported"),
@@ -103,6 +111,13 @@ upstream:
     (with_changes(upstream={"global": ["smtp://192.0.2.1:25"]}), "upstream.global[0]", "scheme must be one of"),
     (with_changes(upstream={"global": []}), "upstream.global", "at least one"),
     (with_changes(upstream=["tcp://192.0.2.1:53"]), "upstream", "mapping of group name"),
+    ("interval: 15s\ntimeout: 5s\ninterval: 30s\n", "interval", "duplicate key at line 3 (first at line 1)"),
+    ("targets:\n  - name: a\n    url: http://x/\n    name: b\n", "targets[0].name",
+     "duplicate key at line 4 (first at line 2)"),
+    ("targets:\n  - name: a\n    url: http://x/\n    headers:\n      X-A: '1'\n      X-A: '2'\n",
+     "targets[0].headers.X-A", "duplicate key at line 6 (first at line 5)"),
+    ("upstream:\n  global: ['tcp://192.0.2.1:53']\n  global: ['tcp://192.0.2.2:53']\n", "upstream.global",
+     "duplicate key at line 3"),
     ("targets: [", "line 1", "invalid YAML"),
     ("- just\n- a list\n", "", "must be a mapping"),
     ("", "", "is empty"),
@@ -113,6 +128,17 @@ def test_errors_name_the_key_path(text, path, words):
     assert err.path.startswith(path), str(err)
     assert words in err.message, str(err)
     assert str(err).startswith("test.yml: "), str(err)
+
+
+def test_yaml_merge_keys_may_still_override():
+    """`<<` merges are meant to be overridden; only keys written twice are errors. Tabs are valid in headers."""
+    config = parse_config("""
+targets:
+  - &site {name: a, url: "http://x/", headers: {X-A: "1\\tv"}}
+  - <<: *site
+    name: b
+""")
+    assert [(t.name, t.headers) for t in config.targets] == [("a", (("X-A", "1\tv"),)), ("b", (("X-A", "1\tv"),))]
 
 
 def test_defaults_and_overrides():

@@ -69,6 +69,8 @@ def assert_names_where(err: ConfigError, text: str) -> None:
         assert WHOLE_DOCUMENT.match(err.message), err
     elif LINE_COLUMN.match(err.path):
         assert err.message.startswith("invalid YAML"), err
+    elif err.message.startswith("duplicate key"):  # anywhere, even inside a top-level list
+        assert re.match(r"duplicate key at line \d+ \(first at line \d+\)", err.message), err
     else:
         top = yaml.safe_load(text)
         assert isinstance(top, dict), err
@@ -113,6 +115,8 @@ def test_base_config_loads():
 @example("targets: [{name: a, url: 'http://x/', fail_if_body_matches: ['a{99999999999}']}]")
 @example("- &a [*a]")
 @example("[" * 5000)
+@example("- {a: 1, a: 2}")
+@example("interval: 1s\ntargets: []\ninterval: 2s")
 def test_random_text(text):
     result = load(text)
     if isinstance(result, ConfigError):

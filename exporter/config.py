@@ -7,6 +7,7 @@ each error names the file, the key path and what is wrong, e.g.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import ssl
@@ -35,6 +36,13 @@ DNS_RECORD_TYPES = ("A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME")
 CHECK_SCHEMES = ("tcp", "dns", "ntp", "http", "https")
 HTTP_METHODS = ("GET", "HEAD")
 IP_PROTOCOLS = ("ip4", "ip6")
+# Upstream groups the alert rules read (gateway -> national/global -> clock -> SPSE); any other group
+# must be named custom_<name>, so that a typo such as "nasional" cannot silently leave the chain.
+ALERTING_GROUPS = ("gateway", "national", "global")
+CUSTOM_GROUP_PREFIX = "custom_"
+# Words an operator may mean a group by, Bahasa Indonesia included, for the "did you mean" hint.
+GROUP_WORDS = {**{g: g for g in ALERTING_GROUPS}, "nasional": "national", "internasional": "global",
+               "international": "global", "router": "gateway", "lokal": "gateway", "local": "gateway"}
 DEFAULT_INTERVAL = 15.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_NTP_PORT = 123
@@ -484,6 +492,11 @@ def _read_upstream(r: _Reader, raw: Any, interval: float, timeout: float) -> tup
         path = f"upstream.{name}"
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise r.fail(path, "group name must be letters, digits, '_', '.' or '-'")
+        if name not in ALERTING_GROUPS and not (name.startswith(CUSTOM_GROUP_PREFIX) and name != CUSTOM_GROUP_PREFIX):
+            close = difflib.get_close_matches(name.lower(), GROUP_WORDS, n=1, cutoff=0.6)
+            hint = f"did you mean {GROUP_WORDS[close[0]]!r}? " if close else ""
+            raise r.fail(path, f"unknown group {name!r}: {hint}the alert rules know gateway, national and global; "
+                               f"name a group of your own {CUSTOM_GROUP_PREFIX}<name>")
         urls = r.string_list(checks, path)
         if not urls:
             raise r.fail(path, "needs at least one check")

@@ -111,6 +111,13 @@ upstream:
     (with_changes(upstream={"global": ["smtp://192.0.2.1:25"]}), "upstream.global[0]", "scheme must be one of"),
     (with_changes(upstream={"global": []}), "upstream.global", "at least one"),
     (with_changes(upstream=["tcp://192.0.2.1:53"]), "upstream", "mapping of group name"),
+    (with_changes(upstream={"nasional": ["tcp://192.0.2.1:53"]}), "upstream.nasional",
+     "unknown group 'nasional': did you mean 'national'?"),
+    (with_changes(upstream={"globel": ["tcp://192.0.2.1:53"]}), "upstream.globel",
+     "unknown group 'globel': did you mean 'global'?"),
+    (with_changes(upstream={"internasional": ["tcp://192.0.2.1:53"]}), "upstream.internasional", "did you mean 'global'?"),
+    (with_changes(upstream={"datacenter": ["tcp://192.0.2.1:53"]}), "upstream.datacenter", "custom_<name>"),
+    (with_changes(upstream={"custom_": ["tcp://192.0.2.1:53"]}), "upstream.custom_", "unknown group"),
     ("interval: 15s\ntimeout: 5s\ninterval: 30s\n", "interval", "duplicate key at line 3 (first at line 1)"),
     ("targets:\n  - name: a\n    url: http://x/\n    name: b\n", "targets[0].name",
      "duplicate key at line 4 (first at line 2)"),
@@ -139,6 +146,12 @@ targets:
     name: b
 """)
     assert [(t.name, t.headers) for t in config.targets] == [("a", (("X-A", "1\tv"),)), ("b", (("X-A", "1\tv"),))]
+
+
+def test_custom_upstream_groups_need_the_prefix():
+    """Groups beyond the three the alert rules read are allowed, under a name no typo produces."""
+    config = parse_config(with_changes(upstream={"gateway": ["tcp://192.0.2.254:53"], "custom_datacenter": ["tcp://192.0.2.9:22"]}))
+    assert sorted(g.name for g in config.upstream) == ["custom_datacenter", "gateway"]
 
 
 def test_defaults_and_overrides():

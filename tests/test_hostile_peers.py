@@ -88,7 +88,7 @@ class Hostile:
             "timeout": f"{TIMEOUT:g}s",
             "targets": targets,
             "clock": {"servers": [self.good_ntp.address, *(fake.address for fake in self.ntp.values())]},
-            "upstream": {"dns": [self.dns_check(mode) for mode in DNS_CASES], "tcp": list(self.tcp.values())},
+            "upstream": {"custom_dns": [self.dns_check(mode) for mode in DNS_CASES], "custom_tcp": list(self.tcp.values())},
         }
         path = workdir / "hostile.yml"
         path.write_text(yaml.safe_dump(config))
@@ -156,7 +156,7 @@ def test_no_bad_time_source_is_trusted(samples):
 
 @pytest.mark.parametrize("mode", DNS_CASES)
 def test_dns_answer_ends_with_its_reason(hostile, samples, mode):
-    labels = {"group": "dns", "check": hostile.dns_check(mode)}
+    labels = {"group": "custom_dns", "check": hostile.dns_check(mode)}
     reason = DNS_CASES[mode]
     assert samples.get_value("spse_upstream_probe_success", **labels) == (0 if reason else 1)
     if reason:
@@ -165,7 +165,7 @@ def test_dns_answer_ends_with_its_reason(hostile, samples, mode):
 
 @pytest.mark.parametrize("kind, reason", [("refused", "connect"), ("blackholed", "timeout")])
 def test_tcp_anchor_ends_with_its_reason(hostile, samples, kind, reason):
-    labels = {"group": "tcp", "check": hostile.tcp[kind]}
+    labels = {"group": "custom_tcp", "check": hostile.tcp[kind]}
     assert samples.get_value("spse_upstream_probe_success", **labels) == 0
     assert samples.get_value("spse_upstream_probe_failures_total", **labels, reason=reason) >= 1
 

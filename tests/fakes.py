@@ -171,11 +171,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
+        elif mode == "close":  # read the request, answer nothing (nginx's `return 444`)
+            self.close_connection = True
         elif mode == "http10":
             self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" + SPSE_PAGE.encode())
             self.close_connection = True
         else:
             raise ValueError(f"unknown mode {mode}")
+
+
+# FakeNTP modes: kiss-of-death (ntpd sends its kisses with leap 3) and unsynchronised servers
+# (leap 3 with stratum 0 and refid INIT or 0 is what chronyd and ntpd send without a reference).
+NTP_HEADERS = {
+    "kod": (0, 0, b"RATE"),
+    "kod_deny": (3, 0, b"DENY"),
+    "unsync": (3, 2, b"GPS\0"),
+    "unsync_init": (3, 0, b"INIT"),
+    "unsync_zero": (3, 0, bytes(4)),
+}
 
 
 class FakeNTP:
@@ -212,15 +225,17 @@ class FakeNTP:
             return struct.pack("!II", int(t), int((t % 1) * 2**32))
 
         leap, stratum, ref_id = 0, self.stratum, b"GPS\0"
-        origin = request[40:48]
-        if self.mode == "kod":
-            stratum, ref_id = 0, b"RATE"
-        elif self.mode == "unsync":
-            leap = 3
+        origin, received, sent = request[40:48], ntp(now), ntp(now)
+        if self.mode in NTP_HEADERS:  # (leap, stratum, refid) of kiss-of-death and unsynchronised replies
+            leap, stratum, ref_id = NTP_HEADERS[self.mode]
         elif self.mode == "wrong_origin":
             origin = os.urandom(8)
+        elif self.mode == "zero_receive":
+            received = bytes(8)
+        elif self.mode == "zero_transmit":
+            sent = bytes(8)
         header = struct.pack("!BBbb", (leap << 6) | (4 << 3) | 4, stratum, 6, -20)
-        return header + struct.pack("!II", 0, 0) + ref_id + ntp(now - 10) + origin + ntp(now) + ntp(now)
+        return header + struct.pack("!II", 0, 0) + ref_id + ntp(now - 10) + origin + received + sent
 
     def _serve(self) -> None:
         while not self.closing.is_set():

@@ -90,6 +90,12 @@ def test_reset_inside_the_headers_is_an_error(spse):
         fetch(spse.url)
 
 
+def test_close_without_an_answer_says_so(spse):
+    spse.set("close")
+    with pytest.raises(httpx.RemoteProtocolError, match="^connection closed by the server without a response$"):
+        fetch(spse.url)
+
+
 def test_silent_server_raises_read_timeout(spse):
     spse.set("hang")
     with pytest.raises(httpx.ReadTimeout):

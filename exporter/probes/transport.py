@@ -19,6 +19,7 @@ import httpx
 READ_SIZE = 64 * 1024
 MAX_HEAD_BYTES = 100 * 1024  # a longer status line and header block is refused (httpcore's limit)
 DEFAULT_PORTS = {"http": 80, "https": 443}
+NO_RESPONSE = "connection closed by the server without a response"
 Trace = Callable[[str, dict], Awaitable[None]]
 
 
@@ -64,6 +65,8 @@ class _Exchange(httpx.AsyncByteStream):
                 return event
             async with asyncio.timeout(self._read_timeout):
                 data = await self._reader.read(READ_SIZE)
+            if not data and self._h11.their_state is h11.SEND_RESPONSE:
+                raise httpx.RemoteProtocolError(NO_RESPONSE)  # h11 would name its state machine instead
             self._h11.receive_data(data)  # b"" at the peer's close: h11 judges whether that is an end
 
     async def response(self) -> h11.Response:
@@ -73,8 +76,6 @@ class _Exchange(httpx.AsyncByteStream):
                 event = await self._next_event()
                 if isinstance(event, h11.Response):
                     return event
-                if isinstance(event, h11.ConnectionClosed):
-                    raise httpx.RemoteProtocolError("server closed the connection without an answer")
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _as_httpx_errors(httpx.ReadTimeout, httpx.ReadError):

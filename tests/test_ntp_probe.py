@@ -1,15 +1,19 @@
-"""The NTP probe against a real fake NTP server on 127.0.0.1 whose clock is shifted by a chosen offset."""
+"""The NTP probe against a fake NTP server on 127.0.0.1 whose clock is shifted by a chosen offset,
+and against Debian's chronyd (shifted with libfaketime, synchronised or not)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
 
 from exporter.config import Endpoint, parse_endpoint
 from exporter.probes.ntp import probe_ntp
+from tests.conftest import launcher
 from tests.fakes import free_port
+from tests.real_servers import ChronyServer
 
 
 def query(address: str, timeout: float = 1.0):
@@ -95,3 +99,30 @@ def test_closed_port_fails_at_once_on_the_icmp_refusal():
 def test_unresolvable_server_is_dns():
     result = asyncio.run(probe_ntp(Endpoint("no-such-host.invalid", 123), 1.0))
     assert (result.success, result.reason) == (False, "dns")
+
+
+# Against Debian's chronyd on a loopback port (tests/real_servers.py).
+
+
+@pytest.fixture
+def start_chrony(tmp_path):
+    names = itertools.count()
+    yield from launcher(lambda **kwargs: ChronyServer(tmp_path / f"chrony{next(names)}", free_port(), **kwargs))
+
+
+@pytest.mark.parametrize("offset", [0.0, 2.5, -3.0])
+def test_offset_to_a_real_chronyd_has_its_sign_and_size(start_chrony, offset):
+    """A server ahead of us gives a positive offset (our clock is behind), as chrony reports it."""
+    chrony = start_chrony(offset=offset)
+    result = query(chrony.address)
+    assert (result.success, result.reason, result.stratum) == (True, "", 8)
+    assert result.offset == pytest.approx(offset, abs=0.020)
+    assert 0 <= result.rtt < 0.05
+
+
+def test_real_chronyd_without_a_reference_is_unsynchronized_not_kod(start_chrony):
+    """chronyd that lost its sources answers leap 3, stratum 0: the incident's situation, not a refusal."""
+    chrony = start_chrony(synced=False)
+    result = query(chrony.address)
+    assert (result.success, result.reason, result.offset) == (False, "unsynchronized", None)
+    assert "leap 3, stratum 0" in result.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import importlib
 import logging
 import signal
 import sys
@@ -21,6 +22,8 @@ DEFAULT_LISTEN = ":10040"
 RELOAD_TIMEOUT = 30.0
 # getaddrinfo runs in the default executor: one slow resolver must not hold up every probe.
 RESOLVER_THREADS = 64
+# Commands for the stack around the exporter, imported only when used.
+SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -127,6 +130,10 @@ async def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        return module.main(argv[1:])
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     try:

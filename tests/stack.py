@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from exporter import receivers
 from tests.fakes import free_port
 from tests.support import ROOT, ServerProcess, http_get
 
@@ -25,8 +26,6 @@ STACK_DIR = ROOT / "prometheus"
 PROMETHEUS_BIN = "/usr/bin/prometheus"
 ALERTMANAGER_BIN = "/usr/bin/prometheus-alertmanager"
 EXPORTER_JOB = "spse-exporter"
-# The address the shipped alertmanager.yml sends webhooks to; tests point it at their receiver.
-SHIPPED_WEBHOOK_URL = "http://127.0.0.1:5001/"
 
 DURATION_RE = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000, "y": 31_536_000_000}
@@ -112,11 +111,10 @@ def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | N
 
 
 def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 1) -> Path:
-    """Write the shipped alertmanager.yml into `tmp_dir`, webhooks pointed at `webhook_url`,
-    every group_wait/group_interval/repeat_interval divided by `factor`; templates stay the shipped ones."""
-    text = (STACK_DIR / "alertmanager.yml").read_text()
-    config = yaml.safe_load(text.replace(SHIPPED_WEBHOOK_URL, webhook_url))
-    config["templates"] = [str(STACK_DIR / pattern) for pattern in config.get("templates", [])]
+    """Write the shipped alertmanager.yml into `tmp_dir` with its receivers filled as docker compose does
+    (`WEBHOOK_URL=webhook_url`), every group_wait/group_interval/repeat_interval divided by `factor`;
+    templates stay the shipped ones."""
+    config, _ = receivers.render(STACK_DIR / "alertmanager.yml", {"WEBHOOK_URL": webhook_url})
     routes = [config["route"]]
     while routes:
         route = routes.pop()

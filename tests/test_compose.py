@@ -19,7 +19,7 @@ from tests.test_dockerfile import arguments
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
-SERVICES = {"exporter", "prometheus", "alertmanager", "grafana"}
+SERVICES = {"exporter", "prometheus", "alertmanager-config", "alertmanager", "grafana"}
 PASSWORD = "test-only-password"
 
 
@@ -163,9 +163,17 @@ def test_container_paths_lead_to_the_repo_files(stack):
     prometheus = yaml.safe_load(prometheus_yml.read_text())
     for pattern in prometheus["rule_files"]:
         assert list(prometheus_yml.parent.glob(pattern)), pattern
-    alertmanager_yml = host_path(services["alertmanager"], flag(services["alertmanager"], "--config.file"))
-    for pattern in yaml.safe_load(alertmanager_yml.read_text()).get("templates", []):
-        assert list(alertmanager_yml.parent.glob(pattern)), pattern
+    # Alertmanager reads the file alertmanager-config renders from the shipped one, in the volume they share;
+    # the rendered template paths are container paths that Alertmanager sees as the repo's templates.
+    render = services["alertmanager-config"]
+    command, template, output = render["command"]
+    assert command == "alertmanager-config" and host_path(render, template) == ROOT / "prometheus/alertmanager.yml"
+    assert flag(services["alertmanager"], "--config.file") == output
+    assert services["alertmanager"]["depends_on"]["alertmanager-config"]["condition"] == "service_completed_successfully"
+    for pattern in yaml.safe_load(Path(ROOT / "prometheus/alertmanager.yml").read_text()).get("templates", []):
+        container_glob = str(Path(template).parent / pattern)
+        assert host_path(render, container_glob) == host_path(services["alertmanager"], container_glob)
+        assert list((ROOT / "prometheus").glob(pattern)), pattern
     assert host_path(services["exporter"], "/etc/spse-exporter/spse.yml").read_text() == \
         (ROOT / "exporter/examples/spse.yml").read_text()
     grafana = services["grafana"]

@@ -27,7 +27,8 @@ CONTRACT = {
     "SPSETLSCertExpiringSoon": {"warning", "critical"}, "ClockUnvalidated": {"critical"},
     "ClockOffsetHigh": {"warning"}, "UpstreamGlobalLost": {"critical"}, "UpstreamNationalLost": {"critical"},
     "UpstreamGatewayLost": {"critical"}, "UpstreamDegraded": {"warning"}, "SPSEExporterDown": {"critical"},
-    "SPSEProbesStale": {"warning"}, "SPSEConfigReloadFailed": {"warning"}, "Watchdog": {"none"},
+    "SPSEProbesStale": {"warning"}, "SPSEConfigReloadFailed": {"warning"},
+    "NotificationsNotConfigured": {"warning"}, "Watchdog": {"none"},
 }
 SPSE_IMPACT_ALERTS = {"SPSEDown", "SPSEGatewayTimeout", "SPSEServerErrors", "SPSESlowResponses", "SPSEServerClockSkew"}
 

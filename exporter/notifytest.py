@@ -1,0 +1,140 @@
+"""`spse-exporter notify-test`: send a test alert through the real Alertmanager and say whether it arrived.
+
+Alertmanager has no delivery receipt, so the command reads its own counters: for each integration of
+the paging receiver, `alertmanager_notification_requests_total` and `..._failed_total` on /metrics
+before and after the test alert. A request that did not fail is a delivery; a failed one is reported
+with what this host sees when it tries the same address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.receivers import OPS_RECEIVERS
+
+RECEIVER = OPS_RECEIVERS[0]  # the alertmanager.yml route for alertname="NotificationTest" pages through it
+REQUESTS = "alertmanager_notification_requests"
+POLL_INTERVAL = 0.5
+
+
+def counters(client: httpx.Client) -> dict[str, tuple[float, float]]:
+    """(requests, failed requests) per integration, from Alertmanager's /metrics."""
+    totals: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(client.get("/metrics").raise_for_status().text):
+        for sample in family.samples:
+            if sample.name in (f"{REQUESTS}_total", f"{REQUESTS}_failed_total"):
+                pair = totals.setdefault(sample.labels["integration"], [0.0, 0.0])
+                pair[sample.name.endswith("_failed_total")] = sample.value
+    return {name: (ok, failed) for name, (ok, failed) in totals.items()}
+
+
+def receiver_integrations(client: httpx.Client) -> dict[str, list[dict]]:
+    """The `*_configs` of the paging receiver in the config Alertmanager is running."""
+    config = yaml.safe_load(client.get("/api/v2/status").raise_for_status().json()["config"]["original"])
+    for receiver in config.get("receivers", []):
+        if receiver["name"] == RECEIVER:
+            return {key.removesuffix("_configs"): value for key, value in receiver.items() if key.endswith("_configs")}
+    return {}
+
+
+def destination(integration: str, config: dict) -> tuple[str, int] | None:
+    """Host and port the integration connects to, when the config shows them (secrets are masked)."""
+    if integration == "email":
+        host, _, port = config.get("smarthost", "").rpartition(":")
+        return (host, int(port)) if port.isdigit() else None
+    url = config.get("api_url") or config.get("url") or ""
+    if integration == "telegram" and not url:
+        url = "https://api.telegram.org"
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def try_connect(address: tuple[str, int]) -> str:
+    """What a TCP connection from this host to `address` gives: the likely reason a delivery failed."""
+    try:
+        socket.create_connection(address, timeout=5).close()
+    except OSError as err:
+        return f"{address[0]}:{address[1]} from this host: {err.strerror or err}"
+    return (f"{address[0]}:{address[1]} accepts connections from this host: check the token, chat id or "
+            "credentials in `docker compose logs alertmanager` (\"Notify for alerts failed\")")
+
+
+def notification(run_id: str, minutes: int) -> dict:
+    now = datetime.now(timezone.utc)
+    return {
+        "labels": {"alertname": "NotificationTest", "severity": "critical", "site": "notify-test", "run": run_id},
+        "annotations": {
+            "summary": "Test notification from spse-exporter / Notifikasi uji dari spse-exporter",
+            "description": "If you read this, alerts reach you. No action needed. / "
+                           "Jika pesan ini sampai, alert sampai kepada Anda. Tidak perlu tindakan.",
+        },
+        "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=minutes)).isoformat(),
+    }
+
+
+def check(url: str, timeout: float) -> tuple[bool, list[str]]:
+    """Send one test alert through Alertmanager at `url`; (delivered by every integration, report lines)."""
+    with httpx.Client(base_url=url.rstrip("/"), timeout=10) as client:
+        configs = receiver_integrations(client)
+        if not configs:
+            return False, [f"receiver {RECEIVER} has no integration: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID "
+                           "(or SMTP_*, WEBHOOK_URL) in .env and recreate alertmanager-config and alertmanager / "
+                           "belum ada penerima: isi .env lalu buat ulang alertmanager-config dan alertmanager"]
+        before = counters(client)
+        client.post("/api/v2/alerts", json=[notification(uuid.uuid4().hex[:12], minutes=5)]).raise_for_status()
+        outcome: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        while len(outcome) < len(configs) and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL)
+            after = counters(client)
+            for name in configs.keys() - outcome.keys():
+                (ok0, failed0), (ok1, failed1) = before.get(name, (0, 0)), after.get(name, (0, 0))
+                if ok1 - failed1 > ok0 - failed0:
+                    outcome[name] = "delivered"
+                elif failed1 > failed0:
+                    outcome[name] = "failed"
+    lines = []
+    for name, entries in configs.items():
+        result = outcome.get(name)
+        if result == "delivered":
+            lines.append(f"{name}: delivered / terkirim")
+            continue
+        reason = "the attempt failed" if result == "failed" else f"no attempt within {timeout:.0f}s"
+        address = destination(name, entries[0])
+        detail = f"; {try_connect(address)}" if address else ""
+        lines.append(f"{name}: not delivered / tidak terkirim: {reason}{detail}")
+    return all(outcome.get(name) == "delivered" for name in configs), lines
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="spse-exporter notify-test",
+        description="Send a test notification through Alertmanager and report whether it was delivered "
+                    "(exit 0) or not (exit 1).")
+    parser.add_argument("--alertmanager.url", dest="url", default="http://127.0.0.1:9093",
+                        help="Alertmanager's address (default %(default)s)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for the delivery (default %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        delivered, lines = check(args.url, args.timeout)
+    except (httpx.HTTPError, KeyError, yaml.YAMLError) as err:
+        delivered, lines = False, [f"cannot use Alertmanager at {args.url}: {err} / "
+                                   f"Alertmanager di {args.url} tidak dapat dipakai"]
+    verdict = "DELIVERED / TERKIRIM" if delivered else "NOT DELIVERED / TIDAK TERKIRIM"
+    print(f"notify-test: {verdict}")
+    for line in lines:
+        print(f"  {line}")
+    return 0 if delivered else 1

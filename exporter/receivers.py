@@ -1,0 +1,128 @@
+"""Fill the shipped alertmanager.yml's receivers from environment variables or secret files.
+
+Alertmanager 0.25 reads no environment and has no `*_file` form for a Telegram bot token or a
+webhook URL, so docker compose runs this once before Alertmanager starts: secrets stay in `.env`
+or in files under `secrets/`, both kept out of git, and never in the tracked alertmanager.yml.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+# The receivers the routing tree pages through, and the dead man's switch's.
+OPS_RECEIVERS = ("ops-critical", "ops-warning")
+WATCHDOG_RECEIVER = "watchdog"
+NOT_CONFIGURED = (
+    "no notification receiver configured: alerts show in Grafana and Alertmanager but are sent to nobody. "
+    "Set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (or SMTP_*, WEBHOOK_URL) in .env, then run "
+    "`docker compose up -d --force-recreate alertmanager-config alertmanager`. / "
+    "Belum ada penerima notifikasi: alert tampil di Grafana dan Alertmanager tetapi tidak dikirim ke siapa pun. "
+    "Isi TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di .env, lalu jalankan perintah di atas.")
+
+
+class ReceiverError(Exception):
+    """A missing or malformed setting, named by its variable."""
+
+
+def setting(env: dict[str, str], name: str) -> str | None:
+    """NAME from the environment, or the contents of the file NAME_FILE points at (Docker secrets style)."""
+    value, path = env.get(name, "").strip(), env.get(f"{name}_FILE", "").strip()
+    if value and path:
+        raise ReceiverError(f"{name} and {name}_FILE are both set: keep one")
+    if path:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as err:
+            raise ReceiverError(f"{name}_FILE: cannot read {path}: {err.strerror}") from None
+        if not value:
+            raise ReceiverError(f"{name}_FILE: {path} is empty")
+    return value or None
+
+
+def require(env: dict[str, str], names: tuple[str, ...], because: str) -> list[str]:
+    values = [setting(env, name) for name in names]
+    missing = [name for name, value in zip(names, values) if not value]
+    if missing:
+        raise ReceiverError(f"{because}: set {' and '.join(missing)} too")
+    return values
+
+
+def integrations(env: dict[str, str]) -> dict[str, list[dict]]:
+    """The `*_configs` entries for the ops receivers that the settings ask for (empty: none set)."""
+    configs: dict[str, list[dict]] = {}
+    token, chat = setting(env, "TELEGRAM_BOT_TOKEN"), setting(env, "TELEGRAM_CHAT_ID")
+    if token or chat:
+        token, chat = require(env, ("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"), "Telegram")
+        try:
+            chat_id = int(chat)
+        except ValueError:
+            raise ReceiverError(f"TELEGRAM_CHAT_ID: {chat!r} is not a number (groups have negative ids, "
+                                "e.g. -1001234567890)") from None
+        telegram = {"bot_token": token, "chat_id": chat_id, "parse_mode": "HTML",
+                    "message": '{{ template "spse.message" . }}', "send_resolved": True}
+        if api_url := setting(env, "TELEGRAM_API_URL"):
+            telegram["api_url"] = api_url
+        configs["telegram_configs"] = [telegram]
+    if setting(env, "SMTP_TO") or setting(env, "SMTP_SMARTHOST"):
+        to, sender, smarthost = require(env, ("SMTP_TO", "SMTP_FROM", "SMTP_SMARTHOST"), "E-mail")
+        email = {"to": to, "from": sender, "smarthost": smarthost,
+                 "headers": {"Subject": '{{ template "spse.title" . }}'},
+                 "html": '<pre>{{ template "spse.message" . }}</pre>', "send_resolved": True}
+        if username := setting(env, "SMTP_AUTH_USERNAME"):
+            email["auth_username"] = username
+            (email["auth_password"],) = require(env, ("SMTP_AUTH_PASSWORD",), "SMTP_AUTH_USERNAME")
+        configs["email_configs"] = [email]
+    if url := setting(env, "WEBHOOK_URL"):
+        configs["webhook_configs"] = [{"url": url, "send_resolved": True}]
+    return configs
+
+
+def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
+    """The Alertmanager config of `template` with receivers filled from `env`, and the integrations
+    the ops receivers got (empty: notifications go nowhere)."""
+    config = yaml.safe_load(template.read_text())
+    # Template globs are relative to the file; the rendered copy lives elsewhere.
+    config["templates"] = [str(template.parent / pattern) for pattern in config.get("templates", [])]
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    missing = [name for name in (*OPS_RECEIVERS, WATCHDOG_RECEIVER) if name not in receivers]
+    if missing:
+        raise ReceiverError(f"{template}: receivers {', '.join(missing)} are missing")
+    configs = integrations(env)
+    for name in OPS_RECEIVERS:
+        receivers[name].update(configs)
+    if watchdog_url := setting(env, "WATCHDOG_URL"):
+        receivers[WATCHDOG_RECEIVER]["webhook_configs"] = [{"url": watchdog_url, "send_resolved": False}]
+    return config, [key.removesuffix("_configs") for key in configs]
+
+
+def main(argv: list[str]) -> int:
+    """`spse-exporter alertmanager-config TEMPLATE OUTPUT`: render and write, exit 2 on a bad setting."""
+    import argparse
+    parser = argparse.ArgumentParser(
+        prog="spse-exporter alertmanager-config",
+        description="Write TEMPLATE (the shipped alertmanager.yml) to OUTPUT with the receivers filled from "
+                    "TELEGRAM_*, SMTP_*, WEBHOOK_URL and WATCHDOG_URL (each also as NAME_FILE).")
+    parser.add_argument("template", type=Path)
+    parser.add_argument("output", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        config, names = render(args.template, dict(os.environ))
+    except (ReceiverError, OSError, yaml.YAMLError) as err:
+        print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
+        return 2
+    tmp = args.output.with_name(args.output.name + ".tmp")
+    tmp.write_text("# Generated by `spse-exporter alertmanager-config` from the shipped alertmanager.yml "
+                   "and .env: edit those, not this file.\n"
+                   + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    tmp.chmod(0o644)  # Alertmanager runs as another user (nobody)
+    tmp.replace(args.output)
+    if names:
+        print(f"alertmanager-config: {args.output}: {', '.join(OPS_RECEIVERS)} send via {', '.join(names)}",
+              file=sys.stderr)
+    else:
+        print(f"WARNING: {NOT_CONFIGURED}", file=sys.stderr)
+    return 0

@@ -1,0 +1,178 @@
+"""Receivers from .env and `spse-exporter notify-test`, end to end: the README's steps on the shipped files,
+the real Alertmanager, and a local stand-in for Telegram's Bot API on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import yaml
+
+from exporter import receivers
+from tests.fakes import free_port
+from tests.stack import STACK_DIR
+from tests.support import ROOT, http_get, parse_metrics
+from tests.test_compose import PASSWORD, compose_config, env_example
+
+TOKEN = "123456:test-token"
+CHAT_ID = "-1001234567890"
+
+
+class FakeTelegram:
+    """Answers the Bot API's sendMessage as Telegram does and records each message."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == f"/bot{TOKEN}/sendMessage":
+                    fake.messages.append(json.loads(body))
+                    reply = {"ok": True, "result": {"message_id": len(fake.messages), "date": 0,
+                                                    "chat": {"id": int(CHAT_ID), "type": "supergroup"}}}
+                else:
+                    reply = {"ok": False, "error_code": 404, "description": "Not Found"}
+                data = json.dumps(reply).encode()
+                self.send_response(200 if reply["ok"] else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def telegram():
+    fake = FakeTelegram()
+    yield fake
+    fake.close()
+
+
+def compose_receiver_env(tmp_path, **settings) -> dict[str, str]:
+    """README: `cp .env.example .env` and fill in the receiver; the environment docker compose then gives
+    the alertmanager-config service, as Debian's docker-compose resolves it."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in
+                                {**env_example(), "GRAFANA_ADMIN_PASSWORD": PASSWORD, **settings}.items()))
+    result = compose_config(env_file)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]["alertmanager-config"]["environment"]
+
+
+def render_as_compose(tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The alertmanager-config service's command on the shipped file, with that environment."""
+    return subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", str(STACK_DIR / "alertmanager.yml"),
+                           str(tmp_path / "alertmanager.yml")],
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT, timeout=30)
+
+
+def notify_test(alertmanager) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url={alertmanager.url}",
+                           "--timeout=20"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, telegram, start_alertmanager):
+    env = compose_receiver_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=CHAT_ID,
+                               TELEGRAM_API_URL=telegram.url)
+    rendered = render_as_compose(tmp_path, env)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "send via telegram" in rendered.stderr and "WARNING" not in rendered.stderr
+    alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
+
+    result = notify_test(alertmanager)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DELIVERED / TERKIRIM" in result.stdout and "telegram: delivered" in result.stdout
+    [message] = telegram.messages
+    assert message["chat_id"] == CHAT_ID and message["parse_mode"] == "HTML"
+    assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
+
+
+def test_unreachable_receiver_is_reported_not_delivered_with_the_reason(tmp_path, start_alertmanager):
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = compose_receiver_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=CHAT_ID, TELEGRAM_API_URL=closed)
+    assert render_as_compose(tmp_path, env).returncode == 0
+    alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
+
+    result = notify_test(alertmanager)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT DELIVERED / TIDAK TERKIRIM" in result.stdout
+    assert "telegram: not delivered" in result.stdout and "the attempt failed" in result.stdout
+    assert f"{closed.removeprefix('http://')} from this host: Connection refused" in result.stdout, result.stdout
+
+
+def test_without_receiver_the_stack_says_so_and_notify_test_fails(tmp_path, start_alertmanager):
+    env = compose_receiver_env(tmp_path)
+    rendered = render_as_compose(tmp_path, env)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "WARNING: no notification receiver configured" in rendered.stderr
+    config = yaml.safe_load((tmp_path / "alertmanager.yml").read_text())
+    assert all(set(r) == {"name"} for r in config["receivers"]), "nothing may point at an address nobody listens on"
+    alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
+    # What NotificationsNotConfigured (prometheus/rules/alerts.yml) reads.
+    assert parse_metrics(http_get(f"{alertmanager.url}/metrics")[1].decode()).get_value("alertmanager_integrations") == 0
+    result = notify_test(alertmanager)
+    assert result.returncode == 1
+    assert "receiver ops-critical has no integration" in result.stdout, result.stdout
+
+
+def test_unreachable_alertmanager_is_a_clear_failure():
+    result = subprocess.run([sys.executable, "-m", "exporter", "notify-test",
+                             f"--alertmanager.url=http://127.0.0.1:{free_port()}"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert result.returncode == 1
+    assert "NOT DELIVERED" in result.stdout and "cannot use Alertmanager" in result.stdout
+
+
+def test_settings_come_from_secret_files(tmp_path):
+    token = tmp_path / "telegram_bot_token"
+    token.write_text(TOKEN + "\n")
+    password = tmp_path / "smtp_password"
+    password.write_text("s3cret'\"\n")
+    config, names = receivers.render(STACK_DIR / "alertmanager.yml", {
+        "TELEGRAM_BOT_TOKEN_FILE": str(token), "TELEGRAM_CHAT_ID": CHAT_ID,
+        "SMTP_TO": "ops@example.go.id", "SMTP_FROM": "am@example.go.id", "SMTP_SMARTHOST": "mail.example.go.id:587",
+        "SMTP_AUTH_USERNAME": "am@example.go.id", "SMTP_AUTH_PASSWORD_FILE": str(password),
+        "WATCHDOG_URL": "https://hc-ping.com/uuid"})
+    assert names == ["telegram", "email"]
+    by_name = {r["name"]: r for r in config["receivers"]}
+    for name in receivers.OPS_RECEIVERS:
+        assert by_name[name]["telegram_configs"][0]["bot_token"] == TOKEN
+        assert by_name[name]["email_configs"][0]["auth_password"] == "s3cret'\""
+    assert by_name["watchdog"]["webhook_configs"] == [{"url": "https://hc-ping.com/uuid", "send_resolved": False}]
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    check = subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "1 templates" in check.stdout
+
+
+@pytest.mark.parametrize("env, error", [
+    ({"TELEGRAM_BOT_TOKEN": TOKEN}, "Telegram: set TELEGRAM_CHAT_ID too"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "@opsgroup"}, "TELEGRAM_CHAT_ID: '@opsgroup' is not a number"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": "/x"}, "both set"),
+    ({"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/token"}, "TELEGRAM_BOT_TOKEN_FILE: cannot read /nonexistent/token"),
+    ({"SMTP_TO": "ops@example.go.id"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too"),
+])
+def test_bad_settings_name_the_variable(tmp_path, env, error):
+    result = render_as_compose(tmp_path, env)
+    assert result.returncode == 2
+    assert error in result.stderr, result.stderr
+    assert not (tmp_path / "alertmanager.yml").exists()

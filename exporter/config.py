@@ -419,7 +419,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         max_redirects=r.integer(raw.get("max_redirects", 10), join(path, "max_redirects"), 0, 30),
         body_size_limit=r.size(raw.get("body_size_limit", "1MiB"), join(path, "body_size_limit")),
         tls=tls,
-        ssl_context=r.ssl_context(tls) if parts.scheme == "https" else None,
+        ssl_context=r.ssl_context(tls),  # http:// targets too: their redirects to https:// use it
     )
 
 

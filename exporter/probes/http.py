@@ -30,15 +30,6 @@ log = logging.getLogger("spse_exporter.probes")
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 USER_AGENT = f"spse-exporter/{__version__}"
-_DEFAULT_TLS: ssl.SSLContext | None = None
-
-
-def default_tls_context() -> ssl.SSLContext:
-    """Context for https hops reached by redirect from a plain-http target (built once)."""
-    global _DEFAULT_TLS
-    if _DEFAULT_TLS is None:
-        _DEFAULT_TLS = ssl.create_default_context()
-    return _DEFAULT_TLS
 
 
 @dataclass
@@ -164,7 +155,7 @@ class Session:
     that lives as long as the probe (cookies set before a redirect go with the next hop)."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None, timeout: float):
-        self.transport = FreshConnectionTransport(ssl_context or default_tls_context())
+        self.transport = FreshConnectionTransport(ssl_context)  # a target's, for every hop
         self.timeouts = httpx.Timeout(timeout).as_dict()
         self.cookies = httpx.Cookies()
 

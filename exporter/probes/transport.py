@@ -100,8 +100,8 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
     The response's `network_stream` extension answers get_extra_info("ssl_object").
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext):
-        self._ssl_context = ssl_context
+    def __init__(self, ssl_context: ssl.SSLContext | None):
+        self._ssl_context = ssl_context  # None only where every request is http://
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url, extensions = request.url, request.extensions

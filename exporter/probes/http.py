@@ -169,6 +169,7 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
     """
     parts = urlsplit(url)
     seen.url, seen.stage = url, "resolve"
+    seen.status_code = 0  # until this hop's response arrives: a redirect's status must not stand for it
     began = time.monotonic()
     address, seen.ip_version = await resolve(parts.hostname, ip_protocol, fallback)
     seen.phases["resolve"] += time.monotonic() - began

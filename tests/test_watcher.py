@@ -1,0 +1,159 @@
+"""The watcher's shipped files (prometheus/watcher/, docker-compose.watcher.yml, exporter/examples/watcher.yml,
+prometheus/remote-write.yml): valid for promtool, amtool and docker-compose, unit-tested, explained in both
+languages with a runbook section, and routed as docs/alerting.md says."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.stack import STACK_DIR
+from tests.support import ROOT
+from tests.test_compose import ports
+from tests.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
+
+WATCHER_DIR = STACK_DIR / "watcher"
+RULES = WATCHER_DIR / "rules" / "watcher.yml"
+UNIT_TESTS = ROOT / "tests" / "watcher" / "rules.yml"
+COMPOSE = ROOT / "docker-compose.watcher.yml"
+ALERTS = {"SiteSilent", "SPSEDownFromOutside", "SiteNotificationsFailing", "SiteAlertForwarded",
+          "WatcherNotificationsFailing", "WatcherWatchdog"}
+
+
+def watcher_alerts() -> list[dict]:
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"] if "alert" in rule]
+
+
+def test_promtool_checks_the_watcher_config_and_rules():
+    result = promtool("check", "config", str(WATCHER_DIR / "prometheus.yml"))
+    assert result.returncode == 0 and "SUCCESS: 11 rules found" in result.stdout, result.stdout + result.stderr
+
+
+def test_watcher_unit_tests_pass():
+    result = promtool("test", "rules", str(UNIT_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_watcher_unit_tests_bite(tmp_path):
+    """SiteSilent after 1 minute of silence instead of 2 must fail them."""
+    rules = tmp_path / "prometheus" / "watcher" / "rules"
+    rules.mkdir(parents=True)
+    text = RULES.read_text()
+    assert text.count('vantage="site"}[2m]') == 1
+    (rules / RULES.name).write_text(text.replace('vantage="site"}[2m]', 'vantage="site"}[1m]'))
+    tests = tmp_path / "tests" / "watcher"
+    tests.mkdir(parents=True)
+    shutil.copy(UNIT_TESTS, tests)
+    result = promtool("test", "rules", str(tests / UNIT_TESTS.name))
+    assert result.returncode == 1 and "alertname: SiteSilent" in result.stderr, result.stdout + result.stderr
+
+
+def test_every_watcher_alert_is_unit_tested_firing_and_silent():
+    firing, silent = set(), set()
+    for test in yaml.safe_load(UNIT_TESTS.read_text())["tests"]:
+        for case in test.get("alert_rule_test", []):
+            (firing if case["exp_alerts"] else silent).add(case["alertname"])
+    assert {rule["alert"] for rule in watcher_alerts()} == ALERTS == firing
+    assert silent == ALERTS - {"WatcherWatchdog"}
+
+
+@pytest.mark.parametrize("rule", watcher_alerts(), ids=lambda rule: rule["alert"])
+def test_every_watcher_alert_is_explained_in_both_languages_and_links_its_runbook(rule):
+    annotations = rule["annotations"]
+    for key in ("summary", "description"):
+        english, _, indonesian = annotations[key].partition(" / ")
+        assert english.strip() and indonesian.strip(), f"{key} needs 'English / Bahasa Indonesia'"
+    assert rule["labels"]["severity"] in {"critical", "none"}
+    assert annotations["runbook_url"] == f"{RUNBOOK_BASE}#{rule['alert'].lower()}"
+    assert f"## {rule['alert']}" in RUNBOOK.read_text().splitlines()
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["amtool", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_amtool_checks_the_watcher_alertmanager_config():
+    result = amtool("check-config", str(WATCHER_DIR / "alertmanager.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("labels, receiver", [
+    ("alertname=SiteSilent site=kb severity=critical", "ops-critical"),
+    ("alertname=SPSEDownFromOutside site=kb target=kb severity=critical", "ops-critical"),
+    ("alertname=SiteNotificationsFailing site=kb integration=telegram severity=critical", "ops-critical"),
+    ("alertname=SiteAlertForwarded site=kb site_alertname=SPSEDown severity=critical", "ops-critical"),
+    # The watcher's own failing delivery goes to the receiver that does not share its path.
+    ("alertname=WatcherNotificationsFailing integration=telegram severity=critical", "ops-fallback"),
+    ("alertname=WatcherWatchdog severity=none", "watchdog"),
+])
+def test_watcher_routes(labels, receiver):
+    result = amtool("config", "routes", "test", f"--config.file={WATCHER_DIR / 'alertmanager.yml'}",
+                    f"--verify.receivers={receiver}", *labels.split())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_site_config_with_remote_write_is_valid(tmp_path):
+    """The opt-in: prometheus.yml with remote-write.yml appended, as the README says, passes promtool."""
+    shutil.copytree(STACK_DIR / "rules", tmp_path / "rules")
+    combined = tmp_path / "prometheus.yml"
+    combined.write_text((STACK_DIR / "prometheus.yml").read_text() + (STACK_DIR / "remote-write.yml").read_text())
+    result = promtool("check", "config", str(combined))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (writer,) = yaml.safe_load(combined.read_text())["remote_write"]
+    assert writer["basic_auth"]["password_file"] == "secrets/watcher_password"  # ./secrets/ is out of git
+    relabel = {rule.get("target_label"): rule for rule in writer["write_relabel_configs"]}
+    assert relabel["vantage"]["replacement"] == "site"
+
+
+def test_watcher_exporter_example_is_valid():
+    result = subprocess.run([sys.executable, "-m", "exporter", f"--config.file={ROOT / 'exporter/examples/watcher.yml'}",
+                             "--check-config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def env_settings(path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+@pytest.fixture(scope="module")
+def watcher_stack(tmp_path_factory) -> dict:
+    """docker-compose.watcher.yml as compose resolves it with .env.watcher.example filled in."""
+    tmp = tmp_path_factory.mktemp("watcher-compose")
+    settings = {**env_settings(ROOT / ".env.watcher.example"), "GRAFANA_ADMIN_PASSWORD": "test-only",
+                "WATCHER_GRAFANA_PASSWORD": "test-only", "WATCHER_CONFIG_FILE": str(ROOT / "exporter/examples/watcher.yml")}
+    env_file = tmp / ".env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    env = {key: value for key, value in os.environ.items() if key not in settings}
+    result = subprocess.run(["docker-compose", "--project-directory", str(ROOT), "-f", str(COMPOSE),
+                             "--env-file", str(env_file), "config"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_watcher_compose_runs_the_watcher_role(watcher_stack):
+    site = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("prometheus", "alertmanager", "grafana"):
+        assert watcher_stack[name]["image"] == site[name]["image"], name  # the same pinned versions
+    command = watcher_stack["prometheus"]["command"]
+    assert "--config.file=/etc/prometheus/watcher/prometheus.yml" in command
+    assert "--web.enable-remote-write-receiver" in command
+    assert any(flag.startswith("--web.config.file=/etc/prometheus/secrets/") for flag in command)  # basic auth
+    assert watcher_stack["alertmanager-config"]["command"][1] == "/etc/alertmanager/watcher/alertmanager.yml"
+    # The sites reach Prometheus and people reach Grafana; Alertmanager stays on loopback.
+    assert [address for address, _, _ in ports(watcher_stack["alertmanager"])] == ["127.0.0.1"]
+    assert [target for _, _, target in ports(watcher_stack["prometheus"])] == [9090]
+
+
+def test_watcher_compose_refuses_to_start_without_passwords(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text((ROOT / ".env.watcher.example").read_text())
+    result = subprocess.run(["docker-compose", "--project-directory", str(ROOT), "-f", str(COMPOSE),
+                             "--env-file", str(env_file), "config", "-q"], capture_output=True, text=True, timeout=60,
+                            env={key: value for key, value in os.environ.items() if "PASSWORD" not in key})
+    assert result.returncode == 1 and "GRAFANA_ADMIN_PASSWORD" in result.stderr, result.stderr

@@ -165,9 +165,9 @@ def test_renewed_certificate_shows_its_own_expiry(ca, ca_file):
     assert [round(seconds / 86400) for seconds in expiries] == [5, 90, 5]
 
 
-def test_unverified_certificate_has_no_expiry(spse_tls):
+def test_unverified_certificate_still_reports_its_expiry(spse_tls):
     result = probe(spse_tls.url, tls={"insecure_skip_verify": True})
-    assert result.success and result.cert_expiry is None
+    assert result.success and result.cert_expiry == pytest.approx(time.time() + 5 * 86400, abs=86400)
 
 
 def test_untrusted_certificate_fails_as_tls(spse_tls):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+from cryptography import x509
 
 from exporter import __version__
 from exporter.config import Target
@@ -128,14 +129,17 @@ def _decode(raw: bytes, encoding: str, limit: int) -> bytes:
 
 
 def _cert_expiry(response: httpx.Response) -> float | None:
+    """notAfter of the certificate the server presented, verified or not: blackbox_exporter reports it
+    under insecure_skip_verify too, and self-signed LPSE sites need the expiry alert most."""
     stream = response.extensions.get("network_stream")
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    if ssl_object is None:
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None  # the leaf
+    if not der:
         return None
-    cert = ssl_object.getpeercert()  # empty unless verified; the leaf expires first in practice
-    if cert and "notAfter" in cert:
-        return float(ssl.cert_time_to_seconds(cert["notAfter"]))
-    return None
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+    except ValueError:  # a certificate too broken to read: no expiry, the probe itself goes on
+        return None
 
 
 def _date_offset(response: httpx.Response, wall_time: float) -> float | None:

@@ -24,7 +24,7 @@ from cryptography import x509
 from exporter import __version__
 from exporter.config import Target
 from exporter.probes import ProbeFailure
-from exporter.probes.resolve import resolve
+from exporter.probes.resolve import deadline, resolve
 from exporter.probes.transport import FreshConnectionTransport
 
 log = logging.getLogger("spse_exporter.probes")
@@ -294,7 +294,7 @@ async def probe_http(target: Target) -> HttpResult:
     began = time.monotonic()
     reason, message = "", "ok"
     try:
-        async with asyncio.timeout(target.timeout):
+        async with deadline(target.timeout):
             await _follow(target, seen)
     except TimeoutError:
         reason, message = "timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"

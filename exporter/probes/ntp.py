@@ -24,7 +24,7 @@ import ntplib
 
 from exporter.config import Endpoint
 from exporter.probes import ProbeFailure
-from exporter.probes.resolve import resolve
+from exporter.probes.resolve import deadline, resolve
 
 log = logging.getLogger("spse_exporter.probes")
 PACKET_SIZE = 48
@@ -162,7 +162,7 @@ async def probe_ntp(endpoint: Endpoint, timeout: float) -> NtpResult:
     """Query one time source; never raises, always returns by `timeout`."""
     began, seen = time.monotonic(), {"rejected": ""}
     try:
-        async with asyncio.timeout(timeout):
+        async with deadline(timeout):
             return await _exchange(endpoint, seen)
     except TimeoutError:
         reason = seen["rejected"] or "timeout"

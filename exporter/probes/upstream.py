@@ -21,7 +21,7 @@ from exporter.config import Check
 from exporter.probes import ProbeFailure
 from exporter.probes.http import Observation, Session, send, USER_AGENT
 from exporter.probes.ntp import probe_ntp
-from exporter.probes.resolve import resolve
+from exporter.probes.resolve import deadline, resolve
 
 log = logging.getLogger("spse_exporter.probes")
 
@@ -89,7 +89,7 @@ async def run_check(check: Check, timeout: float) -> CheckResult:
     """Run one check; never raises, always returns by `timeout`."""
     began = time.monotonic()
     try:
-        async with asyncio.timeout(timeout):
+        async with deadline(timeout):
             message = await KINDS[check.kind](check, timeout)
     except TimeoutError:
         return CheckResult(False, "timeout", f"no answer within {timeout:g}s", time.monotonic() - began)

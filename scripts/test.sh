@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the tests need on a fresh Debian 12 machine
 # (run as root, or with sudo), then runs the whole suite. Safe to run again: installed parts are kept.
+# It leaves running services alone: the tests start their own Prometheus, Alertmanager and peers on
+# free loopback ports. A service that only runs because this script just installed its package is
+# stopped and disabled again, so the host boots as before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Services of the packages below that Debian starts on install.
+SERVICES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter)
+active_before=()
+for service in "${SERVICES[@]}"; do
+  systemctl is-active --quiet "$service" 2>/dev/null && active_before+=("$service")
+done
 
 # Real third-party peers for the probe tests (dnsmasq-base, libfaketime: no service), the report's
 # renderer (chromium, poppler-utils, fonts) and systemd-analyze for the unit file check.
@@ -20,9 +30,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian's packages start services on install on some systems; the tests start their own.
-for service in prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter; do
-  systemctl stop "$service" >/dev/null 2>&1 || true
+for service in "${SERVICES[@]}"; do
+  if [[ " ${active_before[*]} " != *" $service "* ]] && systemctl is-active --quiet "$service" 2>/dev/null; then
+    echo "==> systemctl disable --now $service (started by its package's install, not running before)"
+    systemctl disable --now --quiet "$service" || true
+  fi
 done
 
 # chronyd and nginx are unpacked under .cache/debs, not installed: installing chrony would replace the

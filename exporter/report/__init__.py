@@ -1,0 +1,1 @@
+"""`spse-exporter report`: the incident report (Berita Acara Gangguan) and public notice from Prometheus data."""

@@ -1,0 +1,110 @@
+"""`spse-exporter report`: draft the Berita Acara Gangguan and the public notice from a Prometheus."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from exporter.config import parse_duration
+from exporter.report import document, plots, render
+from exporter.report.analysis import Collector, ReportError, quote
+from exporter.report.prom import Prometheus, PrometheusError
+from exporter.report.text import PHRASES
+from exporter.report.times import DEFAULT_ZONE, Clock, parse_time, zone
+
+
+def duration(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="spse-exporter report",
+        description="Draft the incident report (Berita Acara Gangguan) and the public notice for one site and "
+                    "time window from the series Prometheus stored.")
+    parser.add_argument("--prometheus.url", dest="url", required=True, help="e.g. http://127.0.0.1:9090")
+    parser.add_argument("--prometheus.username", dest="username", help="basic auth user")
+    parser.add_argument("--prometheus.password-file", dest="password_file", help="file holding the basic auth password")
+    parser.add_argument("--prometheus.ca-file", dest="ca_file", help="CA bundle to verify an https Prometheus with")
+    parser.add_argument("--site", required=True, help="value of the site label (the scrape target's)")
+    parser.add_argument("--site-name", help="name written in the report, e.g. 'LPSE Kabupaten Kutai Barat' "
+                                            "(default: the site label)")
+    parser.add_argument("--target", help="the exporter target to report on, when the site has several")
+    parser.add_argument("--from", dest="start", required=True, help="RFC 3339, or 'YYYY-MM-DD HH:MM' in the zone")
+    parser.add_argument("--to", dest="end", required=True, help="RFC 3339, or 'YYYY-MM-DD HH:MM' in the zone")
+    parser.add_argument("--timezone", help="WIB, WITA, WIT or an IANA name (default: the site's `timezone` "
+                                           f"label, else {DEFAULT_ZONE})")
+    parser.add_argument("--lang", choices=("id", "en"), default="id")
+    parser.add_argument("--format", choices=("md", "html", "json"), default="md")
+    parser.add_argument("--output", help="file to write (default: standard output); with md, the plot is "
+                                         "written next to it as FILE.png")
+    parser.add_argument("--merge-gap", type=duration, default=300.0,
+                        help="failures separated by less than this are one incident (default 5m)")
+    parser.add_argument("--min-failed-probes", type=int, default=2,
+                        help="fewer failed probes in a row are a blip, not an incident (default 2)")
+    parser.add_argument("--step", type=duration, default=15.0,
+                        help="query resolution; the probe interval (default 15s), widened for long windows")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.min_failed_probes < 1:
+        return fail("--min-failed-probes must be at least 1", 2)
+    password = None
+    if args.password_file:
+        try:
+            password = Path(args.password_file).read_text().strip()
+        except OSError as err:
+            return fail(f"--prometheus.password-file: {err}", 2)
+    try:
+        prom = Prometheus(args.url, args.username, password, args.ca_file)
+    except OSError as err:  # an unreadable or invalid CA file
+        return fail(f"--prometheus.ca-file: {err}", 2)
+    try:
+        return write(args, prom)
+    except PrometheusError as err:
+        return fail(str(err), 1)
+    except (ReportError, ValueError) as err:
+        return fail(str(err), 2)
+    finally:
+        prom.close()
+
+
+def write(args: argparse.Namespace, prom: Prometheus) -> int:
+    site_zones = prom.label_values("timezone", f"up{{site={quote(args.site)}}}")
+    tz = zone(args.timezone or (site_zones[0] if site_zones else DEFAULT_ZONE))
+    start, end = parse_time(args.start, tz).timestamp(), parse_time(args.end, tz).timestamp()
+    report = Collector(prom, args.site, args.target, start, end, args.step, args.merge_gap,
+                       args.min_failed_probes).collect()
+    day = Clock(tz, args.lang, False)
+    clock = Clock(tz, args.lang, several_days=day.short_date(start) != day.short_date(end - 1))
+    if args.format == "json":
+        output = render.json_report(report, clock)
+    else:
+        plot = plots.render(report, clock) if plots.available() else None
+        blocks = document.build(report, clock, args.site_name or args.site, plot)
+        if args.format == "html":
+            output = render.html_page(blocks, f"{PHRASES[args.lang]['title']} — {args.site_name or args.site}",
+                                      args.lang)
+        else:
+            image = None
+            if plot and args.output:
+                image_path = Path(args.output).with_suffix(".png")
+                image_path.write_bytes(plot)
+                image = image_path.name
+            output = render.markdown(blocks, image)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+    return 0
+
+
+def fail(message: str, code: int) -> int:
+    print(f"spse-exporter report: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,154 @@
+"""The Berita Acara and the public notice as a list of blocks, which render.py writes as Markdown or HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from exporter.config import format_duration
+from exporter.report import text
+from exporter.report.analysis import Incident, Report
+from exporter.report.times import Clock
+
+
+@dataclass
+class Block:
+    """kind: h1 | h2 | h3 | p | list | table | image | notice | signature | rule (a page break)."""
+    kind: str
+    content: object = None
+    header: list[str] | None = None
+
+
+def what_users_saw(incident: Incident, lang: str) -> str:
+    """The dominant status code, SPSE's error page (a 200 with the error text), or a page that did not load."""
+    reasons = dict(incident.failure_reasons)
+    code = incident.dominant_status_code
+    if reasons and max(reasons, key=reasons.get) == "body_match":
+        return text.PHRASES[lang]["error_page"]
+    if code and not code.startswith("2"):
+        return text.status(code)
+    return text.PHRASES[lang]["no_answer"]
+
+
+def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> list[Block]:
+    lang = clock.lang
+    say = text.PHRASES[lang]
+    full = Clock(clock.tz, lang, True)  # date and time, for the window and the no-data periods
+
+    def at(seconds: float | None, missing: str = say["ongoing"]) -> str:
+        return missing if seconds is None else clock.time(seconds)
+
+    blocks = [Block("h1", say["title"]), Block("p", say["number"]),
+              Block("p", say["opening"].format(site=site_name, start=full.time(report.window_start),
+                                               end=full.time(report.window_end))),
+              Block("p", say["rule"].format(gap=clock.duration(report.merge_gap), min=report.min_failed,
+                                            step=format_duration(report.step)))]
+    if not report.incidents:
+        blocks.append(Block("p", say["no_incident"]))
+    for n, incident in enumerate(report.incidents, 1):
+        blocks += incident_blocks(n, incident, clock, at, say)
+    if report.blips:
+        blocks += [Block("h2", say["blips"]),
+                   Block("list", [say["blip_item"].format(time=clock.time(t), n=n) for t, n in report.blips])]
+    if report.exporter_down:
+        blocks += [Block("h2", say["exporter_down"]),
+                   Block("list", [say["exporter_down_item"].format(
+                       start=full.time(s), end=say["until_end"] if e is None else full.time(e))
+                                  for s, e in report.exporter_down])]
+    blocks.append(Block("h2", say["plots"]))
+    blocks.append(Block("image", (plot, say["plot_alt"], say["plot_elsewhere"])) if plot else
+                  Block("p", say["no_plots"]))
+    blocks += [Block("h2", say["actions"]), Block("p", say["actions_placeholder"]), Block("p", say["closing"]),
+               Block("signature", say["signature"])]
+    for incident in report.incidents:
+        blocks += [Block("rule"), Block("h2", say["notice_title"]), Block("notice", notice(incident, clock, site_name))]
+    return blocks
+
+
+def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> list[Block]:
+    lang = clock.lang
+    names = text.LINK_NAMES[lang]
+    saw = what_users_saw(incident, lang)
+    facts = [f"{say['start']}: {clock.time(incident.start)} ({clock.date(incident.start)})",
+             f"{say['end']}: {at(incident.end)}"]
+    if incident.end is not None:
+        facts.append(f"{say['duration']}: {clock.duration(incident.end - incident.start)}")
+    facts.append(f"{say['failed_probes']}: {text.number(incident.failed_probes, lang)}")
+    seen = [f"{text.status(code)}: {text.number(count, lang)} {say['times']}" for code, count in incident.status_codes]
+    if not incident.dominant_status_code or saw != text.status(incident.dominant_status_code):
+        seen.insert(0, saw)  # the error page (a 200) or no answer at all, before the codes
+    facts.append(f"{say['users_saw']}: " + "; ".join(seen))
+    if incident.failure_reasons:
+        facts.append(f"{say['reasons']}: " + "; ".join(
+            f"{text.REASONS[lang].get(reason, reason)} ({reason}): {text.number(count, lang)}"
+            for reason, count in incident.failure_reasons))
+    first = incident.chain[0]
+    facts.append(f"{say['first_link']}: **{names[first.link]}**, {say['since']} {clock.time(first.went_down)}")
+    if incident.recorded_cause:
+        facts.append(f"{say['recorded_cause']}: {incident.recorded_cause}")
+    if incident.sources_configured is not None:
+        sources = [say["sources_reachable"].format(min=incident.sources_reachable_min
+                                                   if incident.sources_reachable_min is not None else "?",
+                                                   configured=incident.sources_configured)]
+        if incident.offset_before is not None:
+            sources.append(say["offset_before"].format(offset=text.number(incident.offset_before, lang, 3)))
+        sources.append(say["offset_during"].format(offset=text.number(incident.offset_max_abs, lang, 3))
+                       if incident.offset_max_abs is not None else say["offset_unknown"])
+        facts.append(f"{say['time_sources']}: " + "; ".join(sources))
+    facts.append(f"{say['alerts']}: " + ("; ".join(
+        f"{a.alertname} {clock.time(a.fired_at)} – {at(a.resolved_at, say['still_down'])}" for a in incident.alerts)
+        or say["no_alerts"]))
+    if incident.outside is not None:
+        outside = incident.outside
+        facts.append(f"{say['outside']}: " + (
+            say["outside_failed"].format(start=clock.time(outside.failing_from), end=at(outside.failing_to),
+                                         n=text.number(outside.failed_probes, lang)) if outside.failed_probes else say["outside_ok"]))
+    if incident.no_data_seconds:
+        facts.append(say["no_data_inside"].format(duration=clock.duration(incident.no_data_seconds)))
+
+    chain_rows = [[names[link.link],
+                   (say["before_data"].format(time=clock.time(link.went_down)) if link.down_before_data
+                    else clock.time(link.went_down)),
+                   at(link.came_back, say["still_down"])] for link in incident.chain]
+    return [Block("h2", say["incident"].format(n=n, date=clock.date(incident.start), start=clock.time(incident.start),
+                                               end=at(incident.end))),
+            Block("list", facts),
+            Block("h3", say["chain"]), Block("table", chain_rows, [say["link"], say["went_down"], say["came_back"]]),
+            Block("h3", say["chronology"]),
+            Block("table", chronology(incident, clock, saw, say), [say["time"], say["event"]])]
+
+
+def chronology(incident: Incident, clock: Clock, saw: str, say: dict) -> list[list[str]]:
+    """Every change in time order: links lost and back, SPSE failing and back, alerts fired and resolved."""
+    names = text.LINK_NAMES[clock.lang]
+    events = []
+    for link in incident.chain:
+        if link.link == "spse":
+            events.append((link.went_down, 1, say["ev_spse_down"].format(what=saw)))
+            if link.came_back is not None:
+                events.append((link.came_back, 1, say["ev_spse_up"]))
+            continue
+        events.append((link.went_down, 0, say["ev_link_down"].format(link=names[link.link])))
+        if link.came_back is not None:
+            events.append((link.came_back, 0, say["ev_link_up"].format(link=names[link.link])))
+    for alert in incident.alerts:
+        events.append((alert.fired_at, 2, say["ev_alert_fired"].format(name=alert.alertname)))
+        if alert.resolved_at is not None:
+            events.append((alert.resolved_at, 2, say["ev_alert_resolved"].format(name=alert.alertname)))
+    return [[clock.time(t), event] for t, _, event in sorted(events, key=lambda e: (e[0], e[1]))]
+
+
+def notice(incident: Incident, clock: Clock, site_name: str) -> list[str]:
+    """The public notice in the form LPSEs publish: "Sehubungan dengan terjadinya gangguan ..."."""
+    say = text.PHRASES[clock.lang]
+    day = Clock(clock.tz, clock.lang, False)  # the date is said once, unless the incident ends on another day
+    end = say["ongoing"]
+    if incident.end is not None:
+        next_day = day.short_date(incident.end) != day.short_date(incident.start)
+        end = f"{day.short_date(incident.end)} {day.time(incident.end)}" if next_day else day.time(incident.end)
+    recovery = say["notice_recovered"].format(end=end) if incident.end is not None else say["notice_ongoing"]
+    # The cause: the links that were down when SPSE began to fail, root first.
+    links = [link.link for link in incident.chain if link.went_down <= incident.start]
+    body = say["notice"].format(site=site_name, date=day.date(incident.start), start=day.time(incident.start),
+                                end=end, what=what_users_saw(incident, clock.lang),
+                                cause=text.cause(links, clock.lang), recovery=recovery)
+    return [say["notice_heading"], body, say["notice_actions"], say["notice_closing"], say["signed"]]

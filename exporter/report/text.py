@@ -1,0 +1,212 @@
+"""The report's words in Bahasa Indonesia (default) and English: one table of phrases per language."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+PHRASES = {
+    "id": {
+        "title": "BERITA ACARA GANGGUAN LAYANAN SPSE",
+        "number": "Nomor: [NOMOR BERITA ACARA]",
+        "opening": ("Pada hari ini [HARI, TANGGAL], kami yang bertanda tangan di bawah ini menerangkan bahwa "
+                    "menurut data pemantauan (spse-exporter dan Prometheus) layanan SPSE {site} pada periode "
+                    "{start} s.d. {end} tercatat sebagai berikut."),
+        "rule": ("Aturan: gangguan dimulai pada pemeriksaan gagal pertama dan berakhir pada pemeriksaan berhasil "
+                 "pertama sesudahnya; kegagalan yang berselang kurang dari {gap} dihitung satu gangguan; "
+                 "kurang dari {min} pemeriksaan gagal tidak dihitung sebagai gangguan. "
+                 "Resolusi data: {step}."),
+        "no_incident": "Tidak tercatat gangguan layanan SPSE pada periode ini.",
+        "incident": "Gangguan {n}: {date}, {start} s.d. {end}",
+        "ongoing": "belum pulih pada akhir periode",
+        "start": "Mulai", "end": "Pulih", "duration": "Lama gangguan",
+        "failed_probes": "Pemeriksaan gagal",
+        "users_saw": "Yang dialami pengguna",
+        "times": "kali",
+        "reasons": "Alasan kegagalan pemeriksaan",
+        "error_page": "halaman error SPSE (\"terjadi error pada aplikasi SPSE\")",
+        "no_answer": "halaman tidak dapat dibuka",
+        "first_link": "Mata rantai pertama yang terputus",
+        "since": "sejak",
+        "recorded_cause": "Kemungkinan penyebab menurut Prometheus (spse:probable_cause)",
+        "time_sources": "Sumber waktu (NTP)",
+        "sources_reachable": "paling sedikit {min} dari {configured} dapat dihubungi",
+        "offset_before": "selisih waktu sebelum gangguan {offset} detik",
+        "offset_during": "selisih waktu terbesar selama gangguan {offset} detik",
+        "offset_unknown": "selisih waktu tidak dapat diukur selama gangguan",
+        "alerts": "Alert",
+        "no_alerts": "tidak ada alert yang tercatat",
+        "outside": "Pengamatan dari luar (watcher)",
+        "outside_failed": "SPSE juga gagal dilihat dari luar, {start} s.d. {end} ({n} pemeriksaan gagal)",
+        "outside_ok": "SPSE dapat diakses dari luar selama gangguan: masalah ada pada jalur antara",
+        "no_data_inside": "Tanpa data pemantauan selama {duration} dari gangguan ini (exporter tidak terpantau)",
+        "chain": "Rantai penyebab",
+        "link": "Mata rantai", "went_down": "Terputus", "came_back": "Pulih kembali",
+        "still_down": "belum pulih",
+        "before_data": "sebelum {time}",
+        "chronology": "Kronologi",
+        "time": "Waktu", "event": "Kejadian",
+        "ev_link_down": "{link}: terputus",
+        "ev_link_up": "{link}: pulih kembali",
+        "ev_spse_down": "SPSE mulai gagal ({what})",
+        "ev_spse_up": "SPSE kembali normal",
+        "ev_alert_fired": "Alert {name} aktif",
+        "ev_alert_resolved": "Alert {name} selesai",
+        "plots": "Grafik",
+        "plot_alt": "Ketersediaan SPSE, rantai penyebab dan sumber waktu",
+        "no_plots": "Grafik tidak dibuat: pasang matplotlib (pip install 'spse-exporter[report]').",
+        "plot_elsewhere": "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
+        "exporter_down": "Data pemantauan tidak tersedia",
+        "exporter_down_item": ("{start} s.d. {end}: Prometheus tidak mendapat data dari exporter; keadaan SPSE "
+                               "pada rentang ini tidak diketahui (bukan berarti SPSE mengalami gangguan)."),
+        "until_end": "akhir periode",
+        "blips": "Kegagalan singkat yang tidak dihitung sebagai gangguan",
+        "blip_item": "{time} ({n} pemeriksaan gagal)",
+        "actions": "Tindakan yang telah dilakukan",
+        "actions_placeholder": "[TINDAKAN YANG TELAH DILAKUKAN]",
+        "closing": ("Demikian berita acara ini dibuat dengan sebenarnya untuk dapat dipergunakan sebagaimana "
+                    "mestinya."),
+        "signature": ["[KOTA], [TANGGAL]", "[JABATAN]", "", "", "[NAMA]", "NIP. [NIP]"],
+        "notice_title": "Draf pengumuman",
+        "notice_heading": "**PENGUMUMAN**",
+        "notice": ("Sehubungan dengan terjadinya gangguan pada layanan SPSE {site} pada hari {date} pukul {start} "
+                   "s.d. {end}, yang menyebabkan pengguna menerima {what} saat mengakses SPSE, dengan ini kami "
+                   "sampaikan bahwa gangguan tersebut disebabkan oleh {cause}. {recovery}"),
+        "notice_recovered": "Layanan SPSE telah kembali normal sejak pukul {end}.",
+        "notice_ongoing": "Kami sedang menangani gangguan ini dan akan menyampaikan informasi selanjutnya.",
+        "notice_actions": "[TINDAK LANJUT BAGI PENGGUNA, MISALNYA PENYESUAIAN JADWAL TAHAPAN PEMILIHAN]",
+        "notice_closing": ("Atas ketidaknyamanan ini kami mohon maaf. Demikian pengumuman ini kami sampaikan, "
+                           "terima kasih."),
+        "signed": "[NAMA LPSE]",
+        "joiner": ", sehingga ",
+    },
+    "en": {
+        "title": "SPSE SERVICE DISRUPTION REPORT (BERITA ACARA GANGGUAN)",
+        "number": "Number: [REPORT NUMBER]",
+        "opening": ("On [DAY, DATE], the undersigned state that according to the monitoring data (spse-exporter "
+                    "and Prometheus) the SPSE service of {site} recorded the following between {start} and {end}."),
+        "rule": ("Rule: an incident starts at the first failed probe and ends at the first successful probe after "
+                 "it; failures less than {gap} apart are one incident; fewer than {min} failed probes are not an "
+                 "incident. Data resolution: {step}."),
+        "no_incident": "No SPSE service disruption was recorded in this period.",
+        "incident": "Incident {n}: {date}, {start} to {end}",
+        "ongoing": "not recovered at the end of the period",
+        "start": "Start", "end": "Recovered", "duration": "Duration",
+        "failed_probes": "Failed probes",
+        "users_saw": "What users saw",
+        "times": "times",
+        "reasons": "Probe failure reasons",
+        "error_page": "SPSE's error page (\"terjadi error pada aplikasi SPSE\")",
+        "no_answer": "a page that would not load",
+        "first_link": "First link of the chain that broke",
+        "since": "since",
+        "recorded_cause": "Probable cause recorded by Prometheus (spse:probable_cause)",
+        "time_sources": "Time sources (NTP)",
+        "sources_reachable": "at least {min} of {configured} reachable",
+        "offset_before": "clock offset before the incident {offset} s",
+        "offset_during": "largest clock offset during the incident {offset} s",
+        "offset_unknown": "clock offset could not be measured during the incident",
+        "alerts": "Alerts",
+        "no_alerts": "no alert recorded",
+        "outside": "Outside view (watcher)",
+        "outside_failed": "SPSE failed from outside as well, {start} to {end} ({n} failed probes)",
+        "outside_ok": "SPSE was reachable from outside during the incident: the problem lies on the path between",
+        "no_data_inside": "No monitoring data for {duration} of this incident (the exporter was not scraped)",
+        "chain": "Root-cause chain",
+        "link": "Link", "went_down": "Went down", "came_back": "Came back",
+        "still_down": "not recovered",
+        "before_data": "before {time}",
+        "chronology": "Chronology",
+        "time": "Time", "event": "Event",
+        "ev_link_down": "{link}: lost",
+        "ev_link_up": "{link}: back",
+        "ev_spse_down": "SPSE starts failing ({what})",
+        "ev_spse_up": "SPSE back to normal",
+        "ev_alert_fired": "Alert {name} fired",
+        "ev_alert_resolved": "Alert {name} resolved",
+        "plots": "Plots",
+        "plot_alt": "SPSE availability, root-cause chain and time sources",
+        "no_plots": "No plots: install matplotlib (pip install 'spse-exporter[report]').",
+        "plot_elsewhere": "The plots are in the HTML report (--format html), or next to the --output file.",
+        "exporter_down": "No monitoring data",
+        "exporter_down_item": ("{start} to {end}: Prometheus got no data from the exporter; the state of SPSE "
+                               "in this period is unknown (this is not an SPSE outage)."),
+        "until_end": "end of the period",
+        "blips": "Short failures not counted as incidents",
+        "blip_item": "{time} ({n} failed probes)",
+        "actions": "Actions taken",
+        "actions_placeholder": "[ACTIONS TAKEN]",
+        "closing": "This report is made truthfully, to be used as appropriate.",
+        "signature": ["[CITY], [DATE]", "[POSITION]", "", "", "[NAME]", "NIP [EMPLOYEE NUMBER]"],
+        "notice_title": "Public notice draft",
+        "notice_heading": "**ANNOUNCEMENT**",
+        "notice": ("Due to a disruption of the SPSE service of {site} on {date} from {start} to {end}, during "
+                   "which users received {what} when opening SPSE, we inform you that the disruption was caused "
+                   "by {cause}. {recovery}"),
+        "notice_recovered": "The SPSE service has been back to normal since {end}.",
+        "notice_ongoing": "We are handling the disruption and will inform you of further developments.",
+        "notice_actions": "[FOLLOW-UP FOR USERS, E.G. ADJUSTED TENDER SCHEDULES]",
+        "notice_closing": "We apologise for the inconvenience. Thank you.",
+        "signed": "[LPSE NAME]",
+        "joiner": ", so that ",
+    },
+}
+
+# Each link by name; as the first cause ("caused by ..."); as a consequence of an earlier link.
+LINK_NAMES = {
+    "id": {"gateway": "gateway (router lokal)", "national": "konektivitas nasional",
+           "global": "konektivitas global (internasional)", "time_sources": "sumber waktu (NTP)", "spse": "SPSE"},
+    "en": {"gateway": "gateway (local router)", "national": "national connectivity",
+           "global": "global (international) connectivity", "time_sources": "time sources (NTP)", "spse": "SPSE"},
+}
+CAUSES = {
+    "id": {"gateway": "terputusnya koneksi ke gateway (router lokal) jaringan LPSE",
+           "national": "terputusnya konektivitas nasional dari penyedia layanan internet",
+           "global": "terputusnya konektivitas global (internasional) dari penyedia layanan internet",
+           "time_sources": "tidak dapat dihubunginya sumber waktu (NTP) server SPSE",
+           "spse": "gangguan pada server atau aplikasi SPSE (jaringan dan sumber waktu dalam keadaan baik)"},
+    "en": {"gateway": "the loss of the LPSE network's gateway (local router)",
+           "national": "the loss of national connectivity at the internet provider",
+           "global": "the loss of global (international) connectivity at the internet provider",
+           "time_sources": "the SPSE server's time sources (NTP) becoming unreachable",
+           "spse": "a fault of the SPSE server or application (network and time sources were fine)"},
+}
+CONSEQUENCES = {
+    "id": {"gateway": "gateway (router lokal) tidak dapat dihubungi",
+           "national": "konektivitas nasional terputus",
+           "global": "konektivitas global (internasional) terputus",
+           "time_sources": "server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP)"},
+    "en": {"gateway": "the gateway (local router) became unreachable",
+           "national": "national connectivity was lost",
+           "global": "global (international) connectivity was lost",
+           "time_sources": "the SPSE server could not validate its time against its time sources (NTP)"},
+}
+REASONS = {
+    "id": {"timeout": "waktu habis", "dns": "nama tidak dapat di-resolve", "connect": "koneksi gagal",
+           "tls": "TLS gagal", "http_status": "status HTTP tidak valid", "body_match": "halaman error SPSE",
+           "protocol": "jawaban HTTP tidak valid"},
+    "en": {"timeout": "timeout", "dns": "name not resolved", "connect": "connection failed", "tls": "TLS failed",
+           "http_status": "invalid HTTP status", "body_match": "SPSE error page", "protocol": "invalid HTTP answer"},
+}
+
+
+def number(value: float, lang: str, decimals: int = 0) -> str:
+    """1.234,5 in Bahasa Indonesia, 1,234.5 in English."""
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "id" else text
+
+
+def status(code: str) -> str:
+    """"ERROR 504 (Gateway Timeout)" for errors, "200 (OK)" otherwise."""
+    try:
+        phrase = HTTPStatus(int(code)).phrase
+    except ValueError:
+        phrase = ""
+    text = f"{code} ({phrase})" if phrase else code
+    return f"ERROR {text}" if code.startswith(("4", "5")) else text
+
+
+def cause(chain_links: list[str], lang: str) -> str:
+    """The first broken link as the cause, followed by what it took down: "the loss of ..., so that ..."."""
+    first, *rest = chain_links
+    consequences = [CONSEQUENCES[lang][link] for link in rest if link in CONSEQUENCES[lang]]
+    return PHRASES[lang]["joiner"].join([CAUSES[lang][first], *consequences])

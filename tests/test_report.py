@@ -1,0 +1,290 @@
+"""`spse-exporter report` against Debian's Prometheus serving a stored history (tests/history.py):
+the 4 April 2023 incident, two incidents and a blip, WIB and WIT sites, the exporter down, a day boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+
+from exporter.report import cli
+from tests.fakes import free_port
+from tests.history import STEP, Site, at, create_blocks
+from tests.stack import PrometheusProcess
+from tests.support import ROOT
+
+WITA, WIB, WIT = "Asia/Makassar", "Asia/Jakarta", "Asia/Jayapura"
+CHROMIUM_BIN = "/usr/bin/chromium"
+
+
+def wita(text: str) -> float:
+    return at(f"2023-04-04 {text}", WITA)
+
+
+def april_4() -> Site:
+    """The incident: global lost at 07:52, time sources silent from 07:53, SPSE 504 from 08:00 to 22:24 WITA."""
+    day_start, day_end = at("2023-04-03 23:00", WITA), at("2023-04-05 01:00", WITA)
+    return Site(
+        "kutaibarat", WITA, day_start, day_end,
+        global_lost=[(wita("07:52"), wita("22:15"))],
+        sources_lost=[(wita("07:53"), wita("22:16"))],
+        spse_down=[(wita("08:00"), wita("22:24"), "504")],
+        outside_down=[(wita("08:00"), wita("22:24"))],
+        alerts=[("UpstreamGlobalLost", wita("07:54"), wita("22:17"), "critical"),
+                ("ClockUnvalidated", wita("07:58"), wita("22:17"), "critical"),
+                ("SPSEGatewayTimeout", wita("08:01"), wita("22:30"), "critical"),
+                ("SPSEDown", wita("08:02"), wita("22:26"), "critical"),
+                ("Watchdog", day_start, day_end, "none")],
+        probable_cause=[(day_start, wita("07:52"), "none"), (wita("07:52"), wita("22:20"), "global_lost"),
+                        (wita("22:20"), day_end, "none")])
+
+
+def wib(text: str) -> float:
+    return at(text, WIB)
+
+
+def wib_site() -> Site:
+    """A WIB site: two incidents (504, then 502), a single failed probe, and one over midnight."""
+    return Site(
+        "jakarta", WIB, wib("2023-05-01 06:00"), wib("2023-05-02 03:00"),
+        spse_down=[(wib("2023-05-01 09:00"), wib("2023-05-01 09:20"), "504"),
+                   (wib("2023-05-01 11:00"), wib("2023-05-01 11:00:15"), "504"),
+                   (wib("2023-05-01 14:00"), wib("2023-05-01 14:30"), "502"),
+                   (wib("2023-05-01 23:50"), wib("2023-05-02 00:20"), "503")])
+
+
+def wit_site() -> Site:
+    """A WIT site whose exporter was not scraped from 10:00 to 12:00 WIT, SPSE fine otherwise."""
+    return Site("jayapura", WIT, at("2023-06-10 06:00", WIT), at("2023-06-10 18:00", WIT),
+                exporter_down=[(at("2023-06-10 10:00", WIT), at("2023-06-10 12:00", WIT))])
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    """Debian's Prometheus serving the stored history of the three sites (no scraping, no rules)."""
+    tmp = tmp_path_factory.mktemp("report")
+    port = free_port()
+    # PrometheusProcess keeps its TSDB in tmp/prometheus-data-PORT: the blocks go there before it starts.
+    create_blocks([april_4(), wib_site(), wit_site()], tmp, tmp / f"prometheus-data-{port}")
+    config = tmp / "prometheus.yml"
+    config.write_text("global: {}\n")
+    # Backfilled blocks carry no staleness markers: a lookback of one scrape interval stands in for them, so
+    # that a series that stopped (a resolved alert, the clock offset) ends where it did, not 5 minutes later.
+    process = PrometheusProcess(config, tmp, ["--storage.tsdb.retention.time=100y",
+                                              f"--query.lookback-delta={STEP}s"], port=port)
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+def report(prometheus, capsys, *args: str) -> str:
+    """Run the report in process; return what it printed (asserting exit code 0)."""
+    code = cli.main(["--prometheus.url", prometheus.url, *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def report_json(prometheus, capsys, *args: str) -> dict:
+    return json.loads(report(prometheus, capsys, "--format", "json", *args))
+
+
+def close_to(rfc3339: str, expected: float) -> bool:
+    """Within one probe interval of `expected`."""
+    return abs(datetime.fromisoformat(rfc3339).timestamp() - expected) <= STEP
+
+
+def test_4_april_2023_json(prometheus, tmp_path):
+    """The command itself (`spse-exporter report`), as an operator runs it: start, end, 504, global first."""
+    output = tmp_path / "ba.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", "report", "--prometheus.url", prometheus.url, "--site", "kutaibarat",
+         "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00", "--timezone", "WITA", "--format", "json",
+         "--output", str(output)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(output.read_text())
+    assert facts["zone"] == "WITA" and facts["timezone"] == WITA
+    [incident] = facts["incidents"]
+    assert close_to(incident["start"], wita("08:00")), incident["start"]
+    assert close_to(incident["end"], wita("22:24")), incident["end"]
+    assert incident["start"].endswith("+08:00")
+    assert incident["dominant_status_code"] == "504"
+    assert incident["status_codes"][0] == {"code": "504", "count": (wita("22:24") - wita("08:00")) // STEP}
+    assert incident["failure_reasons"][0]["reason"] == "http_status"
+    assert incident["first_broken_link"] == "global"
+    chain = {link["link"]: link for link in incident["chain"]}
+    assert list(chain) == ["global", "time_sources", "spse"]
+    assert close_to(chain["global"]["went_down"], wita("07:52")) and close_to(chain["global"]["came_back"],
+                                                                               wita("22:15"))
+    assert close_to(chain["time_sources"]["went_down"], wita("07:53"))
+    # the offset is measured again once the sources answer at 22:16, before SPSE recovers
+    assert incident["time_sources"] == {"configured": 2, "reachable_min": 0, "unreachable": True,
+                                        "offset_before_seconds": 0.012, "offset_max_abs_seconds": 0.012}
+    alerts = {alert["alertname"]: alert for alert in incident["alerts"]}
+    assert set(alerts) == {"UpstreamGlobalLost", "ClockUnvalidated", "SPSEGatewayTimeout", "SPSEDown"}  # no Watchdog
+    assert close_to(alerts["SPSEDown"]["fired_at"], wita("08:02"))
+    assert close_to(alerts["SPSEDown"]["resolved_at"], wita("22:26"))
+    assert incident["recorded_probable_cause"] == "global_lost"
+    assert incident["outside"]["failed_probes"] == incident["failed_probes"]  # the watcher saw it too
+    assert facts["exporter_down"] == [] and facts["ignored_failures"] == []
+
+
+def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
+    text = report(prometheus, capsys, "--site", "kutaibarat", "--site-name", "LPSE Kabupaten Kutai Barat",
+                  "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00", "--timezone", "WITA")
+    for fact in ("BERITA ACARA GANGGUAN LAYANAN SPSE", "Nomor: [NOMOR BERITA ACARA]",
+                 "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA", "14 jam 24 menit",
+                 "ERROR 504 (Gateway Timeout): 3.456 kali",
+                 "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
+                 "Sumber waktu (NTP): paling sedikit 0 dari 2 dapat dihubungi",
+                 "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
+                 "SPSE juga gagal dilihat dari luar", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
+                 "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
+                 "Selasa, 4 April 2023 pukul 08:00 WITA s.d. 22:24 WITA, yang menyebabkan pengguna menerima "
+                 "ERROR 504 (Gateway Timeout) saat mengakses SPSE",
+                 "disebabkan oleh terputusnya konektivitas global (internasional) dari penyedia layanan internet, "
+                 "sehingga server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP).",
+                 "Layanan SPSE telah kembali normal sejak pukul 22:24 WITA."):
+        assert fact in text, fact
+    english = report(prometheus, capsys, "--site", "kutaibarat", "--lang", "en", "--from", "2023-04-04 00:00",
+                     "--to", "2023-04-05 00:00")
+    assert "Incident 1: Tuesday, 4 April 2023, 08:00 WITA to 22:24 WITA" in english  # WITA from the site's label
+    assert "caused by the loss of global (international) connectivity" in english
+
+
+def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
+    """Chromium prints the HTML to PDF: it has the facts as text and a page that is not blank."""
+    page = tmp_path / "ba.html"
+    assert cli.main(["--prometheus.url", prometheus.url, "--site", "kutaibarat", "--from", "2023-04-04 06:00",
+                     "--to", "2023-04-05 00:00", "--format", "html", "--output", str(page)]) == 0
+    html = page.read_text()
+    assert html.count('src="data:image/png;base64,') == 1
+    assert not re.search(r'(src|href)="(?!data:)|<script|<link', html)  # nothing to fetch: one file
+    pdf = tmp_path / "ba.pdf"
+    subprocess.run([CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'chromium'}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                    page.as_uri()], capture_output=True, timeout=90, check=True)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "BERITA ACARA GANGGUAN LAYANAN SPSE" in text and "22:24 WITA" in text and "Sehubungan" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    from PIL import Image  # matplotlib's own dependency
+    [png] = tmp_path.glob("page*.png")
+    image = Image.open(png).convert("L")
+    dark = sum(image.histogram()[:200])
+    assert dark > 0.01 * image.width * image.height, f"{dark} dark pixels: a blank page"
+
+
+def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):
+    """WIB from the site's label; 09:00-09:20 (504) and 14:00-14:30 (502) are incidents, the one failed probe
+    at 11:00 is not; the flags move both lines."""
+    window = ("--site", "jakarta", "--from", "2023-05-01 08:00", "--to", "2023-05-01 16:00")
+    facts = report_json(prometheus, capsys, *window)
+    assert facts["zone"] == "WIB"
+    first, second = facts["incidents"]
+    assert first["start"] == "2023-05-01T09:00:00+07:00" and first["end"] == "2023-05-01T09:20:00+07:00"
+    assert second["start"] == "2023-05-01T14:00:00+07:00" and second["end"] == "2023-05-01T14:30:00+07:00"
+    assert (first["dominant_status_code"], second["dominant_status_code"]) == ("504", "502")
+    assert first["first_broken_link"] == "spse"  # network and time sources fine: the application itself
+    assert facts["ignored_failures"] == [{"at": "2023-05-01T11:00:00+07:00", "failed_probes": 1}]
+    assert len(report_json(prometheus, capsys, *window, "--min-failed-probes", "1")["incidents"]) == 3
+    [merged] = report_json(prometheus, capsys, *window, "--merge-gap", "5h")["incidents"]
+    assert (merged["start"], merged["end"]) == (first["start"], second["end"])
+    text = report(prometheus, capsys, *window)
+    assert "Gangguan 2: Senin, 1 Mei 2023, 14:00 WIB s.d. 14:30 WIB" in text
+    assert "11:00 WIB (1 pemeriksaan gagal)" in text
+    assert "gangguan pada server atau aplikasi SPSE" in text
+
+
+def test_incident_over_midnight(prometheus, capsys):
+    window = ("--site", "jakarta", "--from", "2023-05-01T22:00:00+07:00", "--to", "2023-05-02 02:00")
+    [incident] = report_json(prometheus, capsys, *window)["incidents"]
+    assert (incident["start"], incident["end"]) == ("2023-05-01T23:50:00+07:00", "2023-05-02T00:20:00+07:00")
+    assert incident["duration_seconds"] == 1800
+    text = report(prometheus, capsys, *window)
+    assert "1 Mei 2023 23:50 WIB" in text and "2 Mei 2023 00:20 WIB" in text and "30 menit" in text
+    assert "pukul 23:50 WIB s.d. 2 Mei 2023 00:20 WIB" in text  # the notice names the second day
+
+
+def test_exporter_down_is_not_an_outage(prometheus, capsys):
+    """WIT site, exporter not scraped 10:00-12:00: no incident, and the report says nothing is known then."""
+    window = ("--site", "jayapura", "--from", "2023-06-10 08:00", "--to", "2023-06-10 14:00")
+    facts = report_json(prometheus, capsys, *window)
+    assert facts["zone"] == "WIT" and facts["incidents"] == []
+    assert facts["exporter_down"] == [{"from": "2023-06-10T10:00:00+09:00", "to": "2023-06-10T12:00:00+09:00"}]
+    text = report(prometheus, capsys, *window)
+    assert "Tidak tercatat gangguan layanan SPSE pada periode ini." in text
+    assert "10 Juni 2023 10:00 WIT s.d. 10 Juni 2023 12:00 WIT: Prometheus tidak mendapat data" in text
+    assert "Sehubungan" not in text  # no notice for an outage that did not happen
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("--site", "nowhere"), 2, "unknown site 'nowhere': Prometheus has data for these sites: jakarta, jayapura, "
+                               "kutaibarat"),
+    (("--site", "jakarta", "--to", "2023-05-01 08:00"), 2, "empty window: --from must be before --to"),
+    (("--site", "jakarta", "--to", "yesterday"), 2, "time 'yesterday': use RFC 3339"),
+    (("--site", "jakarta", "--timezone", "Mars/Olympus"), 2, "unknown time zone 'Mars/Olympus'"),
+])
+def test_clear_errors(prometheus, capsys, args, code, message):
+    base = {"--from": "2023-05-01 08:00", "--to": "2023-05-01 16:00"}
+    flags = dict(zip(args[::2], args[1::2]))
+    argv = ["--prometheus.url", prometheus.url] + [x for k, v in {**base, **flags}.items() for x in (k, v)]
+    assert cli.main(argv) == code
+    assert message in capsys.readouterr().err
+
+
+def test_prometheus_unreachable(capsys):
+    url = f"http://127.0.0.1:{free_port()}"
+    assert cli.main(["--prometheus.url", url, "--site", "x", "--from", "2023-05-01 08:00",
+                     "--to", "2023-05-01 09:00"]) == 1
+    assert f"Prometheus at {url} is unreachable" in capsys.readouterr().err
+
+
+def test_basic_auth_and_ca_file(tmp_path, ca, ca_file, capsys, start_prometheus):
+    """Prometheus behind TLS and basic auth (its own web config): the right password and CA get through."""
+    import bcrypt
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    hashed = bcrypt.hashpw(b"rahasia", bcrypt.gensalt(4)).decode()
+    web = tmp_path / "web.yml"
+    web.write_text(f"tls_server_config: {{cert_file: {tmp_path / 'cert.pem'}, key_file: {tmp_path / 'key.pem'}}}\n"
+                   f"basic_auth_users: {{lpse: '{hashed}'}}\n")
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global: {}\n")
+    process = start_prometheus(config, [f"--web.config.file={web}"], wait=False)
+    process.scheme = "https"
+    (tmp_path / "password").write_text("rahasia\n")
+    (tmp_path / "wrong").write_text("salah\n")
+    argv = ["--prometheus.url", process.url, "--prometheus.username", "lpse", "--prometheus.ca-file", str(ca_file),
+            "--site", "x", "--from", "2023-05-01 08:00", "--to", "2023-05-01 09:00"]
+
+    def answered() -> bool:
+        cli.main([*argv, "--prometheus.password-file", str(tmp_path / "password")])
+        return "unknown site 'x'" in capsys.readouterr().err  # authenticated: the empty TSDB knows no site
+    from tests.support import poll
+    poll(answered, timeout=30, interval=0.2, what="Prometheus over TLS with basic auth")
+    assert cli.main([*argv, "--prometheus.password-file", str(tmp_path / "wrong")]) == 1
+    assert "refused the credentials (HTTP 401)" in capsys.readouterr().err
+    assert cli.main(argv[:4] + argv[6:]) == 1  # no CA file: the certificate is not trusted
+    assert "unreachable" in capsys.readouterr().err
+
+
+def test_times_and_zones():
+    from exporter.report.times import Clock, parse_time, zone
+    assert parse_time("2023-04-04 08:00", zone("WITA")).isoformat() == "2023-04-04T08:00:00+08:00"
+    assert parse_time("2023-04-04T00:00:00Z", zone("WIB")).timestamp() == wita("08:00")
+    clock = Clock(zone("wit"), "id", False)
+    assert clock.time(wita("08:00")) == "09:00 WIT" and clock.date(wita("08:00")) == "Selasa, 4 April 2023"
+    assert Clock(zone("WIB"), "en", True).time(wita("08:00")) == "4 April 2023 07:00 WIB"
+    assert clock.duration(14 * 3600 + 24 * 60) == "14 jam 24 menit" and clock.duration(45) == "45 detik"
+    assert timedelta(seconds=int(wita("22:24") - wita("08:00"))) == timedelta(hours=14, minutes=24)

@@ -12,6 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml ./
 COPY exporter ./exporter
+# exporter/runbook.md links here: the package ships the runbook it serves at /runbook.
+COPY docs/runbook.md ./docs/runbook.md
 # tests/test_dockerfile.py runs this line's pip install in a clean venv.
 RUN pip install --no-cache-dir . && rm -rf /src
 

@@ -178,3 +178,12 @@ def test_healthcheck_command_passes_against_the_installed_exporter(image_venv, t
         exporter.kill()
         exporter.wait(10)
         spse.close()
+
+
+def test_installed_package_serves_the_runbook(image_venv, tmp_path):
+    """exporter/runbook.md is a link to docs/runbook.md: the image's install must carry the text, not the link."""
+    result = subprocess.run([str(image_venv / "bin" / "python"), "-c",
+                             "from exporter import runbook; print(runbook.markdown_text())"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n") == (ROOT / "docs/runbook.md").read_text().rstrip("\n")

@@ -19,7 +19,7 @@ from tests.support import ROOT, poll
 RULES_DIR = STACK_DIR / "rules"
 UNIT_TESTS = sorted((ROOT / "tests" / "rules").glob("*.yml"))
 RUNBOOK = ROOT / "docs" / "runbook.md"
-RUNBOOK_BASE = "https://github.com/spse-exporter/spse-exporter/blob/main/docs/runbook.md"
+RUNBOOK_BASE = "{{ $externalLabels.runbook_base }}/runbook"  # prometheus/prometheus.yml sets the base
 # The alert names are a contract (issue 3); severities as documented.
 CONTRACT = {
     "SPSEDown": {"critical"}, "SPSEGatewayTimeout": {"critical"}, "SPSEServerErrors": {"warning"},

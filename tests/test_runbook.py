@@ -1,0 +1,79 @@
+"""The runbook served by the stack itself: every alert's runbook_url, in every rule file, lands on a heading of
+the HTML the exporter serves, and the real Prometheus builds the link from prometheus.yml's runbook_base."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter import runbook
+from tests.stack import STACK_DIR, render_prometheus_config
+from tests.support import ROOT, http_get, poll
+
+SITE_RULES = sorted((STACK_DIR / "rules").glob("*.yml"))
+ALL_RULES = sorted(STACK_DIR.glob("**/rules/*.yml"))  # the site's and any other stack's (the watcher's)
+SITE_LINK = "{{ $externalLabels.runbook_base }}/runbook#"
+
+
+class Ids(HTMLParser):
+    def __init__(self, html: str):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.ids.update(value for name, value in attrs if name == "id")
+
+
+def alerts(paths: list[Path]) -> list[tuple[str, str]]:
+    """(alert name, runbook_url) of every alerting rule in `paths`."""
+    found = []
+    for path in paths:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            found += [(rule["alert"], rule["annotations"]["runbook_url"]) for rule in group["rules"] if "alert" in rule]
+    return found
+
+
+def test_the_packaged_runbook_is_docs_runbook_md():
+    assert runbook.markdown_text() == (ROOT / "docs/runbook.md").read_text()
+
+
+@pytest.mark.parametrize("name, url", alerts(ALL_RULES), ids=lambda value: str(value).rsplit("#", 1)[-1])
+def test_every_runbook_url_names_a_heading_of_the_served_runbook(name, url):
+    anchor = url.rsplit("#", 1)[1]
+    assert anchor in Ids(runbook.page().decode()).ids, f"{name}: no id={anchor!r} in the served runbook"
+
+
+@pytest.mark.parametrize("name, url", alerts(SITE_RULES), ids=lambda value: str(value).rsplit("#", 1)[-1])
+def test_site_alerts_link_to_the_stacks_own_copy(name, url):
+    assert url.startswith(SITE_LINK), f"{name}: {url} does not use prometheus.yml's runbook_base"
+
+
+def test_runbook_page_is_html_with_the_commands_as_code():
+    page = runbook.page().decode()
+    assert page.startswith("<!doctype html>") and '<meta charset="utf-8">' in page
+    assert "<pre><code" in page and "<h2 id=\"clockunvalidated\">ClockUnvalidated</h2>" in page
+
+
+def test_prometheus_builds_the_link_from_runbook_base_and_keeps_it_off_the_alert_labels(
+        tmp_path, start_prometheus, start_alertmanager, webhook_receiver):
+    from tests.stack import render_alertmanager_config
+    shipped = yaml.safe_load((STACK_DIR / "prometheus.yml").read_text())
+    base = shipped["global"]["external_labels"]["runbook_base"]
+    alertmanager = start_alertmanager(render_alertmanager_config(tmp_path, webhook_receiver.url))
+    config = render_prometheus_config(tmp_path, exporter="127.0.0.1:1", alertmanager=alertmanager.address,
+                                      evaluation_interval="1s")
+    prometheus = start_prometheus(config, ["--rules.alert.resend-delay=1s"])
+
+    def watchdog():
+        alerts = prometheus.get_json("/api/v1/alerts")["data"]["alerts"]
+        return [alert for alert in alerts if alert["labels"]["alertname"] == "Watchdog"]
+
+    (alert,) = poll(watchdog, timeout=30, what="Watchdog in Prometheus")
+    assert alert["annotations"]["runbook_url"] == f"{base}/runbook#watchdog"
+    (sent,) = poll(lambda: alertmanager.alerts(filter='alertname="Watchdog"'), timeout=30, what="Watchdog sent")
+    assert "runbook_base" not in sent["labels"], sent["labels"]
+    assert sent["annotations"]["runbook_url"] == f"{base}/runbook#watchdog"

@@ -11,7 +11,9 @@ import difflib
 import ipaddress
 import re
 import ssl
+import zoneinfo
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,6 +49,9 @@ DEFAULT_INTERVAL = 15.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_NTP_PORT = 123
 DEFAULT_DNS_PORT = 53
+# Indonesia's three zones by their usual names; none has daylight saving time.
+INDONESIAN_ZONES = {"WIB": timezone(timedelta(hours=7), "WIB"), "WITA": timezone(timedelta(hours=8), "WITA"),
+                    "WIT": timezone(timedelta(hours=9), "WIT")}
 
 
 class ConfigError(Exception):
@@ -63,6 +68,17 @@ class TLSConfig:
     insecure_skip_verify: bool = False
     ca_file: str | None = None
     server_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SpseConfig:
+    """SPSE-aware checks of one target (`spse:` in the config)."""
+
+    timezone: str = "WIB"  # the site's zone, for "Update terakhir"
+    zone: tzinfo = INDONESIAN_ZONES["WIB"]
+    data_max_age: float = 86400.0  # SPSEDataStale's threshold, exported per target
+    app_check: bool = True
+    app_interval: float = 300.0  # the application check's own, longer interval
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ class Target:
     body_size_limit: int = 1024 * 1024
     tls: TLSConfig = TLSConfig()
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    spse: SpseConfig | None = None
 
     def status_is_valid(self, code: int) -> bool:
         if self.valid_status_codes:
@@ -369,7 +386,44 @@ def _read_tls(r: _Reader, raw: Any, path: str) -> TLSConfig:
 
 TARGET_KEYS = ("name", "url", "interval", "timeout", "method", "valid_status_codes",
                "fail_if_body_matches", "fail_if_body_not_matches", "headers", "ip_protocol",
-               "ip_protocol_fallback", "max_redirects", "body_size_limit", "tls")
+               "ip_protocol_fallback", "max_redirects", "body_size_limit", "tls", "spse")
+SPSE_KEYS = ("timezone", "data_max_age", "app_check", "app_interval")
+
+
+def parse_zone(name: Any) -> tzinfo:
+    """WIB, WITA, WIT or an IANA zone name such as Asia/Makassar; raise ValueError otherwise."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("must be WIB, WITA, WIT or an IANA zone name such as Asia/Makassar")
+    if name.upper() in INDONESIAN_ZONES:
+        return INDONESIAN_ZONES[name.upper()]
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use WIB, WITA, WIT or an IANA name such as "
+                         "Asia/Makassar)") from None
+
+
+def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float) -> SpseConfig | None:
+    """`spse: true` (defaults), `spse: false` or absent (off), or a mapping of SPSE settings (on)."""
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return SpseConfig()
+    if not isinstance(raw, dict):
+        raise r.fail(path, f"must be true, false or a mapping of SPSE settings, got {type_name(raw)}")
+    raw = r.mapping(raw, path, SPSE_KEYS)
+    name = raw.get("timezone", "WIB")
+    try:
+        zone = parse_zone(name)
+    except ValueError as err:
+        raise r.fail(join(path, "timezone"), str(err)) from None
+    interval = r.duration(raw.get("app_interval", "5m"), join(path, "app_interval"))
+    if interval <= target_timeout:
+        raise r.fail(join(path, "app_interval"), f"must be above the target's timeout ({format_duration(target_timeout)})")
+    return SpseConfig(timezone=name, zone=zone,
+                      data_max_age=r.duration(raw.get("data_max_age", "24h"), join(path, "data_max_age")),
+                      app_check=r.boolean(raw.get("app_check", True), join(path, "app_check")),
+                      app_interval=interval)
 
 
 def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: float) -> Target:
@@ -420,6 +474,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         body_size_limit=r.size(raw.get("body_size_limit", "1MiB"), join(path, "body_size_limit")),
         tls=tls,
         ssl_context=r.ssl_context(tls),  # http:// targets too: their redirects to https:// use it
+        spse=_read_spse(r, raw.get("spse"), join(path, "spse"), timeout),
     )
 
 

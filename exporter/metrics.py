@@ -10,6 +10,7 @@ import statistics
 import threading
 import time
 from dataclasses import asdict
+from datetime import datetime, timezone
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
 
@@ -21,6 +22,10 @@ from exporter.probes.ntp import NtpResult
 from exporter.probes.upstream import CheckResult
 
 HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
+SPSE_REASONS = ("spse_error", "not_spse")  # front-page reasons of targets with `spse:` on
+SPSE_APP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "protocol", "spse_error", "no_token",
+                    "bad_data")
+NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
 NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
 UPSTREAM_REASONS = {
     "tcp": ("timeout", "dns", "connect"),
@@ -48,6 +53,13 @@ FAMILIES = [
     Family("spse_http_response_size_bytes", "gauge", "Body bytes read in the last SPSE probe's final response."),
     Family("spse_http_redirects", "gauge", "Redirects followed in the last SPSE probe."),
     Family("spse_http_ip_protocol", "gauge", "IP version (4 or 6) the last SPSE probe connected over, 0 before any connection."),
+    Family("spse_info", "gauge", "Always 1 while the last SPSE front page named its version (footer 'SPSE v4...'); absent when it did not."),
+    Family("spse_data_last_update_timestamp_seconds", "gauge", "SPSE's 'Update terakhir' time from the last front page, read in the site's time zone; absent when not shown."),
+    Family("spse_data_max_age_seconds", "gauge", "Configured data age (spse.data_max_age) beyond which SPSEDataStale fires in working hours."),
+    Family("spse_site_utc_offset_seconds", "gauge", "UTC offset of the site's configured time zone (spse.timezone), for working hours in the rules."),
+    Family("spse_app_probe_success", "gauge", "1 if the last application check (token from /lelang, one row of /dt/lelang as DataTables JSON) succeeded."),
+    Family("spse_app_probe_failures_total", "counter", "Failed application checks by reason: timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data."),
+    Family("spse_app_probe_duration_seconds", "gauge", "Duration of the last application check, both requests."),
     Family("spse_ntp_probe_success", "gauge", "1 if the last NTP exchange with this time source succeeded."),
     Family("spse_ntp_offset_seconds", "gauge", "Local clock offset to this time source (positive: local clock is behind)."),
     Family("spse_ntp_rtt_seconds", "gauge", "Round-trip delay of the last NTP exchange with this time source."),
@@ -100,6 +112,22 @@ def _staleness(probe: str, name: str, interval: float) -> dict[str, str]:
     }
 
 
+def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
+    """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
+    labels, page = {"target": target.name}, result.spse
+    offset = target.spse.zone.utcoffset(datetime.now(timezone.utc))
+    fragments = {
+        "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, target.spse.data_max_age),
+        "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, offset.total_seconds()),
+    }
+    if page and page.version:
+        fragments["spse_info"] = sample("spse_info", {**labels, "version": page.version}, 1)
+    if page and page.data_updated_at is not None:
+        fragments["spse_data_last_update_timestamp_seconds"] = sample(
+            "spse_data_last_update_timestamp_seconds", labels, page.data_updated_at)
+    return fragments
+
+
 class Metrics:
     """Turns probe results into exposition fragments and keeps the last result for the debug view."""
 
@@ -143,7 +171,7 @@ class Metrics:
     def record_http(self, target: Target, result: HttpResult) -> None:
         owner = ("http", target.name)
         codes = tuple(dict.fromkeys(target.valid_status_codes or (200,))) + PREINITIALISED_CODES
-        counters = self._counters_for(owner, HTTP_REASONS, codes)
+        counters = self._counters_for(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
         counters.observe(result.duration)
         if result.status_code:
             counters.codes[result.status_code] = counters.codes.get(result.status_code, 0) + 1
@@ -168,6 +196,8 @@ class Metrics:
             "spse_http_ip_protocol": sample("spse_http_ip_protocol", labels, result.ip_version),
             **_staleness("http", target.name, target.interval),
         }
+        if target.spse:
+            fragments.update(_spse_page_fragments(target, result))
         if result.date_offset is not None:
             offset = result.date_offset - (self.clock_offset or 0.0)
             fragments["spse_http_server_clock_offset_seconds"] = sample(
@@ -176,7 +206,28 @@ class Metrics:
             fragments["spse_tls_cert_expiry_timestamp_seconds"] = sample(
                 "spse_tls_cert_expiry_timestamp_seconds", labels, result.cert_expiry)
         self.exposition.update(owner, fragments)
-        self._remember(owner, {"url": target.url, **vars(result)})  # shallow: asdict's deep copy costs per probe
+        record = {"url": target.url, **vars(result)}  # shallow: asdict's deep copy costs per probe
+        if result.spse:
+            record["spse"] = asdict(result.spse)
+        self._remember(owner, record)
+
+    def record_spse_app(self, target: Target, result: HttpResult) -> None:
+        owner = ("spse_app", target.name)
+        counters = self._counters_for(owner, SPSE_APP_REASONS)
+        if result.reason:
+            counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+        labels = {"target": target.name}
+        self.exposition.update(owner, {
+            "spse_app_probe_success": sample("spse_app_probe_success", labels, int(result.success)),
+            "spse_app_probe_failures_total": "".join(
+                sample("spse_app_probe_failures_total", {**labels, "reason": reason}, count)
+                for reason, count in counters.failures.items()),
+            "spse_app_probe_duration_seconds": sample("spse_app_probe_duration_seconds", labels,
+                                                      round(result.duration, 6)),
+            **_staleness("spse_app", target.name, target.spse.app_interval),
+        })
+        self._remember(owner, {"url": result.url, **vars(result)})
+
 
     def record_clock(self, clock: ClockConfig, results: list[NtpResult]) -> None:
         for server, result in zip(clock.servers, results):

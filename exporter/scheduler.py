@@ -18,6 +18,7 @@ from exporter.config import ClockConfig, Config, Target, UpstreamGroup
 from exporter.metrics import Metrics
 from exporter.probes.http import probe_http
 from exporter.probes.ntp import probe_ntp
+from exporter.probes.spse_app import AppCheck, probe_spse_app
 from exporter.probes.upstream import run_check
 
 log = logging.getLogger("spse_exporter.scheduler")
@@ -26,7 +27,7 @@ log = logging.getLogger("spse_exporter.scheduler")
 @dataclass(frozen=True)
 class Job:
     key: tuple  # (probe, name): also the metrics owner
-    spec: Target | ClockConfig | UpstreamGroup  # a changed spec restarts the job on reload
+    spec: Target | AppCheck | ClockConfig | UpstreamGroup  # a changed spec restarts the job on reload
 
     @property
     def interval(self) -> float:
@@ -35,6 +36,7 @@ class Job:
 
 def jobs_for(config: Config) -> dict[tuple, Job]:
     jobs = [Job(("http", t.name), t) for t in config.targets]
+    jobs.extend(Job(("spse_app", t.name), AppCheck(t)) for t in config.targets if t.spse and t.spse.app_check)
     if config.clock:
         jobs.append(Job(("clock",), config.clock))
     jobs.extend(Job(("upstream", g.name), g) for g in config.upstream)
@@ -65,7 +67,8 @@ class Scheduler:
             if key not in self._tasks:
                 self._tasks[key] = (job, asyncio.create_task(self._run(job), name="/".join(key)))
         if not self.ready.is_set():
-            self._waiting_for_first_round = set(wanted)
+            # The application check's first round may be minutes away (its long interval): not waited for.
+            self._waiting_for_first_round = {key for key in wanted if key[0] != "spse_app"}
         owners = {k for k in wanted if k[0] != "clock"}
         if config.clock:
             owners |= {("ntp", server) for server in config.clock.servers}
@@ -126,6 +129,12 @@ class Scheduler:
                 self.metrics.record_http(spec, result)
                 self._note_health(job.key, result.success, result.message)
             return run_http
+        if isinstance(spec, AppCheck):
+            async def run_spse_app() -> None:
+                result = await probe_spse_app(spec)
+                self.metrics.record_spse_app(spec.target, result)
+                self._note_health(job.key, result.success, result.message)
+            return run_spse_app
         if isinstance(spec, ClockConfig):
             async def run_clock() -> None:
                 results = await asyncio.gather(*(probe_ntp(ep, spec.timeout) for ep in spec.endpoints))

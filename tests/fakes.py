@@ -14,6 +14,7 @@ import argparse
 import email.utils
 import json
 import os
+import secrets
 import signal
 import socket
 import socketserver
@@ -22,17 +23,55 @@ import struct
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import dns.flags
 import dns.message
 import dns.rcode
 import dns.rrset
 
-SPSE_PAGE = ("<html><head><title>SPSE 4 - LPSE Kabupaten Contoh</title></head><body>"
-             "<h1>Layanan Pengadaan Secara Elektronik</h1>" + "<p>Daftar paket lelang.</p>" * 400 + "</body></html>")
+# SPSE 4 pages built from what a public SPSE client library relies on (issue 15): the <noscript> sentence,
+# the footer with "SPSE v4..." and "Update terakhir DD-MM-YYYY HH:MM," in the site's time, the error page
+# with its 9-character "Kode Error", the not-found page, and the token script of /lelang.
+SPSE_NOSCRIPT = ("<noscript>Untuk tampilan aplikasi SPSE yang lebih baik, harap aktifkan fitur javascript pada "
+                 "browser anda</noscript>")
+SPSE_VERSION = "4.5u20230214"
+WITA = timezone(timedelta(hours=8), "WITA")
+
+
+def spse_footer(version: str | None = f"SPSE v{SPSE_VERSION}", updated: datetime | None = None) -> str:
+    """SPSE's footer; `updated` (default: now) is written in WITA, as Kutai Barat's site does."""
+    stamp = (updated or datetime.now(WITA)).astimezone(WITA).strftime("%d-%m-%Y %H:%M")
+    shown = f"{version} | " if version else ""
+    return (f'<div id="footer"><p>LPSE Kabupaten Contoh &copy; 2026 | {shown}Update terakhir {stamp}, '
+            "Layanan Pengadaan Secara Elektronik</p></div>")
+
+
+def spse_front_page(footer: str | None = None, body: str = "<p>Daftar paket lelang.</p>" * 400,
+                    noscript: str = SPSE_NOSCRIPT) -> str:
+    return ("<html><head><title>SPSE 4 - LPSE Kabupaten Contoh</title></head><body>" + noscript
+            + "<h1>Layanan Pengadaan Secara Elektronik</h1>" + body
+            + (spse_footer() if footer is None else footer) + "</body></html>")
+
+
+SPSE_PAGE_UPDATED = datetime(2026, 11, 27, 9, 30, tzinfo=WITA)
+SPSE_PAGE = spse_front_page(spse_footer(updated=SPSE_PAGE_UPDATED))
+SPSE_ERROR_CODE = "7QH2K9X4A"
 SPSE_ERROR_PAGE = ("<html><body><h2>Maaf, terjadi error pada aplikasi SPSE.</h2>"
-                   "<p>Silakan hubungi admin LPSE.</p></body></html>")
+                   f"<p>Kode Error: {SPSE_ERROR_CODE}</p><p>Silakan hubungi admin LPSE.</p></body></html>")
+SPSE_NOT_FOUND_PAGE = spse_front_page(body="<h2>Halaman yang dituju tidak ditemukan</h2>")
+CAPTIVE_PORTAL_PAGE = ("<html><head><title>Hotspot login</title></head><body><h1>Welcome to FreeWifi</h1>"
+                       "<form action='/login'>Voucher: <input name='v'></form></body></html>")
+NGINX_WELCOME_PAGE = ("<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to "
+                      "nginx!</h1><p>If you see this page, the nginx web server is successfully installed.</p>"
+                      "</body></html>")
+
+
+def spse_lelang_page(token: str | None) -> str:
+    script = f"<script>$(function() {{ var d = {{}}; d.authenticityToken = '{token}'; }});</script>" if token else ""
+    return spse_front_page(body="<table id='tbllelang'></table>" + script)
 GATEWAY_TIMEOUT_PAGE = "<html><head><title>504 Gateway Time-out</title></head><body>504 Gateway Time-out</body></html>"
 MAX_HOLD = 60.0  # no fake holds a connection longer than this
 NTP_EPOCH_OFFSET = 2208988800
@@ -46,6 +85,11 @@ class FakeSPSE:
         self.status = 200
         self.delay = 0.0
         self.date_skew = 0.0
+        self.page: str | None = None  # the front page of "ok" mode; None: SPSE_PAGE
+        self.app = "ok"  # the tender list of "ok" mode: ok, no_token, dt_html, dt_error_page, dt_status
+        self.base = "/eproc4"  # where /lelang and /dt/lelang live ("" for a site served at the root)
+        self.token = secrets.token_hex(20)
+        self.dt_requests: list[dict] = []
         self.hits = 0
         self.connections = 0
         self.last_headers: dict[str, str] = {}
@@ -99,10 +143,11 @@ class _Handler(BaseHTTPRequestHandler):
     def date_time_string(self, timestamp=None):
         return email.utils.formatdate(time.time() + self.fake.date_skew, usegmt=True)
 
-    def _answer(self, status: int, body: str, headers: dict | None = None) -> None:
+    def _answer(self, status: int, body: str, headers: dict | None = None,
+                content_type: str = "text/html; charset=utf-8") -> None:
         data = body.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -120,8 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
         mode = fake.mode
         if fake.delay:
             fake.closing.wait(min(fake.delay, MAX_HOLD))
-        if mode == "ok":
-            self._answer(200, SPSE_PAGE)
+        path = self.path.partition("?")[0]
+        if mode == "ok" and (path.endswith("/lelang") or "/dt/" in path):
+            self._tender_list(path)
+        elif mode == "ok":
+            self._answer(200, SPSE_PAGE if fake.page is None else fake.page)
         elif mode == "status":
             self._answer(fake.status, GATEWAY_TIMEOUT_PAGE if fake.status == 504 else f"status {fake.status}")
         elif mode == "error_page":
@@ -178,6 +226,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             raise ValueError(f"unknown mode {mode}")
+
+    def _tender_list(self, path: str) -> None:
+        """SPSE's tender list: /lelang sets a session and the token; /dt/lelang wants both, and an XHR header."""
+        fake = self.fake
+        session = f"SPSE_SESSION={fake.token[:8]}"
+        if path == f"{fake.base}/lelang":
+            token = None if fake.app == "no_token" else fake.token
+            self._answer(200, spse_lelang_page(token), {"Set-Cookie": f"{session}; Path=/"})
+        elif path != f"{fake.base}/dt/lelang":
+            self._answer(404, "<html><body><h1>404 Not Found</h1></body></html>")
+        elif fake.app == "dt_html":
+            self._answer(200, CAPTIVE_PORTAL_PAGE)
+        elif fake.app == "dt_error_page":  # a dead database: the application answers its error page
+            self._answer(200, SPSE_ERROR_PAGE)
+        elif fake.app == "dt_status":
+            self._answer(fake.status, SPSE_ERROR_PAGE)
+        else:
+            query = parse_qs(urlsplit(self.path).query)
+            fake.dt_requests.append({"query": query, "headers": dict(self.headers.items())})
+            if (query.get("authenticityToken") != [fake.token] or session not in self.headers.get("Cookie", "")
+                    or self.headers.get("X-Requested-With") != "XMLHttpRequest"):
+                self._answer(403, SPSE_ERROR_PAGE)
+                return
+            rows = [["10931234", "Pembangunan Jalan Desa", "Dinas PUPR", "Rp 1.250.000.000"]][:int(query["length"][0])]
+            self._answer(200, json.dumps({"draw": int(query["draw"][0]), "recordsTotal": 1234,
+                                          "recordsFiltered": 1234, "data": rows}), content_type="application/json")
 
 
 # FakeNTP modes: kiss-of-death (ntpd sends its kisses with leap 3) and unsynchronised servers

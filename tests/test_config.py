@@ -35,7 +35,9 @@ def error_for(text: str) -> ConfigError:
 def test_example_config_loads_with_the_documented_shape():
     config = load_config(EXAMPLE_CONFIG)
     assert [t.name for t in config.targets] == ["kutaibarat"]
-    assert config.targets[0].fail_if_body_matches[0].search("Maaf, terjadi error pada aplikasi SPSE")
+    # SPSE-aware: SPSE's error page needs no regex; the site is in WITA (issue 15).
+    spse = config.targets[0].spse
+    assert (spse.timezone, spse.data_max_age, spse.app_check, spse.app_interval) == ("WITA", 86400, True, 300)
     assert config.clock.servers[0] == "ntp.brin.go.id"
     assert [g.name for g in config.upstream] == ["gateway", "national", "global"]
     assert config.interval == 15 and config.timeout == 10

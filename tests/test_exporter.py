@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from exporter.metrics import FAMILIES
-from tests.fakes import FakeNTP, free_port
+from tests.fakes import SPSE_PAGE_UPDATED, SPSE_VERSION, FakeNTP, free_port
 from tests.support import http_get, poll
 
 SPSE_ERROR = "terjadi error pada aplikasi SPSE"
@@ -30,7 +30,7 @@ def world(spse_tls, ntp, dns_server, tcp_listener, ca_file):
         "interval": "1s",
         "timeout": "500ms",
         "targets": [{"name": "kutaibarat", "url": spse_tls.url, "fail_if_body_matches": [SPSE_ERROR],
-                     "tls": {"ca_file": str(ca_file)}}],
+                     "tls": {"ca_file": str(ca_file)}, "spse": {"timezone": "WITA", "app_interval": "1s"}}],
         "clock": {"servers": [ntp.address, dead_ntp.address]},
         "upstream": {
             "national": [f"tcp://{tcp_listener.address}", f"dns://{dns_server.address}/lkpp.go.id"],
@@ -44,7 +44,8 @@ def world(spse_tls, ntp, dns_server, tcp_listener, ca_file):
 def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, ntp):
     exporter = start_exporter(world)
     samples = poll(lambda: (s := exporter.scrape()).get_value("spse_http_probe_success", target="kutaibarat") == 1
-                   and s.get_value("spse_upstream_group_reachable_ratio", group="global") is not None and s,
+                   and s.get_value("spse_upstream_group_reachable_ratio", group="global") is not None
+                   and s.get_value("spse_app_probe_success", target="kutaibarat") is not None and s,
                    what="a complete round")
     names = {name for name, _ in samples}
     for family in FAMILIES:
@@ -64,6 +65,13 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
         time.time() + 5 * 86400, abs=86400)
     assert samples.get_value("spse_http_ip_protocol", **site) == 4
     assert samples.get_value("spse_http_response_size_bytes", **site) > 10_000
+    assert samples.get_value("spse_info", **site, version=SPSE_VERSION) == 1
+    assert samples.get_value("spse_data_last_update_timestamp_seconds", **site) == SPSE_PAGE_UPDATED.timestamp()
+    assert samples.get_value("spse_data_max_age_seconds", **site) == 86400
+    assert samples.get_value("spse_site_utc_offset_seconds", **site) == 8 * 3600
+    assert samples.get_value("spse_app_probe_success", **site) == 1
+    assert samples.get_value("spse_app_probe_failures_total", **site, reason="no_token") == 0
+
 
     good, dead = world["clock"]["servers"]
     assert samples.get_value("spse_ntp_probe_success", server=good) == 1

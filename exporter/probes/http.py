@@ -16,6 +16,7 @@ import ssl
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -23,7 +24,7 @@ from cryptography import x509
 
 from exporter import __version__
 from exporter.config import Target
-from exporter.probes import ProbeFailure
+from exporter.probes import ProbeFailure, spse_page
 from exporter.probes.resolve import deadline, resolve
 from exporter.probes.transport import FreshConnectionTransport
 
@@ -47,6 +48,7 @@ class Observation:
     ip_version: int = 0
     url: str = ""
     location: str = ""
+    page: spse_page.SpsePage | None = None  # SPSE targets: what the final page said about itself
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class HttpResult:
     redirects: int
     ip_version: int
     url: str
+    spse: spse_page.SpsePage | None = None
 
 
 class _Tracer:
@@ -264,13 +267,16 @@ def _check_body(target: Target, body: bytes) -> None:
             raise ProbeFailure("body_match", f"body does not match {pattern.pattern!r}")
 
 
-async def _follow(target: Target, seen: Observation) -> None:
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **dict(target.headers)}
-    read_body = target.method != "HEAD"
-    url = target.url
-    session = Session(target.ssl_context, target.timeout)
+def request_headers(target: Target) -> dict[str, str]:
+    return {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **dict(target.headers)}
+
+
+async def fetch(target: Target, session: Session, url: str, method: str, headers: dict[str, str],
+                seen: Observation) -> bytes:
+    """`url` with the target's settings, following redirects up to its limit; the final body."""
+    read_body = method != "HEAD"
     while True:
-        body = await send(session, url, target.method, headers, seen,
+        body = await send(session, url, method, headers, seen,
                           ip_protocol=target.ip_protocol, fallback=target.ip_protocol_fallback,
                           server_name=target.tls.server_name,
                           body_limit=target.body_size_limit if read_body else None)
@@ -283,19 +289,35 @@ async def _follow(target: Target, seen: Observation) -> None:
             raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
         seen.redirects += 1
         url = next_url
+    if target.spse and read_body:
+        seen.page = spse_page.analyse(body, target.spse.zone)
+    return body
+
+
+def check_status(target: Target, seen: Observation) -> None:
     if not target.status_is_valid(seen.status_code):
-        raise ProbeFailure("http_status", f"status {seen.status_code} is not valid")
+        note = spse_page.describe(seen.page)
+        raise ProbeFailure("http_status", f"status {seen.status_code} is not valid" + (f" ({note})" if note else ""))
+
+
+async def _follow(target: Target, seen: Observation) -> None:
+    session = Session(target.ssl_context, target.timeout)
+    body = await fetch(target, session, target.url, target.method, request_headers(target), seen)
+    check_status(target, seen)
+    if seen.page:
+        spse_page.check(seen.page)
     _check_body(target, body)
 
 
-async def probe_http(target: Target) -> HttpResult:
-    """Probe one SPSE target; never raises, always returns by the target's timeout."""
+async def guarded(target: Target, steps: Callable[[Observation], Awaitable[str | None]]) -> HttpResult:
+    """Run a probe's requests by the target's timeout and turn whatever happens into a result; never raises.
+    `steps` may return the message of a success."""
     seen = Observation()
     began = time.monotonic()
     reason, message = "", "ok"
     try:
         async with deadline(target.timeout):
-            await _follow(target, seen)
+            message = await steps(seen) or message
     except TimeoutError:
         reason, message = "timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"
     except ProbeFailure as failure:
@@ -307,5 +329,10 @@ async def probe_http(target: Target) -> HttpResult:
         success=not reason, reason=reason, message=message, duration=time.monotonic() - began,
         status_code=seen.status_code, phases=seen.phases, date_offset=seen.date_offset,
         cert_expiry=seen.cert_expiry, response_size=seen.response_size, redirects=seen.redirects,
-        ip_version=seen.ip_version, url=seen.url,
+        ip_version=seen.ip_version, url=seen.url, spse=seen.page,
     )
+
+
+async def probe_http(target: Target) -> HttpResult:
+    """Probe one SPSE target; never raises, always returns by the target's timeout."""
+    return await guarded(target, functools.partial(_follow, target))

@@ -1,0 +1,114 @@
+"""Application check of an SPSE target: its tender list answers, so the application and its database work.
+
+As SPSE's own tender page does: GET `<base>/lelang` for the authenticity token its script sets
+(`d.authenticityToken = '...';`), then GET `<base>/dt/lelang` for one row with that token and
+`X-Requested-With: XMLHttpRequest`; the answer must be DataTables JSON (draw, recordsTotal,
+recordsFiltered, data). It runs on its own, longer interval, through the HTTP probe's transport,
+runner and result type. The token is never logged or exported: it is scrubbed from the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from exporter.config import Target
+from exporter.probes import ProbeFailure, spse_page
+from exporter.probes.http import HttpResult, Observation, Session, check_status, fetch, guarded, request_headers
+
+TOKEN_RE = re.compile(r"""d\.authenticityToken\s*=\s*['"]([A-Za-z0-9_.:=+/-]{1,256})['"]\s*;""")
+DATATABLES_KEYS = ("draw", "recordsTotal", "recordsFiltered", "data")
+HIDDEN = "<token>"
+
+
+@dataclass(frozen=True)
+class AppCheck:
+    """The application check of one SPSE target, scheduled as its own job."""
+
+    target: Target
+
+    @property
+    def interval(self) -> float:
+        return self.target.spse.app_interval
+
+
+def bases(url: str) -> list[str]:
+    """Where the application may live, in the order to try: the target URL up to its /eproc4 segment;
+    without one, the URL's own path (SPSE served at the root), then that path plus /eproc4."""
+    parts = urlsplit(url)
+    root = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    segments = parts.path.rstrip("/").split("/")
+    if "eproc4" in segments:
+        return [root + "/".join(segments[:segments.index("eproc4") + 1])]
+    path = "/".join(segments)
+    return [root + path, root + path + "/eproc4"]
+
+
+def _is_count(value: object) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or \
+        (isinstance(value, str) and value.isdigit())
+
+
+def datatables_rows(body: bytes) -> int:
+    """recordsTotal of a DataTables answer to draw 1; ProbeFailure("bad_data") for anything else."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        kind = "HTML" if body.lstrip()[:1] == b"<" else "something that is not JSON"
+        raise ProbeFailure("bad_data", f"/dt/lelang answered {kind} instead of DataTables JSON") from None
+    if not isinstance(data, dict):
+        raise ProbeFailure("bad_data", f"/dt/lelang answered a JSON {type(data).__name__}, not a DataTables object")
+    missing = [key for key in DATATABLES_KEYS if key not in data]
+    if missing:
+        raise ProbeFailure("bad_data", f"/dt/lelang's JSON lacks {', '.join(missing)}")
+    if not (_is_count(data["recordsTotal"]) and _is_count(data["recordsFiltered"]) and isinstance(data["data"], list)):
+        raise ProbeFailure("bad_data", "/dt/lelang's recordsTotal, recordsFiltered or data are not counts and a list")
+    if str(data["draw"]) != "1":
+        raise ProbeFailure("bad_data", f"/dt/lelang answered draw {data['draw']!r} to draw 1")
+    return int(data["recordsTotal"])
+
+
+def _refuse_error_page(seen: Observation, url: str) -> None:
+    if seen.page and (seen.page.error_page or seen.page.not_found_page):
+        raise ProbeFailure("spse_error", f"{url}: {spse_page.describe(seen.page)}")
+
+
+async def _check(target: Target, tokens: list[str], seen: Observation) -> str:
+    session = Session(target.ssl_context, target.timeout)  # one cookie jar: the token belongs to its session
+    headers = request_headers(target)
+    candidates = bases(target.url)
+    for base in candidates:
+        page = await fetch(target, session, f"{base}/lelang", "GET", headers, seen)
+        token = TOKEN_RE.search(page.decode("utf-8", errors="replace"))
+        not_here = seen.status_code == 404 or (seen.page and (seen.page.not_found_page or seen.page.identity != "spse"))
+        if token or not not_here:
+            break
+    check_status(target, seen)
+    _refuse_error_page(seen, f"{base}/lelang")
+    if not token:
+        raise ProbeFailure("no_token", f"{base}/lelang sets no authenticity token (d.authenticityToken = '...';)")
+    tokens.append(token.group(1))
+    query = urlencode({"draw": 1, "start": 0, "length": 1, "authenticityToken": token.group(1)})
+    xhr = {**headers, "X-Requested-With": "XMLHttpRequest", "Accept": "application/json", "Referer": f"{base}/lelang"}
+    body = await fetch(target, session, f"{base}/dt/lelang?{query}", "GET", xhr, seen)
+    check_status(target, seen)
+    _refuse_error_page(seen, f"{base}/dt/lelang")
+    return f"ok: {base}/dt/lelang answered DataTables JSON, recordsTotal {datatables_rows(body)}"
+
+
+def _scrub(text: str, tokens: list[str]) -> str:
+    for token in tokens:
+        text = text.replace(token, HIDDEN).replace(quote(token, safe=""), HIDDEN)
+    return text
+
+
+async def probe_spse_app(check: AppCheck) -> HttpResult:
+    """Run one application check; never raises, returns by the target's timeout, never carries the token."""
+    tokens: list[str] = []
+    result = await guarded(check.target, functools.partial(_check, check.target, tokens))
+    return dataclasses.replace(result, url=_scrub(result.url, tokens).partition("?")[0],
+                               message=_scrub(result.message, tokens), spse=None)

@@ -1,0 +1,270 @@
+"""SPSE-aware probing (issue 15): page identity, version, data age, SPSE's error page and the application
+check, against fake SPSE pages built from the issue's facts and the variants that must not false-alarm."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+
+from exporter.config import INDONESIAN_ZONES, ConfigError, Target, parse_config
+from exporter.probes import ProbeFailure
+from exporter.probes.http import probe_http
+from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app
+from exporter.probes.spse_page import analyse, check
+from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_CODE, SPSE_ERROR_PAGE,
+                         SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, spse_footer,
+                         spse_front_page)
+from tests.support import http_get, poll
+
+WIB = INDONESIAN_ZONES["WIB"]
+UPDATED = SPSE_PAGE_UPDATED
+OTHER_FOOTER = ("<footer class='site-footer'><span>Update terakhir 27-11-2026 09:30,</span> "
+                f"<small>Powered by SPSE v{SPSE_VERSION}</small></footer>")
+ENGLISH_PAGE = spse_front_page(
+    noscript="<noscript>For a better view of the SPSE application, please enable javascript in your browser</noscript>",
+    body="<h2>Tender announcements</h2>", footer=f"<div id='footer'>SPSE v{SPSE_VERSION} | Last update 27-11-2026</div>")
+PORTAL_PAGE = ("<html><body><h1>LPSE Kabupaten Contoh</h1><a href='/eproc4'>Masuk ke aplikasi</a></body></html>")
+PARKED_PAGE = "<html><body><h1>This domain is for sale!</h1><p>Buy it now from our registrar.</p></body></html>"
+
+
+# --- the page, as pure functions -------------------------------------------------------------------
+
+@pytest.mark.parametrize("page, identity, version, updated", [
+    (spse_front_page(spse_footer(updated=UPDATED)), "spse", SPSE_VERSION, UPDATED),
+    (spse_front_page(OTHER_FOOTER), "spse", SPSE_VERSION, UPDATED),               # another footer layout
+    (spse_front_page(spse_footer(version=None, updated=UPDATED)), "spse", None, UPDATED),  # no version shown
+    (spse_front_page(footer=""), "spse", None, None),                                    # no footer at all
+    (ENGLISH_PAGE, "spse", SPSE_VERSION, None),                                          # another language
+    (PORTAL_PAGE, "related", None, None),                   # an LPSE portal in front of /eproc4: tolerated
+    (CAPTIVE_PORTAL_PAGE, "other", None, None),
+    (NGINX_WELCOME_PAGE, "other", None, None),
+    (PARKED_PAGE, "other", None, None),
+    ("", "other", None, None),
+], ids=["standard", "other-footer", "no-version", "no-footer", "english", "lpse-portal", "captive-portal",
+        "nginx-default", "parked-domain", "empty"])
+def test_page_identity_version_and_update_time(page, identity, version, updated):
+    found = analyse(page.encode(), WITA)
+    assert (found.identity, found.version) == (identity, version)
+    assert found.data_updated_at == (updated.timestamp() if updated else None)
+    if identity == "other":
+        with pytest.raises(ProbeFailure) as failure:
+            check(found)
+        assert failure.value.reason == "not_spse"
+    else:
+        check(found)  # never fails a page that may be an LPSE's
+
+
+def test_update_time_is_read_in_the_site_zone():
+    page = spse_front_page(spse_footer(updated=UPDATED)).encode()
+    # 09:30 WITA is 01:30 UTC; read as WIB the same text means an hour later.
+    assert analyse(page, WITA).data_updated_at == datetime(2026, 11, 27, 1, 30, tzinfo=timezone.utc).timestamp()
+    assert analyse(page, WIB).data_updated_at - analyse(page, WITA).data_updated_at == 3600
+    assert analyse(b"Update terakhir 31-02-2026 10:00,", WIB).data_updated_at is None  # no such day
+
+
+def test_error_page_and_its_code_without_a_user_regex():
+    found = analyse(SPSE_ERROR_PAGE.encode(), WIB)
+    assert found.error_page and found.error_code == SPSE_ERROR_CODE and found.identity == "spse"
+    with pytest.raises(ProbeFailure) as failure:
+        check(found)
+    assert failure.value.reason == "spse_error" and SPSE_ERROR_CODE in str(failure.value)
+    # Only exactly nine letters and digits are a code.
+    assert analyse(b"Maaf, terjadi error pada aplikasi SPSE. Kode Error: 12345678901", WIB).error_code is None
+    not_found = analyse(SPSE_NOT_FOUND_PAGE.encode(), WIB)
+    assert not_found.not_found_page and not not_found.error_page
+    with pytest.raises(ProbeFailure, match="not-found"):
+        check(not_found)
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://lpse.example.go.id/eproc4", ["https://lpse.example.go.id/eproc4"]),
+    ("https://lpse.example.go.id/eproc4/", ["https://lpse.example.go.id/eproc4"]),
+    ("https://lpse.example.go.id/eproc4/home?x=1", ["https://lpse.example.go.id/eproc4"]),
+    ("https://lpse.example.go.id/", ["https://lpse.example.go.id", "https://lpse.example.go.id/eproc4"]),
+    ("http://lpse.example.go.id:8080", ["http://lpse.example.go.id:8080", "http://lpse.example.go.id:8080/eproc4"]),
+])
+def test_application_base_follows_the_url(url, expected):
+    assert bases(url) == expected
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"draw": 1, "recordsTotal": 5, "recordsFiltered": 5, "data": [[1]]}', None),
+    (b'{"draw": "1", "recordsTotal": "0", "recordsFiltered": "0", "data": []}', None),
+    (SPSE_ERROR_PAGE.encode(), "answered HTML"),
+    (b"Internal error", "not JSON"),
+    (b"[1, 2]", "JSON list"),
+    (b'{"draw": 1, "recordsTotal": 5, "data": []}', "lacks recordsFiltered"),
+    (b'{"draw": 1, "recordsTotal": -1, "recordsFiltered": 5, "data": []}', "not counts"),
+    (b'{"draw": 1, "recordsTotal": 5, "recordsFiltered": 5, "data": {}}', "not counts"),
+    (b'{"draw": 7, "recordsTotal": 5, "recordsFiltered": 5, "data": []}', "draw 7"),
+])
+def test_datatables_answer(body, message):
+    if message is None:
+        assert datatables_rows(body) >= 0
+    else:
+        with pytest.raises(ProbeFailure, match=message) as failure:
+            datatables_rows(body)
+        assert failure.value.reason == "bad_data"
+
+
+def test_config_switch_and_its_errors():
+    def target(spse) -> Target:
+        return parse_config(yaml.safe_dump({"targets": [{"name": "s", "url": "http://x/", "spse": spse}]})).targets[0]
+
+    assert target(True).spse.timezone == "WIB" and target(True).spse.app_interval == 300
+    assert target(False).spse is None
+    settings = target({"timezone": "Asia/Jayapura", "data_max_age": "2d", "app_interval": "10m"}).spse
+    assert settings.zone.utcoffset(datetime.now()) == timedelta(hours=9) and settings.data_max_age == 2 * 86400
+    assert target({"timezone": "wita"}).spse.zone == WITA
+    for bad, where in [("yes", "targets[0].spse: must be true, false or a mapping"),
+                       ({"timezone": "Borneo"}, "targets[0].spse.timezone: unknown time zone 'Borneo'"),
+                       ({"app_interval": "5s"}, "targets[0].spse.app_interval: must be above the target's timeout"),
+                       ({"app": True}, "targets[0].spse.app: unknown key")]:
+        with pytest.raises(ConfigError, match=where.replace("[", r"\[").replace("]", r"\]")):
+            target(bad)
+
+
+# --- probes against the fake SPSE ------------------------------------------------------------------
+
+def spse_target(url: str, **spse) -> Target:
+    config = {"interval": "5s", "targets": [{"name": "site", "url": url, "timeout": "2s",
+                                             "spse": spse or True}]}
+    return parse_config(yaml.safe_dump(config)).targets[0]
+
+
+def front(url: str, **spse):
+    return asyncio.run(probe_http(spse_target(url, **spse)))
+
+
+def app(url: str, **spse):
+    return asyncio.run(probe_spse_app(AppCheck(spse_target(url, **spse))))
+
+
+def test_front_page_of_a_healthy_site(spse):
+    spse.page = spse_front_page(spse_footer(updated=UPDATED))
+    result = front(spse.url, timezone="WITA")
+    assert result.success, result.message
+    assert result.spse.version == SPSE_VERSION and result.spse.data_updated_at == UPDATED.timestamp()
+
+
+@pytest.mark.parametrize("page, reason", [(CAPTIVE_PORTAL_PAGE, "not_spse"), (NGINX_WELCOME_PAGE, "not_spse"),
+                                          (SPSE_ERROR_PAGE, "spse_error"), (SPSE_NOT_FOUND_PAGE, "spse_error"),
+                                          (PORTAL_PAGE, ""), (ENGLISH_PAGE, "")])
+def test_front_page_with_status_200(spse, page, reason):
+    spse.page = page
+    result = front(spse.url)
+    assert (result.reason, result.status_code) == (reason, 200), result.message
+    if page == SPSE_ERROR_PAGE:
+        assert SPSE_ERROR_CODE in result.message and result.spse.error_code == SPSE_ERROR_CODE
+
+
+def test_error_page_with_a_server_error_status_names_its_code(spse):
+    spse.set("status", status=500)
+    spse.page = None
+    result = front(spse.url)
+    assert result.reason == "http_status"  # GATEWAY_TIMEOUT_PAGE for 504, plain text otherwise: no code
+    spse.set("ok")
+    spse.app = "dt_status"
+    spse.status = 500
+    result = app(spse.url)
+    assert result.reason == "http_status" and f"Kode Error: {SPSE_ERROR_CODE}" in result.message
+
+
+def test_application_check_of_a_healthy_site(spse):
+    result = app(spse.url)
+    assert result.success and result.message.endswith("recordsTotal 1234"), result.message
+    assert result.url == spse.url + "/dt/lelang" and result.status_code == 200
+    request = spse.dt_requests[-1]
+    assert request["headers"]["X-Requested-With"] == "XMLHttpRequest"
+    assert {key: value[0] for key, value in request["query"].items() if key != "authenticityToken"} == \
+        {"draw": "1", "start": "0", "length": "1"}
+    assert spse.token not in repr(result)
+
+
+@pytest.mark.parametrize("base, url_path", [("", "/"), ("", ""), ("/eproc4", "/")],
+                         ids=["site-at-root", "root-without-slash", "root-url-app-under-eproc4"])
+def test_application_check_finds_the_base(spse, base, url_path):
+    spse.base = base
+    url = f"http://127.0.0.1:{spse.port}{url_path}"
+    assert front(url).success
+    result = app(url)
+    assert result.success and result.url == f"http://127.0.0.1:{spse.port}{base}/dt/lelang", result.message
+
+
+@pytest.mark.parametrize("mode, reason, words", [
+    ("no_token", "no_token", "sets no authenticity token"),
+    ("dt_html", "bad_data", "answered HTML instead of DataTables JSON"),
+    ("dt_error_page", "spse_error", f"SPSE error page, Kode Error: {SPSE_ERROR_CODE}"),
+])
+def test_application_failures_leave_the_front_page_fine(spse, mode, reason, words):
+    spse.app = mode
+    result = app(spse.url)
+    assert result.reason == reason and words in result.message, result.message
+    assert spse.token not in repr(result)
+    assert front(spse.url).success
+
+
+def test_stale_update_time_is_exported_as_written(spse):
+    stale = datetime.now(WITA) - timedelta(days=3)
+    spse.page = spse_front_page(spse_footer(updated=stale))
+    result = front(spse.url, timezone="WITA")
+    assert result.success and result.spse.data_updated_at == stale.replace(second=0, microsecond=0).timestamp()
+
+
+# --- through the real exporter -----------------------------------------------------------------------
+
+def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
+    from tests.fakes import FakeSPSE
+    healthy, dead_db, captive = FakeSPSE(), FakeSPSE(), FakeSPSE()
+    dead_db.app = "dt_error_page"
+    captive.page = CAPTIVE_PORTAL_PAGE
+    stale = datetime.now(WITA) - timedelta(days=2)
+    dead_db.page = spse_front_page(spse_footer(updated=stale))
+    spse = {"timezone": "WITA", "app_interval": "2s"}
+    try:
+        exporter = start_exporter({"interval": "1s", "timeout": "800ms", "targets": [
+            {"name": "healthy", "url": healthy.url, "spse": spse},
+            {"name": "deaddb", "url": dead_db.url, "spse": {**spse, "data_max_age": "1d"}},
+            {"name": "captive", "url": captive.url, "spse": spse}]})
+        samples = poll(lambda: (s := exporter.scrape()).get_value("spse_app_probe_success", target="captive") is not None
+                       and s.get_value("spse_app_probe_success", target="deaddb") is not None
+                       and s.get_value("spse_app_probe_success", target="healthy") is not None and s,
+                       20, 0.2, "every application check")
+        status, body, _ = http_get(f"{exporter.url}/metrics")
+        probes = json.loads(http_get(f"{exporter.url}/probes")[1])
+    finally:
+        for fake in (healthy, dead_db, captive):
+            fake.close()
+    text = body.decode()
+    print("\n".join(line for line in text.splitlines()
+                    if line.startswith(("spse_info", "spse_data", "spse_site", "spse_app", "spse_http_probe_success",
+                                        "spse_http_status_code"))
+                    or line.startswith("spse_http_probe_failures_total") and not line.endswith(" 0")))
+    print(json.dumps({key: probes[key] for key in sorted(probes) if key.startswith(("http/", "spse_app/"))}, indent=1))
+    value = samples.get_value
+    assert value("spse_http_probe_success", target="healthy") == 1
+    assert value("spse_info", target="healthy", version=SPSE_VERSION) == 1
+    assert value("spse_app_probe_success", target="healthy") == 1
+    assert value("spse_site_utc_offset_seconds", target="healthy") == 8 * 3600
+    # The dead database: front page up, application check down with the error page's code.
+    assert value("spse_http_probe_success", target="deaddb") == 1
+    assert value("spse_app_probe_success", target="deaddb") == 0
+    assert value("spse_app_probe_failures_total", target="deaddb", reason="spse_error") >= 1
+    assert value("spse_data_last_update_timestamp_seconds", target="deaddb") == \
+        stale.replace(second=0, microsecond=0).timestamp()
+    assert value("spse_data_max_age_seconds", target="deaddb") == 86400
+    assert SPSE_ERROR_CODE in probes["spse_app/deaddb"]["message"]
+    # The captive portal: not SPSE, no version, no data time.
+    assert value("spse_http_probe_success", target="captive") == 0
+    assert value("spse_http_probe_failures_total", target="captive", reason="not_spse") >= 1
+    assert not [key for key in samples if key[0] == "spse_info" and ("target", "captive") in key[1]]
+    assert value("spse_data_last_update_timestamp_seconds", target="captive") is None
+    assert probes["http/captive"]["spse"]["identity"] == "other"
+    # The token is a secret: not in /metrics, /probes or the log.
+    for fake in (healthy, dead_db):
+        assert fake.token not in text and fake.token not in json.dumps(probes) and fake.token not in exporter.logs()
+    assert "probe spse_app/deaddb failing: " in exporter.logs() and SPSE_ERROR_CODE in exporter.logs()

@@ -33,7 +33,7 @@ def inside(t: float, stretches: list) -> bool:
 @dataclass
 class Site:
     name: str
-    timezone: str | None
+    timezone: str | None  # spse.timezone in the exporter's config, None: not configured
     start: float
     end: float
     global_lost: list[Stretch] = field(default_factory=list)
@@ -45,10 +45,7 @@ class Site:
     probable_cause: list[tuple[float, float, str]] = field(default_factory=list)
 
     def labels(self, **extra) -> str:
-        labels = {"job": "spse-exporter", "instance": "exporter:10040", "site": self.name}
-        if self.timezone:
-            labels["timezone"] = self.timezone
-        labels.update(extra)
+        labels = {"job": "spse-exporter", "instance": "exporter:10040", "site": self.name, **extra}
         return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
     def samples(self):
@@ -97,6 +94,9 @@ class Site:
                    self.labels(group=group, check=f"tcp://{group}.test:443"), ok, t)
         yield "spse_clock_sources_reachable", "gauge", "spse_clock_sources_reachable", self.labels(), reachable, t
         yield "spse_clock_sources_configured", "gauge", "spse_clock_sources_configured", self.labels(), 2, t
+        if self.timezone:  # the target's spse.timezone
+            offset = datetime.fromtimestamp(t, ZoneInfo(self.timezone)).utcoffset().total_seconds()
+            yield "spse_site_utc_offset_seconds", "gauge", "spse_site_utc_offset_seconds", target, offset, t
         if reachable:
             yield "spse_clock_offset_seconds", "gauge", "spse_clock_offset_seconds", self.labels(), 0.012, t
 

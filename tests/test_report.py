@@ -76,7 +76,7 @@ def prometheus(tmp_path_factory):
     # Backfilled blocks carry no staleness markers: a lookback of one scrape interval stands in for them, so
     # that a series that stopped (a resolved alert, the clock offset) ends where it did, not 5 minutes later.
     process = PrometheusProcess(config, tmp, ["--storage.tsdb.retention.time=100y",
-                                              f"--query.lookback-delta={STEP}s"], port=port)
+                                              f"--query.lookback-delta={STEP - 1}s"], port=port)
     try:
         process.wait_ready()
         yield process
@@ -156,7 +156,7 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
         assert fact in text, fact
     english = report(prometheus, capsys, "--site", "kutaibarat", "--lang", "en", "--from", "2023-04-04 00:00",
                      "--to", "2023-04-05 00:00")
-    assert "Incident 1: Tuesday, 4 April 2023, 08:00 WITA to 22:24 WITA" in english  # WITA from the site's label
+    assert "Incident 1: Tuesday, 4 April 2023, 08:00 WITA to 22:24 WITA" in english  # WITA: the site's spse.timezone
     assert "caused by the loss of global (international) connectivity" in english
 
 
@@ -185,7 +185,7 @@ def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
 
 
 def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):
-    """WIB from the site's label; 09:00-09:20 (504) and 14:00-14:30 (502) are incidents, the one failed probe
+    """WIB from the site's spse.timezone; 09:00-09:20 (504) and 14:00-14:30 (502) are incidents, the one failed probe
     at 11:00 is not; the flags move both lines."""
     window = ("--site", "jakarta", "--from", "2023-05-01 08:00", "--to", "2023-05-01 16:00")
     facts = report_json(prometheus, capsys, *window)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import tzinfo
 from pathlib import Path
 
 from exporter.config import parse_duration
@@ -11,7 +12,7 @@ from exporter.report import document, plots, render
 from exporter.report.analysis import Collector, ReportError, quote
 from exporter.report.prom import Prometheus, PrometheusError
 from exporter.report.text import PHRASES
-from exporter.report.times import DEFAULT_ZONE, Clock, parse_time, zone
+from exporter.report.times import DEFAULT_ZONE, Clock, parse_time, zone, zone_at_offset
 
 
 def duration(value: str) -> float:
@@ -36,8 +37,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target", help="the exporter target to report on, when the site has several")
     parser.add_argument("--from", dest="start", required=True, help="RFC 3339, or 'YYYY-MM-DD HH:MM' in the zone")
     parser.add_argument("--to", dest="end", required=True, help="RFC 3339, or 'YYYY-MM-DD HH:MM' in the zone")
-    parser.add_argument("--timezone", help="WIB, WITA, WIT or an IANA name (default: the site's `timezone` "
-                                           f"label, else {DEFAULT_ZONE})")
+    parser.add_argument("--timezone", help="WIB, WITA, WIT or an IANA name (default: the site's spse.timezone "
+                                           f"as its exporter reports it, else {DEFAULT_ZONE})")
     parser.add_argument("--lang", choices=("id", "en"), default="id")
     parser.add_argument("--format", choices=("md", "html", "json"), default="md")
     parser.add_argument("--output", help="file to write (default: standard output); with md, the plot is "
@@ -76,8 +77,7 @@ def main(argv: list[str]) -> int:
 
 
 def write(args: argparse.Namespace, prom: Prometheus) -> int:
-    site_zones = prom.label_values("timezone", f"up{{site={quote(args.site)}}}")
-    tz = zone(args.timezone or (site_zones[0] if site_zones else DEFAULT_ZONE))
+    tz = zone(args.timezone) if args.timezone else site_zone(prom, args)
     start, end = parse_time(args.start, tz).timestamp(), parse_time(args.end, tz).timestamp()
     report = Collector(prom, args.site, args.target, start, end, args.step, args.merge_gap,
                        args.min_failed_probes).collect()
@@ -103,6 +103,16 @@ def write(args: argparse.Namespace, prom: Prometheus) -> int:
     else:
         sys.stdout.write(output)
     return 0
+
+
+def site_zone(prom: Prometheus, args: argparse.Namespace) -> tzinfo:
+    """The zone of the site's exporter config (`spse_site_utc_offset_seconds`) around the window, else WIB."""
+    default = zone(DEFAULT_ZONE)
+    start, end = parse_time(args.start, default).timestamp(), parse_time(args.end, default).timestamp()
+    lookback = int(max(end - start, 0) + 2 * 86400)  # the times may still move by a few hours
+    found = prom.query(f"max(last_over_time(spse_site_utc_offset_seconds{{site={quote(args.site)}}}[{lookback}s]))",
+                       end + 86400)
+    return zone_at_offset(float(found[0]["value"][1])) if found else default
 
 
 def fail(message: str, code: int) -> int:

@@ -45,6 +45,10 @@ class Prometheus:
         data = self._get("/api/v1/query_range", {"query": expr, "start": start, "end": end, "step": step})
         return [(series["metric"], {float(t): float(v) for t, v in series["values"]}) for series in data["result"]]
 
+    def query(self, expr: str, time: float) -> list[dict]:
+        """The instant vector `expr` at `time`: [{"metric": labels, "value": [time, "value"]}]."""
+        return self._get("/api/v1/query", {"query": expr, "time": time})["result"]
+
     def label_values(self, label: str, match: str | None = None) -> list[str]:
         """Every value of `label` Prometheus holds (at any time), on series matching `match` if given."""
         return self._get(f"/api/v1/label/{label}/values", {"match[]": match} if match else {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Indonesia's three zones by the names everyone uses; the IANA names are accepted as well.
@@ -28,6 +28,12 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(ZONE_NAMES.get(name.upper(), name))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}: use WIB, WITA, WIT or an IANA name such as Asia/Makassar")
+
+
+def zone_at_offset(seconds: float) -> tzinfo:
+    """The Indonesian zone with this UTC offset (25200 is WIB), else a fixed offset."""
+    name = {25200: "WIB", 28800: "WITA", 32400: "WIT"}.get(int(seconds))
+    return zone(name) if name else timezone(timedelta(seconds=seconds))
 
 
 def parse_time(text: str, tz: tzinfo) -> datetime:

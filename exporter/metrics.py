@@ -72,7 +72,8 @@ FAMILIES = [
     Family("spse_upstream_probe_duration_seconds", "gauge", "Duration of the last upstream check."),
     Family("spse_upstream_probe_failures_total", "counter", "Failed upstream checks by reason (the reasons each check kind can fail with)."),
     Family("spse_upstream_group_reachable_ratio", "gauge", "Share of the group's checks that succeeded in the last round, 0..1."),
-    Family("spse_last_probe_timestamp_seconds", "gauge", "When each probe (http per target, ntp per server, upstream per group) last completed."),
+    Family("spse_probe_rounds_total", "counter", "Completed rounds of each probe (http per target, ntp per server, upstream per group): staleness is judged by its increase, on Prometheus' clock."),
+    Family("spse_last_probe_timestamp_seconds", "gauge", "When each probe last completed, by the exporter host's clock (for people; nothing alerts on it)."),
     Family("spse_probe_interval_seconds", "gauge", "Configured interval of each probe; staleness is judged against it."),
 ]
 FAMILY_NAMES = [family.name for family in FAMILIES]
@@ -104,14 +105,6 @@ class _Counters:
         return "".join(lines)
 
 
-def _staleness(probe: str, name: str, interval: float) -> dict[str, str]:
-    labels = {"probe": probe, "name": name}
-    return {
-        "spse_last_probe_timestamp_seconds": sample("spse_last_probe_timestamp_seconds", labels, round(time.time(), 3)),
-        "spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval),
-    }
-
-
 def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
     """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
     labels, page = {"target": target.name}, result.spse
@@ -136,6 +129,7 @@ class Metrics:
         self.clock_offset: float | None = None
         self._loaded_at: float | None = None
         self._counters: dict[tuple, _Counters] = {}
+        self._rounds: dict[tuple, int] = {}
         self._last: dict[tuple, dict] = {}
         self._last_lock = threading.Lock()
         process = CollectorRegistry()
@@ -149,6 +143,17 @@ class Metrics:
         if owner not in self._counters:
             self._counters[owner] = _Counters(reasons, codes)
         return self._counters[owner]
+
+    def _staleness(self, probe: str, name: str, interval: float) -> dict[str, str]:
+        """Count one completed round of a probe. Prometheus judges staleness by the counter's increase over a
+        window of several intervals, on its own clock: a wrong clock on this host cannot make probes look stale."""
+        self._rounds[probe, name] = self._rounds.get((probe, name), 0) + 1
+        labels = {"probe": probe, "name": name}
+        return {
+            "spse_probe_rounds_total": sample("spse_probe_rounds_total", labels, self._rounds[probe, name]),
+            "spse_last_probe_timestamp_seconds": sample("spse_last_probe_timestamp_seconds", labels, round(time.time(), 3)),
+            "spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval),
+        }
 
     def _remember(self, owner: tuple, record: dict) -> None:
         with self._last_lock:
@@ -194,7 +199,7 @@ class Metrics:
             "spse_http_response_size_bytes": sample("spse_http_response_size_bytes", labels, result.response_size),
             "spse_http_redirects": sample("spse_http_redirects", labels, result.redirects),
             "spse_http_ip_protocol": sample("spse_http_ip_protocol", labels, result.ip_version),
-            **_staleness("http", target.name, target.interval),
+            **self._staleness("http", target.name, target.interval),
         }
         if target.spse:
             fragments.update(_spse_page_fragments(target, result))
@@ -224,7 +229,7 @@ class Metrics:
                 for reason, count in counters.failures.items()),
             "spse_app_probe_duration_seconds": sample("spse_app_probe_duration_seconds", labels,
                                                       round(result.duration, 6)),
-            **_staleness("spse_app", target.name, target.spse.app_interval),
+            **self._staleness("spse_app", target.name, target.spse.app_interval),
         })
         self._remember(owner, {"url": result.url, **vars(result)})
 
@@ -241,7 +246,7 @@ class Metrics:
                 "spse_ntp_probe_failures_total": "".join(
                     sample("spse_ntp_probe_failures_total", {**labels, "reason": reason}, count)
                     for reason, count in counters.failures.items()),
-                **_staleness("ntp", server, clock.interval),
+                **self._staleness("ntp", server, clock.interval),
             }
             if result.success:
                 fragments["spse_ntp_offset_seconds"] = sample("spse_ntp_offset_seconds", labels, round(result.offset, 6))
@@ -277,7 +282,7 @@ class Metrics:
         fragments = {name: "".join(parts) for name, parts in lines.items()}
         fragments["spse_upstream_group_reachable_ratio"] = sample(
             "spse_upstream_group_reachable_ratio", {"group": group.name}, round(ratio, 4))
-        fragments.update(_staleness("upstream", group.name, group.interval))
+        fragments.update(self._staleness("upstream", group.name, group.interval))
         self.exposition.update(("upstream", group.name), fragments)
         self._remember(("upstream", group.name), {
             "ratio": ratio, "checks": {c.url: asdict(r) for c, r in zip(group.checks, results)}})
@@ -293,6 +298,9 @@ class Metrics:
         for owner in list(self._counters):
             if owner[:2] not in keep and owner not in keep:
                 del self._counters[owner]
+        for owner in list(self._rounds):
+            if owner not in keep:
+                del self._rounds[owner]
         with self._last_lock:
             for owner in list(self._last):
                 if owner not in keep:

@@ -347,10 +347,12 @@ def overview() -> dict:
                       "firing": {"color": "red", "index": 0}, "pending": {"color": "orange", "index": 1}}}]}]}],
               sort=[{"displayName": "state", "desc": False}]),
         stat("Last probe age / Umur pemeriksaan terakhir",
-             "Seconds since each probe last completed. Far above its interval means the probe is stuck or the "
-             "exporter stopped. ID: Detik sejak tiap pemeriksaan terakhir selesai.",
-             "s", [query(f"time() - spse_last_probe_timestamp_seconds{{{SITE}}}", "{{site}} {{probe}} {{name}}",
-                         instant=True)],
+             "Seconds since Prometheus last saw each probe complete a round (spse_probe_rounds_total moved; to "
+             "within 30s, on Prometheus' clock, so a wrong clock on the exporter's host does not show here). Far "
+             "above its interval means the probe is stuck. ID: Detik sejak Prometheus terakhir melihat tiap "
+             "pemeriksaan selesai (menurut jam Prometheus).",
+             "s", [query(f"time() - max_over_time(timestamp(changes(spse_probe_rounds_total{{{SITE}}}[30s]) > 0)[1h:15s])",
+                         "{{site}} {{probe}} {{name}}", instant=True)],
              size=(6, 8), steps=thresholds("green", (60, "orange"), (300, "red")), color_mode="value"),
         stat("Exporter scraped / Exporter terjangkau",
              "Whether Prometheus could scrape each site's exporter. DOWN here explains empty panels above. ID: "

@@ -98,6 +98,7 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
     for probe, name in (("http", "kutaibarat"), ("ntp", good), ("upstream", "global")):
         assert now - 10 < samples.get_value("spse_last_probe_timestamp_seconds", probe=probe, name=name) <= now + 1
         assert samples.get_value("spse_probe_interval_seconds", probe=probe, name=name) == 1
+        assert samples.get_value("spse_probe_rounds_total", probe=probe, name=name) >= 1
     assert samples.get_value("spse_config_last_reload_successful") == 1
     assert samples.get_value("spse_exporter_build_info", version=__import__("exporter").__version__) == 1
     assert samples.get_value("process_resident_memory_bytes") > 0

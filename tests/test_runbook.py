@@ -3,6 +3,8 @@ the HTML the exporter serves, and the real Prometheus builds the link from prome
 
 from __future__ import annotations
 
+import re
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -77,3 +79,40 @@ def test_prometheus_builds_the_link_from_runbook_base_and_keeps_it_off_the_alert
     (sent,) = poll(lambda: alertmanager.alerts(filter='alertname="Watchdog"'), timeout=30, what="Watchdog sent")
     assert "runbook_base" not in sent["labels"], sent["labels"]
     assert sent["annotations"]["runbook_url"] == f"{base}/runbook#watchdog"
+
+
+def code_lines() -> list[str]:
+    """Every line of the runbook's shell blocks."""
+    blocks = re.findall(r"```sh\n(.*?)```", runbook.markdown_text(), re.S)
+    return [line for block in blocks for line in block.splitlines()]
+
+
+def test_commands_missing_from_a_default_server_say_how_to_install_them():
+    """ntpdate, mtr, dig, traceroute and nc are not on a default Debian 12: a line using one names its package."""
+    for line in code_lines():
+        for tool in ("ntpdate", "mtr", "dig", "traceroute", "nc", "tracepath"):
+            if re.search(rf"(^|[;&|(]\s*|\s){tool}\s", line.split("#")[0] + " "):
+                assert "apt install" in line, f"{tool} without its apt install: {line}"
+
+
+def test_chrony_lines_of_the_clock_fix_parse_in_chronyd(tmp_path):
+    """The national-source lines the runbook writes into chrony's config, checked by Debian's chronyd (-p)."""
+    (line,) = [line for line in code_lines() if "/etc/chrony/sources.d/" in line and line.startswith("printf")]
+    content = re.search(r"printf '([^']*)'", line).group(1).replace("\\n", "\n")
+    assert "server ntp.brin.go.id iburst prefer" in content
+    config = tmp_path / "chrony.conf"
+    config.write_text(content)
+    result = subprocess.run([str(ROOT / ".cache/debs/root/usr/sbin/chronyd"), "-p", "-f", str(config)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == content.splitlines()
+
+
+def test_every_alert_section_is_bilingual_with_its_first_three_commands():
+    text = runbook.markdown_text()
+    for name, _ in alerts(SITE_RULES):
+        section = re.search(rf"^## {name}\n(.*?)(?=^## |\Z)", text, re.S | re.M).group(1)
+        check = re.search(r"\*\*Check first / Periksa dulu:\*\*(.*?)\n\n", section, re.S).group(1)
+        assert re.search(r"\s/\s", check), f"{name}: 'Check first' needs the Indonesian after ' / '"
+        commands = re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip().splitlines()
+        assert len(commands) >= 3, f"{name}: give the first three commands to run"

@@ -29,8 +29,10 @@ CONTRACT = {
     "UpstreamGatewayLost": {"critical"}, "UpstreamDegraded": {"warning"}, "SPSEExporterDown": {"critical"},
     "SPSEProbesStale": {"warning"}, "SPSEConfigReloadFailed": {"warning"},
     "NotificationsNotConfigured": {"warning"}, "Watchdog": {"none"},
+    "SPSEApplicationDown": {"critical"}, "SPSEDataStale": {"warning"},
 }
-SPSE_IMPACT_ALERTS = {"SPSEDown", "SPSEGatewayTimeout", "SPSEServerErrors", "SPSESlowResponses", "SPSEServerClockSkew"}
+SPSE_IMPACT_ALERTS = {"SPSEDown", "SPSEGatewayTimeout", "SPSEServerErrors", "SPSESlowResponses", "SPSEServerClockSkew",
+                      "SPSEApplicationDown", "SPSEDataStale"}
 
 
 def promtool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

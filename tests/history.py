@@ -40,6 +40,7 @@ class Site:
     sources_lost: list[Stretch] = field(default_factory=list)
     spse_down: list[tuple[float, float, str]] = field(default_factory=list)  # (from, to, status code)
     exporter_down: list[Stretch] = field(default_factory=list)
+    kernel_unsynchronized: list[Stretch] | None = None  # None: the exporter is not on the SPSE host
     outside_down: list[Stretch] | None = None  # None: no outside watcher
     alerts: list[tuple[str, float, float, str]] = field(default_factory=list)  # (alertname, from, to, severity)
     probable_cause: list[tuple[float, float, str]] = field(default_factory=list)
@@ -94,6 +95,9 @@ class Site:
                    self.labels(group=group, check=f"tcp://{group}.test:443"), ok, t)
         yield "spse_clock_sources_reachable", "gauge", "spse_clock_sources_reachable", self.labels(), reachable, t
         yield "spse_clock_sources_configured", "gauge", "spse_clock_sources_configured", self.labels(), 2, t
+        if self.kernel_unsynchronized is not None:
+            yield ("spse_host_clock_synchronized", "gauge", "spse_host_clock_synchronized", self.labels(),
+                   0 if inside(t, self.kernel_unsynchronized) else 1, t)
         if self.timezone:  # the target's spse.timezone
             offset = datetime.fromtimestamp(t, ZoneInfo(self.timezone)).utcoffset().total_seconds()
             yield "spse_site_utc_offset_seconds", "gauge", "spse_site_utc_offset_seconds", target, offset, t

@@ -58,10 +58,15 @@ def wib_site() -> Site:
                    (wib("2023-05-01 23:50"), wib("2023-05-02 00:20"), "503")])
 
 
+def wit(text: str) -> float:
+    return at(f"2023-06-10 {text}", WIT)
+
+
 def wit_site() -> Site:
-    """A WIT site whose exporter was not scraped from 10:00 to 12:00 WIT, SPSE fine otherwise."""
-    return Site("jayapura", WIT, at("2023-06-10 06:00", WIT), at("2023-06-10 18:00", WIT),
-                exporter_down=[(at("2023-06-10 10:00", WIT), at("2023-06-10 12:00", WIT))])
+    """A WIT site whose exporter (on the SPSE host) was not scraped from 10:00 to 12:00 WIT; later the host's
+    kernel lost its synchronisation while the time sources answered, and SPSE failed."""
+    return Site("jayapura", WIT, wit("06:00"), wit("18:00"), exporter_down=[(wit("10:00"), wit("12:00"))],
+                kernel_unsynchronized=[(wit("14:50"), wit("15:40"))], spse_down=[(wit("15:00"), wit("15:30"), "504")])
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +149,7 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                  "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA", "14 jam 24 menit",
                  "ERROR 504 (Gateway Timeout): 3.456 kali",
                  "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
-                 "Sumber waktu (NTP): paling sedikit 0 dari 2 dapat dihubungi",
+                 "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (paling sedikit selama gangguan)",
                  "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
                  "SPSE juga gagal dilihat dari luar", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
                  "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
@@ -225,6 +230,15 @@ def test_exporter_down_is_not_an_outage(prometheus, capsys):
     assert "Tidak tercatat gangguan layanan SPSE pada periode ini." in text
     assert "10 Juni 2023 10:00 WIT s.d. 10 Juni 2023 12:00 WIT: Prometheus tidak mendapat data" in text
     assert "Sehubungan" not in text  # no notice for an outage that did not happen
+
+
+def test_host_kernel_unsynchronized_is_the_clock_link(prometheus, capsys):
+    """Sources answering but the SPSE host's kernel unsynchronised (clock.host_kernel): the clock link broke."""
+    [incident] = report_json(prometheus, capsys, "--site", "jayapura", "--from", "2023-06-10 14:00",
+                             "--to", "2023-06-10 16:00")["incidents"]
+    assert incident["first_broken_link"] == "time_sources"
+    assert incident["chain"][0]["went_down"] == "2023-06-10T14:50:00+09:00"
+    assert incident["time_sources"]["reachable_min"] == 2 and incident["time_sources"]["unreachable"] is False
 
 
 @pytest.mark.parametrize("args, code, message", [

@@ -204,6 +204,10 @@ class Collector:
         for values in signals.values():
             values[:] = [v if ok else None for v, ok in zip(values, running)]
         down = {link: [None if v is None else v == 0 for v in signals[link]] for link in LINKS if link in signals}
+        # Where the exporter runs on the SPSE host, the kernel's verdict counts too (clock:unvalidated).
+        kernel = self.one(f"min(spse_host_clock_synchronized{{{inside}}})")
+        down["time_sources"] = [True if synced == 0 and ok else lost for lost, synced, ok
+                                in zip(down["time_sources"], kernel, running)]
         codes = self.by(f"sum by (code) (spse_http_responses_total{{{probe}}})", "code")
         reasons = self.by(f"sum by (reason) (spse_http_probe_failures_total{{{probe}}})", "reason")
         outside = self.by(f'min(spse_http_probe_success{{site={quote(self.site)},vantage="outside"}})')

@@ -11,6 +11,7 @@ import difflib
 import ipaddress
 import re
 import ssl
+import sys
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone, tzinfo
@@ -42,6 +43,7 @@ IP_PROTOCOLS = ("ip4", "ip6")
 # must be named custom_<name>, so that a typo such as "nasional" cannot silently leave the chain.
 ALERTING_GROUPS = ("gateway", "national", "global")
 CUSTOM_GROUP_PREFIX = "custom_"
+CLOCK_VIA_GROUPS = ("national", "global")  # the links a time source's path can go through
 # Words an operator may mean a group by, Bahasa Indonesia included, for the "did you mean" hint.
 GROUP_WORDS = {**{g: g for g in ALERTING_GROUPS}, "nasional": "national", "internasional": "global",
                "international": "global", "router": "gateway", "lokal": "gateway", "local": "gateway"}
@@ -119,11 +121,26 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class TimeSource:
+    """One NTP server: one of SPSE's own sources (role "spse") or a reference that only measures the offset."""
+
+    server: str  # as written in the config: the `server` label
+    endpoint: Endpoint
+    role: str  # "spse" or "reference"
+    via: str = ""  # the upstream group its path goes through (national/global), if the operator said so
+
+
+@dataclass(frozen=True)
 class ClockConfig:
-    servers: tuple[str, ...]
-    endpoints: tuple[Endpoint, ...]
+    sources: tuple[TimeSource, ...]  # SPSE's own first, then the references
     interval: float
     timeout: float
+    host_kernel: bool = False  # also read the kernel's verdict (adjtimex): the exporter runs on the SPSE host
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """SPSE's own sources: the ones ClockUnvalidated watches."""
+        return tuple(source.server for source in self.sources if source.role == "spse")
 
 
 @dataclass(frozen=True)
@@ -158,8 +175,10 @@ class Config:
     def summary(self) -> str:
         checks = sum(len(g.checks) for g in self.upstream)
         sources = len(self.clock.servers) if self.clock else 0
+        references = len(self.clock.sources) - sources if self.clock else 0
         groups = ", ".join(f"{g.name}={len(g.checks)}" for g in self.upstream) or "none"
-        return (f"{self.source}: OK: {len(self.targets)} SPSE target(s), {sources} time source(s), "
+        return (f"{self.source}: OK: {len(self.targets)} SPSE target(s), {sources} SPSE time source(s) "
+                f"+ {references} reference(s), "
                 f"{len(self.upstream)} upstream group(s) with {checks} check(s) ({groups}); "
                 f"interval {format_duration(self.interval)}, timeout {format_duration(self.timeout)}")
 
@@ -478,21 +497,44 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
     )
 
 
+def _read_time_source(r: _Reader, raw: Any, path: str, role: str) -> TimeSource:
+    """`host[:port]`, or for SPSE's own sources also `{host: ..., via: national|global}`."""
+    via = ""
+    if isinstance(raw, dict) and role == "spse":
+        raw = r.mapping(raw, path, ("host", "via"))
+        if "host" not in raw:
+            raise r.fail(join(path, "host"), "is required")
+        if "via" in raw:
+            via = r.choice(raw["via"], join(path, "via"), CLOCK_VIA_GROUPS)
+        raw, path = raw["host"], join(path, "host")
+    if not isinstance(raw, str) or not raw:
+        form = "host[:port] or {host: ..., via: national|global}" if role == "spse" else "host[:port]"
+        raise r.fail(path, f"must be {form}, got {type_name(raw)}")
+    try:
+        return TimeSource(raw, parse_endpoint(raw, DEFAULT_NTP_PORT), role, via)
+    except ValueError as err:
+        raise r.fail(path, str(err)) from None
+
+
 def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockConfig:
-    raw = r.mapping(raw, "clock", ("servers", "interval", "timeout"))
-    servers = r.string_list(raw.get("servers", []), "clock.servers")
-    if not servers:
-        raise r.fail("clock.servers", "needs at least one time source")
-    if len(set(servers)) != len(servers):
-        raise r.fail("clock.servers", "lists a server twice")
-    endpoints = []
-    for i, server in enumerate(servers):
-        try:
-            endpoints.append(parse_endpoint(server, DEFAULT_NTP_PORT))
-        except ValueError as err:
-            raise r.fail(f"clock.servers[{i}]", str(err)) from None
+    raw = r.mapping(raw, "clock", ("servers", "reference_servers", "host_kernel", "interval", "timeout"))
+    sources = []
+    for key, role in (("servers", "spse"), ("reference_servers", "reference")):
+        listed = raw.get(key, [])
+        if not isinstance(listed, list):
+            raise r.fail(f"clock.{key}", f"must be a list, got {type_name(listed)}")
+        for i, item in enumerate(listed):
+            source = _read_time_source(r, item, f"clock.{key}[{i}]", role)
+            if any(source.server == known.server for known in sources):
+                raise r.fail(f"clock.{key}[{i}]", f"{source.server!r} is listed twice")
+            sources.append(source)
+    if not any(source.role == "spse" for source in sources):
+        raise r.fail("clock.servers", "needs at least one time source: the ones the SPSE server itself uses")
+    host_kernel = r.boolean(raw.get("host_kernel", False), "clock.host_kernel")
+    if host_kernel and sys.platform != "linux":
+        raise r.fail("clock.host_kernel", "needs Linux (the kernel's adjtimex)")
     interval, timeout = r.timing(raw, "clock", interval, timeout)
-    return ClockConfig(tuple(servers), tuple(endpoints), interval, r.settle(interval, timeout))
+    return ClockConfig(tuple(sources), interval, r.settle(interval, timeout), host_kernel)
 
 
 def parse_check(url: str) -> Check:

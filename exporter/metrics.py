@@ -19,13 +19,13 @@ from exporter.config import ClockConfig, Target, UpstreamGroup
 from exporter.exposition import Exposition, Family, sample
 from exporter.probes.http import PHASES, HttpResult
 from exporter.probes.ntp import NtpResult
+from exporter.probes.timex import HostClock
 from exporter.probes.upstream import CheckResult
 
 HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
 SPSE_REASONS = ("spse_error", "not_spse")  # front-page reasons of targets with `spse:` on
 SPSE_APP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "protocol", "spse_error", "no_token",
                     "bad_data")
-NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
 NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
 UPSTREAM_REASONS = {
     "tcp": ("timeout", "dns", "connect"),
@@ -48,7 +48,7 @@ FAMILIES = [
     Family("spse_http_probe_failures_total", "counter", "Failed SPSE probes by reason: timeout, dns, connect, tls, http_status, body_match, protocol."),
     Family("spse_http_probe_duration_seconds", "histogram", "Whole SPSE probe duration, redirects included."),
     Family("spse_http_phase_duration_seconds", "gauge", "Last SPSE probe's time per phase: resolve, connect, tls, processing (to first byte), transfer."),
-    Family("spse_http_server_clock_offset_seconds", "gauge", "SPSE server's Date header minus the reference time (local clock corrected by the NTP offset); +-0.5s resolution."),
+    Family("spse_http_server_clock_offset_seconds", "gauge", "SPSE server's Date header minus the reference time (local clock corrected by the median NTP offset); +-0.5s resolution; absent while no time source answers."),
     Family("spse_tls_cert_expiry_timestamp_seconds", "gauge", "Expiry (notAfter) of the certificate the SPSE site served, https only."),
     Family("spse_http_response_size_bytes", "gauge", "Body bytes read in the last SPSE probe's final response."),
     Family("spse_http_redirects", "gauge", "Redirects followed in the last SPSE probe."),
@@ -60,14 +60,19 @@ FAMILIES = [
     Family("spse_app_probe_success", "gauge", "1 if the last application check (token from /lelang, one row of /dt/lelang as DataTables JSON) succeeded."),
     Family("spse_app_probe_failures_total", "counter", "Failed application checks by reason: timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data."),
     Family("spse_app_probe_duration_seconds", "gauge", "Duration of the last application check, both requests."),
+    Family("spse_clock_source_info", "gauge", "Always 1 per configured time source: role spse (the SPSE server's own) or reference (offset only), via national|global when set."),
     Family("spse_ntp_probe_success", "gauge", "1 if the last NTP exchange with this time source succeeded."),
     Family("spse_ntp_offset_seconds", "gauge", "Local clock offset to this time source (positive: local clock is behind)."),
     Family("spse_ntp_rtt_seconds", "gauge", "Round-trip delay of the last NTP exchange with this time source."),
     Family("spse_ntp_stratum", "gauge", "Stratum this time source reported."),
     Family("spse_ntp_probe_failures_total", "counter", "Failed NTP exchanges by reason: timeout, dns, connect, protocol, kod, unsynchronized, origin_mismatch."),
-    Family("spse_clock_offset_seconds", "gauge", "Median offset over the time sources that answered in the last round; absent when none answered."),
-    Family("spse_clock_sources_reachable", "gauge", "How many time sources answered in the last round (0: time cannot be validated)."),
-    Family("spse_clock_sources_configured", "gauge", "How many time sources are configured."),
+    Family("spse_clock_offset_seconds", "gauge", "Median offset over the time sources (SPSE's and reference) that answered in the last round; absent when none answered."),
+    Family("spse_clock_sources_reachable", "gauge", "How many of the SPSE server's own time sources answered in the last round (0: SPSE cannot validate its time)."),
+    Family("spse_clock_sources_configured", "gauge", "How many of the SPSE server's own time sources are configured (clock.servers)."),
+    Family("spse_host_clock_synchronized", "gauge", "1 if the host kernel says its clock is synchronised (adjtimex not TIME_ERROR); clock.host_kernel only."),
+    Family("spse_host_clock_estimated_error_seconds", "gauge", "The host kernel's estimated clock error (adjtimex esterror); clock.host_kernel only."),
+    Family("spse_host_clock_maximum_error_seconds", "gauge", "The host kernel's maximum clock error (adjtimex maxerror; grows 0.5ms/s undisciplined, 16s caps it); clock.host_kernel only."),
+    Family("spse_host_clock_offset_seconds", "gauge", "Offset the host kernel is still slewing (adjtimex offset; 0 when the time daemon steers the clock itself); clock.host_kernel only."),
     Family("spse_upstream_probe_success", "gauge", "1 if the last upstream check succeeded."),
     Family("spse_upstream_probe_duration_seconds", "gauge", "Duration of the last upstream check."),
     Family("spse_upstream_probe_failures_total", "counter", "Failed upstream checks by reason (the reasons each check kind can fail with)."),
@@ -203,8 +208,8 @@ class Metrics:
         }
         if target.spse:
             fragments.update(_spse_page_fragments(target, result))
-        if result.date_offset is not None:
-            offset = result.date_offset - (self.clock_offset or 0.0)
+        if result.date_offset is not None and self.clock_offset is not None:  # no answering source: no reference
+            offset = result.date_offset - self.clock_offset
             fragments["spse_http_server_clock_offset_seconds"] = sample(
                 "spse_http_server_clock_offset_seconds", labels, round(offset, 3))
         if result.cert_expiry is not None:
@@ -233,15 +238,18 @@ class Metrics:
         })
         self._remember(owner, {"url": result.url, **vars(result)})
 
-
-    def record_clock(self, clock: ClockConfig, results: list[NtpResult]) -> None:
-        for server, result in zip(clock.servers, results):
+    def record_clock(self, clock: ClockConfig, results: list[NtpResult], host: HostClock | None = None) -> None:
+        """One round: every source's result (SPSE's own first), and the host kernel's verdict if read."""
+        for source, result in zip(clock.sources, results):
+            server = source.server
             owner = ("ntp", server)
             counters = self._counters_for(owner, NTP_REASONS)
             if result.reason:
                 counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
             labels = {"server": server}
             fragments = {
+                "spse_clock_source_info": sample("spse_clock_source_info", {
+                    **labels, "role": source.role, **({"via": source.via} if source.via else {})}, 1),
                 "spse_ntp_probe_success": sample("spse_ntp_probe_success", labels, int(result.success)),
                 "spse_ntp_probe_failures_total": "".join(
                     sample("spse_ntp_probe_failures_total", {**labels, "reason": reason}, count)
@@ -256,12 +264,22 @@ class Metrics:
             self._remember(owner, asdict(result))
         offsets = [r.offset for r in results if r.success]
         self.clock_offset = statistics.median(offsets) if offsets else None
+        reachable = sum(r.success for s, r in zip(clock.sources, results) if s.role == "spse")
         fragments = {
-            "spse_clock_sources_reachable": sample("spse_clock_sources_reachable", {}, len(offsets)),
+            "spse_clock_sources_reachable": sample("spse_clock_sources_reachable", {}, reachable),
             "spse_clock_sources_configured": sample("spse_clock_sources_configured", {}, len(clock.servers)),
         }
         if self.clock_offset is not None:
             fragments["spse_clock_offset_seconds"] = sample("spse_clock_offset_seconds", {}, round(self.clock_offset, 6))
+        if host is not None:
+            fragments.update({
+                "spse_host_clock_synchronized": sample("spse_host_clock_synchronized", {}, int(host.synchronized)),
+                "spse_host_clock_estimated_error_seconds": sample(
+                    "spse_host_clock_estimated_error_seconds", {}, host.estimated_error),
+                "spse_host_clock_maximum_error_seconds": sample(
+                    "spse_host_clock_maximum_error_seconds", {}, host.maximum_error),
+                "spse_host_clock_offset_seconds": sample("spse_host_clock_offset_seconds", {}, host.offset),
+            })
         self.exposition.update(("clock",), fragments)
 
     def record_upstream(self, group: UpstreamGroup, results: list[CheckResult]) -> None:

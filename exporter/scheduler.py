@@ -19,6 +19,7 @@ from exporter.metrics import Metrics
 from exporter.probes.http import probe_http
 from exporter.probes.ntp import probe_ntp
 from exporter.probes.spse_app import AppCheck, probe_spse_app
+from exporter.probes.timex import HostClock, read_host_clock
 from exporter.probes.upstream import run_check
 
 log = logging.getLogger("spse_exporter.scheduler")
@@ -71,7 +72,7 @@ class Scheduler:
             self._waiting_for_first_round = {key for key in wanted if key[0] != "spse_app"}
         owners = {k for k in wanted if k[0] != "clock"}
         if config.clock:
-            owners |= {("ntp", server) for server in config.clock.servers}
+            owners |= {("ntp", source.server) for source in config.clock.sources}
         self.metrics.retain(owners)
 
     async def stop(self) -> None:
@@ -121,6 +122,15 @@ class Scheduler:
         else:
             log.warning("probe %s failing: %s", name, message)
 
+    def _read_host_clock(self) -> HostClock | None:
+        try:
+            host = read_host_clock()
+        except OSError as err:
+            self._note_health(("clock", "host_kernel"), False, str(err))
+            return None
+        self._note_health(("clock", "host_kernel"), True, "")
+        return host
+
     def _runner(self, job: Job) -> Callable[[], Awaitable[None]]:
         spec = job.spec
         if isinstance(spec, Target):
@@ -137,12 +147,12 @@ class Scheduler:
             return run_spse_app
         if isinstance(spec, ClockConfig):
             async def run_clock() -> None:
-                results = await asyncio.gather(*(probe_ntp(ep, spec.timeout) for ep in spec.endpoints))
-                self.metrics.record_clock(spec, results)
-                reachable = sum(r.success for r in results)
-                self._note_health(job.key, reachable > 0,
-                                  "no time source answered: time cannot be validated; "
-                                  + "; ".join(r.message for r in results))
+                results = await asyncio.gather(*(probe_ntp(s.endpoint, spec.timeout) for s in spec.sources))
+                self.metrics.record_clock(spec, results, self._read_host_clock() if spec.host_kernel else None)
+                spse = [r for s, r in zip(spec.sources, results) if s.role == "spse"]
+                self._note_health(job.key, any(r.success for r in spse),
+                                  "none of the SPSE server's own time sources answered: SPSE cannot validate "
+                                  "its time; " + "; ".join(r.message for r in spse))
             return run_clock
 
         async def run_upstream() -> None:

@@ -38,7 +38,11 @@ def test_example_config_loads_with_the_documented_shape():
     # SPSE-aware: SPSE's error page needs no regex; the site is in WITA (issue 15).
     spse = config.targets[0].spse
     assert (spse.timezone, spse.data_max_age, spse.app_check, spse.app_interval) == ("WITA", 86400, True, 300)
-    assert config.clock.servers[0] == "ntp.brin.go.id"
+    # SPSE's own sources are the global pools a typical LPSE host uses; the national ones are references.
+    assert [(s.server, s.role, s.via) for s in config.clock.sources] == [
+        ("2.centos.pool.ntp.org", "spse", "global"), ("time.google.com", "spse", "global"),
+        ("ntp.brin.go.id", "reference", ""), ("id.pool.ntp.org", "reference", "")]
+    assert config.clock.servers == ("2.centos.pool.ntp.org", "time.google.com") and not config.clock.host_kernel
     assert [g.name for g in config.upstream] == ["gateway", "national", "global"]
     assert config.interval == 15 and config.timeout == 10
 
@@ -65,7 +69,18 @@ upstream:
     assert kinds == ["tcp", "tcp", "dns", "tcp", "ntp", "https"]
     dns_check = config.upstream[1].checks[1]
     assert (dns_check.endpoint.host, dns_check.endpoint.port, dns_check.query_name) == ("1.1.1.1", 53, "lkpp.go.id")
-    assert config.clock.endpoints[2].port == 123 and config.clock.endpoints[0].port == 123
+    assert [s.endpoint.port for s in config.clock.sources] == [123, 123, 123]
+    assert {s.role for s in config.clock.sources} == {"spse"}
+
+
+def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
+    config = parse_config(with_changes(clock={
+        "servers": [{"host": "time.google.com", "via": "global"}, "ntp.example.go.id:1123"],
+        "reference_servers": ["ntp.brin.go.id"], "host_kernel": True}))
+    assert [(s.server, s.endpoint.port, s.role, s.via) for s in config.clock.sources] == [
+        ("time.google.com", 123, "spse", "global"), ("ntp.example.go.id:1123", 1123, "spse", ""),
+        ("ntp.brin.go.id", 123, "reference", "")]
+    assert config.clock.servers == ("time.google.com", "ntp.example.go.id:1123") and config.clock.host_kernel
 
 
 @pytest.mark.parametrize("text, path, words", [
@@ -106,6 +121,16 @@ upstream:
      "targets[0].headers.X-Bad", "control character '\\x7f'"),
     (with_changes(clock={"servers": []}), "clock.servers", "at least one"),
     (with_changes(clock={"servers": ["ntp.example:99999"]}), "clock.servers[0]", "port"),
+    (with_changes(clock={"reference_servers": ["ntp.example"]}), "clock.servers", "the SPSE server itself uses"),
+    (with_changes(clock={"servers": [{"host": "a", "via": "globel"}]}), "clock.servers[0].via",
+     "one of national, global"),
+    (with_changes(clock={"servers": [{"via": "global"}]}), "clock.servers[0].host", "is required"),
+    (with_changes(clock={"servers": [{"host": "a", "vía": "global"}]}), "clock.servers[0].vía", "unknown key"),
+    (with_changes(clock={"servers": ["a"], "reference_servers": [{"host": "b", "via": "global"}]}),
+     "clock.reference_servers[0]", "host[:port]"),
+    (with_changes(clock={"servers": ["a"], "reference_servers": ["a"]}), "clock.reference_servers[0]",
+     "listed twice"),
+    (with_changes(clock={"servers": ["a"], "host_kernel": "yes"}), "clock.host_kernel", "true or false"),
     (with_changes(upstream={"global": ["icmp://192.0.2.1"]}), "upstream.global[0]", "icmp checks are not supported"),
     (with_changes(upstream={"global": ["tcp://192.0.2.1"]}), "upstream.global[0]", "need a port"),
     (with_changes(upstream={"global": ["dns://192.0.2.1"]}), "upstream.global[0]", "need a name"),
@@ -194,7 +219,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_check_config_prints_summary_and_exits_0():
     result = run_cli("--check-config")
     assert result.returncode == 0, result.stderr
-    assert "OK: 1 SPSE target(s), 4 time source(s), 3 upstream group(s)" in result.stdout
+    assert "OK: 1 SPSE target(s), 2 SPSE time source(s) + 2 reference(s), 3 upstream group(s)" in result.stdout
 
 
 def test_bad_config_exits_2_with_key_path(tmp_path):

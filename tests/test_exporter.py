@@ -20,18 +20,19 @@ SPSE_ERROR = "terjadi error pada aplikasi SPSE"
 
 @pytest.fixture
 def world(spse_tls, ntp, dns_server, tcp_listener, ca_file):
-    """A site whose SPSE answers over TLS with a skewed clock, one good and one dead time source,
-    a working national group and a dead global group."""
+    """A site whose SPSE answers over TLS with a skewed clock, one good and one dead time source of
+    its own, an answering reference source, a working national group and a dead global group."""
     spse_tls.set("ok", date_skew=-120.0)
     ntp.set("ok", offset=0.5)
-    dead_ntp = FakeNTP()
+    dead_ntp, reference = FakeNTP(), FakeNTP(offset=0.5)
     dead_ntp.set("silent")
     config = {
         "interval": "1s",
         "timeout": "500ms",
         "targets": [{"name": "kutaibarat", "url": spse_tls.url, "fail_if_body_matches": [SPSE_ERROR],
                      "tls": {"ca_file": str(ca_file)}, "spse": {"timezone": "WITA", "app_interval": "1s"}}],
-        "clock": {"servers": [ntp.address, dead_ntp.address]},
+        "clock": {"servers": [ntp.address, {"host": dead_ntp.address, "via": "global"}],
+                  "reference_servers": [reference.address], "host_kernel": True},
         "upstream": {
             "national": [f"tcp://{tcp_listener.address}", f"dns://{dns_server.address}/lkpp.go.id"],
             "global": [f"tcp://127.0.0.1:{free_port()}", f"ntp://{dead_ntp.address}"],
@@ -39,6 +40,7 @@ def world(spse_tls, ntp, dns_server, tcp_listener, ca_file):
     }
     yield config
     dead_ntp.close()
+    reference.close()
 
 
 def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, ntp):
@@ -72,8 +74,12 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
     assert samples.get_value("spse_app_probe_success", **site) == 1
     assert samples.get_value("spse_app_probe_failures_total", **site, reason="no_token") == 0
 
-
-    good, dead = world["clock"]["servers"]
+    good, dead = ntp.address, world["clock"]["servers"][1]["host"]
+    reference = world["clock"]["reference_servers"][0]
+    assert samples.get_value("spse_clock_source_info", server=good, role="spse") == 1
+    assert samples.get_value("spse_clock_source_info", server=dead, role="spse", via="global") == 1
+    assert samples.get_value("spse_clock_source_info", server=reference, role="reference") == 1
+    assert samples.get_value("spse_ntp_offset_seconds", server=reference) == pytest.approx(0.5, abs=0.01)
     assert samples.get_value("spse_ntp_probe_success", server=good) == 1
     assert samples.get_value("spse_ntp_probe_success", server=dead) == 0
     assert samples.get_value("spse_ntp_offset_seconds", server=good) == pytest.approx(0.5, abs=0.01)
@@ -82,8 +88,10 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
     assert samples.get_value("spse_ntp_stratum", server=good) == 2
     assert samples.get_value("spse_ntp_probe_failures_total", server=dead, reason="timeout") >= 1
     assert samples.get_value("spse_clock_offset_seconds") == pytest.approx(0.5, abs=0.01)
-    assert samples.get_value("spse_clock_sources_reachable") == 1
+    assert samples.get_value("spse_clock_sources_reachable") == 1  # SPSE's own sources only: not the reference
     assert samples.get_value("spse_clock_sources_configured") == 2
+    assert samples.get_value("spse_host_clock_synchronized") in (0, 1)
+    assert 0 <= samples.get_value("spse_host_clock_maximum_error_seconds") <= 16
 
     national, global_ = world["upstream"]["national"], world["upstream"]["global"]
     assert samples.get_value("spse_upstream_group_reachable_ratio", group="national") == 1
@@ -114,6 +122,37 @@ def test_all_time_sources_down_means_clock_unvalidated(start_exporter, ntp):
     samples = poll(lambda: (s := exporter.scrape()).get_value("spse_clock_sources_reachable") == 1 and s,
                    what="the source to answer again")
     assert samples.get_value("spse_clock_offset_seconds") == pytest.approx(-2.0, abs=0.01)
+
+
+def test_only_spse_own_sources_validate_the_clock(start_exporter, ntp):
+    """An answering reference source gives the offset, but SPSE's own silent sources still mean unvalidated."""
+    reference = FakeNTP(offset=1.5)
+    try:
+        ntp.set("silent")
+        exporter = start_exporter({"interval": "1s", "timeout": "300ms",
+                                   "clock": {"servers": [ntp.address], "reference_servers": [reference.address]}})
+        samples = exporter.scrape()
+        assert samples.get_value("spse_clock_sources_reachable") == 0
+        assert samples.get_value("spse_clock_sources_configured") == 1
+        assert samples.get_value("spse_clock_offset_seconds") == pytest.approx(1.5, abs=0.01)
+    finally:
+        reference.close()
+
+
+def test_server_clock_offset_is_absent_while_no_time_source_answers(start_exporter, spse, ntp):
+    """The server's Date is only compared with a validated reference, never silently with the raw local clock."""
+    spse.set("ok", date_skew=-30.0)
+    ntp.set("silent")
+    exporter = start_exporter({"interval": "1s", "timeout": "300ms", "targets": [{"name": "t", "url": spse.url}],
+                               "clock": {"servers": [ntp.address]}})
+    samples = poll(lambda: (s := exporter.scrape()).get_value("spse_http_probe_success", target="t") == 1 and s,
+                   what="a probe round")
+    assert samples.get_value("spse_clock_sources_reachable") == 0
+    assert samples.get_value("spse_http_server_clock_offset_seconds", target="t") is None
+    ntp.set("ok", offset=2.0)
+    samples = poll(lambda: (s := exporter.scrape()).get_value("spse_http_server_clock_offset_seconds", target="t")
+                   is not None and s, what="the offset once a source answers")
+    assert samples.get_value("spse_http_server_clock_offset_seconds", target="t") == pytest.approx(-32.0, abs=1.0)
 
 
 def test_504s_are_counted_between_scrapes(start_exporter, spse):
@@ -194,7 +233,7 @@ def test_endpoints(world, start_exporter):
 
 def test_reload_applies_a_good_config_and_keeps_the_old_one_on_error(start_exporter, spse, tcp_listener):
     config = {"interval": "1s", "timeout": "500ms", "targets": [{"name": "one", "url": spse.url}]}
-    exporter = start_exporter(config)
+    exporter = start_exporter(config, ["--web.enable-lifecycle"])  # POST /-/reload
     assert exporter.scrape().get_value("spse_http_probe_success", target="one") == 1
 
     exporter.config_path.write_text("targets: [{name: broken, url: ftp://x/}]\n")

@@ -54,7 +54,7 @@ def test_inhibition_follows_the_chain_per_site(tmp_path, start_alertmanager, web
     a = {"site": "a", "severity": "critical"}
     alertmanager.post_alerts([
         {**a, "alertname": "UpstreamGlobalLost", "group": "global"},
-        {**a, "alertname": "ClockUnvalidated"},
+        {**a, "alertname": "ClockUnvalidated", "explained_by": "global"},
         {**a, "alertname": "UpstreamDegraded", "group": "global", "severity": "warning"},
         {**a, "alertname": "UpstreamDegraded", "group": "national", "severity": "warning"},
         {**a, "alertname": "SPSEDown", "target": "t"},
@@ -62,7 +62,7 @@ def test_inhibition_follows_the_chain_per_site(tmp_path, start_alertmanager, web
         {**a, "alertname": "SPSEServerErrors", "target": "u", "severity": "warning"},
         {**a, "alertname": "SPSETLSCertExpiringSoon", "target": "t"},
         {**a, "alertname": "SPSETLSCertExpiringSoon", "target": "t", "severity": "warning"},
-        {"site": "b", "severity": "critical", "alertname": "ClockUnvalidated"},
+        {"site": "b", "severity": "critical", "alertname": "ClockUnvalidated", "explained_by": "global"},
         {"site": "c", "severity": "critical", "alertname": "UpstreamGatewayLost", "group": "gateway"},
         {"site": "c", "severity": "critical", "alertname": "UpstreamNationalLost", "group": "national"},
         {"site": "c", "severity": "warning", "alertname": "ClockOffsetHigh"},
@@ -88,8 +88,44 @@ def test_inhibition_follows_the_chain_per_site(tmp_path, start_alertmanager, web
         ("b", "ClockUnvalidated", "", "critical"): "active",            # another site
         ("c", "UpstreamGatewayLost", "gateway", "critical"): "active",
         ("c", "UpstreamNationalLost", "national", "critical"): "suppressed",
-        ("c", "ClockOffsetHigh", "", "warning"): "suppressed",
+        ("c", "ClockOffsetHigh", "", "warning"): "active",              # needs an answering source
     }
+
+
+CLOCK_CASES = {
+    # site: (lost link, ClockUnvalidated's explained_by, expected state of ClockUnvalidated)
+    "global-sources-global-lost": ("UpstreamGlobalLost", "global", "suppressed"),  # 4 April 2023
+    "national-sources-global-lost": ("UpstreamGlobalLost", "national", "active"),
+    "global-sources-national-lost": ("UpstreamNationalLost", "global", "active"),
+    "national-sources-national-lost": ("UpstreamNationalLost", "national", "suppressed"),
+    "mixed-sources-global-lost": ("UpstreamGlobalLost", "national_global", "active"),
+    "unstated-sources-global-lost": ("UpstreamGlobalLost", "none", "active"),
+    "mixed-sources-gateway-lost": ("UpstreamGatewayLost", "national_global", "suppressed"),
+    "unstated-sources-gateway-lost": ("UpstreamGatewayLost", "none", "active"),  # e.g. a time source on the LAN
+}
+
+
+def test_a_lost_link_silences_clock_alerts_only_when_it_explains_them(tmp_path, start_alertmanager, webhook_receiver):
+    """On the real Alertmanager: ClockUnvalidated is inhibited only by the link that carries SPSE's own
+    sources; ClockOffsetHigh (a source answers) is never inhibited by any lost link."""
+    alertmanager = start_alertmanager(render_alertmanager_config(tmp_path, webhook_receiver.url))
+    posted = []
+    for site, (lost, explained_by, _) in CLOCK_CASES.items():
+        group = {"UpstreamGatewayLost": "gateway", "UpstreamNationalLost": "national"}.get(lost, "global")
+        posted += [{"site": site, "severity": "critical", "alertname": lost, "group": group},
+                   {"site": site, "severity": "critical", "alertname": "ClockUnvalidated", "explained_by": explained_by},
+                   {"site": site, "severity": "warning", "alertname": "ClockOffsetHigh"}]
+    alertmanager.post_alerts(posted)
+
+    def states():
+        alerts = alertmanager.alerts()
+        return len(alerts) == len(posted) and {
+            (a["labels"]["site"], a["labels"]["alertname"]): a["status"]["state"] for a in alerts}
+    got = poll(states, 20, 0.2, "the posted alerts")
+    for site, (lost, _, state) in CLOCK_CASES.items():
+        assert got[(site, "ClockUnvalidated")] == state, site
+        assert got[(site, "ClockOffsetHigh")] == "active", site
+        assert got[(site, lost)] == "active", site
 
 
 def test_template_names_every_cause_in_both_languages():

@@ -19,7 +19,6 @@ from exporter.server import App, serve
 log = logging.getLogger("spse_exporter")
 
 DEFAULT_LISTEN = ":10040"
-RELOAD_TIMEOUT = 30.0
 # getaddrinfo runs in the default executor: one slow resolver must not hold up every probe.
 RESOLVER_THREADS = 64
 # Commands for the stack around the exporter, imported only when used.
@@ -36,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="host:port to serve on (default %(default)s: every interface)")
     parser.add_argument("--web.config.file", dest="web_config_file", default=None,
                         help="exporter-toolkit web config: TLS and basic auth for the endpoints")
+    parser.add_argument("--web.enable-lifecycle", dest="lifecycle", action="store_true",
+                        help="allow POST /-/reload (SIGHUP always reloads)")
     parser.add_argument("--log.level", dest="log_level", choices=sorted(logs.LEVELS), default="info")
     parser.add_argument("--log.format", dest="log_format", choices=("text", "json"), default="text")
     parser.add_argument("--check-config", dest="check_config", action="store_true",
@@ -60,7 +61,6 @@ class Exporter:
         self.config = config
         self.metrics = Metrics()
         self.scheduler = Scheduler(self.metrics)
-        self.loop = asyncio.get_running_loop()
 
     def start(self) -> None:
         self.scheduler.apply(self.config)
@@ -81,22 +81,12 @@ class Exporter:
         log.info("config reloaded: %s", config.summary())
         return None
 
-    def reload_from_thread(self) -> str | None:
-        future = asyncio.run_coroutine_threadsafe(self._reload_async(), self.loop)
-        try:
-            return future.result(RELOAD_TIMEOUT)
-        except concurrent.futures.TimeoutError:
-            return "reload did not finish in time"
-
-    async def _reload_async(self) -> str | None:
-        return self.reload()
-
 
 async def run(args: argparse.Namespace, config: Config) -> int:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(RESOLVER_THREADS, "resolver"))
     exporter = Exporter(args.config_file, config)
-    ssl_wrap, authorize = None, (lambda handler: True)
+    ssl_context, authorize = None, None
     if args.web_config_file:
         from exporter.webconfig import WebConfigError, load_web_config
         try:
@@ -104,19 +94,20 @@ async def run(args: argparse.Namespace, config: Config) -> int:
         except WebConfigError as err:
             print(f"spse-exporter: {err}", file=sys.stderr)
             return 2
-        ssl_wrap, authorize = web.ssl_wrap, web.authorize
+        ssl_context, authorize = web.ssl_context, web.authorize
     app = App(render_metrics=exporter.metrics.exposition.render,
               is_ready=exporter.scheduler.ready.is_set,
-              reload=exporter.reload_from_thread,
+              reload=exporter.reload,
               last_results=exporter.metrics.last_results,
-              authorize=authorize)
+              authorize=authorize,
+              lifecycle=args.lifecycle)
     try:
         host, port = split_listen_address(args.listen)
-        server = serve(host, port, app, ssl_wrap)
+        server = await serve(host, port, app, ssl_context)
     except (OSError, ValueError) as err:
         print(f"spse-exporter: cannot listen on {args.listen}: {err}", file=sys.stderr)
         return 1
-    log.info("listening on %s:%d", *server.server_address[:2])
+    log.info("listening on %s:%d", *server.address)
     exporter.start()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, exporter.reload)
@@ -124,8 +115,8 @@ async def run(args: argparse.Namespace, config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    await server.close()
     await exporter.scheduler.stop()
-    server.shutdown()
     return 0
 
 

@@ -1,67 +1,41 @@
-"""The exporter's HTTP endpoints, served from their own threads.
+"""The exporter's HTTP endpoints, served by aiohttp on the exporter's own event loop.
 
-The server never probes anything: `/metrics` joins already-rendered results, so it answers
-in milliseconds whatever the targets do, even while the probe loop is busy. No endpoint
-takes a target from the request (blackbox_exporter's `/probe?target=` is an SSRF vector).
+The server never probes anything: `/metrics` joins already-rendered results, so it answers in
+milliseconds whatever the targets do. No endpoint takes a target from the request
+(blackbox_exporter's `/probe?target=` is an SSRF vector), and none reads a request body.
+aiohttp parses requests (llhttp, or its pure-Python parser with the same rules); `_strict` adds
+what the endpoints need beyond HTTP/1.1 itself.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import gzip
 import html
 import json
 import logging
 import socket
-import threading
-import time
+import ssl
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Awaitable, Callable
+
+from aiohttp import web
 
 from exporter import __version__
 from exporter.exposition import CONTENT_TYPE
 
 log = logging.getLogger("spse_exporter.server")
 
-MAX_CONNECTIONS = 64
-MAX_REQUEST_BODY = 4096
-SOCKET_TIMEOUT = 10.0
-# A whole request (TLS handshake, line, headers, body) must arrive within this. The socket timeout
-# bounds each read only: a client trickling a byte every few seconds would hold a slot for ever.
-REQUEST_DEADLINE = 15.0
-
-
-class Reaper:
-    """One thread that shuts down connections whose request is overdue, unblocking their reads."""
-
-    TICK = 0.25
-
-    def __init__(self):
-        self._deadlines: dict[socket.socket, float] = {}
-        self._lock = threading.Lock()
-        self.stopped = threading.Event()
-        threading.Thread(target=self._run, name="http-reaper", daemon=True).start()
-
-    def watch(self, sock: socket.socket, seconds: float) -> None:
-        with self._lock:
-            self._deadlines[sock] = time.monotonic() + seconds
-
-    def release(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._deadlines.pop(sock, None)
-
-    def _run(self) -> None:
-        while not self.stopped.wait(self.TICK):
-            now = time.monotonic()
-            with self._lock:
-                overdue = [sock for sock, deadline in self._deadlines.items() if deadline <= now]
-                for sock in overdue:
-                    del self._deadlines[sock]
-            for sock in overdue:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed
+# Connections beyond this are closed as they are accepted; the kernel queues BACKLOG more.
+MAX_CONNECTIONS = 1024
+BACKLOG = 512
+# A request must have fully arrived this long after its connection opened (or its TLS handshake
+# began) or the previous answer left, however slowly its bytes trickle in. Shorter than
+# Prometheus' 15 s interval, so an idle kept-alive connection is closed well before the next scrape.
+REQUEST_DEADLINE = 10.0
+MAX_HEADERS = 100
+TEXT = "text/plain; charset=utf-8"
 
 
 @dataclass
@@ -72,7 +46,9 @@ class App:
     is_ready: Callable[[], bool]
     reload: Callable[[], str | None]  # returns an error message, or None on success
     last_results: Callable[[], dict]
-    authorize: Callable[[BaseHTTPRequestHandler], bool] = lambda handler: True
+    # Given the Authorization header (or ""), whether the request may go on; None: no auth.
+    authorize: Callable[[str], Awaitable[bool]] | None = None
+    lifecycle: bool = False  # --web.enable-lifecycle: POST /-/reload allowed
 
 
 LANDING = """<!doctype html>
@@ -85,157 +61,146 @@ Probes run on their own schedule; this page and /metrics only read their last re
 <li><a href="probes">/probes</a> - last result of every configured probe (JSON)</li>
 <li><a href="-/healthy">/-/healthy</a> - process is up</li>
 <li><a href="-/ready">/-/ready</a> - first probe round finished</li>
-<li>POST /-/reload - reload the config file (SIGHUP does the same)</li>
+<li>POST /-/reload - reload the config file (with --web.enable-lifecycle; SIGHUP always does)</li>
 </ul></body></html>
 """
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = f"spse-exporter/{__version__}"
-    protocol_version = "HTTP/1.1"
-    timeout = SOCKET_TIMEOUT
-    # Headers and body go out in two writes: with Nagle on, a kept-alive scrape (Prometheus)
-    # waits ~40 ms for the client's delayed ACK before the body leaves.
-    disable_nagle_algorithm = True
-    app: App  # set on the subclass that `serve` builds
+def text(status: int, body: str, **headers: str) -> web.Response:
+    return web.Response(status=status, body=body.encode(), content_type="text/plain", charset="utf-8",
+                        headers=headers)
 
-    ROUTES = {
-        "/": ("GET", "landing"),
-        "/metrics": ("GET", "metrics"),
-        "/probes": ("GET", "probes"),
-        "/-/healthy": ("GET", "healthy"),
-        "/-/ready": ("GET", "ready"),
-        "/-/reload": ("POST", "reload"),
-    }
 
-    def log_message(self, format: str, *args) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+async def landing(app: App, request: web.Request) -> web.Response:
+    return web.Response(body=LANDING.format(version=html.escape(__version__)).encode(),
+                        content_type="text/html", charset="utf-8")
 
-    def handle_one_request(self) -> None:
-        self.server.reaper.watch(self.connection, REQUEST_DEADLINE)
+
+async def metrics(app: App, request: web.Request) -> web.Response:
+    body = app.render_metrics()
+    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+    # zlib lets go of the GIL: compressing megabytes in a thread keeps the probes' loop turning.
+    body = await asyncio.get_running_loop().run_in_executor(None, functools.partial(gzip.compress, body, 1))
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip"})
+
+
+async def probes(app: App, request: web.Request) -> web.Response:
+    body = json.dumps(app.last_results(), indent=1, sort_keys=True, default=str).encode()
+    return web.Response(body=body, content_type="application/json")
+
+
+async def healthy(app: App, request: web.Request) -> web.Response:
+    return text(200, "Healthy.\n")
+
+
+async def ready(app: App, request: web.Request) -> web.Response:
+    if app.is_ready():
+        return text(200, "Ready.\n")
+    return text(503, "Not ready: the first probe round has not finished.\n")
+
+
+async def reload(app: App, request: web.Request) -> web.Response:
+    if not app.lifecycle:
+        return text(403, "Reload over HTTP is disabled: start the exporter with --web.enable-lifecycle "
+                         "(SIGHUP always reloads).\n")
+    error = app.reload()
+    if error:
+        return text(500, f"failed to reload config: {error}\n")
+    return text(200, "Config reloaded.\n")
+
+
+# One line per endpoint: path -> (methods, handler(app, request)). GET also answers HEAD.
+ROUTES = {
+    "/": (("GET",), landing),
+    "/metrics": (("GET",), metrics),
+    "/probes": (("GET",), probes),
+    "/-/healthy": (("GET",), healthy),
+    "/-/ready": (("GET",), ready),
+    "/-/reload": (("POST", "PUT"), reload),
+}
+
+
+def _strict(app: App):
+    @web.middleware
+    async def middleware(request: web.Request, handler) -> web.StreamResponse:
+        # No endpoint reads a body, so none may come: an unread body on a kept-alive connection is
+        # where a hidden request would wait. aiohttp already refuses chunked with a length.
+        if "Transfer-Encoding" in request.headers or request.body_exists:
+            response = text(400, "request bodies and Transfer-Encoding are not accepted\n")
+            response.force_close()
+            return response
+        if app.authorize is not None and not await app.authorize(request.headers.get("Authorization", "")):
+            return text(401, "Unauthorized\n", **{"WWW-Authenticate": 'Basic realm="spse-exporter"'})
         try:
-            super().handle_one_request()
-        finally:
-            self.server.reaper.release(self.connection)
-
-    def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _dispatch(self) -> None:
-        # Consume the body before any answer: a body left unread on a kept-alive connection would be
-        # parsed as the next request, hiding one request inside another (request smuggling).
-        length = self.headers.get("Content-Length", "0")
-        if "Transfer-Encoding" in self.headers or not length.isdigit() or int(length) > MAX_REQUEST_BODY:
-            self._send(413, b"request body too large or not length-delimited\n", headers={"Connection": "close"})
-            self.close_connection = True
-            return
-        if int(length):
-            self.rfile.read(int(length))
-        self.server.reaper.release(self.connection)  # the request is in; answering it is ours to bound
-        path = self.path.split("?", 1)[0]
-        route = self.ROUTES.get(path)
-        if route is None:
-            self._send(404, b"404 page not found\n")
-            return
-        method, name = route
-        allowed = ("GET", "HEAD") if method == "GET" else ("POST", "PUT")
-        if self.command not in allowed:
-            self._send(405, f"method {self.command} not allowed on {path}\n".encode(),
-                       headers={"Allow": ", ".join(allowed)})
-            return
-        if not self.app.authorize(self):
-            return
-        getattr(self, f"_{name}")()
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
-
-    def _landing(self) -> None:
-        self._send(200, LANDING.format(version=html.escape(__version__)).encode(), "text/html; charset=utf-8")
-
-    def _metrics(self) -> None:
-        body = self.app.render_metrics()
-        if "gzip" in self.headers.get("Accept-Encoding", ""):
-            self._send(200, gzip.compress(body, compresslevel=1), CONTENT_TYPE, {"Content-Encoding": "gzip"})
-        else:
-            self._send(200, body, CONTENT_TYPE)
-
-    def _probes(self) -> None:
-        body = json.dumps(self.app.last_results(), indent=1, sort_keys=True, default=str).encode()
-        self._send(200, body, "application/json")
-
-    def _healthy(self) -> None:
-        self._send(200, b"Healthy.\n")
-
-    def _ready(self) -> None:
-        if self.app.is_ready():
-            self._send(200, b"Ready.\n")
-        else:
-            self._send(503, b"Not ready: the first probe round has not finished.\n")
-
-    def _reload(self) -> None:
-        error = self.app.reload()
-        if error:
-            self._send(500, f"failed to reload config: {error}\n".encode())
-        else:
-            self._send(200, b"Config reloaded.\n")
+            response = await handler(request)
+        except web.HTTPException as err:  # the router's 404 and 405 (with Allow)
+            allow = {"Allow": err.headers["Allow"]} if "Allow" in err.headers else {}
+            response = text(err.status, f"{err.status} {err.reason}\n", **allow)
+        except Exception:
+            log.exception("error serving %s %s", request.method, request.path)
+            response = text(500, "internal error\n")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Server"] = f"spse-exporter/{__version__}"
+        return response
+    return middleware
 
 
-class Server(ThreadingHTTPServer):
-    """Thread per connection, with a cap so that a flood of idle sockets cannot pile up threads."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address, handler, ssl_wrap: Callable | None = None):
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        self._ssl_wrap = ssl_wrap
-        self.reaper = Reaper()
-        super().__init__(address, handler)
-
-    def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # over the cap: drop rather than queue unboundedly
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address):
-        try:
-            if self._ssl_wrap is not None:
-                raw = request
-                raw.settimeout(SOCKET_TIMEOUT)
-                self.reaper.watch(raw, REQUEST_DEADLINE)
-                try:
-                    request = self._ssl_wrap(raw)
-                finally:
-                    self.reaper.release(raw)
-            super().process_request_thread(request, client_address)
-        except OSError as err:  # TLS handshake failures and resets: the client's problem, not ours
-            log.debug("connection from %s failed: %s", client_address[0], err)
-            self.shutdown_request(request)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request, client_address):
-        log.debug("error serving %s", client_address[0], exc_info=True)
-
-    def server_close(self):
-        self.reaper.stopped.set()
-        super().server_close()
+def build(app: App) -> web.Application:
+    web_app = web.Application(middlewares=[_strict(app)])
+    for path, (methods, handler) in ROUTES.items():
+        for method in methods:
+            if method == "GET":
+                web_app.router.add_get(path, functools.partial(handler, app))  # and HEAD
+            else:
+                web_app.router.add_route(method, path, functools.partial(handler, app))
+    return web_app
 
 
-def serve(host: str, port: int, app: App, ssl_wrap: Callable | None = None) -> Server:
-    """Bind and start serving in a daemon thread; raises OSError if the address is unusable."""
-    handler = type("BoundHandler", (Handler,), {"app": app})
-    server_class = type("Server6", (Server,), {"address_family": socket.AF_INET6}) if ":" in host else Server
-    server = server_class((host, port), handler, ssl_wrap)
-    threading.Thread(target=server.serve_forever, name="http-server", daemon=True).start()
-    return server
+class _PeerErrors(logging.LoggerAdapter):
+    """aiohttp logs a malformed request as an error with a traceback: the peer's fault, so debug.
+    Errors of the exporter's own handlers are logged by `_strict`."""
+
+    def log(self, level, msg, *args, **kwargs):
+        kwargs.pop("exc_info", None)
+        super().log(logging.DEBUG, msg, *args, **kwargs)
+
+
+class _Refused(asyncio.Protocol):
+    def connection_made(self, transport):
+        transport.abort()
+
+
+@dataclass
+class Server:
+    runner: web.AppRunner
+    listener: asyncio.AbstractServer
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.listener.sockets[0].getsockname()[:2]
+
+    async def close(self) -> None:
+        self.listener.close()
+        await self.runner.cleanup()
+
+
+async def serve(host: str, port: int, app: App, ssl_context: ssl.SSLContext | None = None) -> Server:
+    """Bind and serve on the running loop; raises OSError if the address is unusable."""
+    # lingering_time=0: a refused body is not read on for seconds after the answer.
+    runner = web.AppRunner(build(app), access_log=None, keepalive_timeout=REQUEST_DEADLINE, lingering_time=0,
+                           max_headers=MAX_HEADERS, logger=_PeerErrors(log, {}))
+    await runner.setup()
+    connections = runner.server
+
+    def accept() -> asyncio.Protocol:
+        return connections() if len(connections.connections) < MAX_CONNECTIONS else _Refused()
+
+    try:
+        listener = await asyncio.get_running_loop().create_server(
+            accept, host, port, family=socket.AF_INET6 if ":" in host else socket.AF_INET, ssl=ssl_context,
+            backlog=BACKLOG, reuse_address=True, ssl_handshake_timeout=REQUEST_DEADLINE if ssl_context else None)
+    except OSError:
+        await runner.cleanup()
+        raise
+    return Server(runner, listener)

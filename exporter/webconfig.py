@@ -6,25 +6,30 @@ The same file format Prometheus, Alertmanager and the official exporters read
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import re
 import ssl
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
 import yaml
 
+# exporter-toolkit's client_auth_type values that Python's ssl module can honour. It has no way to ask
+# for a certificate without verifying it, so RequestClientCert and RequireAnyClientCert are refused
+# rather than silently verified (or not asked for).
 CLIENT_AUTH = {
     "NoClientCert": ssl.CERT_NONE,
-    "RequestClientCert": ssl.CERT_OPTIONAL,
-    "RequireAnyClientCert": ssl.CERT_REQUIRED,
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
+UNVERIFIED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
+MAX_REMEMBERED = 1024
 
 
 class WebConfigError(Exception):
@@ -35,43 +40,42 @@ class WebConfigError(Exception):
 class WebConfig:
     ssl_context: ssl.SSLContext | None
     users: dict[str, bytes]
-    _verified: dict[tuple[str, bytes], bool] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def ssl_wrap(self, sock):
-        return self.ssl_context.wrap_socket(sock, server_side=True)
+    # Checked for unknown users, so that they cost what a wrong password costs (exporter-toolkit does the same).
+    dummy_hash: bytes = b""
+    _verified: set[bytes] = field(default_factory=set)
+    # One bcrypt at a time, off the event loop: a flood of wrong passwords queues here instead of
+    # taking every core, and Prometheus' remembered password skips the queue.
+    _bcrypt: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "bcrypt"))
 
     def check_password(self, user: str, password: str) -> bool:
-        """bcrypt is slow on purpose; remember results so each scrape does not pay for it again."""
+        """bcrypt, slow on purpose; an unknown user is checked against the dummy hash all the same."""
         stored = self.users.get(user)
-        if stored is None:
-            return False
-        key = (user, hashlib.sha256(password.encode()).digest())
-        with self._lock:
-            known = self._verified.get(key)
-        if known is None:
-            known = bcrypt.checkpw(password.encode(), stored)
-            with self._lock:
-                if len(self._verified) > 1024:
-                    self._verified.clear()
-                self._verified[key] = known
-        return known
+        return bcrypt.checkpw(password.encode(), stored or self.dummy_hash) and stored is not None
 
-    def authorize(self, handler) -> bool:
-        """True if the request may go on; otherwise a 401 has been sent."""
+    async def authorize(self, header: str) -> bool:
+        """Whether an Authorization header carries a configured user's password. Successes are
+        remembered (as exporter-toolkit does), so each scrape does not pay for bcrypt again."""
         if not self.users:
             return True
-        header = handler.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                user, password = "", ""
-            if user and self.check_password(user, password):
-                return True
-        handler._send(401, b"Unauthorized\n", headers={"WWW-Authenticate": 'Basic realm="spse-exporter"'})
-        return False
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        if not (user and colon):
+            return False
+        key = hashlib.sha256(f"{len(user)}:{user}:{password}".encode()).digest()
+        if key in self._verified:
+            return True
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self._bcrypt, self.check_password, user, password):
+            return False
+        if len(self._verified) >= MAX_REMEMBERED:
+            self._verified.clear()
+        self._verified.add(key)
+        return True
 
 
 def _read_tls(raw: dict, source: str, base: Path) -> ssl.SSLContext:
@@ -81,6 +85,16 @@ def _read_tls(raw: dict, source: str, base: Path) -> ssl.SSLContext:
     for key in ("cert_file", "key_file"):
         if not raw.get(key):
             raise WebConfigError(f"{source}: tls_server_config.{key}: is required")
+    auth = raw.get("client_auth_type", "NoClientCert")
+    if auth in UNVERIFIED_CLIENT_AUTH:
+        _bad(source, "tls_server_config.client_auth_type", f"{auth} is not supported (a client certificate "
+             "cannot be asked for without verifying it): use VerifyClientCertIfGiven or RequireAndVerifyClientCert "
+             "with client_ca_file")
+    if auth not in CLIENT_AUTH:
+        _bad(source, "tls_server_config.client_auth_type", f"must be one of {', '.join(CLIENT_AUTH)}")
+    if raw.get("client_ca_file") and auth == "NoClientCert":  # exporter-toolkit refuses this too
+        _bad(source, "tls_server_config.client_ca_file", "is set but client_auth_type is NoClientCert: "
+             "set client_auth_type to VerifyClientCertIfGiven or RequireAndVerifyClientCert")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = TLS_VERSIONS.get(raw.get("min_version", "TLS12"), None) or _bad(
         source, "tls_server_config.min_version", f"must be one of {', '.join(TLS_VERSIONS)}")
@@ -91,9 +105,6 @@ def _read_tls(raw: dict, source: str, base: Path) -> ssl.SSLContext:
         context.load_cert_chain(base / raw["cert_file"], base / raw["key_file"])
     except (OSError, ssl.SSLError) as err:
         raise WebConfigError(f"{source}: tls_server_config: cannot load cert_file/key_file: {err}") from None
-    auth = raw.get("client_auth_type", "NoClientCert")
-    if auth not in CLIENT_AUTH:
-        _bad(source, "tls_server_config.client_auth_type", f"must be one of {', '.join(CLIENT_AUTH)}")
     context.verify_mode = CLIENT_AUTH[auth]
     if raw.get("client_ca_file"):
         try:
@@ -139,4 +150,10 @@ def load_web_config(path: str) -> WebConfig:
         except ValueError:
             _bad(source, f"basic_auth_users.{user}", "is not a valid bcrypt hash")
         users[user] = encoded
-    return WebConfig(context, users)
+    return WebConfig(context, users, _dummy_hash(users))
+
+
+def _dummy_hash(users: dict[str, bytes]) -> bytes:
+    """A hash of the highest cost among the users', so an unknown name takes as long as a known one."""
+    costs = [int(match.group(1)) for hashed in users.values() if (match := re.match(rb"\$2.\$(\d\d)\$", hashed))]
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=max(costs, default=4))) if users else b""

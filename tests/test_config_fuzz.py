@@ -174,7 +174,7 @@ BROKEN_FILES = {  # how a reload can be broken: (file content or None to delete 
 
 
 def test_reload_with_a_broken_file_keeps_the_old_config(start_exporter, spse):
-    exporter = start_exporter(yaml.safe_dump(GOOD).replace("{url}", spse.url))
+    exporter = start_exporter(yaml.safe_dump(GOOD).replace("{url}", spse.url), ["--web.enable-lifecycle"])
     path = exporter.config_path
     good = path.read_bytes()
     for i, (name, (content, words)) in enumerate(BROKEN_FILES.items()):

@@ -1,53 +1,105 @@
-"""The HTTP server module in-process: a slow-trickling client cannot hold a connection slot."""
+"""The HTTP server module in-process: request deadlines, the connection cap, the lifecycle switch, and
+an unknown basic-auth user costing what a wrong password costs."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import http.client
+import select
 import socket
+import statistics
+import threading
 import time
 
+import bcrypt
 import pytest
 
-from exporter import server
-from tests.support import http_get
+from exporter import server, webconfig
+from tests.support import http_get, poll
+
+
+class Running:
+    """`server.serve` on its own event loop in a thread, as the exporter runs it on its loop."""
+
+    def __init__(self, app: server.App):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.httpd = self.call(server.serve("127.0.0.1", 0, app))
+        self.port = self.httpd.address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def close(self):
+        self.call(self.httpd.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def make_app(**overrides) -> server.App:
+    return server.App(**{"render_metrics": lambda: b"up 1\n", "is_ready": lambda: True, "reload": lambda: None,
+                         "last_results": dict, **overrides})
 
 
 @pytest.fixture
-def running(monkeypatch):
+def start(monkeypatch):
     monkeypatch.setattr(server, "REQUEST_DEADLINE", 1.0)
-    app = server.App(render_metrics=lambda: b"up 1\n", is_ready=lambda: True, reload=lambda: None,
-                     last_results=dict)
-    httpd = server.serve("127.0.0.1", 0, app)
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    started = []
+
+    def make(**overrides) -> Running:
+        started.append(Running(make_app(**overrides)))
+        return started[-1]
+
+    yield make
+    for running in started:
+        running.close()
 
 
-def test_trickled_request_is_cut_at_the_deadline(running):
-    url, port = running
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+def closed_by_server(client: socket.socket) -> bool:
+    """Whether the server closed or reset the connection, without waiting."""
+    if not select.select([client], [], [], 0)[0]:
+        return False
+    try:
+        return client.recv(1) == b""
+    except OSError:
+        return True
+
+
+def test_trickled_request_is_cut_at_the_deadline(start):
+    running = start()
+    with socket.create_connection(("127.0.0.1", running.port), timeout=5) as client:
         client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
         began = time.monotonic()
         closed = False
         for _ in range(40):  # one header byte every 0.1 s: each read is quick, the request never ends
             try:
                 client.sendall(b"X")
-                if client.recv(1, socket.MSG_DONTWAIT) == b"":
-                    closed = True
-                    break
-            except BlockingIOError:
-                pass
             except OSError:
+                closed = True
+                break
+            if closed_by_server(client):
                 closed = True
                 break
             time.sleep(0.1)  # the trickle itself, not a wait for a condition
         assert closed and 0.9 < time.monotonic() - began < 3.0
-    assert http_get(f"{url}/metrics")[1] == b"up 1\n"
+    assert http_get(f"{running.url}/metrics")[1] == b"up 1\n"
 
 
-def test_kept_alive_connection_serves_many_requests_past_the_deadline(running):
-    import http.client
-    _, port = running
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def test_connection_that_sends_nothing_is_closed_at_the_deadline(start):
+    running = start()
+    with socket.create_connection(("127.0.0.1", running.port), timeout=5) as client:
+        began = time.monotonic()
+        poll(lambda: closed_by_server(client), 5, what="the silent connection to be closed")
+        assert 0.9 < time.monotonic() - began < 3.0
+
+
+def test_kept_alive_connection_serves_many_requests_past_the_deadline(start):
+    running = start()
+    connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
     began = time.monotonic()
     count = 0
     while time.monotonic() - began < 2.5 and count < 500:  # longer than the deadline, in one connection
@@ -57,3 +109,100 @@ def test_kept_alive_connection_serves_many_requests_past_the_deadline(running):
         count += 1
     connection.close()
     assert count > 10
+
+
+def test_connections_over_the_cap_are_closed_and_scrapes_answer_again_once_they_go(start, monkeypatch):
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 20)
+    monkeypatch.setattr(server, "REQUEST_DEADLINE", 30.0)  # the held connections stay for the test
+    running = start()
+    held = [socket.create_connection(("127.0.0.1", running.port), timeout=5) for _ in range(20)]
+    try:
+        poll(lambda: len(running.httpd.runner.server.connections) == 20, 5, what="20 connections accepted")
+        extra = socket.create_connection(("127.0.0.1", running.port), timeout=5)
+        poll(lambda: closed_by_server(extra), 5, what="the 21st connection to be refused")
+        extra.close()
+        assert not any(closed_by_server(sock) for sock in held)
+    finally:
+        for sock in held:
+            sock.close()
+    poll(lambda: http_get(f"{running.url}/metrics")[0] == 200, 5, what="a scrape once the held connections went")
+
+
+@pytest.mark.parametrize("lifecycle, status", [(False, 403), (True, 200)])
+def test_reload_over_http_only_with_the_lifecycle_flag(start, lifecycle, status):
+    reloads = []
+    running = start(reload=lambda: reloads.append(1), lifecycle=lifecycle)
+    for method in ("POST", "PUT"):
+        answer, body, _ = http_get(f"{running.url}/-/reload", method=method)
+        assert answer == status, body
+    assert len(reloads) == (2 if lifecycle else 0)
+    if not lifecycle:
+        assert b"--web.enable-lifecycle" in body
+
+
+def test_a_failing_handler_answers_500_and_the_server_carries_on(start):
+    running = start(last_results=lambda: 1 / 0)
+    assert http_get(f"{running.url}/probes")[0] == 500
+    assert http_get(f"{running.url}/metrics")[0] == 200
+
+
+# --- basic auth: timing, caching, and the event loop -----------------------------------------------
+
+PASSWORD = "rahasia-lpse"
+COST = 10  # about 50-100 ms per check here: long enough to time, short enough for a test
+
+
+@pytest.fixture(scope="module")
+def web_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("web") / "web.yml"
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=COST)).decode()
+    path.write_text(f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    return webconfig.load_web_config(str(path))
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def median_seconds(web: webconfig.WebConfig, header: str, tries: int = 5) -> float:
+    async def timed() -> float:
+        began = time.perf_counter()
+        assert not await web.authorize(header)
+        return time.perf_counter() - began
+    return statistics.median(asyncio.run(timed()) for _ in range(tries))
+
+
+def test_unknown_user_costs_what_a_wrong_password_costs(web_config):
+    """Otherwise the answer's speed tells which user names exist."""
+    wrong_password = median_seconds(web_config, basic("prometheus", "salah"))
+    unknown_user = median_seconds(web_config, basic("tamu", "salah"))
+    assert wrong_password > 0.005  # bcrypt ran
+    assert 0.5 < unknown_user / wrong_password < 2.0, (unknown_user, wrong_password)
+
+
+def test_a_verified_password_is_remembered_and_bcrypt_never_blocks_the_loop(web_config):
+    async def scenario():
+        loop_stalls = []
+
+        async def ticker():  # how late a 5 ms timer fires while bcrypt runs
+            while True:
+                began = loop.time()
+                await asyncio.sleep(0.005)
+                loop_stalls.append(loop.time() - began - 0.005)
+
+        loop = asyncio.get_running_loop()
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)
+        first_began = time.perf_counter()
+        assert await web_config.authorize(basic("prometheus", PASSWORD))
+        first = time.perf_counter() - first_began
+        again_began = time.perf_counter()
+        for _ in range(100):
+            assert await web_config.authorize(basic("prometheus", PASSWORD))
+        again = (time.perf_counter() - again_began) / 100
+        tick.cancel()
+        return first, again, max(loop_stalls)
+
+    first, again, worst_stall = asyncio.run(scenario())
+    assert again < first / 20, (first, again)
+    assert worst_stall < first / 2, (worst_stall, first)  # the loop turned while bcrypt ran

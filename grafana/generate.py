@@ -238,6 +238,46 @@ def upstream_checks_timeline(size=(16, 8)) -> dict:
         "none", [query(f"spse_upstream_probe_success{{{SITE}}}", "{{site}} {{group}}: {{check}}")], UP_DOWN, size)
 
 
+def spse_application_panels() -> list[dict]:
+    """SPSE-aware targets (`spse:`): the application check beside the front page, data age, and versions."""
+    versions = f"last_over_time(spse_info{{{SITE}}}[$__range])"
+    return [
+        row("SPSE application and data / Aplikasi dan data SPSE"),
+        timeline("Front page and application / Halaman depan dan aplikasi",
+                 "Front page probe and application check (token from /lelang, one row of /dt/lelang) on one time "
+                 "axis. Front page UP with the application DOWN means the application or its database fails "
+                 "(SPSEApplicationDown). ID: Halaman depan dan pemeriksaan aplikasi; halaman depan UP dengan "
+                 "aplikasi DOWN berarti aplikasi atau basis datanya bermasalah.",
+                 "none", [query(f"spse_http_probe_success{{{TARGET}}}", "{{site}} {{target}} front page / depan"),
+                          query(f"spse_app_probe_success{{{TARGET}}}", "{{site}} {{target}} application / aplikasi")],
+                 UP_DOWN),
+        timeseries("Data age / Umur data",
+                   "Time since SPSE's footer says 'Update terakhir', and the target's spse.data_max_age (dashed): "
+                   "SPSEDataStale fires above it during the site's working hours. ID: Waktu sejak 'Update "
+                   "terakhir' di footer SPSE, dan batas spse.data_max_age.",
+                   "s", [query(f"spse:data_age_seconds{{{TARGET}}}", "{{site}} {{target}} age / umur"),
+                         query(f"spse_data_max_age_seconds{{{TARGET}}}", "{{site}} {{target}} max / batas")],
+                   overrides=[by_name(".* max / batas$", fixed("red"),
+                                      ("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}))]),
+        failures("spse_app_probe_failures_total", TARGET, "site, target, reason", "{{site}} {{target}}: {{reason}}",
+                 "Application check"),
+        table("SPSE version per site / Versi SPSE per situs",
+              "The SPSE version each site's front page showed last in the time range (footer 'SPSE v4...'), for a "
+              "national view of which sites run which version after an update. ID: Versi SPSE terakhir yang "
+              "tampil di tiap situs dalam rentang waktu dasbor.",
+              "none", [query(f"max by (site, target, version) ({versions})", instant=True, table=True)], size=(16, 8),
+              transformations=[{"id": "organize", "options": {
+                  "excludeByName": {"Time": True, "Value": True},
+                  "indexByName": {"site": 0, "target": 1, "version": 2},
+                  "renameByName": {"site": "site / situs", "version": "version / versi"}}}],
+              sort=[{"displayName": "version / versi", "desc": False}]),
+        stat("Sites per SPSE version / Situs per versi SPSE",
+             "How many SPSE targets showed each version in the time range. ID: Jumlah situs per versi SPSE.",
+             "short", [query(f"count by (version) ({versions})", "{{version}}", instant=True)],
+             size=(8, 8), color_mode="value"),
+    ]
+
+
 def overview() -> dict:
     panels = [
         row("SPSE site / Situs SPSE"),
@@ -281,6 +321,7 @@ def overview() -> dict:
                               by_name("^504 .*", fixed("dark-red"))]),
         failures("spse_http_probe_failures_total", TARGET, "site, target, reason", "{{site}} {{target}}: {{reason}}",
                  "SPSE"),
+        *spse_application_panels(),
         row("SPSE latency and server clock / Latensi dan jam server SPSE"),
         timeseries("Probe duration percentiles / Persentil durasi",
                    "Whole probe duration (redirects included) as p50, p90 and p99 over each interval. ID: "

@@ -226,7 +226,8 @@ def incident_world(spse_tls, ca_file, ntp, dns_server, tcp_listener):
     global_dns, second_ntp = FakeDNS(), FakeNTP()
     config = {
         "interval": "1s", "timeout": "500ms",
-        "targets": [{"name": "lpse", "url": spse_tls.url, "tls": {"ca_file": str(ca_file)}}],
+        "targets": [{"name": "lpse", "url": spse_tls.url, "tls": {"ca_file": str(ca_file)},
+                     "spse": {"timezone": "WITA", "app_interval": "1s"}}],
         "clock": {"servers": [ntp.address, second_ntp.address]},
         "upstream": {
             "gateway": [f"tcp://{tcp_listener.address}"],

@@ -21,6 +21,13 @@ log = logging.getLogger("spse_exporter")
 DEFAULT_LISTEN = ":10040"
 # getaddrinfo runs in the default executor: one slow resolver must not hold up every probe.
 RESOLVER_THREADS = 64
+# Without a config the exporter probes nothing: it says what to configure instead.
+NO_CONFIG = f"""spse-exporter: no --config.file given, so there is nothing to probe. Copy the example, set your SPSE URL,
+your router (gateway), time sources and anchors, check it, and start with it:
+  cp {EXAMPLE_CONFIG} spse.yml && $EDITOR spse.yml
+  spse-exporter --config.file=spse.yml --check-config && spse-exporter --config.file=spse.yml
+Belum ada --config.file, jadi tidak ada yang diperiksa. Salin contoh di atas, isi URL SPSE, router (gateway),
+sumber waktu dan jangkar Anda, periksa, lalu jalankan dengan --config.file=spse.yml."""
 # Commands for the stack around the exporter, imported only when used.
 SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers"}
 
@@ -29,8 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="spse-exporter",
         description="Prometheus exporter for SPSE sites: HTTP status, clock validation and upstream reachability.")
-    parser.add_argument("--config.file", dest="config_file", default=str(EXAMPLE_CONFIG),
-                        help="YAML config file (default: the bundled example, %(default)s)")
+    parser.add_argument("--config.file", dest="config_file", default=None,
+                        help=f"YAML config file (required; start from a copy of {EXAMPLE_CONFIG})")
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
                         help="host:port to serve on (default %(default)s: every interface)")
     parser.add_argument("--web.config.file", dest="web_config_file", default=None,
@@ -127,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         return module.main(argv[1:])
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    if args.config_file is None:
+        print(NO_CONFIG, file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config_file)
     except ConfigError as err:

@@ -29,7 +29,8 @@ your router (gateway), time sources and anchors, check it, and start with it:
 Belum ada --config.file, jadi tidak ada yang diperiksa. Salin contoh di atas, isi URL SPSE, router (gateway),
 sumber waktu dan jangkar Anda, periksa, lalu jalankan dengan --config.file=spse.yml."""
 # Commands for the stack around the exporter, imported only when used.
-SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers"}
+SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers",
+               "report": "exporter.report.cli"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

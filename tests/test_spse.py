@@ -16,8 +16,9 @@ from exporter.probes.http import probe_http
 from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app
 from exporter.probes.spse_page import analyse, check
 from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_CODE, SPSE_ERROR_PAGE,
-                         SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, spse_footer,
-                         spse_front_page)
+                         SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, FakeSPSE, free_port,
+                         spse_footer, spse_front_page, spse_lelang_page)
+from tests.real_servers import Nginx
 from tests.support import http_get, poll
 
 WIB = INDONESIAN_ZONES["WIB"]
@@ -218,7 +219,6 @@ def test_stale_update_time_is_exported_as_written(spse):
 # --- through the real exporter -----------------------------------------------------------------------
 
 def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
-    from tests.fakes import FakeSPSE
     healthy, dead_db, captive = FakeSPSE(), FakeSPSE(), FakeSPSE()
     dead_db.app = "dt_error_page"
     captive.page = CAPTIVE_PORTAL_PAGE
@@ -268,3 +268,48 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     for fake in (healthy, dead_db):
         assert fake.token not in text and fake.token not in json.dumps(probes) and fake.token not in exporter.logs()
     assert "probe spse_app/deaddb failing: " in exporter.logs() and SPSE_ERROR_CODE in exporter.logs()
+
+
+# --- against Debian's nginx serving SPSE-like pages ------------------------------------------------------
+
+@pytest.fixture
+def nginx_sites(tmp_path):
+    """nginx serving a healthy SPSE under /eproc4 (/eproc4 redirects to /eproc4/, as nginx does for a
+    directory), the same site with a dead database (/dt/lelang answers SPSE's error page, status 200),
+    and a captive portal answering every path with status 200."""
+    token = "0123456789abcdef0123456789abcdef01234567"
+    rows = json.dumps({"draw": 1, "recordsTotal": 77, "recordsFiltered": 77, "data": [["1", "Paket"]]})
+    for site, dt in (("healthy", rows), ("deaddb", SPSE_ERROR_PAGE)):
+        (tmp_path / site / "eproc4" / "dt").mkdir(parents=True)
+        (tmp_path / site / "eproc4" / "index.html").write_text(spse_front_page())
+        (tmp_path / site / "eproc4" / "lelang").write_text(spse_lelang_page(token))
+        (tmp_path / site / "eproc4" / "dt" / "lelang").write_text(dt)
+    (tmp_path / "captive").mkdir()
+    (tmp_path / "captive" / "index.html").write_text(CAPTIVE_PORTAL_PAGE)
+    ports = {name: free_port() for name in ("healthy", "deaddb", "captive")}
+    json_dt = "location /eproc4/dt/ { default_type application/json; }"
+    servers = "\n".join([
+        f"server {{ listen 127.0.0.1:{ports['healthy']}; root {tmp_path}/healthy; default_type text/html; {json_dt} }}",
+        f"server {{ listen 127.0.0.1:{ports['deaddb']}; root {tmp_path}/deaddb; default_type text/html; }}",
+        f"server {{ listen 127.0.0.1:{ports['captive']}; root {tmp_path}/captive; default_type text/html; "
+        "location / { try_files /index.html =404; } }"])
+    server = Nginx(tmp_path / "nginx", servers, free_port())
+    try:
+        server.wait_ready()
+        yield {name: f"http://127.0.0.1:{port}/eproc4" for name, port in ports.items()}, token
+    finally:
+        server.stop()
+
+
+def test_nginx_serving_spse_pages(nginx_sites):
+    urls, token = nginx_sites
+    healthy = front(urls["healthy"])
+    assert healthy.success and healthy.redirects == 1 and healthy.spse.version == SPSE_VERSION, healthy.message
+    assert app(urls["healthy"]).message.endswith("recordsTotal 77")
+    dead = app(urls["deaddb"])
+    assert front(urls["deaddb"]).success
+    assert (dead.reason, dead.status_code) == ("spse_error", 200) and SPSE_ERROR_CODE in dead.message
+    assert token not in repr(dead)
+    captive = front(urls["captive"])
+    assert (captive.reason, captive.status_code) == ("not_spse", 200)
+    assert app(urls["captive"]).reason == "no_token"

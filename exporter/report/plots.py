@@ -39,23 +39,23 @@ def render(report: Report, clock: Clock) -> bytes:
     from matplotlib import dates, figure
 
     lang, times, signals = clock.lang, report.times, report.signals
-    names = text.LINK_NAMES[lang]
+    names, say = text.LINK_NAMES[lang], text.PHRASES[lang]
     moments = [clock.local(t) for t in times]
     fig = figure.Figure(figsize=(8.2, 6.4), dpi=96, layout="constrained")
     availability, chain, sources = fig.subplots(3, 1, sharex=True, height_ratios=(1, 1.6, 1.2))
 
     availability.step(moments, gaps(signals["spse"]), where="post", color=UP,
-                      label="SPSE" + (" (inside)" if signals.get("outside") else ""))
+                      label=f"SPSE ({say['inside']})")
     if signals.get("outside"):
         availability.step(moments, gaps(signals["outside"]), where="post",
-                          color="#1565c0", linestyle="--", label="SPSE (outside)")
+                          color="#1565c0", linestyle="--", label=f"SPSE ({say['outside_short']})")
         availability.legend(loc="lower right", fontsize=7)
     for incident in report.incidents:
         end = incident.end if incident.end is not None else times[-1]
         availability.axvspan(clock.local(incident.start), clock.local(end), color=DOWN, alpha=0.15)
     availability.set_ylim(-0.1, 1.1)
     availability.set_yticks([0, 1], ["DOWN", "UP"])
-    availability.set_title(text.PHRASES[lang]["plot_alt"], fontsize=10)
+    availability.set_title(say["plot_alt"], fontsize=10)
 
     rows = [link for link in LINKS if link in signals]
     for row, link in enumerate(reversed(rows)):

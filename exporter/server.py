@@ -22,7 +22,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from exporter import __version__
+from exporter import __version__, runbook
 from exporter.exposition import CONTENT_TYPE
 
 log = logging.getLogger("spse_exporter.server")
@@ -59,6 +59,7 @@ Probes run on their own schedule; this page and /metrics only read their last re
 <ul>
 <li><a href="metrics">/metrics</a> - Prometheus metrics</li>
 <li><a href="probes">/probes</a> - last result of every configured probe (JSON)</li>
+<li><a href="runbook">/runbook</a> - what to do for each alert (the runbook the alerts link to)</li>
 <li><a href="-/healthy">/-/healthy</a> - process is up</li>
 <li><a href="-/ready">/-/ready</a> - first probe round finished</li>
 <li>POST /-/reload - reload the config file (with --web.enable-lifecycle; SIGHUP always does)</li>
@@ -90,6 +91,10 @@ async def probes(app: App, request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+async def runbook_page(app: App, request: web.Request) -> web.Response:
+    return web.Response(body=runbook.page(), content_type="text/html", charset="utf-8")
+
+
 async def healthy(app: App, request: web.Request) -> web.Response:
     return text(200, "Healthy.\n")
 
@@ -115,6 +120,7 @@ ROUTES = {
     "/": (("GET",), landing),
     "/metrics": (("GET",), metrics),
     "/probes": (("GET",), probes),
+    "/runbook": (("GET",), runbook_page),
     "/-/healthy": (("GET",), healthy),
     "/-/ready": (("GET",), ready),
     "/-/reload": (("POST", "PUT"), reload),

@@ -116,3 +116,18 @@ def test_every_alert_section_is_bilingual_with_its_first_three_commands():
         assert re.search(r"\s/\s", check), f"{name}: 'Check first' needs the Indonesian after ' / '"
         commands = re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip().splitlines()
         assert len(commands) >= 3, f"{name}: give the first three commands to run"
+
+
+def test_the_exporter_serves_the_runbook_with_every_alerts_anchor(start_exporter, tcp_listener):
+    """GET /runbook on the real exporter: the page the links open, with an id for every alert of every rule file."""
+    exporter = start_exporter({"interval": "5s", "timeout": "1s",
+                               "targets": [{"name": "t", "url": f"http://127.0.0.1:{tcp_listener.port}/"}]},
+)
+    status, body, headers = http_get(f"{exporter.url}/runbook")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body.startswith(b"<!doctype html>") and b'<h2 id="watchdog">Watchdog</h2>' in body
+    ids = Ids(body.decode()).ids
+    missing = {name for name, url in alerts(ALL_RULES) if url.rsplit("#", 1)[1] not in ids}
+    assert not missing, missing
+    status, landing, _ = http_get(f"{exporter.url}/")
+    assert b'<a href="runbook">/runbook</a>' in landing

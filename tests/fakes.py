@@ -170,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._tender_list(path)
         elif mode == "ok":
             self._answer(200, SPSE_PAGE if fake.page is None else fake.page)
+        elif mode == "page":  # `page` on every path, e.g. a captive portal in front of the whole site
+            self._answer(fake.status, fake.page or "")
         elif mode == "status":
             self._answer(fake.status, GATEWAY_TIMEOUT_PAGE if fake.status == 504 else f"status {fake.status}")
         elif mode == "error_page":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -220,8 +221,10 @@ def test_stale_update_time_is_exported_as_written(spse):
 
 def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     healthy, dead_db, captive = FakeSPSE(), FakeSPSE(), FakeSPSE()
+    healthy.page = spse_front_page()  # "Update terakhir" now
     dead_db.app = "dt_error_page"
     captive.page = CAPTIVE_PORTAL_PAGE
+    captive.set("page")
     stale = datetime.now(WITA) - timedelta(days=2)
     dead_db.page = spse_front_page(spse_footer(updated=stale))
     spse = {"timezone": "WITA", "app_interval": "2s"}
@@ -249,6 +252,7 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     assert value("spse_http_probe_success", target="healthy") == 1
     assert value("spse_info", target="healthy", version=SPSE_VERSION) == 1
     assert value("spse_app_probe_success", target="healthy") == 1
+    assert 0 <= time.time() - value("spse_data_last_update_timestamp_seconds", target="healthy") < 120
     assert value("spse_site_utc_offset_seconds", target="healthy") == 8 * 3600
     # The dead database: front page up, application check down with the error page's code.
     assert value("spse_http_probe_success", target="deaddb") == 1
@@ -264,6 +268,7 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     assert not [key for key in samples if key[0] == "spse_info" and ("target", "captive") in key[1]]
     assert value("spse_data_last_update_timestamp_seconds", target="captive") is None
     assert probes["http/captive"]["spse"]["identity"] == "other"
+    assert value("spse_app_probe_failures_total", target="captive", reason="no_token") >= 1
     # The token is a secret: not in /metrics, /probes or the log.
     for fake in (healthy, dead_db):
         assert fake.token not in text and fake.token not in json.dumps(probes) and fake.token not in exporter.logs()

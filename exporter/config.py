@@ -417,8 +417,8 @@ def parse_zone(name: Any) -> tzinfo:
         return INDONESIAN_ZONES[name.upper()]
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use WIB, WITA, WIT or an IANA name such as "
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long for a file
+        raise ValueError(f"unknown time zone {name[:64]!r} (use WIB, WITA, WIT or an IANA name such as "
                          "Asia/Makassar)") from None
 
 

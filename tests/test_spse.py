@@ -124,6 +124,9 @@ def test_config_switch_and_its_errors():
     assert target({"timezone": "wita"}).spse.zone == WITA
     for bad, where in [("yes", "targets[0].spse: must be true, false or a mapping"),
                        ({"timezone": "Borneo"}, "targets[0].spse.timezone: unknown time zone 'Borneo'"),
+                       ({"timezone": "Asia"}, "targets[0].spse.timezone: unknown time zone 'Asia'"),
+                       ({"timezone": "A" * 5000}, "targets[0].spse.timezone: unknown time zone 'AAAA"),
+                       ({"timezone": 7}, "targets[0].spse.timezone: must be WIB, WITA, WIT or an IANA"),
                        ({"app_interval": "5s"}, "targets[0].spse.app_interval: must be above the target's timeout"),
                        ({"app": True}, "targets[0].spse.app: unknown key")]:
         with pytest.raises(ConfigError, match=where.replace("[", r"\[").replace("]", r"\]")):

@@ -88,6 +88,7 @@ class FakeSPSE:
         self.page: str | None = None  # the front page of "ok" mode; None: SPSE_PAGE
         self.app = "ok"  # the tender list of "ok" mode: ok, no_token, dt_html, dt_error_page, dt_status
         self.base = "/eproc4"  # where /lelang and /dt/lelang live ("" for a site served at the root)
+        self.redirect_prefix: tuple[str, str] | None = None  # (old, new): tender-list paths redirected
         self.token = secrets.token_hex(20)
         self.dt_requests: list[dict] = []
         self.hits = 0
@@ -233,7 +234,9 @@ class _Handler(BaseHTTPRequestHandler):
         """SPSE's tender list: /lelang sets a session and the token; /dt/lelang wants both, and an XHR header."""
         fake = self.fake
         session = f"SPSE_SESSION={fake.token[:8]}"
-        if path == f"{fake.base}/lelang":
+        if fake.redirect_prefix and path.startswith(fake.redirect_prefix[0]):
+            self._answer(302, "", {"Location": self.path.replace(*fake.redirect_prefix, 1)})
+        elif path == f"{fake.base}/lelang":
             token = None if fake.app == "no_token" else fake.token
             self._answer(200, spse_lelang_page(token), {"Set-Cookie": f"{session}; Path=/"})
         elif path != f"{fake.base}/dt/lelang":

@@ -321,3 +321,14 @@ def test_nginx_serving_spse_pages(nginx_sites):
     captive = front(urls["captive"])
     assert (captive.reason, captive.status_code) == ("not_spse", 200)
     assert app(urls["captive"]).reason == "no_token"
+
+
+def test_redirect_limit_is_per_request_of_the_application_check(spse):
+    """/lelang and /dt/lelang each redirected once: within max_redirects 1, though two in all."""
+    spse.base = "/app"
+    config = {"interval": "5s", "targets": [{"name": "site", "url": f"http://127.0.0.1:{spse.port}/eproc4/",
+                                             "timeout": "2s", "max_redirects": 1, "spse": True}]}
+    target = parse_config(yaml.safe_dump(config)).targets[0]
+    spse.redirect_prefix = ("/eproc4/", "/app/")
+    result = asyncio.run(probe_spse_app(AppCheck(target)))
+    assert result.success and result.redirects == 2, result.message

@@ -273,8 +273,8 @@ def request_headers(target: Target) -> dict[str, str]:
 
 async def fetch(target: Target, session: Session, url: str, method: str, headers: dict[str, str],
                 seen: Observation) -> bytes:
-    """`url` with the target's settings, following redirects up to its limit; the final body."""
-    read_body = method != "HEAD"
+    """`url` with the target's settings, following up to its limit of redirects; the final body."""
+    read_body, hops = method != "HEAD", 0
     while True:
         body = await send(session, url, method, headers, seen,
                           ip_protocol=target.ip_protocol, fallback=target.ip_protocol_fallback,
@@ -282,12 +282,13 @@ async def fetch(target: Target, session: Session, url: str, method: str, headers
                           body_limit=target.body_size_limit if read_body else None)
         if seen.status_code not in REDIRECT_CODES or target.max_redirects == 0:
             break
-        if seen.redirects >= target.max_redirects:
+        if hops >= target.max_redirects:
             raise ProbeFailure("protocol", f"more than {target.max_redirects} redirects (last to {url})")
         next_url = urljoin(url, seen.location) if seen.location else ""
         if urlsplit(next_url).scheme not in ("http", "https"):
             raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
         seen.redirects += 1
+        hops += 1
         url = next_url
     if target.spse and read_body:
         seen.page = spse_page.analyse(body, target.spse.zone)

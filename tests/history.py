@@ -84,8 +84,7 @@ class Site:
         reachable = 0 if inside(t, self.sources_lost) else 2
         yield "up", "gauge", "up", self.labels(), 1, t
         yield "spse_http_probe_success", "gauge", "spse_http_probe_success", target, 0 if down else 1, t
-        yield "spse_http_status_code", "gauge", "spse_http_status_code", target, int(code), t
-        for each in ("200", "500", "502", "503", "504"):
+        for each in ["200", *sorted({code for _, _, code in self.spse_down})]:
             yield ("spse_http_responses", "counter", "spse_http_responses_total",
                    self.labels(target=self.name, code=each), counters[each], t)
         yield ("spse_http_probe_failures", "counter", "spse_http_probe_failures_total",

@@ -28,7 +28,7 @@ def wita(text: str) -> float:
 
 def april_4() -> Site:
     """The incident: global lost at 07:52, time sources silent from 07:53, SPSE 504 from 08:00 to 22:24 WITA."""
-    day_start, day_end = at("2023-04-03 23:00", WITA), at("2023-04-05 01:00", WITA)
+    day_start, day_end = at("2023-04-03 23:30", WITA), at("2023-04-05 00:15", WITA)
     return Site(
         "kutaibarat", WITA, day_start, day_end,
         global_lost=[(wita("07:52"), wita("22:15"))],
@@ -51,7 +51,7 @@ def wib(text: str) -> float:
 def wib_site() -> Site:
     """A WIB site: two incidents (504, then 502), a single failed probe, and one over midnight."""
     return Site(
-        "jakarta", WIB, wib("2023-05-01 06:00"), wib("2023-05-02 03:00"),
+        "jakarta", WIB, wib("2023-05-01 07:30"), wib("2023-05-02 02:15"),
         spse_down=[(wib("2023-05-01 09:00"), wib("2023-05-01 09:20"), "504"),
                    (wib("2023-05-01 11:00"), wib("2023-05-01 11:00:15"), "504"),
                    (wib("2023-05-01 14:00"), wib("2023-05-01 14:30"), "502"),
@@ -65,7 +65,7 @@ def wit(text: str) -> float:
 def wit_site() -> Site:
     """A WIT site whose exporter (on the SPSE host) was not scraped from 10:00 to 12:00 WIT; later the host's
     kernel lost its synchronisation while the time sources answered, and SPSE failed."""
-    return Site("jayapura", WIT, wit("06:00"), wit("18:00"), exporter_down=[(wit("10:00"), wit("12:00"))],
+    return Site("jayapura", WIT, wit("07:30"), wit("16:15"), exporter_down=[(wit("10:00"), wit("12:00"))],
                 kernel_unsynchronized=[(wit("14:50"), wit("15:40"))], spse_down=[(wit("15:00"), wit("15:30"), "504")])
 
 

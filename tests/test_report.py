@@ -210,6 +210,17 @@ def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):
     assert "gangguan pada server atau aplikasi SPSE" in text
 
 
+def test_ongoing_incident_and_markdown_plot_file(prometheus, capsys, tmp_path):
+    """A window ending while SPSE fails: the incident is ongoing; Markdown written to a file links its plot."""
+    window = ("--site", "jakarta", "--from", "2023-05-01 08:00", "--to", "2023-05-01 09:10")
+    [incident] = report_json(prometheus, capsys, *window)["incidents"]
+    assert incident["ongoing"] and incident["end"] is None and incident["duration_seconds"] is None
+    assert cli.main(["--prometheus.url", prometheus.url, *window, "--output", str(tmp_path / "ba.md")]) == 0
+    text = (tmp_path / "ba.md").read_text()
+    assert "09:00 WIB s.d. belum pulih pada akhir periode" in text and "Kami sedang menangani gangguan ini" in text
+    assert "](ba.png)" in text and (tmp_path / "ba.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_incident_over_midnight(prometheus, capsys):
     window = ("--site", "jakarta", "--from", "2023-05-01T22:00:00+07:00", "--to", "2023-05-02 02:00")
     [incident] = report_json(prometheus, capsys, *window)["incidents"]

@@ -84,6 +84,7 @@ def check_reply(data: bytes, request: bytes) -> tuple[str, str]:
 
 
 def _arrival_time(ancdata: list) -> float:
+    """The kernel's receive timestamp from recvmsg's ancillary data, else now."""
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == TIMESTAMPNS and len(data) >= TIMESPEC.size:
             seconds, nanoseconds = TIMESPEC.unpack_from(data)
@@ -92,8 +93,11 @@ def _arrival_time(ancdata: list) -> float:
 
 
 def _read_arrivals(sock: socket.socket, arrivals: asyncio.Queue) -> None:
-    """Queue each waiting datagram with its arrival time, or a socket error (an ICMP refusal arrives as one)."""
-    while True:
+    """Queue each waiting datagram with its arrival time, or a socket error (an ICMP refusal arrives as one).
+
+    At most 64 per call, so that a peer flooding the socket cannot hold the event loop.
+    """
+    for _ in range(64):
         try:
             data, ancdata, _, _ = sock.recvmsg(512, socket.CMSG_SPACE(TIMESPEC.size))
             arrival = (data, _arrival_time(ancdata))
@@ -108,6 +112,7 @@ def _read_arrivals(sock: socket.socket, arrivals: asyncio.Queue) -> None:
 
 
 def _connect(address: str, port: int, version: int) -> socket.socket:
+    """A non-blocking UDP socket connected to the server: the kernel drops datagrams from anyone else."""
     sock = socket.socket(socket.AF_INET6 if version == 6 else socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)

@@ -23,7 +23,8 @@ BASE = {
          "method": "GET", "valid_status_codes": [200, 302], "fail_if_body_matches": ["(?i)terjadi error"],
          "fail_if_body_not_matches": ["SPSE"], "headers": {"Accept-Language": "id"}, "ip_protocol": "ip4",
          "ip_protocol_fallback": True, "max_redirects": 3, "body_size_limit": "512KiB",
-         "tls": {"insecure_skip_verify": False, "server_name": "lpse.contoh.go.id"}},
+         "tls": {"insecure_skip_verify": False, "server_name": "lpse.contoh.go.id"},
+         "spse": {"timezone": "WITA", "data_max_age": "2d", "app_check": True, "app_interval": "5m"}},
         {"name": "lain", "url": "http://lpse.lain.go.id:8080/eproc4"},
     ],
     "clock": {"servers": ["ntp.contoh.go.id", "[2001:db8::1]:123"], "interval": "1m", "timeout": "5s"},
@@ -36,13 +37,14 @@ BASE = {
 KEYS = ["interval", "timeout", "targets", "clock", "upstream", "name", "url", "method", "valid_status_codes",
         "fail_if_body_matches", "fail_if_body_not_matches", "headers", "ip_protocol", "ip_protocol_fallback",
         "max_redirects", "body_size_limit", "tls", "insecure_skip_verify", "ca_file", "server_name", "servers",
-        "gateway", "national", "global"]
+        "gateway", "national", "global", "spse", "timezone", "data_max_age", "app_check", "app_interval"]
 # Values a config author (or a typo) could plausibly write, to reach past the first type checks.
 WORDS = ["15s", "0s", "500ms", "1m30s", "99999999999999999999y", "-1s", "1MiB", "0B", "99999999999GiB", "GET",
          "POST", "ip6", "http://[::1", "http://[v1.x]/", "https://lpse.contoh.go.id:99999/", "http://:80/",
          "tcp://host", "tcp://[::1]:0", "dns://1.1.1.1/", "dns://1.1.1.1/x?type=BOGUS&y=1", "icmp://1.1.1.1",
          "ntp://[::1", "ftp://x/", "a{99999999999}", "(" * 1200 + ")" * 1200, "[z-a]", "\\", "(?P<a>x)(?P<a>y)",
-         "x\0y", "\udcff", "lpse.contoh.go.id", "", " ", "\n"]
+         "x\0y", "\udcff", "lpse.contoh.go.id", "", " ", "\n", "WITA", "Asia/Makassar", "Asia", "../../etc/passwd",
+         "Z" * 300]
 scalars = (st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from(WORDS) | st.text(max_size=30))
 documents = st.recursive(
     scalars,

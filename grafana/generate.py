@@ -212,10 +212,19 @@ def http_status_timeline(size=(12, 7)) -> dict:
         "none", [query(f"spse_http_status_code{{{TARGET}}}", "{{site}} {{target}}")], STATUS_CODES, size)
 
 
+# The reasons each kind of probe fails with (exporter/metrics.py; tests/test_words.py keeps them in step).
+REASONS = {
+    "SPSE": "timeout, dns, connect, tls, http_status, body_match, protocol; with spse: also spse_error, not_spse",
+    "Application check": "timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data",
+    "NTP": "timeout, dns, connect, protocol, kod, unsynchronized, origin_mismatch",
+    "Upstream": "timeout, dns, connect, tls, protocol, http_status, rcode, no_answer, and the NTP reasons",
+}
+
+
 def failures(metric: str, labels: str, by: str, legend_format: str, what: str, size=(12, 8)) -> dict:
     return timeseries(
         f"{what} failures by reason / Kegagalan per penyebab",
-        f"Failed {what} probes per reason in each interval (timeout, dns, connect, tls, http_status, ...). "
+        f"Failed {what} probes per reason in each interval ({REASONS[what]}). "
         "The reason says where the chain broke. ID: Jumlah kegagalan per penyebab.",
         "short", [query(rate(metric, labels, by), legend_format)], size, bars=True, stack=True, calcs=("sum",))
 
@@ -433,20 +442,20 @@ def incident() -> dict:
                  "One row per link, top to bottom in the order a failure travels: 1 gateway (your router), "
                  "2 national and 3 global reachability, 4 clock (share of NTP sources answering), 5 SPSE. The "
                  "highest row that turns red first is where to look. 4 April 2023: global went red, then clock, "
-                 "then SPSE, while national stayed green. ID: Satu baris per tautan; baris teratas yang pertama "
+                 "then SPSE, while national stayed green. ID: Satu baris per mata rantai; baris teratas yang pertama "
                  "merah adalah penyebabnya.",
                  "percentunit", chain, LINK_STATE, size=(24, 9),
                  steps=thresholds("red", (0.0001, "orange"), (1, "green"))),
         stat("Probable cause now / Kemungkinan penyebab saat ini",
              "The first link of the chain lost in the last 5 minutes (recording rule spse:probable_cause): "
-             "gateway_lost, national_lost, global_lost, clock_unvalidated, or none. ID: Tautan pertama yang "
+             "gateway_lost, national_lost, global_lost, clock_unvalidated, or none. ID: Mata rantai pertama yang "
              "putus dalam 5 menit terakhir; none berarti tidak ada.",
              "none", [query(f"spse:probable_cause{{{SITE}}}", "{{site}}: {{cause}}", instant=True)],
              size=(8, 6), text_mode="name", overrides=[by_name(".*: none$", fixed("green")),
                                                        by_name(".*_(lost|unvalidated)$", fixed("red"))]),
-        table("Which link broke first / Tautan yang putus pertama",
+        table("Which link broke first / Mata rantai yang putus pertama",
               "For each link that was fully down at some point in the dashboard's time range, when that first "
-              "happened; the top row broke first. ID: Kapan tiap tautan pertama kali putus dalam rentang waktu "
+              "happened; the top row broke first. ID: Kapan tiap mata rantai pertama kali putus dalam rentang waktu "
               "dasbor; baris teratas putus paling awal.",
               "dateTimeAsIso", [query(first, instant=True, table=True)], size=(16, 6),
               transformations=[{"id": "organize", "options": {
@@ -454,7 +463,7 @@ def incident() -> dict:
                   "indexByName": {"Value": 0, "link": 1, "site": 2},
                   "renameByName": {"Value": "first down / pertama putus"}}}],
               sort=[{"displayName": "first down / pertama putus", "desc": False}]),
-        row("Links in detail / Rincian tiap tautan"),
+        row("Links in detail / Rincian tiap mata rantai"),
         upstream_checks_timeline(size=(24, 8)),
         clock_offset_panel(),
         timeline("Time sources answering / Sumber waktu yang menjawab",

@@ -154,7 +154,7 @@ def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
             "commonLabels": {"site": "kutaibarat"}, "commonAnnotations": {}, "externalURL": "http://am", "alerts": alerts}
     message = render('{{ template "spse.message" . }}', data, tmp_path)
     assert message.startswith("<b>[FIRING:3] SPSE kutaibarat</b>\n"
-                              "Probable cause / Penyebab kemungkinan: <b>gateway lost (local router or ISP link) / ")
+                              "Probable cause / Kemungkinan penyebab: <b>gateway lost (local router or ISP link) / ")
     assert message.index("UpstreamGatewayLost") < message.index("ClockUnvalidated") < message.index("SPSEDown")
     assert message.index("Resolved / Pulih:") < message.index("SPSEGatewayTimeout")
     assert "&lt;summary&gt; &amp; co" in message and "<summary>" not in message  # safe for Telegram's HTML mode

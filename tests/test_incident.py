@@ -158,7 +158,7 @@ def test_incident_replay_pages_once_with_root_cause(world, tmp_path, start_expor
         ["amtool", "template", "render", f"--template.glob={STACK_DIR / 'templates' / '*.tmpl'}",
          '--template.text={{ template "spse.message" . }}', f"--template.data={data}"],
         capture_output=True, text=True, check=True, timeout=30).stdout
-    assert ("Probable cause / Penyebab kemungkinan: <b>global connectivity lost → time sources unreachable, clock not "
+    assert ("Probable cause / Kemungkinan penyebab: <b>global connectivity lost → time sources unreachable, clock not "
             "validated / koneksi global terputus → sumber waktu tidak terjangkau, jam tidak tervalidasi</b>") in message
     assert message.index("UpstreamGlobalLost") < message.index("SPSEGatewayTimeout")
 

@@ -20,6 +20,7 @@ from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_COD
                          SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, FakeSPSE, free_port,
                          spse_footer, spse_front_page, spse_lelang_page)
 from tests.real_servers import Nginx
+from tests.stack import compress_rules, render_prometheus_config
 from tests.support import http_get, poll
 
 WIB = INDONESIAN_ZONES["WIB"]
@@ -332,3 +333,36 @@ def test_redirect_limit_is_per_request_of_the_application_check(spse):
     spse.redirect_prefix = ("/eproc4/", "/app/")
     result = asyncio.run(probe_spse_app(AppCheck(target)))
     assert result.success and result.redirects == 2, result.message
+
+
+def test_application_down_fires_through_prometheus_only_while_the_front_page_answers(
+        start_exporter, start_prometheus, tmp_path):
+    """The shipped rules 30 times faster: a dead database behind a working front page pages
+    SPSEApplicationDown with the cause annotation; a site that is down altogether does not (SPSEDown's)."""
+    dead_db, down = FakeSPSE(), FakeSPSE()
+    dead_db.app = "dt_error_page"
+    down.set("status", status=503)
+    spse = {"app_interval": "500ms"}
+    try:
+        exporter = start_exporter({"interval": "500ms", "timeout": "400ms", "targets": [
+            {"name": "deaddb", "url": dead_db.url, "spse": spse}, {"name": "down", "url": down.url, "spse": spse}]})
+        prometheus = start_prometheus(render_prometheus_config(
+            tmp_path, exporter=f"{exporter.host}:{exporter.port}", rules_dir=compress_rules(tmp_path / "rules", 30),
+            scrape_interval="500ms", evaluation_interval="500ms"))
+        firing = poll(lambda: [alert for alert in http_json(f"{prometheus.url}/api/v1/alerts")["data"]["alerts"]
+                               if alert["labels"]["alertname"] == "SPSEApplicationDown"
+                               and alert["state"] == "firing"], 60, 0.5, "SPSEApplicationDown to fire")
+        assert [alert["labels"]["target"] for alert in firing] == ["deaddb"]
+        annotations = firing[0]["annotations"]
+        assert annotations["cause"] == "none" and "reason: spse_error" in annotations["description"]
+        assert prometheus.query('ALERTS{alertname="SPSEDown", target="down"}')
+        assert not prometheus.query('ALERTS{alertname="SPSEApplicationDown", target="down"}')
+    finally:
+        dead_db.close()
+        down.close()
+
+
+def http_json(url: str) -> dict:
+    status, body, _ = http_get(url)
+    assert status == 200, status
+    return json.loads(body)

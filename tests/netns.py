@@ -146,6 +146,15 @@ class Topology:
     def unblackhole(self, network: str) -> None:
         self.router.exec("iptables", "-D", "FORWARD", "-d", network, "-j", "DROP")
 
+    def cut_site(self) -> None:
+        """The site's whole uplink cut: the router forwards nothing from or to `lpse`, silently."""
+        for direction in ("-s", "-d"):
+            self.router.exec("iptables", "-I", "FORWARD", direction, LPSE, "-j", "DROP")
+
+    def restore_site(self) -> None:
+        for direction in ("-s", "-d"):
+            self.router.exec("iptables", "-D", "FORWARD", direction, LPSE, "-j", "DROP")
+
     def close(self) -> None:
         for proc in self.processes:
             proc.terminate()

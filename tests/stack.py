@@ -7,6 +7,7 @@ shipped rules and routing on a faster clock (every duration divided by the same 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -79,18 +80,23 @@ def compress_rules(dest_dir: Path, factor: float, source_dir: Path = STACK_DIR /
 
 def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | None = None,
                              prometheus: str | None = None, rules_dir: Path | None = None,
-                             scrape_interval: str | None = None, evaluation_interval: str | None = None) -> Path:
+                             scrape_interval: str | None = None, evaluation_interval: str | None = None,
+                             source: Path = STACK_DIR / "prometheus.yml", remote_write: str | None = None) -> Path:
     """Write the shipped prometheus.yml into `tmp_dir` with test addresses ("host:port") swapped in.
 
     Keeps every label and rule of the shipped file; a job whose address is None is dropped,
-    and so is the alerting section when `alertmanager` is None.
+    and so is the alerting section when `alertmanager` is None. `source` is the site's file or the
+    watcher's; `remote_write` (a write URL) appends the shipped remote-write.yml, as a site opting in does.
     """
-    config = yaml.safe_load((STACK_DIR / "prometheus.yml").read_text())
+    config = yaml.safe_load(source.read_text())
+    if remote_write:
+        config["remote_write"] = yaml.safe_load((STACK_DIR / "remote-write.yml").read_text())["remote_write"]
+        config["remote_write"][0]["url"] = remote_write
     if scrape_interval:
         config["global"]["scrape_interval"] = scrape_interval
     if evaluation_interval:
         config["global"]["evaluation_interval"] = evaluation_interval
-    rules_base = rules_dir or STACK_DIR / "rules"
+    rules_base = rules_dir or source.parent / "rules"
     config["rule_files"] = [str(rules_base / Path(pattern).name) for pattern in config.get("rule_files", [])]
     addresses = {EXPORTER_JOB: exporter, "prometheus": prometheus, "alertmanager": alertmanager}
     jobs = []
@@ -110,11 +116,12 @@ def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | N
     return path
 
 
-def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 1) -> Path:
+def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 1,
+                               source: Path = STACK_DIR / "alertmanager.yml") -> Path:
     """Write the shipped alertmanager.yml into `tmp_dir` with its receivers filled as docker compose does
     (`WEBHOOK_URL=webhook_url`), every group_wait/group_interval/repeat_interval divided by `factor`;
     templates stay the shipped ones."""
-    config, _ = receivers.render(STACK_DIR / "alertmanager.yml", {"WEBHOOK_URL": webhook_url})
+    config, _ = receivers.render(source, {"WEBHOOK_URL": webhook_url})
     routes = [config["route"]]
     while routes:
         route = routes.pop()
@@ -128,14 +135,15 @@ def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 
 
 
 class _Process(ServerProcess):
-    """A Prometheus-family binary on a free 127.0.0.1 port, logging to a file in `tmp_dir`."""
+    """A Prometheus-family binary on a free port, logging to a file in `tmp_dir`; `wrapper` runs it
+    through another command, e.g. ["ip", "netns", "exec", NS]."""
 
-    def __init__(self, command: list[str], tmp_dir: Path, port: int):
-        super().__init__(command, tmp_dir / f"{self.name}-{port}.log", port, cwd=tmp_dir)
+    def __init__(self, command: list[str], tmp_dir: Path, port: int, wrapper: list[str] = ()):
+        super().__init__([*wrapper, *command], tmp_dir / f"{self.name}-{port}.log", port, cwd=tmp_dir)
 
     def get_json(self, path: str, **params) -> dict:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        status, body, _ = http_get(f"{self.url}{path}{query}")
+        status, body, _ = http_get(f"{self.url}{path}{query}", headers=self.headers)
         assert status == 200, f"{self.name} {path}: {status} {body[:300]!r}"
         return json.loads(body)
 
@@ -145,12 +153,16 @@ class PrometheusProcess(_Process):
 
     name = "prometheus"
 
-    def __init__(self, config_path: Path, tmp_dir: Path, extra_flags: list[str] = (), port: int | None = None):
+    def __init__(self, config_path: Path, tmp_dir: Path, extra_flags: list[str] = (), port: int | None = None,
+                 host: str = "127.0.0.1", wrapper: list[str] = (), auth: tuple[str, str] | None = None):
         port = port or free_port()
         storage = tmp_dir / f"prometheus-data-{port}"
+        self.host = host
+        if auth:  # the basic auth user of a --web.config.file
+            self.headers = {"Authorization": "Basic " + base64.b64encode(":".join(auth).encode()).decode()}
         super().__init__([PROMETHEUS_BIN, f"--config.file={config_path}", f"--storage.tsdb.path={storage}",
-                          f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *extra_flags],
-                         tmp_dir, port)
+                          f"--web.listen-address={host}:{port}", "--log.level=warn", *extra_flags],
+                         tmp_dir, port, wrapper)
 
     def query(self, expr: str) -> list[dict]:
         """The `result` list of /api/v1/query for `expr` at the current time."""
@@ -162,12 +174,12 @@ class AlertmanagerProcess(_Process):
 
     name = "alertmanager"
 
-    def __init__(self, config_path: Path, tmp_dir: Path, extra_flags: list[str] = ()):
+    def __init__(self, config_path: Path, tmp_dir: Path, extra_flags: list[str] = (), wrapper: list[str] = ()):
         port = free_port()
         storage = tmp_dir / f"alertmanager-data-{port}"
         super().__init__([ALERTMANAGER_BIN, f"--config.file={config_path}", f"--storage.path={storage}",
                           f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-                          "--log.level=warn", *extra_flags], tmp_dir, port)
+                          "--log.level=warn", *extra_flags], tmp_dir, port, wrapper)
 
     def alerts(self, **filters) -> list[dict]:
         """/api/v2/alerts (active, silenced and inhibited by default)."""
@@ -185,7 +197,7 @@ class AlertmanagerProcess(_Process):
 class WebhookReceiver:
     """Records every Alertmanager webhook payload with the monotonic time it arrived."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self._lock = threading.Lock()
         self._received: list[tuple[float, dict]] = []
         receiver = self
@@ -202,8 +214,8 @@ class WebhookReceiver:
             def log_message(self, format, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/"
         threading.Thread(target=self.server.serve_forever, daemon=True, name="webhook").start()
 
     @property

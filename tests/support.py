@@ -90,6 +90,7 @@ class ServerProcess:
     host = "127.0.0.1"
     scheme = "http"
     ready_path = "/-/ready"
+    headers: dict[str, str] = {}  # sent with every request the tests make, e.g. basic auth
 
     def __init__(self, command: list[str], log_path: Path, port: int, cwd: Path = ROOT, env: dict | None = None):
         self.port, self.log_path = port, log_path
@@ -111,7 +112,7 @@ class ServerProcess:
         def ready():
             if self.proc.poll() is not None:  # not an AssertionError: poll() must not wait this out
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.logs()}")
-            return http_get(f"{self.url}{self.ready_path}", timeout=2)[0] == 200
+            return http_get(f"{self.url}{self.ready_path}", timeout=2, headers=self.headers)[0] == 200
         poll(ready, timeout, what=f"{self.name} {self.ready_path}")
 
     def stop(self) -> int:

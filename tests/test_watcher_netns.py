@@ -1,0 +1,316 @@
+"""The watcher in network namespaces, with the real exporter, Prometheus and Alertmanager on both sides.
+
+    lpse (the site)      exporter, Prometheus (remote-writes to the watcher), Alertmanager, SPSE at 192.0.2.2:80
+    national             the watcher: outside exporter, Prometheus (remote-write receiver, basic auth),
+                         Alertmanager, and the on-call's national webhook; national anchors
+    internet             the Telegram stand-in (the site's receiver, abroad); global anchors and time sources
+
+One topology serves every scenario, in order: blips, a real SPSE failure, the international routes
+cut (4 April 2023), the site's uplink cut. The shipped files run 15 times faster (tests/stack.py):
+one second here is 15 s in production. Each scenario prints which receiver got what, after how long.
+"""
+
+from __future__ import annotations
+
+import time
+
+import bcrypt
+import pytest
+import yaml
+
+from tests import netns
+from tests.fakes import FakeSPSE
+from tests.netns import INTERNET, INTERNET_2, LPSE, NATIONAL, Topology
+from tests.stack import (STACK_DIR, AlertmanagerProcess, PrometheusProcess, WebhookReceiver, compress_rules,
+                         render_alertmanager_config, render_prometheus_config, scale_duration)
+from tests.support import ExporterProcess, http_get, parse_metrics, poll
+
+UNAVAILABLE = netns.unavailable()
+pytestmark = [pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE), pytest.mark.timeout(300)]
+
+SPEEDUP = 15
+SITE = "kutaibarat"  # the site name of the shipped prometheus.yml and remote-write.yml
+WATCHER_DIR = STACK_DIR / "watcher"
+SITE_PASSWORD, READER_PASSWORD = "site-test-password", "reader-test-password"
+SPSE_URL = f"http://{LPSE}/eproc4"
+PRODUCTION_PAGE_BOUND = 180  # seconds: the root-cause page must get out within 3 production minutes
+REPORT: list[str] = []
+
+
+def production(seconds: float) -> str:
+    return f"{seconds:.1f}s (production ~{seconds * SPEEDUP / 60:.1f} min)"
+
+
+def names(payload: dict, status: str) -> set[str]:
+    return {alert["labels"]["alertname"] for alert in payload["alerts"] if alert["status"] == status}
+
+
+class Stack:
+    """The site and the watcher, each in its namespace, with their receivers."""
+
+    def __init__(self, tmp):
+        self.topology = t = Topology(tmp)
+        self.processes, self.servers = [], []
+        try:
+            t.serve(t.national, {"tcp": [{"host": NATIONAL, "port": 443}], "dns": [{"host": NATIONAL, "port": 53}]},
+                    seconds=900)
+            t.serve(t.internet, {"tcp": [{"host": INTERNET, "port": 443}], "dns": [{"host": INTERNET, "port": 53}],
+                                 "ntp": [{"host": INTERNET, "port": 123}, {"host": INTERNET_2, "port": 123}]},
+                    seconds=900)
+            self.spse = self._server(t.lpse.call(FakeSPSE, LPSE, 80))
+            self.telegram = self._server(t.internet.call(WebhookReceiver, INTERNET, 8443))
+            self.oncall = self._server(t.national.call(WebhookReceiver, NATIONAL, 8080))
+            self._start_watcher(tmp / "watcher")
+            self._start_site(tmp / "site")
+        except BaseException:
+            self.close()
+            raise
+
+    def _server(self, server):
+        self.servers.append(server)
+        return server
+
+    def _process(self, namespace, process):
+        self.processes.append(process)
+        namespace.call(process.wait_ready)
+        return process
+
+    def _exporter(self, namespace, directory, config: dict) -> ExporterProcess:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "spse.yml"
+        path.write_text(yaml.safe_dump(config))
+        return self._process(namespace, ExporterProcess(path, wrapper=["ip", "netns", "exec", namespace.name]))
+
+    def _start_watcher(self, directory) -> None:
+        national = self.topology.national
+        wrapper = ["ip", "netns", "exec", national.name]
+        self.outside = self._exporter(national, directory, {
+            "interval": "1s", "timeout": "800ms", "targets": [{"name": SITE, "url": SPSE_URL}]})
+        self.watcher_am = self._process(national, AlertmanagerProcess(
+            render_alertmanager_config(directory, self.oncall.url, SPEEDUP, source=WATCHER_DIR / "alertmanager.yml"),
+            directory, wrapper=wrapper))
+        web = directory / "web.yml"
+        web.write_text(yaml.safe_dump({"basic_auth_users": {
+            user: bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+            for user, password in ((SITE, SITE_PASSWORD), ("grafana", READER_PASSWORD))}}))
+        config = render_prometheus_config(
+            directory, exporter=self.outside.address, alertmanager=self.watcher_am.address, source=WATCHER_DIR / "prometheus.yml",
+            rules_dir=compress_rules(directory / "rules", SPEEDUP, source_dir=WATCHER_DIR / "rules"),
+            scrape_interval="1s", evaluation_interval="1s")
+        self.watcher = self._process(national, PrometheusProcess(
+            config, directory, ["--rules.alert.resend-delay=1s", "--web.enable-remote-write-receiver",
+                                f"--web.config.file={web}"],
+            host=NATIONAL, wrapper=wrapper, auth=("grafana", READER_PASSWORD)))
+
+    def _start_site(self, directory) -> None:
+        lpse = self.topology.lpse
+        wrapper = ["ip", "netns", "exec", lpse.name]
+        self.exporter = self._exporter(lpse, directory, {
+            "interval": "1s", "timeout": "800ms", "targets": [{"name": SITE, "url": SPSE_URL}],
+            "clock": {"servers": [INTERNET, INTERNET_2]},
+            "upstream": {"national": [f"tcp://{NATIONAL}:443", f"dns://{NATIONAL}/lpse.contoh.go.id"],
+                         "global": [f"tcp://{INTERNET}:443", f"dns://{INTERNET}/example.com"]}})
+        self.site_am = self._process(lpse, AlertmanagerProcess(
+            render_alertmanager_config(directory, self.telegram.url, SPEEDUP), directory, wrapper=wrapper))
+        path = render_prometheus_config(
+            directory, exporter=self.exporter.address, alertmanager=self.site_am.address,
+            rules_dir=compress_rules(directory / "rules", SPEEDUP), scrape_interval="1s", evaluation_interval="1s",
+            remote_write=f"{self.watcher.url}/api/v1/write")
+        config = yaml.safe_load(path.read_text())
+        writer = config["remote_write"][0]
+        writer["remote_timeout"] = scale_duration("10s", SPEEDUP)  # a hanging request fails like 10s in production
+        writer["queue_config"] = {key: scale_duration(value, SPEEDUP) for key, value in writer["queue_config"].items()}
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        (directory / "secrets").mkdir()
+        (directory / "secrets" / "watcher_password").write_text(SITE_PASSWORD)  # the shipped password_file
+        self.site = self._process(lpse, PrometheusProcess(path, directory, ["--rules.alert.resend-delay=1s"],
+                                                          wrapper=wrapper))
+
+    def watcher_query(self, expr: str) -> list[dict]:
+        return self.topology.national.call(self.watcher.query, expr)
+
+    def site_query(self, expr: str) -> list[dict]:
+        return self.topology.lpse.call(self.site.query, expr)
+
+    def scrape(self, namespace, process, metric: str, **labels) -> float:
+        status, body, _ = namespace.call(http_get, f"{process.url}/metrics", headers=process.headers)
+        assert status == 200, status
+        return sum(value for (name, found), value in parse_metrics(body.decode()).items()
+                   if name == metric and set(labels.items()) <= set(found))
+
+    def quiet(self, what: str) -> None:
+        """Wait until both sides are healthy and neither has a firing alert besides the watchdogs."""
+        def calm():
+            site = self.site_query('ALERTS{alertstate="firing",alertname!="Watchdog"}')
+            watcher = self.watcher_query('ALERTS{alertstate="firing",vantage!="site",alertname!="WatcherWatchdog"}')
+            healthy = self.watcher_query(f'watcher:site_cause{{site="{SITE}",cause="none"}}')
+            return not site and not watcher and healthy
+        poll(calm, 120, 0.5, what)
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        for server in self.servers:
+            server.close()
+        self.topology.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("watcher-netns"))
+    try:
+        poll(lambda: stack.watcher_query(f'up{{job="spse-exporter",vantage="site",site="{SITE}"}} == 1'), 60, 0.5,
+             "the site's series at the watcher")
+        poll(lambda: stack.watcher_query(f'alertmanager_notification_requests_total{{vantage="site",site="{SITE}"}}'),
+             30, 0.5, "the site's Alertmanager metrics at the watcher")
+        stack.quiet("a healthy site and watcher")
+        yield stack
+    finally:
+        stack.close()
+        print("\n".join(["", f"watcher scenarios ({SPEEDUP}x compressed):", *REPORT]))
+
+
+def payloads(receiver: WebhookReceiver, since: float) -> list[tuple[float, dict]]:
+    return [(arrived, payload) for arrived, payload in receiver.received if arrived >= since]
+
+
+def first(receiver: WebhookReceiver, since: float, check) -> tuple[float, dict] | None:
+    return next(((arrived, payload) for arrived, payload in payloads(receiver, since) if check(payload)), None)
+
+
+def hold(seconds: float, check) -> None:
+    """Keep asserting `check` for `seconds`: the proof that something does not happen."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        check()
+        time.sleep(0.5)
+    check()
+
+
+def report(scenario: str, *lines: str) -> None:
+    REPORT.extend([f"- {scenario}", *(f"    {line}" for line in lines)])
+
+
+def test_a_lost_remote_write_batch_and_a_failed_outside_probe_do_not_page(stack):
+    t = stack.topology
+    failed_probes = stack.scrape(t.national, stack.outside, "spse_http_probe_failures_total")
+    retried = stack.scrape(t.lpse, stack.site, "prometheus_remote_storage_samples_retried_total")
+    began = time.monotonic()
+    # 15 s of production: the router drops everything to the watcher's network, then forwards again.
+    t.blackhole(f"{NATIONAL}/32")
+    poll(lambda: stack.scrape(t.national, stack.outside, "spse_http_probe_failures_total") > failed_probes, 10, 0.05,
+         "one failed outside probe")
+    t.unblackhole(f"{NATIONAL}/32")
+    poll(lambda: stack.scrape(t.lpse, stack.site, "prometheus_remote_storage_samples_retried_total") > retried, 20, 0.2,
+         "the site to re-send the lost batch")
+    lost = stack.scrape(t.national, stack.outside, "spse_http_probe_failures_total") - failed_probes
+
+    def nothing_sent():
+        assert not payloads(stack.oncall, began) and not payloads(stack.telegram, began)
+        assert not stack.watcher_query('ALERTS{alertstate="firing",vantage!="site",alertname!="WatcherWatchdog"}')
+    hold(240 / SPEEDUP, nothing_sent)  # every window and for: of the watcher, and a group_wait, have passed
+    report("one lost remote-write batch (re-sent) and one blackholed outside probe",
+           f"{lost:.0f} outside probe(s) failed; on-call webhook: nothing; Telegram stand-in: nothing, "
+           f"over {production(time.monotonic() - began)}")
+
+
+def test_a_real_spse_failure_pages_once_from_the_site(stack):
+    began = time.monotonic()
+    stack.spse.set("status", status=500)  # the application fails; every link is fine
+
+    def spse_down(payload):
+        return "SPSEDown" in names(payload, "firing")
+    arrived, payload = poll(lambda: first(stack.telegram, began, spse_down), 60, 0.2, "SPSEDown at Telegram")
+    assert payload["groupLabels"] == {"site": SITE}
+    hold(2 * 120 / SPEEDUP, lambda: None)  # two group_intervals: any duplicate would arrive
+    recovered = time.monotonic()
+    stack.spse.set("ok")
+    resolved, _ = poll(lambda: first(stack.telegram, recovered, lambda p: "SPSEDown" in names(p, "resolved")), 60, 0.2,
+                       "SPSEDown resolved at Telegram")
+    stack.quiet("the watcher and the site to settle")
+
+    firing = [p for _, p in payloads(stack.telegram, began) if names(p, "firing")]
+    assert len(firing) == 1 and names(firing[0], "firing") == {"SPSEDown"}, firing  # one page, one group
+    assert not payloads(stack.oncall, began), "the watcher paged although the site delivered"
+    report("SPSE fails (HTTP 500), everything else healthy",
+           f"Telegram stand-in: 1 notification (SPSEDown) after {production(arrived - began)}, "
+           f"resolved {production(resolved - recovered)} after recovery; on-call webhook: nothing")
+
+
+def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
+    t = stack.topology
+    started_before = stack.scrape(t.lpse, stack.site_am, "alertmanager_notifications_total")
+    began = time.monotonic()
+    t.cut_global()  # 08:00 WITA: international routes lost, national routes stay
+    stack.spse.set("status", status=504)  # SPSE cannot validate its clock
+    due = []  # when the site's Alertmanager started its first notification: the site's page was due
+
+    def forwarded(payload):
+        return any(alert["labels"].get("site_alertname") == "SPSEDown" for alert in payload["alerts"]
+                   if alert["status"] == "firing")
+
+    def page():
+        if not due and stack.scrape(t.lpse, stack.site_am, "alertmanager_notifications_total") > started_before:
+            due.append(time.monotonic())
+        return first(stack.oncall, began, forwarded)
+    arrived, payload = poll(page, 90, 0.2, "the forwarded SPSEDown at the on-call webhook")
+    assert due, "the site's Alertmanager never tried to notify"
+    failing = poll(lambda: first(stack.oncall, began, lambda p: "SiteNotificationsFailing" in names(p, "firing")),
+                   30, 0.2, "SiteNotificationsFailing at the on-call webhook")
+    spse_down = next(a for a in payload["alerts"] if a["labels"].get("site_alertname") == "SPSEDown")
+    assert spse_down["labels"]["site"] == SITE and payload["groupLabels"] == {"site": SITE}
+    assert spse_down["annotations"]["cause"] == "global_lost clock_unvalidated"
+    during = payloads(stack.oncall, began)
+    assert not payloads(stack.telegram, began), "the Telegram stand-in is abroad: nothing can reach it"
+    assert all(not names(p, "firing") & {"SiteSilent", "SPSEDownFromOutside"} for _, p in during)
+    assert arrived - due[0] <= PRODUCTION_PAGE_BOUND / SPEEDUP, arrived - due[0]
+
+    recovered = time.monotonic()
+    t.restore_global()  # 22:24 WITA
+    stack.spse.set("ok")
+
+    def resolved_at_oncall():
+        done = {name for _, p in payloads(stack.oncall, recovered) for name in names(p, "resolved")}
+        return {"SiteAlertForwarded", "SiteNotificationsFailing"} <= done
+    poll(resolved_at_oncall, 60, 0.2, "resolved notifications at the on-call webhook")
+    oncall_resolved = time.monotonic()
+    telegram_resolved, _ = poll(lambda: first(stack.telegram, recovered, lambda p: "SPSEDown" in names(p, "resolved")),
+                                60, 0.2, "the site's own resolved SPSEDown at Telegram")
+    stack.quiet("the watcher and the site to settle")
+    report("international routes cut (4 April 2023: global lost, clock unvalidated, SPSE 504)",
+           "Telegram stand-in: nothing while cut",
+           f"site Alertmanager starts its first notification (hangs, then fails) {production(due[0] - began)} "
+           "after the cut",
+           f"on-call webhook: SiteNotificationsFailing after {production(failing[0] - began)}; forwarded SPSEDown "
+           f"(cause {spse_down['annotations']['cause']}) after {production(arrived - began)}, "
+           f"{production(arrived - due[0])} after the site's own page was due",
+           f"recovery: on-call webhook got both resolved after {production(oncall_resolved - recovered)}; "
+           f"Telegram stand-in got the site's resolved SPSEDown after {production(telegram_resolved - recovered)}")
+
+
+def test_uplink_cut_the_watcher_pages_site_silent_and_spse_down_from_outside(stack):
+    t = stack.topology
+    began = time.monotonic()
+    t.cut_site()
+
+    def both(payload):
+        return {"SiteSilent", "SPSEDownFromOutside"} <= names(payload, "firing")
+    arrived, payload = poll(lambda: first(stack.oncall, began, both), 60, 0.2,
+                            "SiteSilent and SPSEDownFromOutside at the on-call webhook")
+    assert payload["groupLabels"] == {"site": SITE}
+    alerts = {a["labels"]["alertname"]: a for a in payload["alerts"] if a["status"] == "firing"}
+    assert alerts["SiteSilent"]["labels"]["site"] == alerts["SPSEDownFromOutside"]["labels"]["site"] == SITE
+    assert "uplink is cut" in alerts["SPSEDownFromOutside"]["annotations"]["description"]
+    assert not payloads(stack.telegram, began)
+
+    recovered = time.monotonic()
+    t.restore_site()
+
+    def resolved():
+        done = {name for _, p in payloads(stack.oncall, recovered) for name in names(p, "resolved")}
+        return {"SiteSilent", "SPSEDownFromOutside"} <= done
+    poll(resolved, 60, 0.2, "SiteSilent and SPSEDownFromOutside resolved at the on-call webhook")
+    report("the site's uplink cut entirely",
+           f"on-call webhook: SiteSilent + SPSEDownFromOutside (site={SITE}, 'uplink is cut') after "
+           f"{production(arrived - began)}; Telegram stand-in: nothing",
+           f"recovery: both resolved at the on-call webhook after {production(time.monotonic() - recovered)}")

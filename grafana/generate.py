@@ -28,6 +28,9 @@ UP_DOWN = [{"type": "value", "options": {
 ANSWERED = [{"type": "value", "options": {
     "0": {"text": "NO ANSWER / TIDAK MENJAWAB", "color": "red", "index": 0},
     "1": {"text": "ANSWERS / MENJAWAB", "color": "green", "index": 1}}}]
+SYNCED = [{"type": "value", "options": {
+    "0": {"text": "UNSYNCHRONISED / TIDAK TERSINKRON", "color": "red", "index": 0},
+    "1": {"text": "SYNCHRONISED / TERSINKRON", "color": "green", "index": 1}}}]
 # Share of a link's checks that passed: 0 is a broken link, anything between is a partial loss.
 LINK_STATE = [
     {"type": "value", "options": {
@@ -232,9 +235,12 @@ def failures(metric: str, labels: str, by: str, legend_format: str, what: str, s
 def clock_offset_panel(size=(12, 8)) -> dict:
     return timeseries(
         "Clock offset per time source / Selisih jam per sumber waktu",
-        "Local clock offset to each NTP source (positive: local clock is behind), and their median. A source "
-        "that stops answering leaves a gap. ID: Selisih jam lokal terhadap tiap sumber NTP dan mediannya.",
-        "s", [query(f"spse_ntp_offset_seconds{{{SITE}}}", "{{site}} {{server}}"),
+        "Local clock offset to each NTP source (positive: local clock is behind), and their median; role spse is "
+        "one of the SPSE server's own sources, reference only measures. A source that stops answering leaves a "
+        "gap. ID: Selisih jam lokal terhadap tiap sumber NTP (spse: sumber server SPSE, reference: acuan) dan "
+        "mediannya.",
+        "s", [query(f"spse_ntp_offset_seconds{{{SITE}}} * on (instance, server) group_left (role) "
+                    f"spse_clock_source_info{{{SITE}}}", "{{site}} {{server}} ({{role}})"),
               query(f"spse_clock_offset_seconds{{{SITE}}}", "{{site}} median")], size)
 
 
@@ -352,9 +358,9 @@ def overview() -> dict:
                    size=(8, 8), steps=thresholds("red", (-5, "green"), (5, "red")), threshold_style="dashed"),
         row("Clock (NTP) / Jam (NTP)"),
         stat("Time sources answering / Sumber waktu yang menjawab",
-             "How many configured NTP sources answered in the last round. 0 means time cannot be validated: "
-             "the 4 April 2023 failure. ID: Jumlah sumber NTP yang menjawab; 0 berarti waktu tidak dapat "
-             "divalidasi.",
+             "How many of the SPSE server's own NTP sources (clock.servers) answered in the last round. 0 means "
+             "SPSE cannot validate its time: the 4 April 2023 failure. ID: Jumlah sumber NTP milik server SPSE "
+             "yang menjawab; 0 berarti SPSE tidak dapat memvalidasi waktunya.",
              "short", [query(f"spse_clock_sources_reachable{{{SITE}}}", "{{site}} answering", instant=True),
                        query(f"spse_clock_sources_configured{{{SITE}}}", "{{site}} configured", instant=True)],
              size=(6, 8), steps=thresholds("red", (1, "orange"), (2, "green")),
@@ -365,9 +371,19 @@ def overview() -> dict:
                  "none", [query(f"spse_ntp_probe_success{{{SITE}}}", "{{site}} {{server}}")], ANSWERED, size=(9, 8)),
         timeseries("NTP round trip / Waktu tempuh NTP",
                    "Round-trip delay of the last exchange with each NTP source. ID: Waktu tempuh pertukaran NTP.",
-                   "s", [query(f"spse_ntp_rtt_seconds{{{SITE}}}", "{{site}} {{server}}")], size=(12, 7)),
+                   "s", [query(f"spse_ntp_rtt_seconds{{{SITE}}}", "{{site}} {{server}}")], size=(9, 7)),
         failures("spse_ntp_probe_failures_total", SITE, "site, server, reason", "{{site}} {{server}}: {{reason}}",
-                 "NTP", size=(12, 7)),
+                 "NTP", size=(9, 7)),
+        stat("SPSE host kernel clock / Jam kernel host SPSE",
+             "The kernel's own verdict (adjtimex), when the exporter runs on the SPSE host with clock.host_kernel: "
+             "synchronised or not, and its maximum error (grows 0.5 ms/s while nothing disciplines the clock). "
+             "Empty otherwise. ID: Penilaian kernel host SPSE atas jamnya (tersinkron atau tidak) dan galat "
+             "maksimumnya; kosong bila clock.host_kernel tidak aktif.",
+             "none", [query(f"spse_host_clock_synchronized{{{SITE}}}", "{{site}} kernel", instant=True),
+                      query(f"spse_host_clock_maximum_error_seconds{{{SITE}}}", "{{site}} max error / galat maks",
+                            instant=True)],
+             size=(6, 7), mappings=SYNCED,
+             overrides=[by_name(".*max error.*", ("unit", "s"), ("mappings", []), fixed("blue"))]),
         row("Upstream network / Jaringan hulu"),
         timeseries("Reachable share per group / Persentase terjangkau per grup",
                    "Share of each group's checks that succeeded in the last round. National up while global "

@@ -228,7 +228,8 @@ def incident_world(spse_tls, ca_file, ntp, dns_server, tcp_listener):
         "interval": "1s", "timeout": "500ms",
         "targets": [{"name": "lpse", "url": spse_tls.url, "tls": {"ca_file": str(ca_file)},
                      "spse": {"timezone": "WITA", "app_interval": "1s"}}],
-        "clock": {"servers": [ntp.address, second_ntp.address]},
+        # host_kernel: the exporter runs where SPSE does, so the kernel's clock panel has data too.
+        "clock": {"servers": [ntp.address, second_ntp.address], "host_kernel": True},
         "upstream": {
             "gateway": [f"tcp://{tcp_listener.address}"],
             "national": [f"tcp://{tcp_listener.address}", f"dns://{dns_server.address}/inaproc.id"],

@@ -72,6 +72,12 @@ def datatables_rows(body: bytes) -> int:
     return int(data["recordsTotal"])
 
 
+def _not_here(seen: Observation) -> bool:
+    """The application is not at this base: a 404, SPSE's not-found page, or a page that is not SPSE's."""
+    page = seen.page
+    return seen.status_code == 404 or page is not None and (page.not_found_page or page.identity != "spse")
+
+
 def _refuse_error_page(seen: Observation, url: str) -> None:
     if seen.page and (seen.page.error_page or seen.page.not_found_page):
         raise ProbeFailure("spse_error", f"{url}: {spse_page.describe(seen.page)}")
@@ -80,12 +86,10 @@ def _refuse_error_page(seen: Observation, url: str) -> None:
 async def _check(target: Target, tokens: list[str], seen: Observation) -> str:
     session = Session(target.ssl_context, target.timeout)  # one cookie jar: the token belongs to its session
     headers = request_headers(target)
-    candidates = bases(target.url)
-    for base in candidates:
+    for base in bases(target.url):
         page = await fetch(target, session, f"{base}/lelang", "GET", headers, seen)
         token = TOKEN_RE.search(page.decode("utf-8", errors="replace"))
-        not_here = seen.status_code == 404 or (seen.page and (seen.page.not_found_page or seen.page.identity != "spse"))
-        if token or not not_here:
+        if token or not _not_here(seen):
             break
     check_status(target, seen)
     _refuse_error_page(seen, f"{base}/lelang")

@@ -45,7 +45,7 @@ FAMILIES = [
     Family("spse_http_probe_success", "gauge", "1 if the last SPSE probe got a valid status and passed the body checks."),
     Family("spse_http_status_code", "gauge", "HTTP status of the last SPSE probe's final response, 0 when there was no response."),
     Family("spse_http_responses_total", "counter", "SPSE responses seen, by status code of the final response."),
-    Family("spse_http_probe_failures_total", "counter", "Failed SPSE probes by reason: timeout, dns, connect, tls, http_status, body_match, protocol."),
+    Family("spse_http_probe_failures_total", "counter", "Failed SPSE probes by reason: timeout, dns, connect, tls, http_status, body_match, protocol; with spse: also spse_error, not_spse."),
     Family("spse_http_probe_duration_seconds", "histogram", "Whole SPSE probe duration, redirects included."),
     Family("spse_http_phase_duration_seconds", "gauge", "Last SPSE probe's time per phase: resolve, connect, tls, processing (to first byte), transfer."),
     Family("spse_http_server_clock_offset_seconds", "gauge", "SPSE server's Date header minus the reference time (local clock corrected by the median NTP offset); +-0.5s resolution; absent while no time source answers."),

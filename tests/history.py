@@ -41,12 +41,14 @@ class Site:
     spse_down: list[tuple[float, float, str]] = field(default_factory=list)  # (from, to, status code)
     exporter_down: list[Stretch] = field(default_factory=list)
     kernel_unsynchronized: list[Stretch] | None = None  # None: the exporter is not on the SPSE host
+    vantage: str | None = None  # "site": the series as a site remote-writes them to the watcher
     outside_down: list[Stretch] | None = None  # None: no outside watcher
     alerts: list[tuple[str, float, float, str]] = field(default_factory=list)  # (alertname, from, to, severity)
     probable_cause: list[tuple[float, float, str]] = field(default_factory=list)
 
     def labels(self, **extra) -> str:
-        labels = {"job": "spse-exporter", "instance": "exporter:10040", "site": self.name, **extra}
+        labels = {"job": "spse-exporter", "instance": "exporter:10040", "site": self.name,
+                  **({"vantage": self.vantage} if self.vantage else {}), **extra}
         return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
     def samples(self):

@@ -63,9 +63,11 @@ def wit(text: str) -> float:
 
 
 def wit_site() -> Site:
-    """A WIT site whose exporter (on the SPSE host) was not scraped from 10:00 to 12:00 WIT; later the host's
-    kernel lost its synchronisation while the time sources answered, and SPSE failed."""
+    """A WIT site as the watcher stores it (vantage="site", and its own outside probes): nothing arrived from
+    10:00 to 12:00 WIT while the outside saw SPSE fail from 10:30 to 11:00; later the SPSE host's kernel lost
+    its synchronisation while the time sources answered, and SPSE failed."""
     return Site("jayapura", WIT, wit("07:30"), wit("16:15"), exporter_down=[(wit("10:00"), wit("12:00"))],
+                outside_down=[(wit("10:30"), wit("11:00"))], vantage="site",
                 kernel_unsynchronized=[(wit("14:50"), wit("15:40"))], spse_down=[(wit("15:00"), wit("15:30"), "504")])
 
 
@@ -232,15 +234,18 @@ def test_incident_over_midnight(prometheus, capsys):
 
 
 def test_exporter_down_is_not_an_outage(prometheus, capsys):
-    """WIT site, exporter not scraped 10:00-12:00: no incident, and the report says nothing is known then."""
+    """WIT site, nothing from the exporter 10:00-12:00: no incident, and the report says nothing is known from
+    inside then, and what the watcher saw."""
     window = ("--site", "jayapura", "--from", "2023-06-10 08:00", "--to", "2023-06-10 14:00")
     facts = report_json(prometheus, capsys, *window)
     assert facts["zone"] == "WIT" and facts["incidents"] == []
-    assert facts["exporter_down"] == [{"from": "2023-06-10T10:00:00+09:00", "to": "2023-06-10T12:00:00+09:00"}]
+    assert facts["exporter_down"] == [{"from": "2023-06-10T10:00:00+09:00", "to": "2023-06-10T12:00:00+09:00",
+                                       "outside_failed_probes": 30 * 60 // STEP}]
     text = report(prometheus, capsys, *window)
     assert "Tidak tercatat gangguan layanan SPSE pada periode ini." in text
     assert "10 Juni 2023 10:00 WIT s.d. 10 Juni 2023 12:00 WIT: Prometheus tidak mendapat data" in text
-    assert "Sehubungan" not in text  # no notice for an outage that did not happen
+    assert "Dari luar (watcher), SPSE gagal diakses pada 120 pemeriksaan dalam rentang ini" in text
+    assert "Sehubungan" not in text  # no notice for an outage the site's own data does not show
 
 
 def test_host_kernel_unsynchronized_is_the_clock_link(prometheus, capsys):

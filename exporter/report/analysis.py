@@ -2,8 +2,9 @@
 
 Works from the exporter's raw series alone (as scraped, with the `site` label of the scrape target);
 ALERTS and the recording rule `spse:probable_cause` are used when Prometheus holds them. Series of an
-outside watcher carry `vantage="outside"`; everything else (no `vantage`, or `vantage="inside"`) is the
-site's own view. Other extra labels are aggregated away.
+outside watcher carry `vantage="outside"`; the site's own view is the series without `vantage` (read from
+the site's Prometheus) or with `vantage="site"` (as the sites remote-write them to the watcher). Other extra
+labels are aggregated away.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ class Outside:
 
 
 @dataclass
+class NoData:
+    """A stretch without data from the exporter; what the watcher saw meanwhile (None: no watcher series)."""
+    start: float
+    end: float | None
+    outside_failed_probes: int | None
+
+
+@dataclass
 class Incident:
     start: float
     end: float | None
@@ -94,7 +103,7 @@ class Report:
     min_failed: int
     incidents: list[Incident]
     blips: list[tuple[float, int]]
-    exporter_down: list[tuple[float, float | None]]
+    exporter_down: list[NoData]
     times: list[float]
     signals: dict[str, list[float | None]] = field(repr=False)
 
@@ -167,7 +176,7 @@ class Collector:
         return targets[0] if targets else ""
 
     def inside(self) -> str:
-        return f'site={quote(self.site)},vantage=~"|inside"'
+        return f'site={quote(self.site)},vantage=~"|site"'
 
     def probe(self) -> str:
         return self.inside() + (f",target={quote(self.target)}" if self.target else "")
@@ -226,10 +235,12 @@ class Collector:
                 continue
             incidents.append(self.incident(span, down, signals, codes, reasons, outside, alerts, causes, running))
         not_running = find_spans([not ok for ok in running], self.times, 0)
-        exporter_down = [(max(self.times[s.first], start),
-                          self.times[s.recovered] if s.recovered is not None else None)
-                         for s in not_running
-                         if self.times[s.first] <= end and (s.recovered is None or self.times[s.recovered] > start)]
+        stop = len(self.times) - 1
+        exporter_down = [
+            NoData(max(self.times[s.first], start), self.times[s.recovered] if s.recovered is not None else None,
+                   sum(outside[""][k] == 0 for k in range(s.first, (s.recovered or stop) + 1)) if outside else None)
+            for s in not_running
+            if self.times[s.first] <= end and (s.recovered is None or self.times[s.recovered] > start)]
         signals["outside"] = outside.get("")
         return Report(self.site, self.target, start, end, self.step, self.merge_gap, self.min_failed, incidents,
                       blips, exporter_down, self.times, signals)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from exporter.config import format_duration
 from exporter.report import text
-from exporter.report.analysis import Incident, Report
+from exporter.report.analysis import Incident, NoData, Report
 from exporter.report.times import Clock
 
 
@@ -51,9 +51,7 @@ def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> l
                    Block("list", [say["blip_item"].format(time=clock.time(t), n=n) for t, n in report.blips])]
     if report.exporter_down:
         blocks += [Block("h2", say["exporter_down"]),
-                   Block("list", [say["exporter_down_item"].format(
-                       start=full.time(s), end=say["until_end"] if e is None else full.time(e))
-                                  for s, e in report.exporter_down])]
+                   Block("list", [no_data(gap, full, say) for gap in report.exporter_down])]
     blocks.append(Block("h2", say["plots"]))
     blocks.append(Block("image", (plot, say["plot_alt"], say["plot_elsewhere"])) if plot else
                   Block("p", say["no_plots"]))
@@ -62,6 +60,16 @@ def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> l
     for incident in report.incidents:
         blocks += [Block("rule"), Block("h2", say["notice_title"]), Block("notice", notice(incident, clock, site_name))]
     return blocks
+
+
+def no_data(gap: NoData, full: Clock, say: dict) -> str:
+    """A period without data from the exporter, with what the watcher saw meanwhile when it watched."""
+    line = say["exporter_down_item"].format(start=full.time(gap.start),
+                                            end=say["until_end"] if gap.end is None else full.time(gap.end))
+    if gap.outside_failed_probes is not None:
+        line += " " + (say["outside_during_gap"].format(n=text.number(gap.outside_failed_probes, full.lang))
+                       if gap.outside_failed_probes else say["outside_ok_during_gap"])
+    return line
 
 
 def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> list[Block]:

@@ -132,6 +132,7 @@ def json_report(report: Report, clock: Clock) -> str:
         "rule": {"merge_gap_seconds": report.merge_gap, "min_failed_probes": report.min_failed},
         "incidents": incidents,
         "ignored_failures": [{"at": at(t), "failed_probes": n} for t, n in report.blips],
-        "exporter_down": [{"from": at(s), "to": at(e)} for s, e in report.exporter_down],
+        "exporter_down": [{"from": at(gap.start), "to": at(gap.end), "outside_failed_probes": gap.outside_failed_probes}
+                          for gap in report.exporter_down],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -60,6 +60,9 @@ PHRASES = {
         "exporter_down_item": ("{start} s.d. {end}: Prometheus tidak mendapat data dari exporter; keadaan SPSE "
                                "pada rentang ini tidak diketahui (bukan berarti SPSE mengalami gangguan)."),
         "until_end": "akhir periode",
+        "outside_during_gap": ("Dari luar (watcher), SPSE gagal diakses pada {n} pemeriksaan dalam rentang ini: "
+                               "jaringan situs mungkin terputus seluruhnya."),
+        "outside_ok_during_gap": "Dari luar (watcher), SPSE dapat diakses selama rentang ini.",
         "blips": "Kegagalan singkat yang tidak dihitung sebagai gangguan",
         "blip_item": "{time} ({n} pemeriksaan gagal)",
         "actions": "Tindakan yang telah dilakukan",
@@ -133,6 +136,9 @@ PHRASES = {
         "exporter_down_item": ("{start} to {end}: Prometheus got no data from the exporter; the state of SPSE "
                                "in this period is unknown (this is not an SPSE outage)."),
         "until_end": "end of the period",
+        "outside_during_gap": ("From outside (watcher), SPSE failed {n} probes in this period: the site's whole "
+                               "uplink may have been cut."),
+        "outside_ok_during_gap": "From outside (watcher), SPSE was reachable throughout this period.",
         "blips": "Short failures not counted as incidents",
         "blip_item": "{time} ({n} failed probes)",
         "actions": "Actions taken",

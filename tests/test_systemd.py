@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 from tests.support import ROOT
 
 UNIT = ROOT / "contrib/systemd/spse-exporter.service"
 INSTALLED_BINARY = "/opt/spse-exporter/bin/spse-exporter"  # README: python3 -m venv /opt/spse-exporter
-VENV_BINARY = ROOT / ".venv/bin/spse-exporter"
+VENV_BINARY = Path(sys.executable).with_name("spse-exporter")  # the venv the tests run in
 
 
 def settings() -> dict[str, list[str]]:
@@ -23,7 +25,7 @@ def settings() -> dict[str, list[str]]:
 
 
 def test_unit_verifies_without_warnings(tmp_path):
-    # verify checks that ExecStart exists: point it at this checkout's venv, as the README's install has it
+    # verify checks that ExecStart exists: point it at the tests' venv, as the README's install has it
     # under /opt/spse-exporter, which this test machine does not.
     text = UNIT.read_text()
     assert f"ExecStart={INSTALLED_BINARY} " in text

@@ -64,9 +64,11 @@ async def _probe_while_the_loop_is_blocked(ntp, block: float):
 def test_event_loop_lag_does_not_bias_offset_or_delay(ntp, offset):
     """The receive time is the kernel's arrival time of the datagram, not when the probe resumes."""
     ntp.set("ok", offset=offset)
-    result = asyncio.run(_probe_while_the_loop_is_blocked(ntp, 0.3))
+    result = asyncio.run(_probe_while_the_loop_is_blocked(ntp, 0.5))
     assert result.success and ntp.requests == 1
-    assert result.rtt < 0.05 and result.offset == pytest.approx(offset, abs=0.010)
+    # Read after the block, the delay would be ~0.5 s and the offset 0.25 s low; the margins only absorb
+    # a loaded machine descheduling the fake server's thread.
+    assert result.rtt < 0.1 and result.offset == pytest.approx(offset, abs=0.05)
 
 
 def test_reply_with_wrong_origin_is_not_trusted(ntp):

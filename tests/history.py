@@ -58,6 +58,8 @@ class Site:
         while t < self.end:
             if inside(t, self.exporter_down):
                 yield "up", "gauge", "up", self.labels(), 0, t
+                # the site's Alertmanager, sent to the watcher with the site's label, answered meanwhile
+                yield "up", "gauge", "up", self.labels(job="alertmanager", instance="alertmanager:9093"), 1, t
             else:
                 yield from self.scrape(t, counters)
             if self.outside_down is not None:
@@ -85,6 +87,7 @@ class Site:
         global_ok = 0 if inside(t, self.global_lost) else 1
         reachable = 0 if inside(t, self.sources_lost) else 2
         yield "up", "gauge", "up", self.labels(), 1, t
+        yield "spse_exporter_build_info", "gauge", "spse_exporter_build_info", self.labels(version="0.1.0"), 1, t
         yield "spse_http_probe_success", "gauge", "spse_http_probe_success", target, 0 if down else 1, t
         for each in ["200", *sorted({code for _, _, code in self.spse_down})]:
             yield ("spse_http_responses", "counter", "spse_http_responses_total",

@@ -196,7 +196,8 @@ class Collector:
 
     def collect(self) -> Report:
         inside, probe = self.inside(), self.probe()
-        up = self.by(f"max(up{{{inside}}})")
+        # `up` of the exporter's scrape target only: at the watcher, the site's Alertmanager has a site label too.
+        up = self.by(f"max(up{{{inside}}} and on (job, instance) spse_exporter_build_info{{{inside}}})")
         success = self.one(f"min(spse_http_probe_success{{{probe}}})")
         # The exporter counts as running where Prometheus scraped it; without `up` series (data sent from
         # elsewhere), wherever the probe series exist.

@@ -496,7 +496,74 @@ def incident() -> dict:
                      "first.", panels)
 
 
-DASHBOARDS = {"spse-overview.json": overview, "spse-incident.json": incident}
+def watcher() -> dict:
+    """The watcher's view (docker-compose.watcher.yml): every site from inside and from outside, worst first."""
+    outside = f'min by (site) (spse_http_probe_success{{vantage="outside", {SITE}}})'
+    inside = f'min by (site) (spse_http_probe_success{{vantage="site", {SITE}}})'
+    silent = f"watcher:site_silent{{{SITE}}}"
+    failing = (f'(count by (site) (watcher:notifications_failing{{vantage="site", {SITE}}}) > bool 0) '
+               f"or on (site) {silent} * 0")
+    # Worst first: silent 8, down from outside 4, down inside 2, notifications failing 1.
+    worst = (f"8 * {silent} + on (site) 4 * watcher:outside_down{{{SITE}}} "
+             f"+ on (site) 2 * (watcher:inside_down{{{SITE}}} or on (site) {silent} * 0) + on (site) ({failing})")
+    column = "Worst / Terburuk"
+    failing_state = [{"type": "value", "options": {
+        "0": {"text": "OK", "color": "green", "index": 0},
+        "1": {"text": "FAILING / GAGAL", "color": "red", "index": 1}}}]
+    silent_state = [{"type": "value", "options": {
+        "0": {"text": "REPORTING / MENGIRIM", "color": "green", "index": 0},
+        "1": {"text": "SILENT / DIAM", "color": "red", "index": 1}}}]
+    panels = [
+        row("Every site, inside and outside / Setiap situs, dari dalam dan dari luar"),
+        table("Sites, worst first / Situs, terburuk di atas",
+              "One row per watched site: SPSE seen from outside (the watcher's probe) and from inside (the site's "
+              "own, remote-written), whether the site reports, whether its notifications get out, and the merged "
+              "cause (watcher:site_cause: uplink_cut, site_silent, path, a lost link such as global_lost, "
+              "application, none). ID: Satu baris per situs; yang terburuk di atas.",
+              "none", [query(worst, instant=True, table=True), query(outside, instant=True, table=True),
+                       query(inside, instant=True, table=True), query(silent, instant=True, table=True),
+                       query(failing, instant=True, table=True),
+                       query(f"watcher:site_cause{{{SITE}}}", instant=True, table=True)],
+              size=(24, 10),
+              transformations=[
+                  {"id": "joinByField", "options": {"byField": "site", "mode": "outer"}},
+                  {"id": "organize", "options": {
+                      "excludeByName": {"Time": True, "__name__": True, "Value #F": True,
+                                        **{f"Time {n}": True for n in range(1, 7)}},
+                      "indexByName": {"site": 0, "Value #A": 1, "Value #B": 2, "Value #C": 3, "Value #D": 4,
+                                      "Value #E": 5, "cause": 6},
+                      "renameByName": {"Value #A": column, "Value #B": "outside / luar", "Value #C": "inside / dalam",
+                                       "Value #D": "silent / diam", "Value #E": "notifications / notifikasi",
+                                       "cause": "cause / penyebab"}}}],
+              overrides=[by_name("^(outside|inside).*", ("mappings", UP_DOWN)),
+                         by_name("^silent.*", ("mappings", silent_state)),
+                         by_name("^notifications.*", ("mappings", failing_state))],
+              sort=[{"displayName": column, "desc": True}]),
+        timeline("SPSE from outside / SPSE dari luar",
+                 "The watcher's probe of each site's public SPSE URL. Red here and green inside: routing or DNS "
+                 "between the site and the outside. ID: Pemeriksaan URL publik tiap situs dari watcher.",
+                 "none", [query(outside, "{{site}}")], UP_DOWN),
+        timeline("SPSE from inside / SPSE dari dalam",
+                 "Each site's own probe of SPSE, as it remote-writes it. Red on both sides: the application, or a "
+                 "lost link the site names (the 4 April 2023 chain: global_lost). ID: Pemeriksaan SPSE dari dalam "
+                 "tiap situs.",
+                 "none", [query(inside, "{{site}}")], UP_DOWN),
+        timeline("Site reporting / Situs mengirim data",
+                 "SILENT when the watcher has received nothing from the site for 2 minutes (SiteSilent): its uplink "
+                 "is cut, or its Prometheus is down. ID: DIAM jika watcher tidak menerima data situs selama 2 menit.",
+                 "none", [query(silent, "{{site}}")], silent_state, steps=thresholds("green", (1, "red"))),
+        timeline("Site notifications / Notifikasi situs",
+                 "FAILING while the site's Alertmanager cannot deliver (SiteNotificationsFailing): the watcher "
+                 "then forwards the site's critical alerts. ID: GAGAL selama Alertmanager situs tidak dapat "
+                 "mengirim notifikasi; watcher meneruskan alert kritis situs.",
+                 "none", [query(failing, "{{site}}")], failing_state, steps=thresholds("green", (1, "red"))),
+    ]
+    return dashboard("spse-watcher", "SPSE watcher: every site, inside and outside / Semua situs, dari dalam dan luar",
+                     "The watcher's merged view of every site: outside probe, the site's own view, whether it reports "
+                     "and whether its notifications get out, worst first.", panels)
+
+
+DASHBOARDS = {"spse-overview.json": overview, "spse-incident.json": incident, "spse-watcher.json": watcher}
 
 
 def render() -> dict[str, str]:

@@ -17,12 +17,14 @@ import pytest
 import yaml
 
 from exporter.metrics import FAMILIES
-from tests.fakes import FakeDNS, FakeNTP
+from tests.fakes import FakeDNS, FakeNTP, free_port
 from tests.stack import EXPORTER_JOB, STACK_DIR, PrometheusProcess, compress_rules, render_prometheus_config
 from tests.support import ROOT, http_get, poll
 
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
 DASHBOARD_FILES = sorted(DASHBOARD_DIR.glob("*.json"))
+WATCHER_DASHBOARD = DASHBOARD_DIR / "spse-watcher.json"  # runs on the watcher's Prometheus (docker-compose.watcher.yml)
+SITE_DASHBOARDS = [path for path in DASHBOARD_FILES if path != WATCHER_DASHBOARD]
 SCHEMA_DIR = ROOT / "tests" / "dashboard-schema"
 TSC = SCHEMA_DIR / "node_modules" / ".bin" / "tsc"
 DS_VARIABLE = {"type": "prometheus", "uid": "${datasource}"}
@@ -73,7 +75,7 @@ def produced_metrics() -> set[str]:
     names = {f.name for f in FAMILIES}
     names |= {f"{f.name}{suffix}" for f in FAMILIES if f.type == "histogram"
               for suffix in ("_bucket", "_sum", "_count")}
-    for path in sorted((STACK_DIR / "rules").glob("*.yml")):
+    for path in sorted(STACK_DIR.glob("**/rules/*.yml")):  # the site's rules and the watcher's
         for group in yaml.safe_load(path.read_text())["groups"]:
             names |= {rule["record"] for rule in group["rules"] if "record" in rule}
     return names
@@ -83,7 +85,7 @@ def test_generated_dashboards_are_current():
     result = subprocess.run([sys.executable, "grafana/generate.py", "--check"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in DASHBOARD_FILES} == {"spse-overview.json", "spse-incident.json"}
+    assert {p.name for p in DASHBOARD_FILES} == {"spse-overview.json", "spse-incident.json", WATCHER_DASHBOARD.name}
 
 
 def test_uids_titles_and_tags():
@@ -292,10 +294,14 @@ def test_every_query_returns_series_from_the_real_stack(incident_world, start_ex
     # ...then the incident, until its alert fires.
     poll(lambda: prometheus.query('ALERTS{alertname="SPSEDown", alertstate="firing"}'), timeout=60,
          interval=0.5, what="SPSEDown to fire")
-    window = time.time() - start
+    assert_queries_return_series(prometheus, SITE_DASHBOARDS, start)
 
+
+def assert_queries_return_series(prometheus: PrometheusProcess, paths: list[Path], start: float) -> None:
+    """Every query of the dashboards at `paths`, as Grafana would send it over the time since `start`, has series."""
+    window = time.time() - start
     report, empty = [], []
-    for path in DASHBOARD_FILES:
+    for path in paths:
         dashboard = load(path)
         values = {}
         for variable in dashboard["templating"]["list"]:
@@ -311,3 +317,30 @@ def test_every_query_returns_series_from_the_real_stack(incident_world, start_ex
                 empty.append(report[-1])
     print(f"\nvariables: {values}\ndashboard | panel | ref | query | series", *report, sep="\n")
     assert not empty, "queries with no series:\n" + "\n".join(empty)
+
+
+def test_watcher_dashboard_queries_return_series_from_a_real_watcher(spse, start_exporter, start_prometheus,
+                                                                     tmp_path):
+    """The shipped watcher: a site's Prometheus remote-writes to it, its own exporter probes the site from outside."""
+    site_dir, watcher_dir = tmp_path / "site", tmp_path / "watcher"
+    for directory in (site_dir / "secrets", watcher_dir):
+        directory.mkdir(parents=True)
+    probe = {"interval": "1s", "timeout": "500ms"}
+    inside = start_exporter({**probe, "targets": [{"name": "lpse", "url": spse.url}]})
+    # The outside target is named after the site label of the shipped prometheus.yml and remote-write.yml.
+    outside = start_exporter({**probe, "targets": [{"name": "kutaibarat", "url": spse.url}]})
+    watcher_port = free_port()
+    watcher = start_prometheus(render_prometheus_config(
+        watcher_dir, exporter=outside.address, source=STACK_DIR / "watcher" / "prometheus.yml",
+        rules_dir=compress_rules(watcher_dir / "rules", RULE_SPEEDUP, source_dir=STACK_DIR / "watcher" / "rules"),
+        scrape_interval=SCRAPE_INTERVAL, evaluation_interval=SCRAPE_INTERVAL),
+        ["--web.enable-remote-write-receiver"], port=watcher_port)
+    (site_dir / "secrets" / "watcher_password").write_text("unused: this watcher has no web config")
+    start_prometheus(render_prometheus_config(
+        site_dir, exporter=inside.address, rules_dir=compress_rules(site_dir / "rules", RULE_SPEEDUP),
+        scrape_interval=SCRAPE_INTERVAL, evaluation_interval=SCRAPE_INTERVAL,
+        remote_write=f"http://127.0.0.1:{watcher_port}/api/v1/write"))
+    start = time.time()
+    poll(lambda: watcher.query('count_over_time(spse_http_probe_success{vantage="site"}[1m]) >= 5'), timeout=60,
+         interval=0.5, what="5 s of the site's remote-written series at the watcher")
+    assert_queries_return_series(watcher, [WATCHER_DASHBOARD], start)

@@ -176,3 +176,18 @@ def test_bad_settings_name_the_variable(tmp_path, env, error):
     assert result.returncode == 2
     assert error in result.stderr, result.stderr
     assert not (tmp_path / "alertmanager.yml").exists()
+
+
+@pytest.mark.parametrize("integration, field, supported", [
+    ("telegram_configs", {"bot_token_file": "/run/secrets/token", "chat_id": 1}, False),
+    ("webhook_configs", {"url_file": "/run/secrets/url"}, False),
+    ("email_configs", {"to": "a@example.go.id", "from": "b@example.go.id", "smarthost": "mail.example.go.id:587",
+                       "auth_password_file": "/run/secrets/password"}, True),
+])
+def test_why_receivers_are_rendered_alertmanager_0_25_has_few_file_fields(tmp_path, integration, field, supported):
+    """Debian's Alertmanager 0.25 (the compose image's version) has no bot_token_file or webhook url_file: a token
+    can reach it only inside the config file, hence alertmanager-config. A newer Alertmanager would flip this."""
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump({"route": {"receiver": "r"}, "receivers": [{"name": "r", integration: [field]}]}))
+    result = subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True, timeout=30)
+    assert (result.returncode == 0) == supported, result.stdout + result.stderr

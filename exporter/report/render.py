@@ -43,9 +43,8 @@ def markdown(blocks: list[Block], image_path: str | None = None) -> str:
         elif kind == "list":
             out.append("\n".join(f"- {item}" for item in content))
         elif kind == "table":
-            cell = lambda value: str(value).replace("|", "\\|")  # noqa: E731
             lines = ["| " + " | ".join(block.header) + " |", "|" + "---|" * len(block.header)]
-            lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in content]
+            lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in content]
             out.append("\n".join(lines))
         elif kind == "image":
             out.append(f"![{content[1]}]({image_path})" if image_path else content[2])

@@ -101,6 +101,7 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
     assert "DELIVERED / TERKIRIM" in result.stdout and "telegram: delivered" in result.stdout
     [message] = telegram.messages
     assert message["chat_id"] == CHAT_ID and message["parse_mode"] == "HTML"
+    assert message["text"].startswith("<b>[FIRING:1] SPSE notify-test</b>"), message["text"]
     assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
 
 

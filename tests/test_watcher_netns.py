@@ -118,7 +118,7 @@ class Stack:
             remote_write=f"{self.watcher.url}/api/v1/write")
         config = yaml.safe_load(path.read_text())
         writer = config["remote_write"][0]
-        writer["remote_timeout"] = scale_duration("10s", SPEEDUP)  # a hanging request fails like 10s in production
+        writer["remote_timeout"] = scale_duration(writer["remote_timeout"], SPEEDUP)
         writer["queue_config"] = {key: scale_duration(value, SPEEDUP) for key, value in writer["queue_config"].items()}
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         (directory / "secrets").mkdir()

@@ -22,15 +22,17 @@ TARGET = 'site=~"$site", target=~"$target"'
 TAGS = ["spse", "lpse", "spse-exporter"]
 
 GREEN = {"mode": "absolute", "steps": [{"color": "green", "value": None}]}
-UP_DOWN = [{"type": "value", "options": {
-    "0": {"text": "DOWN / GANGGUAN", "color": "red", "index": 0},
-    "1": {"text": "UP / NORMAL", "color": "green", "index": 1}}}]
-ANSWERED = [{"type": "value", "options": {
-    "0": {"text": "NO ANSWER / TIDAK MENJAWAB", "color": "red", "index": 0},
-    "1": {"text": "ANSWERS / MENJAWAB", "color": "green", "index": 1}}}]
-SYNCED = [{"type": "value", "options": {
-    "0": {"text": "UNSYNCHRONISED / TIDAK TERSINKRON", "color": "red", "index": 0},
-    "1": {"text": "SYNCHRONISED / TERSINKRON", "color": "green", "index": 1}}}]
+
+
+def two_states(zero: str, zero_color: str, one: str, one_color: str) -> list[dict]:
+    """Value mappings for a 0/1 series: its two texts (English / Indonesian) and colours."""
+    return [{"type": "value", "options": {"0": {"text": zero, "color": zero_color, "index": 0},
+                                          "1": {"text": one, "color": one_color, "index": 1}}}]
+
+
+UP_DOWN = two_states("DOWN / GANGGUAN", "red", "UP / NORMAL", "green")
+ANSWERED = two_states("NO ANSWER / TIDAK MENJAWAB", "red", "ANSWERS / MENJAWAB", "green")
+SYNCED = two_states("UNSYNCHRONISED / TIDAK TERSINKRON", "red", "SYNCHRONISED / TERSINKRON", "green")
 # Share of a link's checks that passed: 0 is a broken link, anything between is a partial loss.
 LINK_STATE = [
     {"type": "value", "options": {
@@ -507,12 +509,8 @@ def watcher() -> dict:
     worst = (f"8 * {silent} + on (site) 4 * watcher:outside_down{{{SITE}}} "
              f"+ on (site) 2 * (watcher:inside_down{{{SITE}}} or on (site) {silent} * 0) + on (site) ({failing})")
     column = "Worst / Terburuk"
-    failing_state = [{"type": "value", "options": {
-        "0": {"text": "OK", "color": "green", "index": 0},
-        "1": {"text": "FAILING / GAGAL", "color": "red", "index": 1}}}]
-    silent_state = [{"type": "value", "options": {
-        "0": {"text": "REPORTING / MENGIRIM", "color": "green", "index": 0},
-        "1": {"text": "SILENT / DIAM", "color": "red", "index": 1}}}]
+    failing_state = two_states("OK", "green", "FAILING / GAGAL", "red")
+    silent_state = two_states("REPORTING / MENGIRIM", "green", "SILENT / DIAM", "red")
     panels = [
         row("Every site, inside and outside / Setiap situs, dari dalam dan dari luar"),
         table("Sites, worst first / Situs, terburuk di atas",

@@ -4,8 +4,9 @@
                                                    203.0.113.1  --- 203.0.113.10, .11 internet
 
 tests/test_watcher_netns.py puts the site's stack in `lpse`, the watcher in `national` and the
-Telegram stand-in in `internet`. Only TEST-NET addresses are used and every interface lives inside the namespaces, so nothing
-is added to the host's network and parallel runs do not collide (names carry the pid).
+Telegram stand-in in `internet`. Only TEST-NET addresses are used and every interface lives inside
+the namespaces, so nothing is added to the host's network and parallel runs do not collide (names
+carry the pid).
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class Site:
     end: float
     global_lost: list[Stretch] = field(default_factory=list)
     sources_lost: list[Stretch] = field(default_factory=list)
-    spse_down: list[tuple[float, float, str]] = field(default_factory=list)  # (from, to, status code)
+    # (from, to, status code): a 200 is SPSE's error page (reason spse_error), other codes fail as http_status
+    spse_down: list[tuple[float, float, str]] = field(default_factory=list)
     exporter_down: list[Stretch] = field(default_factory=list)
     kernel_unsynchronized: list[Stretch] | None = None  # None: the exporter is not on the SPSE host
     vantage: str | None = None  # "site": the series as a site remote-writes them to the watcher
@@ -81,8 +82,9 @@ class Site:
         down = [code for begin, end, code in self.spse_down if begin <= t < end]
         code = down[0] if down else "200"
         counters[code] += 1
+        reason = "spse_error" if code == "200" else "http_status"
         if down:
-            counters["http_status"] += 1
+            counters[reason] += 1
         target = self.labels(target=self.name)
         global_ok = 0 if inside(t, self.global_lost) else 1
         reachable = 0 if inside(t, self.sources_lost) else 2
@@ -92,8 +94,9 @@ class Site:
         for each in ["200", *sorted({code for _, _, code in self.spse_down})]:
             yield ("spse_http_responses", "counter", "spse_http_responses_total",
                    self.labels(target=self.name, code=each), counters[each], t)
-        yield ("spse_http_probe_failures", "counter", "spse_http_probe_failures_total",
-               self.labels(target=self.name, reason="http_status"), counters["http_status"], t)
+        for each in ("http_status", "spse_error"):
+            yield ("spse_http_probe_failures", "counter", "spse_http_probe_failures_total",
+                   self.labels(target=self.name, reason=each), counters[each], t)
         for group, ok in (("gateway", 1), ("national", 1), ("global", global_ok)):
             yield ("spse_upstream_probe_success", "gauge", "spse_upstream_probe_success",
                    self.labels(group=group, check=f"tcp://{group}.test:443"), ok, t)

@@ -65,10 +65,11 @@ def wit(text: str) -> float:
 def wit_site() -> Site:
     """A WIT site as the watcher stores it (vantage="site", and its own outside probes): nothing arrived from
     10:00 to 12:00 WIT while the outside saw SPSE fail from 10:30 to 11:00; later the SPSE host's kernel lost
-    its synchronisation while the time sources answered, and SPSE failed."""
+    its synchronisation while the time sources answered, and SPSE failed; before that SPSE showed its error page."""
     return Site("jayapura", WIT, wit("07:30"), wit("16:15"), exporter_down=[(wit("10:00"), wit("12:00"))],
                 outside_down=[(wit("10:30"), wit("11:00"))], vantage="site",
-                kernel_unsynchronized=[(wit("14:50"), wit("15:40"))], spse_down=[(wit("15:00"), wit("15:30"), "504")])
+                kernel_unsynchronized=[(wit("14:50"), wit("15:40"))],
+                spse_down=[(wit("13:00"), wit("13:10"), "200"), (wit("15:00"), wit("15:30"), "504")])
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +237,7 @@ def test_incident_over_midnight(prometheus, capsys):
 def test_exporter_down_is_not_an_outage(prometheus, capsys):
     """WIT site, nothing from the exporter 10:00-12:00: no incident, and the report says nothing is known from
     inside then, and what the watcher saw."""
-    window = ("--site", "jayapura", "--from", "2023-06-10 08:00", "--to", "2023-06-10 14:00")
+    window = ("--site", "jayapura", "--from", "2023-06-10 08:00", "--to", "2023-06-10 12:30")
     facts = report_json(prometheus, capsys, *window)
     assert facts["zone"] == "WIT" and facts["incidents"] == []
     assert facts["exporter_down"] == [{"from": "2023-06-10T10:00:00+09:00", "to": "2023-06-10T12:00:00+09:00",
@@ -250,11 +251,22 @@ def test_exporter_down_is_not_an_outage(prometheus, capsys):
 
 def test_host_kernel_unsynchronized_is_the_clock_link(prometheus, capsys):
     """Sources answering but the SPSE host's kernel unsynchronised (clock.host_kernel): the clock link broke."""
-    [incident] = report_json(prometheus, capsys, "--site", "jayapura", "--from", "2023-06-10 14:00",
+    [incident] = report_json(prometheus, capsys, "--site", "jayapura", "--from", "2023-06-10 14:30",
                              "--to", "2023-06-10 16:00")["incidents"]
     assert incident["first_broken_link"] == "time_sources"
     assert incident["chain"][0]["went_down"] == "2023-06-10T14:50:00+09:00"
     assert incident["time_sources"]["reachable_min"] == 2 and incident["time_sources"]["unreachable"] is False
+
+
+def test_spse_error_page(prometheus, capsys):
+    """SPSE answering 200 with its error page: users saw the error page, not a status code."""
+    window = ("--site", "jayapura", "--from", "2023-06-10 12:30", "--to", "2023-06-10 13:30")
+    [incident] = report_json(prometheus, capsys, *window)["incidents"]
+    assert incident["failure_reasons"] == [{"reason": "spse_error", "count": 10 * 60 // STEP}]
+    assert incident["dominant_status_code"] == "200"
+    text = report(prometheus, capsys, *window)
+    assert 'Yang dialami pengguna: halaman error SPSE ("terjadi error pada aplikasi SPSE"); 200 (OK): 40 kali' in text
+    assert 'menyebabkan pengguna menerima halaman error SPSE ("terjadi error pada aplikasi SPSE") saat' in text
 
 
 @pytest.mark.parametrize("args, code, message", [

@@ -22,7 +22,7 @@ def what_users_saw(incident: Incident, lang: str) -> str:
     """The dominant status code, SPSE's error page (a 200 with the error text), or a page that did not load."""
     reasons = dict(incident.failure_reasons)
     code = incident.dominant_status_code
-    if reasons and max(reasons, key=reasons.get) == "body_match":
+    if reasons and max(reasons, key=reasons.get) in ("body_match", "spse_error"):
         return text.PHRASES[lang]["error_page"]
     if code and not code.startswith("2"):
         return text.status(code)

@@ -191,9 +191,11 @@ CONSEQUENCES = {
 REASONS = {
     "id": {"timeout": "waktu habis", "dns": "nama tidak dapat di-resolve", "connect": "koneksi gagal",
            "tls": "TLS gagal", "http_status": "status HTTP tidak valid", "body_match": "halaman error SPSE",
+           "spse_error": "halaman error SPSE", "not_spse": "halaman yang bukan SPSE",
            "protocol": "jawaban HTTP tidak valid"},
     "en": {"timeout": "timeout", "dns": "name not resolved", "connect": "connection failed", "tls": "TLS failed",
-           "http_status": "invalid HTTP status", "body_match": "SPSE error page", "protocol": "invalid HTTP answer"},
+           "http_status": "invalid HTTP status", "body_match": "SPSE error page", "spse_error": "SPSE error page",
+           "not_spse": "a page that is not SPSE", "protocol": "invalid HTTP answer"},
 }
 
 

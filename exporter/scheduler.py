@@ -12,7 +12,7 @@ import asyncio
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from exporter.config import ClockConfig, Config, Target, UpstreamGroup
 from exporter.metrics import Metrics
@@ -55,7 +55,7 @@ class Scheduler:
         self.ready = asyncio.Event()
         self._tasks: dict[tuple, tuple[Job, asyncio.Task]] = {}
         self._waiting_for_first_round: set[tuple] = set()
-        self._healthy: dict[tuple, bool] = {}
+        self._health: dict[tuple, tuple[str, tuple[str, ...]]] = {}  # (ok|partial|failing, failure reasons)
 
     def apply(self, config: Config) -> None:
         """Start, stop or restart jobs so that they match `config`; unchanged jobs keep running."""
@@ -110,17 +110,32 @@ class Scheduler:
             log.info("first probe round complete: ready")
             self.ready.set()
 
-    def _note_health(self, key: tuple, healthy: bool, message: str) -> None:
-        """Log transitions only, so a long outage does not flood the log."""
-        previous = self._healthy.get(key)
-        self._healthy[key] = healthy
-        if previous is None and healthy or previous == healthy:
+    def _note_health(self, key: tuple, healthy: bool, message: str, reasons: tuple[str, ...] = (),
+                     partial: bool = False) -> None:
+        """Log changes only, so a long outage does not flood the log: failing or partly failing, every new
+        reason while it lasts (connect -> 504 -> timeout), recovered."""
+        state = ("partial" if partial else "ok") if healthy else "failing"
+        previous = self._health.get(key)
+        self._health[key] = (state, reasons)
+        if previous == (state, reasons) or previous is None and state == "ok":
             return
         name = "/".join(key)
-        if healthy:
+        if state == "ok":
             log.info("probe %s recovered", name)
-        else:
-            log.warning("probe %s failing: %s", name, message)
+            return
+        words = "failing" if state == "failing" else "partly failing"
+        if previous and previous[0] == state:
+            words = f"still {words}, now"
+        log.warning("probe %s %s: %s", name, words, message)
+
+    def _note_results(self, key: tuple, labelled: list[tuple[str, Any]], what: str, none_answered: str) -> None:
+        """Note one round of several results (a group's checks, SPSE's time sources): all, some or none failing.
+        Each result's message names no peer; the label here does, once."""
+        failed = [(label, r) for label, r in labelled if not r.success]
+        healthy = len(failed) < len(labelled)
+        summary = f"{len(failed)} of {len(labelled)} {what} failing: " if healthy else none_answered
+        self._note_health(key, healthy, summary + "; ".join(f"{label}: {r.reason}: {r.message}" for label, r in failed),
+                          tuple(f"{label} {r.reason}" for label, r in failed), partial=bool(failed))
 
     def _read_host_clock(self) -> HostClock | None:
         try:
@@ -137,7 +152,8 @@ class Scheduler:
             async def run_http() -> None:
                 result = await probe_http(spec)
                 self.metrics.record_http(spec, result)
-                self._note_health(job.key, result.success, result.message)
+                why = f"{result.reason} {result.status_code}" if result.reason == "http_status" else result.reason
+                self._note_health(job.key, result.success, f"{why}: {result.message}", (why,))
             return run_http
         if isinstance(spec, AppCheck):
             async def run_spse_app() -> None:
@@ -149,15 +165,14 @@ class Scheduler:
             async def run_clock() -> None:
                 results = await asyncio.gather(*(probe_ntp(s.endpoint, spec.timeout) for s in spec.sources))
                 self.metrics.record_clock(spec, results, self._read_host_clock() if spec.host_kernel else None)
-                spse = [r for s, r in zip(spec.sources, results) if s.role == "spse"]
-                self._note_health(job.key, any(r.success for r in spse),
-                                  "none of the SPSE server's own time sources answered: SPSE cannot validate "
-                                  "its time; " + "; ".join(r.message for r in spse))
+                self._note_results(job.key, [(s.server, r) for s, r in zip(spec.sources, results) if s.role == "spse"],
+                                   "of SPSE's own time sources", "none of the SPSE server's own time sources "
+                                   "answered: SPSE cannot validate its time; ")
             return run_clock
 
         async def run_upstream() -> None:
             results = await asyncio.gather(*(run_check(check, spec.timeout) for check in spec.checks))
             self.metrics.record_upstream(spec, results)
-            self._note_health(job.key, any(r.success for r in results),
-                              "; ".join(f"{c.url}: {r.message}" for c, r in zip(spec.checks, results)))
+            self._note_results(job.key, [(c.url, r) for c, r in zip(spec.checks, results)], "checks",
+                               "no check answered: ")
         return run_upstream

@@ -131,7 +131,7 @@ async def _exchange(endpoint: Endpoint, seen: dict) -> NtpResult:
     try:
         sock = _connect(address, endpoint.port, version)
     except OSError as err:
-        raise ProbeFailure("connect", f"cannot reach {endpoint}: {err}") from None
+        raise ProbeFailure("connect", f"cannot reach: {err}") from None
     arrivals: asyncio.Queue[tuple[bytes, float] | OSError] = asyncio.Queue(maxsize=16)
     loop.add_reader(sock.fileno(), _read_arrivals, sock, arrivals)
     try:
@@ -140,18 +140,18 @@ async def _exchange(endpoint: Endpoint, seen: dict) -> NtpResult:
         try:
             sock.send(request)
         except OSError as err:  # e.g. no route to the address
-            raise ProbeFailure("connect", f"{endpoint}: {err}") from None
+            raise ProbeFailure("connect", str(err)) from None
         while True:
             arrival = await arrivals.get()
             if isinstance(arrival, OSError):
-                raise ProbeFailure("connect", f"{endpoint}: {arrival}")
+                raise ProbeFailure("connect", str(arrival))
             data, received_at = arrival
             rejected, detail = check_reply(data, request)
             if rejected == "origin_mismatch":
                 seen["rejected"] = rejected
                 continue  # stale or spoofed: keep waiting for the real reply until the deadline
             if rejected:
-                raise ProbeFailure(rejected, f"{endpoint}: rejected reply ({rejected}: {detail})")
+                raise ProbeFailure(rejected, f"rejected reply ({rejected}: {detail})")
             stats = ntplib.NTPStats()
             stats.from_data(data[:PACKET_SIZE])
             stats.orig_timestamp = sent_at
@@ -171,7 +171,7 @@ async def probe_ntp(endpoint: Endpoint, timeout: float) -> NtpResult:
             return await _exchange(endpoint, seen)
     except TimeoutError:
         reason = seen["rejected"] or "timeout"
-        return NtpResult(False, reason, f"{endpoint}: no valid reply within {timeout:g}s"
+        return NtpResult(False, reason, f"no valid reply within {timeout:g}s"
                          + (f" (rejected: {reason})" if seen["rejected"] else ""), time.monotonic() - began)
     except ProbeFailure as failure:
         return NtpResult(False, failure.reason, str(failure), time.monotonic() - began)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -34,12 +35,17 @@ class CheckResult:
     duration: float
 
 
+def os_error(err: OSError) -> str:
+    """The error without the peer's address (asyncio adds it; the check's URL names the peer already)."""
+    return os.strerror(err.errno) if err.errno else str(err)
+
+
 async def _tcp(check: Check, timeout: float) -> str:
     address, _ = await resolve(check.endpoint.host)
     try:
         _, writer = await asyncio.open_connection(address, check.endpoint.port)
     except OSError as err:
-        raise ProbeFailure("connect", f"cannot connect to {check.endpoint}: {err}") from None
+        raise ProbeFailure("connect", f"cannot connect: {os_error(err)}") from None
     writer.close()
     try:
         await writer.wait_closed()
@@ -54,11 +60,11 @@ async def _dns(check: Check, timeout: float) -> str:
     try:
         response, _ = await dns.asyncquery.udp_with_fallback(query, address, timeout=timeout, port=check.endpoint.port)
     except dns.exception.Timeout:
-        raise ProbeFailure("timeout", f"{check.endpoint} did not answer") from None
+        raise ProbeFailure("timeout", "no answer") from None
     except (dns.exception.DNSException, ValueError, EOFError) as err:  # EOFError: TCP fallback closed early
-        raise ProbeFailure("protocol", f"bad DNS reply from {check.endpoint}: {err or type(err).__name__}") from None
+        raise ProbeFailure("protocol", f"bad DNS reply: {err or type(err).__name__}") from None
     except OSError as err:
-        raise ProbeFailure("connect", f"cannot query {check.endpoint}: {err}") from None
+        raise ProbeFailure("connect", f"cannot query: {os_error(err)}") from None
     rcode = response.rcode()
     if rcode != dns.rcode.NOERROR:
         raise ProbeFailure("rcode", f"{check.query_name} {check.query_type}: {dns.rcode.to_text(rcode)}")

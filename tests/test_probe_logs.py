@@ -1,0 +1,68 @@
+"""The exporter's log, read from a real exporter while the peers change behaviour: every change of failure
+reason is reported (connect -> 504 -> timeout), a group going partly down and back too, and each peer is
+named once, never twice (`ntp://127.0.0.1:1: 127.0.0.1:1: ...`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import FakeNTP, FakeSPSE, TcpListener
+from tests.support import poll
+
+
+def new_lines(exporter, seen: list[str], fragment: str) -> list[str]:
+    """Log lines not yet returned that contain `fragment`; remembers what it returned."""
+    lines = [line for line in exporter.logs().splitlines() if fragment in line and line not in seen]
+    seen.extend(lines)
+    return lines
+
+
+@pytest.mark.timeout(120)
+def test_logs_report_every_change_of_reason_and_partial_failures(start_exporter):
+    spse = FakeSPSE()
+    port = spse.port
+    spse.close()  # nothing listens yet: connect fails
+    ntp, anchor, second = FakeNTP(), TcpListener(), TcpListener()
+    exporter = None
+    try:
+        exporter = start_exporter({
+            "interval": "1s", "timeout": "500ms",
+            "targets": [{"name": "lpse", "url": f"http://127.0.0.1:{port}/eproc4"}],
+            "clock": {"servers": [ntp.address]},
+            "upstream": {"global": [f"tcp://{anchor.address}", f"tcp://{second.address}", f"ntp://{ntp.address}"]}})
+        seen: list[str] = []
+
+        def wait_for(fragment: str) -> str:
+            return poll(lambda: new_lines(exporter, seen, fragment), 15, 0.1, repr(fragment))[0]
+
+        assert "(connect)" not in wait_for("probe http/lpse failing: connect: ")
+        spse = FakeSPSE(port=port)
+        spse.set("status", status=504)
+        wait_for("probe http/lpse still failing, now: http_status 504: ")
+        spse.set("hang")
+        wait_for("probe http/lpse still failing, now: timeout: ")
+        spse.set("ok")
+        wait_for("probe http/lpse recovered")
+
+        # One check of three fails: the group is partly down, then more of it, then back.
+        second.close()
+        line = wait_for("probe upstream/global partly failing: 1 of 3 checks failing: ")
+        assert f"tcp://{second.address}: connect: cannot connect: Connection " in line, line  # refused or reset
+        ntp.set("silent")
+        line = wait_for("probe upstream/global still partly failing, now: 2 of 3 checks failing: ")
+        assert f"ntp://{ntp.address}: timeout: no " in line, line
+        clock = wait_for("probe clock failing: none of the SPSE server's own time sources answered")
+        assert f"{ntp.address}: timeout: no valid reply" in clock, clock
+        ntp.set("ok")
+        second = TcpListener(port=int(second.address.rsplit(":", 1)[1]))
+        wait_for("probe upstream/global recovered")
+        wait_for("probe clock recovered")
+
+        # Every peer is named once: by the label the scheduler adds, not again by the probe's message.
+        for line in seen:
+            if "upstream/global" in line or "probe clock" in line:
+                assert line.count(ntp.address) <= 1 and line.count(second.address) <= 1, line
+                assert "Connect call failed" not in line, line  # asyncio's wording repeats the address
+    finally:
+        for fake in (spse, ntp, anchor, second):
+            fake.close()

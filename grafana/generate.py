@@ -129,6 +129,22 @@ def table(title, description, unit, targets, size=(24, 8), transformations=None,
                  transformations=transformations, overrides=overrides)
 
 
+def report_command(size=(24, 5)) -> dict:
+    """A text panel with the `spse-exporter report` command for the selected site and the dashboard's time range
+    (Grafana fills in the variables), to draft the Berita Acara of what the dashboard shows."""
+    command = ("spse-exporter report --prometheus.url=http://127.0.0.1:9090 --site=${site:text} "
+               "--from=${__from:date:iso} --to=${__to:date:iso} --format=html --output=berita-acara.html")
+    content = ("Draft the incident report (Berita Acara Gangguan) and the public notice for this site and time "
+               "range, on the Prometheus host / Buat draf Berita Acara dan pengumuman untuk situs dan rentang "
+               f"waktu ini, di host Prometheus:\n\n```sh\n{command}\n```\n\nChoose one site / pilih satu situs. "
+               "The report prints the times in the site's zone (WIB, WITA, WIT); details: README, Incident report.")
+    return {"type": "text", "title": "Incident report / Berita Acara",
+            "description": "The command that drafts the Berita Acara Gangguan for the dashboard's site and time range.",
+            "options": {"mode": "markdown", "content": content,
+                        "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}},
+            "gridPos": {"w": size[0], "h": size[1]}}
+
+
 def row(title: str) -> dict:
     return {"type": "row", "title": title, "collapsed": False, "panels": [], "gridPos": {"w": 24, "h": 1}}
 
@@ -492,6 +508,8 @@ def incident() -> dict:
         http_status_timeline(size=(12, 8)),
         failures("spse_http_probe_failures_total", TARGET, "site, target, reason", "{{site}} {{target}}: {{reason}}",
                  "SPSE", size=(12, 8)),
+        row("Incident report / Berita Acara Gangguan"),
+        report_command(),
     ]
     return dashboard("spse-incident", "SPSE incident: root-cause chain / Rantai penyebab gangguan",
                      "Gateway, national/global reachability, clock and SPSE on one time axis: which link broke "

@@ -40,11 +40,11 @@ def load(path: Path) -> dict:
 
 
 def query_panels(dashboard: dict) -> list[dict]:
-    """Every panel that runs queries: all but rows, including panels inside collapsed rows."""
+    """Every panel that runs queries: all but rows and text panels, including panels inside collapsed rows."""
     found = []
     for item in dashboard["panels"]:
         found.extend(item.get("panels", []) if item["type"] == "row" else [item])
-    return found
+    return [panel for panel in found if panel["type"] != "text"]
 
 
 def queries(dashboard: dict) -> list[tuple[str, dict]]:

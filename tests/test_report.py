@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -190,6 +191,24 @@ def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
     image = Image.open(png).convert("L")
     dark = sum(image.histogram()[:200])
     assert dark > 0.01 * image.width * image.height, f"{dark} dark pixels: a blank page"
+
+
+def test_grafana_panel_command_drafts_the_report(prometheus, tmp_path):
+    """The incident dashboard's command, with its variables filled in as Grafana does (${__from:date:iso} is
+    UTC with milliseconds), drafts the 4 April report."""
+    board = json.loads((ROOT / "grafana" / "dashboards" / "spse-incident.json").read_text())
+    [panel] = [p for p in board["panels"] if p["type"] == "text"]
+    command = re.search(r"```sh\n(.+)\n```", panel["options"]["content"]).group(1)
+    filled = (command.replace("${site:text}", "kutaibarat")
+              .replace("${__from:date:iso}", "2023-04-04T00:00:00.000Z")
+              .replace("${__to:date:iso}", "2023-04-04T16:00:00.000Z"))
+    argv = shlex.split(filled)
+    assert argv[:2] == ["spse-exporter", "report"]
+    output = tmp_path / "berita-acara.html"
+    argv = [arg.replace("http://127.0.0.1:9090", prometheus.url).replace("berita-acara.html", str(output))
+            for arg in argv[2:]]
+    assert cli.main(argv) == 0
+    assert "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA" in output.read_text()
 
 
 def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):

@@ -109,16 +109,6 @@ def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
      "targets[0].body_size_limit", "must be a size"),
     (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"ca_file": "/nonexistent/ca.pem"}}]),
      "targets[0].tls.ca_file", "does not exist"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\nb"}}]),
-     "targets[0].headers.X-Bad", "single-line"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\rb"}}]),
-     "targets[0].headers.X-Bad", "control character '\\r'"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\x00b"}}]),
-     "targets[0].headers.X-Bad", "control character '\\x00'"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\x1bb"}}]),
-     "targets[0].headers.X-Bad", "control character '\\x1b'"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": "a\x7fb"}}]),
-     "targets[0].headers.X-Bad", "control character '\\x7f'"),
     (with_changes(clock={"servers": []}), "clock.servers", "at least one"),
     (with_changes(clock={"servers": ["ntp.example:99999"]}), "clock.servers[0]", "port"),
     (with_changes(clock={"reference_servers": ["ntp.example"]}), "clock.servers", "the SPSE server itself uses"),
@@ -162,6 +152,12 @@ def test_errors_name_the_key_path(text, path, words):
     assert err.path.startswith(path), str(err)
     assert words in err.message, str(err)
     assert str(err).startswith("test.yml: "), str(err)
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\x00", "\x1b", "\x7f"])
+def test_header_values_with_control_characters_are_errors(char):
+    err = error_for(with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": f"a{char}b"}}]))
+    assert err.path == "targets[0].headers.X-Bad" and f"control character {char!r}" in err.message, str(err)
 
 
 def test_yaml_merge_keys_may_still_override():

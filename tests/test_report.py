@@ -243,6 +243,18 @@ def test_ongoing_incident_and_markdown_plot_file(prometheus, capsys, tmp_path):
     assert "](ba.png)" in text and (tmp_path / "ba.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_long_window_widens_the_step(prometheus, capsys):
+    """Four days do not fit Prometheus' 11,000 points at 15 s: the step widens and the incident is still found;
+    the days without stored data are no monitoring data, not an outage."""
+    facts = report_json(prometheus, capsys, "--site", "kutaibarat", "--from", "2023-04-02 00:00",
+                        "--to", "2023-04-06 00:00")
+    assert facts["step_seconds"] == 3 * STEP
+    [incident] = facts["incidents"]
+    assert abs(datetime.fromisoformat(incident["start"]).timestamp() - wita("08:00")) <= 3 * STEP
+    assert incident["dominant_status_code"] == "504" and incident["first_broken_link"] == "global"
+    assert [gap["to"] is None for gap in facts["exporter_down"]] == [False, True]
+
+
 def test_incident_over_midnight(prometheus, capsys):
     window = ("--site", "jakarta", "--from", "2023-05-01T22:00:00+07:00", "--to", "2023-05-02 02:00")
     [incident] = report_json(prometheus, capsys, *window)["incidents"]

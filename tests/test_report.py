@@ -151,14 +151,14 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                   "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00", "--timezone", "WITA")
     for fact in ("BERITA ACARA GANGGUAN LAYANAN SPSE", "Nomor: [NOMOR BERITA ACARA]",
                  "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA", "14 jam 24 menit",
-                 "ERROR 504 (Gateway Timeout): 3.456 kali",
+                 "ERROR 504 Gateway Timeout: 3.456 kali",
                  "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
                  "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (paling sedikit selama gangguan)",
                  "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
                  "SPSE juga gagal dilihat dari luar", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
                  "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
                  "Selasa, 4 April 2023 pukul 08:00 WITA s.d. 22:24 WITA, yang menyebabkan pengguna menerima "
-                 "ERROR 504 (Gateway Timeout) saat mengakses SPSE",
+                 "ERROR 504 Gateway Timeout saat mengakses SPSE",
                  "disebabkan oleh terputusnya konektivitas global (internasional) dari penyedia layanan internet, "
                  "sehingga server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP).",
                  "Layanan SPSE telah kembali normal sejak pukul 22:24 WITA."):
@@ -296,7 +296,7 @@ def test_spse_error_page(prometheus, capsys):
     assert incident["failure_reasons"] == [{"reason": "spse_error", "count": 10 * 60 // STEP}]
     assert incident["dominant_status_code"] == "200"
     text = report(prometheus, capsys, *window)
-    assert 'Yang dialami pengguna: halaman error SPSE ("terjadi error pada aplikasi SPSE"); 200 (OK): 40 kali' in text
+    assert 'Yang dialami pengguna: halaman error SPSE ("terjadi error pada aplikasi SPSE"); 200 OK: 40 kali' in text
     assert 'menyebabkan pengguna menerima halaman error SPSE ("terjadi error pada aplikasi SPSE") saat' in text
 
 

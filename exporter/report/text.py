@@ -121,7 +121,7 @@ PHRASES = {
         "before_data": "before {time}",
         "chronology": "Chronology",
         "time": "Time", "event": "Event",
-        "ev_link_down": "{link}: lost",
+        "ev_link_down": "{link}: down",
         "ev_link_up": "{link}: back",
         "ev_spse_down": "SPSE starts failing ({what})",
         "ev_spse_up": "SPSE back to normal",
@@ -206,12 +206,12 @@ def number(value: float, lang: str, decimals: int = 0) -> str:
 
 
 def status(code: str) -> str:
-    """"ERROR 504 (Gateway Timeout)" for errors, "200 (OK)" otherwise."""
+    """"ERROR 504 Gateway Timeout" for errors, as users saw it, "200 OK" otherwise."""
     try:
         phrase = HTTPStatus(int(code)).phrase
     except ValueError:
         phrase = ""
-    text = f"{code} ({phrase})" if phrase else code
+    text = f"{code} {phrase}" if phrase else code
     return f"ERROR {text}" if code.startswith(("4", "5")) else text
 
 

@@ -255,6 +255,15 @@ def test_long_window_widens_the_step(prometheus, capsys):
     assert [gap["to"] is None for gap in facts["exporter_down"]] == [False, True]
 
 
+def test_incident_already_going_when_the_data_begins(prometheus, capsys):
+    """A window opening in the middle of the 504s: the start is not invented, the report says it is earlier."""
+    window = ("--site", "kutaibarat", "--from", "2023-04-04 12:00", "--to", "2023-04-04 23:00")
+    [incident] = report_json(prometheus, capsys, *window)["incidents"]
+    assert incident["started_before_data"] and incident["start"] == "2023-04-04T11:30:00+08:00"
+    assert "Mulai: sebelum 11:30 WITA (SPSE sudah gagal saat data yang dibaca dimulai" in report(prometheus, capsys,
+                                                                                                 *window)
+
+
 def test_incident_over_midnight(prometheus, capsys):
     window = ("--site", "jakarta", "--from", "2023-05-01T22:00:00+07:00", "--to", "2023-05-02 02:00")
     [incident] = report_json(prometheus, capsys, *window)["incidents"]
@@ -306,6 +315,7 @@ def test_spse_error_page(prometheus, capsys):
     (("--site", "jakarta", "--to", "2023-05-01 08:00"), 2, "empty window: --from must be before --to"),
     (("--site", "jakarta", "--to", "yesterday"), 2, "time 'yesterday': use RFC 3339"),
     (("--site", "jakarta", "--timezone", "Mars/Olympus"), 2, "unknown time zone 'Mars/Olympus'"),
+    (("--site", "jakarta", "--target", "nope"), 2, "site 'jakarta' has no target 'nope' (targets: jakarta)"),
 ])
 def test_clear_errors(prometheus, capsys, args, code, message):
     base = {"--from": "2023-05-01 08:00", "--to": "2023-05-01 16:00"}

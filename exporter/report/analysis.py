@@ -84,6 +84,11 @@ class Incident:
     no_data_seconds: float
 
     @property
+    def started_before_data(self) -> bool:
+        """SPSE was already failing when the data read begins (CONTEXT before the window): the start is earlier."""
+        return any(link.link == "spse" and link.down_before_data for link in self.chain)
+
+    @property
     def first_broken_link(self) -> str | None:
         return self.chain[0].link if self.chain else None
 

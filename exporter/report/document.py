@@ -76,7 +76,9 @@ def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> 
     lang = clock.lang
     names = text.LINK_NAMES[lang]
     saw = what_users_saw(incident, lang)
-    facts = [f"{say['start']}: {clock.time(incident.start)} ({clock.date(incident.start)})",
+    start = clock.time(incident.start)
+    facts = [f"{say['start']}: " + (say["started_before"].format(time=start) if incident.started_before_data
+                                    else f"{start} ({clock.date(incident.start)})"),
              f"{say['end']}: {at(incident.end)}"]
     if incident.end is not None:
         facts.append(f"{say['duration']}: {clock.duration(incident.end - incident.start)}")

@@ -97,6 +97,7 @@ def json_report(report: Report, clock: Clock) -> str:
             "start": at(i.start),
             "end": at(i.end),
             "ongoing": i.end is None,
+            "started_before_data": i.started_before_data,
             "duration_seconds": None if i.end is None else i.end - i.start,
             "failed_probes": i.failed_probes,
             "status_codes": [{"code": code, "count": count} for code, count in i.status_codes],

@@ -264,6 +264,15 @@ def test_incident_already_going_when_the_data_begins(prometheus, capsys):
                                                                                                  *window)
 
 
+def test_quiet_window(prometheus, capsys):
+    """Nothing failed and the data is complete: a report that says so, with no notice."""
+    window = ("--site", "jakarta", "--from", "2023-05-01 16:00", "--to", "2023-05-01 20:00")
+    facts = report_json(prometheus, capsys, *window)
+    assert (facts["incidents"], facts["ignored_failures"], facts["exporter_down"]) == ([], [], [])
+    text = report(prometheus, capsys, *window, "--lang", "en")
+    assert "No SPSE service disruption was recorded in this period." in text and "ANNOUNCEMENT" not in text
+
+
 def test_incident_over_midnight(prometheus, capsys):
     window = ("--site", "jakarta", "--from", "2023-05-01T22:00:00+07:00", "--to", "2023-05-02 02:00")
     [incident] = report_json(prometheus, capsys, *window)["incidents"]

@@ -264,6 +264,23 @@ def test_incident_already_going_when_the_data_begins(prometheus, capsys):
                                                                                                  *window)
 
 
+def test_readme_documents_every_json_field(prometheus, capsys):
+    """The JSON is a contract: every field name the report writes is in the README's table."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("**JSON (`--format json`)**"):readme.index("*Bahasa Indonesia:* `spse-exporter report`")]
+
+    def names(value) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {n for v in value.values() for n in names(v)}
+        return {n for v in value for n in names(v)} if isinstance(value, list) else set()
+    found = set()
+    for site, start, end in (("kutaibarat", "2023-04-02 00:00", "2023-04-06 00:00"),
+                             ("jakarta", "2023-05-01 08:00", "2023-05-01 16:00")):
+        found |= names(report_json(prometheus, capsys, "--site", site, "--from", start, "--to", end))
+    assert {"outside_failed_probes", "failed_probes", "came_back", "at"} <= found
+    assert not {name for name in found if not re.search(rf"\b{name}\b", table)}
+
+
 def test_quiet_window(prometheus, capsys):
     """Nothing failed and the data is complete: a report that says so, with no notice."""
     window = ("--site", "jakarta", "--from", "2023-05-01 16:00", "--to", "2023-05-01 20:00")

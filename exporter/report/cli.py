@@ -72,6 +72,8 @@ def main(argv: list[str]) -> int:
         return fail(str(err), 1)
     except (ReportError, ValueError) as err:
         return fail(str(err), 2)
+    except OSError as err:  # the --output file or its plot
+        return fail(f"cannot write the report: {err}", 1)
     finally:
         prom.close()
 
@@ -86,7 +88,9 @@ def write(args: argparse.Namespace, prom: Prometheus) -> int:
     if args.format == "json":
         output = render.json_report(report, clock)
     else:
-        plot = plots.render(report, clock) if plots.available() else None
+        # Markdown on standard output has nowhere to put the plot.
+        wanted = args.format == "html" or args.output
+        plot = plots.render(report, clock) if wanted and plots.available() else None
         blocks = document.build(report, clock, args.site_name or args.site, plot)
         if args.format == "html":
             output = render.html_page(blocks, f"{PHRASES[args.lang]['title']} — {args.site_name or args.site}",

@@ -118,8 +118,8 @@ def webhook_receiver():
 @pytest.fixture
 def start_prometheus(tmp_path):
     """Start the real Prometheus on a rendered config."""
-    yield from launcher(lambda config_path, extra_flags=(), port=None:
-                        PrometheusProcess(config_path, tmp_path, list(extra_flags), port=port))
+    yield from launcher(lambda config_path, extra_flags=(), **options:
+                        PrometheusProcess(config_path, tmp_path, list(extra_flags), **options))
 
 
 @pytest.fixture

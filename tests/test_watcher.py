@@ -4,16 +4,18 @@ languages with a runbook section, and routed as docs/alerting.md says."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
 
+import bcrypt
 import pytest
 import yaml
 
-from tests.stack import STACK_DIR
-from tests.support import ROOT
+from tests.stack import STACK_DIR, render_prometheus_config
+from tests.support import ROOT, http_get
 from tests.test_compose import ports
 from tests.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
 
@@ -157,3 +159,23 @@ def test_watcher_compose_refuses_to_start_without_passwords(tmp_path):
                              "--env-file", str(env_file), "config", "-q"], capture_output=True, text=True, timeout=60,
                             env={key: value for key, value in os.environ.items() if "PASSWORD" not in key})
     assert result.returncode == 1 and "GRAFANA_ADMIN_PASSWORD" in result.stderr, result.stderr
+
+
+def test_only_known_sites_may_write_to_the_watcher(tmp_path, start_prometheus):
+    """The watcher's remote-write receiver behind basic auth: no password or a wrong one is refused before
+    the body is read; a site's own password gets to the receiver (which rejects this empty body)."""
+    web = tmp_path / "web.yml"
+    web.write_text(yaml.safe_dump({"basic_auth_users": {"kutaibarat": bcrypt.hashpw(b"right", bcrypt.gensalt(4)).decode()}}))
+    config = render_prometheus_config(tmp_path, exporter="127.0.0.1:1", source=WATCHER_DIR / "prometheus.yml")
+    watcher = start_prometheus(config, ["--web.enable-remote-write-receiver", f"--web.config.file={web}"],
+                               auth=("kutaibarat", "right"))
+
+    def write(user: str | None) -> int:
+        headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"}
+        if user:
+            headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+        return http_get(f"{watcher.url}/api/v1/write", method="POST", headers=headers)[0]
+    assert write(None) == 401
+    assert write("kutaibarat:wrong") == 401
+    assert write("samarinda:right") == 401
+    assert write("kutaibarat:right") == 400  # past the auth: the receiver itself refuses an empty body

@@ -155,7 +155,8 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                  "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
                  "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (paling sedikit selama gangguan)",
                  "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
-                 "SPSE juga gagal dilihat dari luar", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
+                 "SPSE juga gagal dilihat dari luar",
+                 "(spse:probable_cause): konektivitas global (internasional) terputus (global_lost)", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
                  "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
                  "Selasa, 4 April 2023 pukul 08:00 WITA s.d. 22:24 WITA, yang menyebabkan pengguna menerima "
                  "ERROR 504 Gateway Timeout saat mengakses SPSE",

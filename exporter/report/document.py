@@ -94,7 +94,9 @@ def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> 
     first = incident.chain[0]
     facts.append(f"{say['first_link']}: **{names[first.link]}**, {say['since']} {clock.time(first.went_down)}")
     if incident.recorded_cause:
-        facts.append(f"{say['recorded_cause']}: {incident.recorded_cause}")
+        link = text.RECORDED_CAUSES.get(incident.recorded_cause)
+        meaning = text.CONSEQUENCES[lang][link] + " " if link else ""
+        facts.append(f"{say['recorded_cause']}: {meaning}({incident.recorded_cause})")
     if incident.sources_configured is not None:
         sources = [say["sources_reachable"].format(min=incident.sources_reachable_min
                                                    if incident.sources_reachable_min is not None else "?",

@@ -190,6 +190,9 @@ CONSEQUENCES = {
            "global": "global (international) connectivity was lost",
            "time_sources": "the SPSE server could not validate its time against its time sources (NTP)"},
 }
+# The values of spse:probable_cause's `cause` label, as links of the chain.
+RECORDED_CAUSES = {"gateway_lost": "gateway", "national_lost": "national", "global_lost": "global",
+                   "clock_unvalidated": "time_sources"}
 REASONS = {
     "id": {"timeout": "waktu habis", "dns": "nama tidak dapat di-resolve", "connect": "koneksi gagal",
            "tls": "TLS gagal", "http_status": "status HTTP tidak valid", "body_match": "halaman error SPSE",

@@ -185,9 +185,11 @@ def test_defaults_and_overrides():
     ]))
     a, b = config.targets
     assert (a.interval, a.timeout, a.ip_protocol, a.ip_protocol_fallback) == (15, 10, "ip4", True)
-    assert a.status_is_valid(204) and not a.status_is_valid(301) and a.ssl_context is None
+    assert a.status_is_valid(204) and not a.status_is_valid(301)
     assert (b.interval, b.timeout, b.ip_protocol, b.max_redirects, b.body_size_limit) == (60, 30, "ip6", 0, 65536)
-    assert b.ssl_context is not None and b.method == "HEAD"
+    assert b.method == "HEAD"
+    # An http:// target has a TLS context too, for its redirects to https://; equal settings share one.
+    assert a.ssl_context is not None and a.ssl_context is b.ssl_context
 
 
 def test_timeout_defaults_like_prometheus():

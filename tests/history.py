@@ -36,7 +36,10 @@ class Site:
     timezone: str | None  # spse.timezone in the exporter's config, None: not configured
     start: float
     end: float
+    gateway_lost: list[Stretch] = field(default_factory=list)
+    national_lost: list[Stretch] = field(default_factory=list)
     global_lost: list[Stretch] = field(default_factory=list)
+    groups: tuple[str, ...] = ("gateway", "national", "global")  # the upstream groups configured
     sources_lost: list[Stretch] = field(default_factory=list)
     # (from, to, status code): a 200 is SPSE's error page (reason spse_error), other codes fail as http_status
     spse_down: list[tuple[float, float, str]] = field(default_factory=list)
@@ -86,7 +89,7 @@ class Site:
         if down:
             counters[reason] += 1
         target = self.labels(target=self.name)
-        global_ok = 0 if inside(t, self.global_lost) else 1
+        lost = {"gateway": self.gateway_lost, "national": self.national_lost, "global": self.global_lost}
         reachable = 0 if inside(t, self.sources_lost) else 2
         yield "up", "gauge", "up", self.labels(), 1, t
         yield "spse_exporter_build_info", "gauge", "spse_exporter_build_info", self.labels(version="0.1.0"), 1, t
@@ -97,9 +100,9 @@ class Site:
         for each in ("http_status", "spse_error"):
             yield ("spse_http_probe_failures", "counter", "spse_http_probe_failures_total",
                    self.labels(target=self.name, reason=each), counters[each], t)
-        for group, ok in (("gateway", 1), ("national", 1), ("global", global_ok)):
+        for group in self.groups:
             yield ("spse_upstream_probe_success", "gauge", "spse_upstream_probe_success",
-                   self.labels(group=group, check=f"tcp://{group}.test:443"), ok, t)
+                   self.labels(group=group, check=f"tcp://{group}.test:443"), 0 if inside(t, lost[group]) else 1, t)
         yield "spse_clock_sources_reachable", "gauge", "spse_clock_sources_reachable", self.labels(), reachable, t
         yield "spse_clock_sources_configured", "gauge", "spse_clock_sources_configured", self.labels(), 2, t
         if self.kernel_unsynchronized is not None:

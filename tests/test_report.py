@@ -73,13 +73,36 @@ def wit_site() -> Site:
                 spse_down=[(wit("13:00"), wit("13:10"), "200"), (wit("15:00"), wit("15:30"), "504")])
 
 
+def july_3(text: str, zone: str) -> float:
+    return at(f"2023-07-03 {text}", zone)
+
+
+def refused_gateway_site() -> Site:
+    """A router that refuses the gateway check (TCP 53) until noon while the internet answers, and SPSE fails on
+    its own (502, 10:00-10:30 WITA); at 14:00 the router dies: gateway, national and global lost, SPSE 504 until 14:40."""
+    return Site("samarinda", WITA, july_3("07:30", WITA), july_3("16:15", WITA),
+                gateway_lost=[(july_3("07:30", WITA), july_3("12:00", WITA)),
+                              (july_3("14:00", WITA), july_3("14:40", WITA))],
+                national_lost=[(july_3("14:00", WITA), july_3("14:40", WITA))],
+                global_lost=[(july_3("14:00", WITA), july_3("14:40", WITA))],
+                spse_down=[(july_3("10:00", WITA), july_3("10:30", WITA), "502"),
+                           (july_3("14:02", WITA), july_3("14:40", WITA), "504")])
+
+
+def gateway_only_site() -> Site:
+    """Only a gateway group configured: its loss (09:00-09:40 WIT) counts on its own evidence."""
+    return Site("sorong", WIT, july_3("07:30", WIT), july_3("11:15", WIT), groups=("gateway",),
+                gateway_lost=[(july_3("09:00", WIT), july_3("09:40", WIT))],
+                spse_down=[(july_3("09:05", WIT), july_3("09:40", WIT), "504")])
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """Debian's Prometheus serving the stored history of the three sites (no scraping, no rules)."""
     tmp = tmp_path_factory.mktemp("report")
     port = free_port()
     # PrometheusProcess keeps its TSDB in tmp/prometheus-data-PORT: the blocks go there before it starts.
-    create_blocks([april_4(), wib_site(), wit_site()], tmp, tmp / f"prometheus-data-{port}")
+    create_blocks([april_4(), wib_site(), wit_site(), refused_gateway_site(), gateway_only_site()], tmp, tmp / f"prometheus-data-{port}")
     config = tmp / "prometheus.yml"
     config.write_text("global: {}\n")
     # Backfilled blocks carry no staleness markers: a lookback of one scrape interval stands in for them, so
@@ -336,9 +359,32 @@ def test_spse_error_page(prometheus, capsys):
     assert 'menyebabkan pengguna menerima halaman error SPSE ("terjadi error pada aplikasi SPSE") saat' in text
 
 
+def test_refused_gateway_check_is_not_the_first_broken_link(prometheus, capsys):
+    """The gateway check fails all morning while national and global answer (as UpstreamGatewayLost, one
+    refused check is a wrong check, not a lost router): SPSE's own 502 is the server's, the gateway is not in
+    the chain. Once national and global are lost too, the lost gateway comes first."""
+    window = ("--site", "samarinda", "--from", "2023-07-03 08:00", "--to", "2023-07-03 16:00")
+    refused, lost = report_json(prometheus, capsys, *window)["incidents"]
+    assert refused["first_broken_link"] == "spse" and [link["link"] for link in refused["chain"]] == ["spse"]
+    assert lost["first_broken_link"] == "gateway"
+    assert [link["link"] for link in lost["chain"]] == ["gateway", "national", "global", "spse"]
+    assert lost["chain"][0]["went_down"] == "2023-07-03T14:00:00+08:00"
+    text = report(prometheus, capsys, *window)
+    assert "gangguan pada server atau aplikasi SPSE" in text
+
+
+def test_gateway_alone_counts_without_national_and_global(prometheus, capsys):
+    """Neither national nor global configured: the gateway's own checks are the evidence."""
+    [incident] = report_json(prometheus, capsys, "--site", "sorong", "--from", "2023-07-03 08:00",
+                             "--to", "2023-07-03 11:00")["incidents"]
+    assert incident["first_broken_link"] == "gateway"
+    assert incident["chain"][0] == {"link": "gateway", "went_down": "2023-07-03T09:00:00+09:00",
+                                    "came_back": "2023-07-03T09:40:00+09:00", "down_before_data": False}
+
+
 @pytest.mark.parametrize("args, code, message", [
     (("--site", "nowhere"), 2, "unknown site 'nowhere': Prometheus has data for these sites: jakarta, jayapura, "
-                               "kutaibarat"),
+                               "kutaibarat, samarinda, sorong"),
     (("--site", "jakarta", "--to", "2023-05-01 08:00"), 2, "empty window: --from must be before --to"),
     (("--site", "jakarta", "--to", "yesterday"), 2, "time 'yesterday': use RFC 3339"),
     (("--site", "jakarta", "--timezone", "Mars/Olympus"), 2, "unknown time zone 'Mars/Olympus'"),

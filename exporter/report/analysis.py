@@ -219,6 +219,12 @@ class Collector:
         for values in signals.values():
             values[:] = [v if ok else None for v, ok in zip(values, running)]
         down = {link: [None if v is None else v == 0 for v in signals[link]] for link in LINKS if link in signals}
+        # As upstream:gateway_confirmed_lost: a lost gateway counts only while every national and global group
+        # configured is lost too; a refused gateway check while the internet answers is a wrong check.
+        others = [down[group] for group in ("national", "global") if group in down]
+        if "gateway" in down:
+            down["gateway"] = [lost and all(other[k] is not False for other in others)
+                               for k, lost in enumerate(down["gateway"])]
         # Where the exporter runs on the SPSE host, the kernel's verdict counts too (clock:unvalidated).
         kernel = self.one(f"min(spse_host_clock_synchronized{{{inside}}})")
         down["time_sources"] = [True if synced == 0 and ok else lost for lost, synced, ok

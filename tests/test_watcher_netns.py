@@ -12,6 +12,8 @@ one second here is 15 s in production. Each scenario prints which receiver got w
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 
 import bcrypt
@@ -264,6 +266,16 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
     assert not payloads(stack.telegram, began), "the Telegram stand-in is abroad: nothing can reach it"
     assert all(not names(p, "firing") & {"SiteSilent", "SPSEDownFromOutside"} for _, p in during)
     assert arrived - due[0] <= PRODUCTION_PAGE_BOUND / SPEEDUP, arrived - due[0]
+    # The text a Telegram or e-mail receiver of the watcher would show leads with the site's root cause.
+    data = stack.topology.workdir / "forwarded.json"
+    data.write_text(json.dumps(payload))
+    message = subprocess.run(
+        ["amtool", "template", "render", f"--template.glob={STACK_DIR / 'templates' / '*.tmpl'}",
+         '--template.text={{ template "spse.message" . }}', f"--template.data={data}"],
+        capture_output=True, text=True, check=True, timeout=30).stdout
+    assert "Probable cause / Kemungkinan penyebab: <b>global connectivity lost → time sources unreachable" in message
+    assert "<b>SiteAlertForwarded: SPSEDown</b>" in message
+    assert f"SPSEDown at {SITE} ({SITE}), forwarded by the watcher" in message
 
     recovered = time.monotonic()
     t.restore_global()  # 22:24 WITA
@@ -284,6 +296,7 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
            f"on-call webhook: SiteNotificationsFailing after {production(failing[0] - began)}; forwarded SPSEDown "
            f"(cause {spse_down['annotations']['cause']}) after {production(arrived - began)}, "
            f"{production(arrived - due[0])} after the site's own page was due",
+           "text of the forwarded page: " + " | ".join(line for line in message.splitlines()[:4] if line),
            f"recovery: on-call webhook got both resolved after {production(oncall_resolved - recovered)}; "
            f"Telegram stand-in got the site's resolved SPSEDown after {production(telegram_resolved - recovered)}")
 

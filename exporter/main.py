@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import importlib
 import logging
+import os
 import signal
 import sys
 
@@ -28,6 +29,12 @@ your router (gateway), time sources and anchors, check it, and start with it:
   spse-exporter --config.file=spse.yml --check-config && spse-exporter --config.file=spse.yml
 Belum ada --config.file, jadi tidak ada yang diperiksa. Salin contoh di atas, isi URL SPSE, router (gateway),
 sumber waktu dan jangkar Anda, periksa, lalu jalankan dengan --config.file=spse.yml."""
+# The image bakes no config in: its --config.file is a path the operator mounts, so this names the mount.
+MISSING_CONFIG = """spse-exporter: --config.file {path} does not exist, so there is nothing to probe. Write yours from
+the example ({example}), or in a container mount it at that path:
+  docker run -v "$PWD/config/spse.yml:{path}:ro" --read-only spse-exporter
+Berkas {path} tidak ada, jadi tidak ada yang diperiksa. Tulis konfigurasi Anda dari contoh, atau di container
+pasang (mount) berkas Anda di path tersebut."""
 # Commands for the stack around the exporter, imported only when used.
 SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers",
                "report": "exporter.report.cli"}
@@ -137,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.log_level, args.log_format)
     if args.config_file is None:
         print(NO_CONFIG, file=sys.stderr)
+        return 2
+    if not os.path.exists(args.config_file):
+        print(MISSING_CONFIG.format(path=args.config_file, example=EXAMPLE_CONFIG), file=sys.stderr)
         return 2
     try:
         config = load_config(args.config_file)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.support import ROOT
-from tests.test_dockerfile import arguments
+from tests.test_dockerfile import arguments, config_path
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -174,7 +174,8 @@ def test_container_paths_lead_to_the_repo_files(stack):
         container_glob = str(Path(template).parent / pattern)
         assert host_path(render, container_glob) == host_path(services["alertmanager"], container_glob)
         assert list((ROOT / "prometheus").glob(pattern)), pattern
-    assert host_path(services["exporter"], "/etc/spse-exporter/spse.yml").read_text() == \
+    # the operator's copy of the example, mounted where the image's command reads its config
+    assert host_path(services["exporter"], config_path()).read_text() == \
         (ROOT / "exporter/examples/spse.yml").read_text()
     grafana = services["grafana"]
     home = host_path(grafana, grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"])

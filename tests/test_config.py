@@ -231,7 +231,7 @@ def test_bad_config_exits_2_with_key_path(tmp_path):
 
 def test_missing_config_file_exits_2(tmp_path):
     result = run_cli(f"--config.file={tmp_path / 'nope.yml'}", "--check-config")
-    assert result.returncode == 2 and "cannot read" in result.stderr
+    assert result.returncode == 2 and "nope.yml does not exist, so there is nothing to probe" in result.stderr
 
 
 def test_version_flag():

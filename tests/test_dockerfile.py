@@ -101,13 +101,25 @@ def test_runs_as_a_non_root_user():
     assert names.index("USER") < names.index("ENTRYPOINT")
 
 
+def command() -> list[str]:
+    """What the image runs by default: ENTRYPOINT then CMD."""
+    return exec_form(arguments("ENTRYPOINT")[-1]) + exec_form(arguments("CMD")[-1])
+
+
+def config_path() -> str:
+    """The --config.file the image runs with: the path the operator's file is mounted at."""
+    (config,) = [arg.split("=", 1)[1] for arg in command() if arg.startswith("--config.file=")]
+    return config
+
+
 def test_serves_on_10040_with_the_mounted_config():
-    command = exec_form(arguments("ENTRYPOINT")[-1]) + exec_form(arguments("CMD")[-1])
-    assert command[0] == "spse-exporter"
-    assert "--web.listen-address=:10040" in command
-    (config,) = [arg.split("=", 1)[1] for arg in command if arg.startswith("--config.file=")]
-    assert ("exporter/examples/spse.yml", config) in copies(), "the default config must be the example"
+    assert command()[0] == "spse-exporter"
+    assert "--web.listen-address=:10040" in command()
     assert arguments("EXPOSE") == ["10040"]
+    # Like the command line, the image probes nothing until the operator gives it a config: none is baked in.
+    baked = [(source, dest) for source, dest in copies()
+             if source.endswith(".yml") or posixpath.dirname(config_path()) in (dest, posixpath.dirname(dest))]
+    assert not baked, f"the image must not ship a config it runs by default: {baked}"
 
 
 def test_healthcheck_asks_healthy_with_python():
@@ -152,6 +164,19 @@ def test_installed_exporter_runs_its_version_and_config_check(image_venv, tmp_pa
     check = subprocess.run([str(exporter), "--config.file", str(ROOT / "exporter/examples/spse.yml"),
                             "--check-config"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert check.returncode == 0 and "OK" in check.stdout, check.stdout + check.stderr
+
+
+def test_default_command_without_the_mount_refuses_and_names_it(image_venv, tmp_path):
+    """`docker run spse-exporter` without -v: the image's own command, its config path absent, exits 2 before
+    probing anything and says what to mount where."""
+    absent = str(tmp_path / config_path().lstrip("/"))
+    argv = [arg.replace(config_path(), absent) for arg in command()[1:]]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([str(image_venv / "bin" / "spse-exporter"), *argv], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    assert f"--config.file {absent} does not exist, so there is nothing to probe" in result.stderr
+    assert f'-v "$PWD/config/spse.yml:{absent}:ro"' in result.stderr and "listening" not in result.stderr
 
 
 def test_healthcheck_command_passes_against_the_installed_exporter(image_venv, tmp_path):

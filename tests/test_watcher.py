@@ -161,6 +161,18 @@ def test_watcher_compose_refuses_to_start_without_passwords(tmp_path):
     assert result.returncode == 1 and "GRAFANA_ADMIN_PASSWORD" in result.stderr, result.stderr
 
 
+def test_web_config_example_once_filled_in_is_valid(tmp_path):
+    """secrets/watcher-web.yml as an operator makes it from the example: each placeholder replaced by a hash."""
+    text = (WATCHER_DIR / "web.yml.example").read_text()
+    placeholders = [line.split(": ", 1)[1] for line in text.splitlines() if "REPLACE-WITH" in line]
+    assert len(placeholders) == 2  # one site and Grafana
+    for placeholder in placeholders:
+        text = text.replace(placeholder, bcrypt.hashpw(b"secret", bcrypt.gensalt(4)).decode())
+    (tmp_path / "watcher-web.yml").write_text(text)
+    result = promtool("check", "web-config", str(tmp_path / "watcher-web.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_only_known_sites_may_write_to_the_watcher(tmp_path, start_prometheus):
     """The watcher's remote-write receiver behind basic auth: no password or a wrong one is refused before
     the body is read; a site's own password gets to the receiver (which rejects this empty body)."""

@@ -25,7 +25,7 @@ import yaml
 from tests.fakes import FakeDNS, FakeNTP, FakeSPSE
 from tests.support import ExporterProcess, proc_status
 
-MAX_CLIENTS = 60  # below the exporter's cap of 64 connections, which refuses the rest by design
+MAX_CLIENTS = 1000  # below the exporter's cap of 1,024 connections, which closes the rest by design
 RSS_EVERY = 0.5
 
 

@@ -35,7 +35,6 @@ BACKLOG = 512
 # Prometheus' 15 s interval, so an idle kept-alive connection is closed well before the next scrape.
 REQUEST_DEADLINE = 10.0
 MAX_HEADERS = 100
-TEXT = "text/plain; charset=utf-8"
 
 
 @dataclass
@@ -78,12 +77,16 @@ async def landing(app: App, request: web.Request) -> web.Response:
 
 
 async def metrics(app: App, request: web.Request) -> web.Response:
-    body = app.render_metrics()
-    if "gzip" not in request.headers.get("Accept-Encoding", ""):
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-    # zlib lets go of the GIL: compressing megabytes in a thread keeps the probes' loop turning.
-    body = await asyncio.get_running_loop().run_in_executor(None, functools.partial(gzip.compress, body, 1))
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip"})
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    # Joining and compressing megabytes happens in a thread (zlib lets go of the GIL), off the probes' loop.
+    body = await asyncio.get_running_loop().run_in_executor(None, _metrics_body, app.render_metrics, gzipped)
+    headers = {"Content-Type": CONTENT_TYPE, **({"Content-Encoding": "gzip"} if gzipped else {})}
+    return web.Response(body=body, headers=headers)
+
+
+def _metrics_body(render: Callable[[], bytes], gzipped: bool) -> bytes:
+    body = render()
+    return gzip.compress(body, compresslevel=1) if gzipped else body
 
 
 async def probes(app: App, request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -51,6 +52,16 @@ def proc_status(pid: int, key: str) -> int:
         if name == key:
             return int(value.split()[0])
     raise KeyError(f"{key} not in /proc/{pid}/status")
+
+
+def closed_by_peer(sock) -> bool:
+    """Whether the other end has closed or reset a connection, found without waiting."""
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return sock.recv(1) == b""
+    except OSError:
+        return True
 
 
 def fastest_of(tries: int, url: str) -> float:

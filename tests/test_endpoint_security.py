@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import re
-import select
 import shutil
 import socket
 import ssl
@@ -24,7 +23,7 @@ import pytest
 import yaml
 
 from tests.fakes import FakeSPSE
-from tests.support import ROOT, ExporterProcess, fastest_of, http_get, poll
+from tests.support import ROOT, ExporterProcess, closed_by_peer, fastest_of, http_get, poll
 
 PASSWORD = "rahasia-lpse"
 FAST = 0.2  # seconds: /metrics answers within this after any abuse (fastest of 3 tries)
@@ -354,7 +353,7 @@ def test_slow_and_idle_connections_do_not_starve_scrapes(plain):
             status, body, _ = http_get(f"{plain.url}/metrics")
             times.append(time.monotonic() - scrape_began)
             assert status == 200 and b"spse_http_probe_success" in body
-        still_open = sum(1 for sock in trickling + idle if not closed(sock))
+        still_open = sum(1 for sock in trickling + idle if not closed_by_peer(sock))
     finally:
         stop.set()
         trickler.join(10)
@@ -369,16 +368,6 @@ def test_slow_and_idle_connections_do_not_starve_scrapes(plain):
     assert probes_after >= probes_before + 3  # and the probes ran under it
     assert len(times) >= 20 and p99 < 1.0 and times[-1] < 2.5
     assert_still_fast(plain)
-
-
-def closed(sock: socket.socket) -> bool:
-    """Whether the server closed or reset the connection, without waiting."""
-    if not select.select([sock], [], [], 0)[0]:
-        return False
-    try:
-        return sock.recv(1) == b""
-    except OSError:
-        return True
 
 
 # --- SSRF: no request can point the exporter at another host -----------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.client
-import select
 import socket
 import statistics
 import threading
@@ -16,7 +15,7 @@ import bcrypt
 import pytest
 
 from exporter import server, webconfig
-from tests.support import http_get, poll
+from tests.support import closed_by_peer, http_get, poll
 
 
 class Running:
@@ -59,16 +58,6 @@ def start(monkeypatch):
         running.close()
 
 
-def closed_by_server(client: socket.socket) -> bool:
-    """Whether the server closed or reset the connection, without waiting."""
-    if not select.select([client], [], [], 0)[0]:
-        return False
-    try:
-        return client.recv(1) == b""
-    except OSError:
-        return True
-
-
 def test_trickled_request_is_cut_at_the_deadline(start):
     running = start()
     with socket.create_connection(("127.0.0.1", running.port), timeout=5) as client:
@@ -81,7 +70,7 @@ def test_trickled_request_is_cut_at_the_deadline(start):
             except OSError:
                 closed = True
                 break
-            if closed_by_server(client):
+            if closed_by_peer(client):
                 closed = True
                 break
             time.sleep(0.1)  # the trickle itself, not a wait for a condition
@@ -93,7 +82,7 @@ def test_connection_that_sends_nothing_is_closed_at_the_deadline(start):
     running = start()
     with socket.create_connection(("127.0.0.1", running.port), timeout=5) as client:
         began = time.monotonic()
-        poll(lambda: closed_by_server(client), 5, what="the silent connection to be closed")
+        poll(lambda: closed_by_peer(client), 5, what="the silent connection to be closed")
         assert 0.9 < time.monotonic() - began < 3.0
 
 
@@ -119,9 +108,9 @@ def test_connections_over_the_cap_are_closed_and_scrapes_answer_again_once_they_
     try:
         poll(lambda: len(running.httpd.runner.server.connections) == 20, 5, what="20 connections accepted")
         extra = socket.create_connection(("127.0.0.1", running.port), timeout=5)
-        poll(lambda: closed_by_server(extra), 5, what="the 21st connection to be refused")
+        poll(lambda: closed_by_peer(extra), 5, what="the 21st connection to be refused")
         extra.close()
-        assert not any(closed_by_server(sock) for sock in held)
+        assert not any(closed_by_peer(sock) for sock in held)
     finally:
         for sock in held:
             sock.close()

@@ -166,32 +166,31 @@ def test_unknown_user_costs_what_a_wrong_password_costs(web_config):
     wrong_password = median_seconds(web_config, basic("prometheus", "salah"))
     unknown_user = median_seconds(web_config, basic("tamu", "salah"))
     assert wrong_password > 0.005  # bcrypt ran
-    assert 0.5 < unknown_user / wrong_password < 2.0, (unknown_user, wrong_password)
+    assert 0.33 < unknown_user / wrong_password < 3.0, (unknown_user, wrong_password)  # before: 1/20000
 
 
 def test_a_verified_password_is_remembered_and_bcrypt_never_blocks_the_loop(web_config):
     async def scenario():
-        loop_stalls = []
+        ticks = 0
 
-        async def ticker():  # how late a 5 ms timer fires while bcrypt runs
+        async def ticker():  # counts 5 ms timers: none fire while something blocks the loop
+            nonlocal ticks
             while True:
-                began = loop.time()
                 await asyncio.sleep(0.005)
-                loop_stalls.append(loop.time() - began - 0.005)
+                ticks += 1
 
-        loop = asyncio.get_running_loop()
         tick = asyncio.create_task(ticker())
-        await asyncio.sleep(0.02)
         first_began = time.perf_counter()
         assert await web_config.authorize(basic("prometheus", PASSWORD))
         first = time.perf_counter() - first_began
+        ticks_during_bcrypt = ticks
         again_began = time.perf_counter()
         for _ in range(100):
             assert await web_config.authorize(basic("prometheus", PASSWORD))
         again = (time.perf_counter() - again_began) / 100
         tick.cancel()
-        return first, again, max(loop_stalls)
+        return first, again, ticks_during_bcrypt
 
-    first, again, worst_stall = asyncio.run(scenario())
+    first, again, ticks = asyncio.run(scenario())
     assert again < first / 20, (first, again)
-    assert worst_stall < first / 2, (worst_stall, first)  # the loop turned while bcrypt ran
+    assert ticks >= 3, (ticks, first)  # the loop turned while bcrypt ran (at cost 10: 10-20 ticks)

@@ -15,17 +15,18 @@ import bcrypt
 import pytest
 
 from exporter import server, webconfig
+from tests.conftest import server_context
 from tests.support import closed_by_peer, http_get, poll
 
 
 class Running:
     """`server.serve` on its own event loop in a thread, as the exporter runs it on its loop."""
 
-    def __init__(self, app: server.App):
+    def __init__(self, app: server.App, ssl_context=None):
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.httpd = self.call(server.serve("127.0.0.1", 0, app))
+        self.httpd = self.call(server.serve("127.0.0.1", 0, app, ssl_context))
         self.port = self.httpd.address[1]
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -49,8 +50,8 @@ def start(monkeypatch):
     monkeypatch.setattr(server, "REQUEST_DEADLINE", 1.0)
     started = []
 
-    def make(**overrides) -> Running:
-        started.append(Running(make_app(**overrides)))
+    def make(ssl_context=None, **overrides) -> Running:
+        started.append(Running(make_app(**overrides), ssl_context))
         return started[-1]
 
     yield make
@@ -83,6 +84,15 @@ def test_connection_that_sends_nothing_is_closed_at_the_deadline(start):
     with socket.create_connection(("127.0.0.1", running.port), timeout=5) as client:
         began = time.monotonic()
         poll(lambda: closed_by_peer(client), 5, what="the silent connection to be closed")
+        assert 0.9 < time.monotonic() - began < 3.0
+
+
+def test_silent_tls_handshake_is_cut_at_the_deadline(start, ca):
+    running = start(server_context(ca, "127.0.0.1"))
+    with socket.create_connection(("127.0.0.1", running.port), timeout=5) as client:
+        began = time.monotonic()
+        client.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, and no more
+        poll(lambda: closed_by_peer(client), 5, what="the stalled handshake to be cut")
         assert 0.9 < time.monotonic() - began < 3.0
 
 

@@ -30,6 +30,8 @@ UNVERIFIED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
 MAX_REMEMBERED = 1024
+# bcrypt reads this many bytes of a password: htpasswd and exporter-toolkit ignore the rest, bcrypt 5 raises.
+BCRYPT_MAX_BYTES = 72
 
 
 class WebConfigError(Exception):
@@ -50,7 +52,7 @@ class WebConfig:
     def check_password(self, user: str, password: str) -> bool:
         """bcrypt, slow on purpose; an unknown user is checked against the dummy hash all the same."""
         stored = self.users.get(user)
-        return bcrypt.checkpw(password.encode(), stored or self.dummy_hash) and stored is not None
+        return bcrypt.checkpw(password.encode()[:BCRYPT_MAX_BYTES], stored or self.dummy_hash) and stored is not None
 
     async def authorize(self, header: str) -> bool:
         """Whether an Authorization header carries a configured user's password. Successes are

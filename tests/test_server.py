@@ -204,3 +204,19 @@ def test_a_verified_password_is_remembered_and_bcrypt_never_blocks_the_loop(web_
     first, again, ticks = asyncio.run(scenario())
     assert again < first / 20, (first, again)
     assert ticks >= 3, (ticks, first)  # the loop turned while bcrypt ran (at cost 10: 10-20 ticks)
+
+
+def test_a_password_longer_than_bcrypt_reads_is_checked_not_an_error(tmp_path):
+    """bcrypt reads 72 bytes; bcrypt 5 raises on more instead of ignoring the rest as htpasswd, exporter-toolkit
+    and older bcrypt do. A long password from any client must get a verdict (401), not an exception (500)."""
+    long_password = "p" * 72 + "-ekor"
+    path = tmp_path / "web.yml"
+    hashed = bcrypt.hashpw(long_password.encode()[:72], bcrypt.gensalt(rounds=4)).decode()  # as htpasswd does
+    path.write_text(f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    web = webconfig.load_web_config(str(path))
+
+    async def verdicts():
+        return [await web.authorize(basic("prometheus", long_password)),
+                await web.authorize(basic("prometheus", "q" * 100)),
+                await web.authorize(basic("tamu", "q" * 100))]
+    assert asyncio.run(verdicts()) == [True, False, False]

@@ -104,6 +104,10 @@ def test_application_base_follows_the_url(url, expected):
     (b'{"draw": 1, "recordsTotal": -1, "recordsFiltered": 5, "data": []}', "not counts"),
     (b'{"draw": 1, "recordsTotal": 5, "recordsFiltered": 5, "data": {}}', "not counts"),
     (b'{"draw": 7, "recordsTotal": 5, "recordsFiltered": 5, "data": []}', "draw 7"),
+    # A peer's oddities are bad data, not an unexpected error with a traceback in the log.
+    ('{"draw": 1, "recordsTotal": "\u00b2", "recordsFiltered": "0", "data": []}'.encode(), "not counts"),
+    (b'{"draw": 1, "recordsTotal": "' + b"9" * 5000 + b'", "recordsFiltered": "0", "data": []}', "not counts"),
+    (b"[" * 100_000 + b"]" * 100_000, "not JSON"),
 ])
 def test_datatables_answer(body, message):
     if message is None:

@@ -49,15 +49,16 @@ def bases(url: str) -> list[str]:
 
 
 def _is_count(value: object) -> bool:
+    """A non-negative whole number, or its ASCII digits (str.isdigit alone passes '²', which int() refuses)."""
     return (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or \
-        (isinstance(value, str) and value.isdigit())
+        (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18)
 
 
 def datatables_rows(body: bytes) -> int:
     """recordsTotal of a DataTables answer to draw 1; ProbeFailure("bad_data") for anything else."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested too deep to parse
         kind = "HTML" if body.lstrip()[:1] == b"<" else "something that is not JSON"
         raise ProbeFailure("bad_data", f"/dt/lelang answered {kind} instead of DataTables JSON") from None
     if not isinstance(data, dict):

@@ -161,6 +161,16 @@ def test_watcher_compose_refuses_to_start_without_passwords(tmp_path):
     assert result.returncode == 1 and "GRAFANA_ADMIN_PASSWORD" in result.stderr, result.stderr
 
 
+def test_watcher_compose_refuses_to_start_without_the_operators_sites(tmp_path):
+    """No fallback to the example, which names a real LPSE: the watcher probes only sites its operator listed."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("GRAFANA_ADMIN_PASSWORD=x\nWATCHER_GRAFANA_PASSWORD=x\n")
+    result = subprocess.run(["docker-compose", "--project-directory", str(ROOT), "-f", str(COMPOSE),
+                             "--env-file", str(env_file), "config", "-q"], capture_output=True, text=True, timeout=60,
+                            env={key: value for key, value in os.environ.items() if key != "WATCHER_CONFIG_FILE"})
+    assert result.returncode == 1 and "set WATCHER_CONFIG_FILE in .env" in result.stderr, result.stderr
+
+
 def test_web_config_example_once_filled_in_is_valid(tmp_path):
     """secrets/watcher-web.yml as an operator makes it from the example: each placeholder replaced by a hash."""
     text = (WATCHER_DIR / "web.yml.example").read_text()

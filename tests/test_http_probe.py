@@ -114,6 +114,23 @@ def test_redirect_not_followed_when_max_redirects_is_zero(spse):
     assert (result.success, result.reason, result.status_code) == (False, "http_status", 301)
 
 
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/eproc4", "http://[::1/eproc4", ""])
+def test_unusable_redirect_location_is_a_protocol_failure_not_a_crash(location, caplog):
+    """A Location no URL parser accepts is the peer's fault: reason protocol, and no traceback logged every round."""
+    async def scenario():
+        async def redirect(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
+            await writer.drain()
+            writer.close()
+        server = await asyncio.start_server(redirect, "127.0.0.1", 0)
+        async with server:
+            return await probe_http(make_target(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/eproc4"))
+    result = asyncio.run(scenario())
+    assert (result.success, result.reason, result.redirects) == (False, "protocol", 0), result.message
+    assert "Location" in result.message and not caplog.records
+
+
 def test_head_method_reads_no_body(spse):
     result = probe(spse.url, method="HEAD")
     assert result.success and result.response_size == 0

@@ -284,15 +284,24 @@ async def fetch(target: Target, session: Session, url: str, method: str, headers
             break
         if hops >= target.max_redirects:
             raise ProbeFailure("protocol", f"more than {target.max_redirects} redirects (last to {url})")
-        next_url = urljoin(url, seen.location) if seen.location else ""
-        if urlsplit(next_url).scheme not in ("http", "https"):
-            raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
+        url = _redirect_url(url, seen)
         seen.redirects += 1
         hops += 1
-        url = next_url
     if target.spse and read_body:
         seen.page = spse_page.analyse(body, target.spse.zone)
     return body
+
+
+def _redirect_url(url: str, seen: Observation) -> str:
+    """The absolute URL a redirect's Location names; ProbeFailure("protocol") for one no request can go to."""
+    try:
+        parts = urlsplit(urljoin(url, seen.location))
+        usable = seen.location and parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
+    except ValueError:  # a bad port or an unclosed [ of an IPv6 address
+        usable = False
+    if not usable:
+        raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location: {seen.location[:200]!r}")
+    return parts.geturl()
 
 
 def check_status(target: Target, seen: Observation) -> None:

@@ -476,8 +476,10 @@ def incident() -> dict:
                  "One row per link, top to bottom in the order a failure travels: 1 gateway (your router), "
                  "2 national and 3 global reachability, 4 clock (share of NTP sources answering), 5 SPSE. The "
                  "highest row that turns red first is where to look. 4 April 2023: global went red, then clock, "
-                 "then SPSE, while national stayed green. ID: Satu baris per mata rantai; baris teratas yang pertama "
-                 "merah adalah penyebabnya.",
+                 "then SPSE, while national stayed green. A gateway row red while national and global stay green "
+                 "is a gateway check the router refuses (UpstreamDegraded), not the cause. ID: Satu baris per mata "
+                 "rantai; baris teratas yang pertama merah adalah penyebabnya. Gateway merah sementara nasional dan "
+                 "global hijau berarti pemeriksaan gateway-nya keliru, bukan penyebab.",
                  "percentunit", chain, LINK_STATE, size=(24, 9),
                  steps=thresholds("red", (0.0001, "orange"), (1, "green"))),
         stat("Probable cause now / Kemungkinan penyebab saat ini",
@@ -489,8 +491,10 @@ def incident() -> dict:
                                                        by_name(".*_(lost|unvalidated)$", fixed("red"))]),
         table("Which link broke first / Mata rantai yang putus pertama",
               "For each link that was fully down at some point in the dashboard's time range, when that first "
-              "happened; the top row broke first. ID: Kapan tiap mata rantai pertama kali putus dalam rentang waktu "
-              "dasbor; baris teratas putus paling awal.",
+              "happened; the top row broke first. A gateway row while national and global never went down is a "
+              "gateway check the router refuses, not the first broken link. ID: Kapan tiap mata rantai pertama kali "
+              "putus dalam rentang waktu dasbor; baris teratas putus paling awal. Gateway tanpa nasional dan global "
+              "yang ikut putus berarti pemeriksaan gateway-nya keliru.",
               "dateTimeAsIso", [query(first, instant=True, table=True)], size=(16, 6),
               transformations=[{"id": "organize", "options": {
                   "excludeByName": {"Time": True, "group": True, "target": True, "instance": True, "job": True},

@@ -59,6 +59,25 @@ def test_unit_is_non_root_and_hardened():
     assert level and float(level.group(1)) <= 2.0, result.stdout[-500:]
 
 
+def clock_filter(unit: Path) -> str:
+    """systemd-analyze's offline verdict on @clock (adjtimex) for `unit` and its drop-ins next to it."""
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)], capture_output=True,
+                            text=True, timeout=60, env={"SYSTEMD_UNIT_PATH": f"{unit.parent}:"}, cwd=unit.parent)
+    return re.search(r"SystemCallFilter=~@clock .*", result.stdout).group(0)
+
+
+def test_readme_drop_in_lets_host_kernel_read_the_clock(tmp_path):
+    """The unit blocks adjtimex, which clock.host_kernel reads with; the README's drop-in allows it."""
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text())
+    assert "@clock is not included" in clock_filter(unit)
+    (block,) = re.findall(r"```ini\n(\[Service\].*?)```", (ROOT / "README.md").read_text(), re.S)
+    (tmp_path / f"{UNIT.name}.d").mkdir()
+    (tmp_path / f"{UNIT.name}.d/host-kernel.conf").write_text(block)
+    assert "adjtimex is allowed" in clock_filter(unit)
+    assert "CapabilityBoundingSet=\n" in UNIT.read_text()  # still no CAP_SYS_TIME: reading only
+
+
 def test_exec_start_flags_are_the_exporters(tmp_path):
     (command,) = settings()["ExecStart"]
     binary, *flags = command.split()

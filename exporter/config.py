@@ -37,6 +37,8 @@ SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "MB": 10**6, "GB": 10**9,
               "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 DNS_RECORD_TYPES = ("A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME")
 CHECK_SCHEMES = ("tcp", "dns", "ntp", "http", "https")
+# Probes send no credentials from a URL, and URLs are shown in /probes, logs and the `check` label.
+URL_CREDENTIALS = "has a user name or password, which probes never send and /probes, logs and metrics would show"
 HTTP_METHODS = ("GET", "HEAD")
 IP_PROTOCOLS = ("ip4", "ip6")
 # Upstream groups the alert rules read (gateway -> national/global -> clock -> SPSE); any other group
@@ -468,6 +470,8 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         raise r.fail(join(path, "url"), f"bad port: {err}") from None
     if not parts.hostname:
         raise r.fail(join(path, "url"), "has no host")
+    if parts.username is not None or parts.password is not None:
+        raise r.fail(join(path, "url"), f"{URL_CREDENTIALS}: send them with headers: {{Authorization: ...}}")
     interval, timeout = r.timing(raw, path, interval, timeout)
     timeout = r.settle(interval, timeout)
     codes = raw.get("valid_status_codes", [])
@@ -552,6 +556,8 @@ def parse_check(url: str) -> Check:
     host = parts.hostname
     if not host:
         raise ValueError("has no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{URL_CREDENTIALS}: remove them (an http(s) check counts a 401 as an answer)")
     if port == 0:
         raise ValueError("port 0 is not usable")
     if parts.scheme == "tcp":

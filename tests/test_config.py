@@ -127,6 +127,12 @@ def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     (with_changes(upstream={"global": ["dns://192.0.2.1/x?type=BOGUS"]}), "upstream.global[0]", "type must be"),
     (with_changes(upstream={"global": ["smtp://192.0.2.1:25"]}), "upstream.global[0]", "scheme must be one of"),
     (with_changes(upstream={"global": []}), "upstream.global", "at least one"),
+    # Credentials in a URL are never sent, and the URL shows in /probes, logs and (checks) the check label.
+    (with_changes(targets=[{"name": "a", "url": "https://admin:rahasia@x/eproc4"}]), "targets[0].url",
+     "user name or password"),
+    (with_changes(upstream={"global": ["https://admin:rahasia@192.0.2.1/"]}), "upstream.global[0]",
+     "user name or password"),
+    (with_changes(upstream={"global": ["tcp://admin@192.0.2.1:53"]}), "upstream.global[0]", "user name or password"),
     (with_changes(upstream=["tcp://192.0.2.1:53"]), "upstream", "mapping of group name"),
     (with_changes(upstream={"nasional": ["tcp://192.0.2.1:53"]}), "upstream.nasional",
      "unknown group 'nasional': did you mean 'national'?"),

@@ -194,7 +194,7 @@ def annotations() -> dict:
     return {"list": [
         {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
          "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"},
-        {"name": "Firing alerts / Peringatan aktif", "datasource": DS, "enable": True, "hide": False,
+        {"name": "Firing alerts / Alert aktif", "datasource": DS, "enable": True, "hide": False,
          "iconColor": "red", "target": {"expr": f'ALERTS{{alertstate="firing", {SITE}}}', "refId": "Anno",
                                         "interval": "30s"},
          "titleFormat": "{{alertname}}", "textFormat": "{{severity}} {{target}}{{group}}{{server}}",
@@ -415,10 +415,10 @@ def overview() -> dict:
                    size=(12, 7)),
         failures("spse_upstream_probe_failures_total", SITE, "site, group, check, reason",
                  "{{site}} {{group}} {{check}}: {{reason}}", "Upstream", size=(12, 7)),
-        row("Alerts and exporter / Peringatan dan exporter"),
-        table("Alerts firing and pending / Peringatan aktif dan menunggu",
+        row("Alerts and exporter / Alert dan exporter"),
+        table("Alerts firing and pending / Alert aktif dan menunggu",
               "Alerts Prometheus evaluates now: firing ones have been sent to Alertmanager, pending ones fire "
-              "if the condition lasts. See docs/runbook.md for each alert. ID: Peringatan yang aktif (firing) "
+              "if the condition lasts. See docs/runbook.md for each alert. ID: Alert yang aktif (firing) "
               "dan yang menunggu (pending).",
               "none", [query(f"ALERTS{{{SITE}}}", instant=True, table=True)], size=(12, 8),
               transformations=[{"id": "organize", "options": {

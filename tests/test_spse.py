@@ -69,6 +69,12 @@ def test_update_time_is_read_in_the_site_zone():
     assert analyse(b"Update terakhir 31-02-2026 10:00,", WIB).data_updated_at is None  # no such day
 
 
+def test_version_label_stays_a_version():
+    """The version becomes a label value of spse_info: a page's endless 'SPSE v4.1.1.1...' must not become one."""
+    assert analyse(b"SPSE v4.5u20230214-hotfix.2 | SPSE v4.", WIB).version == "4.5u20230214"
+    assert analyse(b"SPSE v4." + b"1." * 100_000, WIB).version is None
+
+
 def test_error_page_and_its_code_without_a_user_regex():
     found = analyse(SPSE_ERROR_PAGE.encode(), WIB)
     assert found.error_page and found.error_code == SPSE_ERROR_CODE and found.identity == "spse"

@@ -76,10 +76,15 @@ async def landing(app: App, request: web.Request) -> web.Response:
                         content_type="text/html", charset="utf-8")
 
 
+async def _in_thread(function: Callable, *args):
+    """Build a page in the default executor: the probes share this loop, and a page of megabytes takes
+    tens of milliseconds (zlib lets go of the GIL; the other steps at least share it)."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
 async def metrics(app: App, request: web.Request) -> web.Response:
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-    # Joining and compressing megabytes happens in a thread (zlib lets go of the GIL), off the probes' loop.
-    body = await asyncio.get_running_loop().run_in_executor(None, _metrics_body, app.render_metrics, gzipped)
+    body = await _in_thread(_metrics_body, app.render_metrics, gzipped)
     headers = {"Content-Type": CONTENT_TYPE, **({"Content-Encoding": "gzip"} if gzipped else {})}
     return web.Response(body=body, headers=headers)
 
@@ -89,13 +94,17 @@ def _metrics_body(render: Callable[[], bytes], gzipped: bool) -> bytes:
     return gzip.compress(body, compresslevel=1) if gzipped else body
 
 
+def _probes_body(last_results: Callable[[], dict]) -> bytes:
+    return json.dumps(last_results(), indent=1, sort_keys=True, default=str).encode()
+
+
 async def probes(app: App, request: web.Request) -> web.Response:
-    body = json.dumps(app.last_results(), indent=1, sort_keys=True, default=str).encode()
-    return web.Response(body=body, content_type="application/json")
+    return web.Response(body=await _in_thread(_probes_body, app.last_results), content_type="application/json")
 
 
 async def runbook_page(app: App, request: web.Request) -> web.Response:
-    return web.Response(body=runbook.page(), content_type="text/html", charset="utf-8")
+    # Rendered from Markdown on the first request only, but that takes about 0.1 s.
+    return web.Response(body=await _in_thread(runbook.page), content_type="text/html", charset="utf-8")
 
 
 async def healthy(app: App, request: web.Request) -> web.Response:

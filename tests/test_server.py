@@ -145,6 +145,25 @@ def test_a_failing_handler_answers_500_and_the_server_carries_on(start):
     assert http_get(f"{running.url}/metrics")[0] == 200
 
 
+@pytest.mark.parametrize("path", ["/probes", "/runbook"])
+def test_building_a_page_does_not_hold_the_loop(start, monkeypatch, path):
+    """/probes dumps every probe's last result (tens of ms at a thousand targets) and /runbook renders Markdown
+    once: both in a thread, as /metrics, so probes and other requests go on meanwhile."""
+    building = threading.Event()
+
+    def slow():
+        building.set()
+        time.sleep(1.0)
+        return {}
+    monkeypatch.setattr(server.runbook, "page", lambda: slow() or b"runbook")
+    running = start(last_results=slow)
+    threading.Thread(target=http_get, args=(running.url + path,), daemon=True).start()
+    assert building.wait(5)
+    began = time.monotonic()
+    assert http_get(f"{running.url}/-/healthy")[0] == 200
+    assert time.monotonic() - began < 0.5
+
+
 # --- basic auth: timing, caching, and the event loop -----------------------------------------------
 
 PASSWORD = "rahasia-lpse"

@@ -252,11 +252,14 @@ class _Reader:
         self.source = source
         self.ssl_contexts: dict[TLSConfig, ssl.SSLContext] = {}
 
-    def ssl_context(self, tls: TLSConfig) -> ssl.SSLContext:
+    def ssl_context(self, tls: TLSConfig, path: str) -> ssl.SSLContext:
         """Targets with the same TLS settings share one context: each context holds its own copy of
         the CA store (~0.8 MB with the system CAs), far too much for a thousand targets."""
         if tls not in self.ssl_contexts:
-            self.ssl_contexts[tls] = make_ssl_context(tls)
+            try:
+                self.ssl_contexts[tls] = make_ssl_context(tls)
+            except OSError as err:  # ssl.SSLError too: a ca_file that holds no certificate, or unreadable
+                raise self.fail(join(path, "ca_file"), f"cannot load CA certificates: {err}") from None
         return self.ssl_contexts[tls]
 
     def fail(self, path: str, message: str) -> ConfigError:
@@ -496,7 +499,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         max_redirects=r.integer(raw.get("max_redirects", 10), join(path, "max_redirects"), 0, 30),
         body_size_limit=r.size(raw.get("body_size_limit", "1MiB"), join(path, "body_size_limit")),
         tls=tls,
-        ssl_context=r.ssl_context(tls),  # http:// targets too: their redirects to https:// use it
+        ssl_context=r.ssl_context(tls, join(path, "tls")),  # http:// targets too: their redirects to https:// use it
         spse=_read_spse(r, raw.get("spse"), join(path, "spse"), timeout),
     )
 

@@ -160,6 +160,14 @@ def test_errors_name_the_key_path(text, path, words):
     assert str(err).startswith("test.yml: "), str(err)
 
 
+def test_a_ca_file_without_certificates_is_a_config_error(tmp_path):
+    """Not an SSLError from deep in the loader: that crashed the start and left a reload unreported."""
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("not a certificate\n")
+    err = error_for(with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"ca_file": str(ca_file)}}]))
+    assert err.path == "targets[0].tls.ca_file" and "cannot load" in err.message, str(err)
+
+
 @pytest.mark.parametrize("char", ["\n", "\r", "\x00", "\x1b", "\x7f"])
 def test_header_values_with_control_characters_are_errors(char):
     err = error_for(with_changes(targets=[{"name": "a", "url": "https://x/", "headers": {"X-Bad": f"a{char}b"}}]))

@@ -84,6 +84,9 @@ def _read_tls(raw: dict, source: str, base: Path) -> ssl.SSLContext:
     unknown = set(raw) - set(TLS_KEYS)
     if unknown:
         raise WebConfigError(f"{source}: tls_server_config.{sorted(unknown)[0]}: unknown key")
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            _bad(source, f"tls_server_config.{key}", "must be a string")
     for key in ("cert_file", "key_file"):
         if not raw.get(key):
             raise WebConfigError(f"{source}: tls_server_config.{key}: is required")
@@ -141,6 +144,8 @@ def load_web_config(path: str) -> WebConfig:
             _bad(source, "tls_server_config", "must be a mapping")
         context = _read_tls(raw["tls_server_config"], source, base)
     users: dict[str, bytes] = {}
+    if not isinstance(raw.get("basic_auth_users") or {}, dict):
+        _bad(source, "basic_auth_users", "must be a mapping of user name to bcrypt hash")
     for user, hashed in (raw.get("basic_auth_users") or {}).items():
         if not isinstance(user, str) or not isinstance(hashed, str) or not hashed.startswith("$2"):
             _bad(source, f"basic_auth_users.{user}", "must map a user name to a bcrypt hash ($2a$, $2b$ or $2y$)")

@@ -152,6 +152,10 @@ BAD_WEB_CONFIGS = {  # file content: words the error must carry
         "client_auth_type: RequestClientCert is not supported",
     "tls_server_config: {cert_file: a, key_file: b, client_ca_file: ca.pem}":
         "client_ca_file: is set but client_auth_type is NoClientCert",
+    # Wrong types: the key named, not a traceback.
+    "basic_auth_users: [prometheus]": "basic_auth_users: must be a mapping",
+    "tls_server_config: {cert_file: [a], key_file: b}": "tls_server_config.cert_file: must be a string",
+    "tls_server_config: {cert_file: a, key_file: b, min_version: [TLS13]}": "tls_server_config.min_version: must be a string",
 }
 
 

@@ -114,21 +114,40 @@ def test_redirect_not_followed_when_max_redirects_is_zero(spse):
     assert (result.success, result.reason, result.status_code) == (False, "http_status", 301)
 
 
+def probe_answered_by(head: str):
+    """Probe a server on the probe's loop that answers every request with the response head `head`."""
+    async def scenario():
+        async def answer(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(f"{head}\r\nContent-Length: 0\r\n\r\n".encode())
+            await writer.drain()
+            writer.close()
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        async with server:
+            return await probe_http(make_target(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/eproc4"))
+    return asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("location", ["http://127.0.0.1:99999/eproc4", "http://[::1/eproc4", ""])
 def test_unusable_redirect_location_is_a_protocol_failure_not_a_crash(location, caplog):
     """A Location no URL parser accepts is the peer's fault: reason protocol, and no traceback logged every round."""
-    async def scenario():
-        async def redirect(reader, writer):
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
-            await writer.drain()
-            writer.close()
-        server = await asyncio.start_server(redirect, "127.0.0.1", 0)
-        async with server:
-            return await probe_http(make_target(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/eproc4"))
-    result = asyncio.run(scenario())
+    result = probe_answered_by(f"HTTP/1.1 302 Found\r\nLocation: {location}")
     assert (result.success, result.reason, result.redirects) == (False, "protocol", 0), result.message
     assert "Location" in result.message and not caplog.records
+
+
+@pytest.mark.parametrize("form", ["%a, %d %b %Y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"])
+def test_date_header_is_utc_in_every_http_date_form(form, monkeypatch):
+    """RFC 9110's asctime form carries no zone and means GMT; read in the host's zone (WITA here) it put the
+    server's clock 8 hours off."""
+    monkeypatch.setenv("TZ", "Asia/Makassar")
+    time.tzset()
+    try:
+        result = probe_answered_by(f"HTTP/1.1 200 OK\r\nDate: {time.strftime(form, time.gmtime())}")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert result.success and result.date_offset == pytest.approx(0, abs=2.0), result.date_offset
 
 
 def test_head_method_reads_no_body(spse):

@@ -16,6 +16,7 @@ import ssl
 import time
 import zlib
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -150,7 +151,9 @@ def _date_offset(response: httpx.Response, wall_time: float) -> float | None:
     if not header or not wall_time:
         return None
     try:
-        server_time = email.utils.parsedate_to_datetime(header).timestamp()
+        server_date = email.utils.parsedate_to_datetime(header)
+        # The asctime form has no zone and means GMT, as every HTTP-date does; naive, it would read as local time.
+        server_time = server_date.replace(tzinfo=server_date.tzinfo or timezone.utc).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     # Date has whole seconds: the server's clock was somewhere in [date, date + 1).

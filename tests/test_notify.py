@@ -179,6 +179,14 @@ def test_bad_settings_name_the_variable(tmp_path, env, error):
     assert not (tmp_path / "alertmanager.yml").exists()
 
 
+def test_an_unwritable_output_is_a_clear_error(tmp_path):
+    output = tmp_path / "missing-dir" / "alertmanager.yml"
+    result = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", str(STACK_DIR / "alertmanager.yml"),
+                             str(output)], capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert result.returncode == 2 and f"cannot write {output}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("integration, field, supported", [
     ("telegram_configs", {"bot_token_file": "/run/secrets/token", "chat_id": 1}, False),
     ("webhook_configs", {"url_file": "/run/secrets/url"}, False),

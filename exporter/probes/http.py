@@ -303,7 +303,7 @@ def _redirect_url(url: str, seen: Observation) -> str:
     except ValueError:  # a bad port or an unclosed [ of an IPv6 address
         usable = False
     if not usable:
-        raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location: {seen.location[:200]!r}")
+        raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
     return parts.geturl()
 
 

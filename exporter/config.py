@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import dns.exception
+import dns.name
 import yaml
 
 EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "spse.yml"
@@ -577,6 +579,10 @@ def parse_check(url: str) -> Check:
         name = parts.path.strip("/")
         if not name:
             raise ValueError("dns checks need a name to query, e.g. dns://1.1.1.1/lkpp.go.id")
+        try:
+            dns.name.from_text(name)
+        except dns.exception.DNSException as err:  # an empty label, a label over 63 or a name over 255 octets
+            raise ValueError(f"{name[:80]!r} is not a DNS name: {err}") from None
         query = parse_qs(parts.query)
         unknown = set(query) - {"type"}
         if unknown:

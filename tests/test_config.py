@@ -125,6 +125,8 @@ def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     (with_changes(upstream={"global": ["tcp://192.0.2.1"]}), "upstream.global[0]", "need a port"),
     (with_changes(upstream={"global": ["dns://192.0.2.1"]}), "upstream.global[0]", "need a name"),
     (with_changes(upstream={"global": ["dns://192.0.2.1/x?type=BOGUS"]}), "upstream.global[0]", "type must be"),
+    (with_changes(upstream={"global": ["dns://192.0.2.1/lkpp..go.id"]}), "upstream.global[0]", "not a DNS name"),
+    (with_changes(upstream={"global": [f"dns://192.0.2.1/{'x' * 64}.go.id"]}), "upstream.global[0]", "not a DNS name"),
     (with_changes(upstream={"global": ["smtp://192.0.2.1:25"]}), "upstream.global[0]", "scheme must be one of"),
     (with_changes(upstream={"global": []}), "upstream.global", "at least one"),
     # Credentials in a URL are never sent, and the URL shows in /probes, logs and (checks) the check label.

@@ -405,9 +405,20 @@ def _read_tls(r: _Reader, raw: Any, path: str) -> TLSConfig:
     if tls.ca_file is not None:
         if not isinstance(tls.ca_file, str) or not Path(tls.ca_file).is_file():
             raise r.fail(join(path, "ca_file"), f"file {tls.ca_file!r} does not exist")
-    if tls.server_name is not None and (not isinstance(tls.server_name, str) or not tls.server_name):
+    if tls.server_name is not None and not _is_sni_name(tls.server_name):
         raise r.fail(join(path, "server_name"), "must be a host name")
     return tls
+
+
+def _is_sni_name(name: Any) -> bool:
+    """A name TLS can send: the ssl module refuses NUL and empty or over-long labels at every handshake."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        return False
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 TARGET_KEYS = ("name", "url", "interval", "timeout", "method", "valid_status_codes",

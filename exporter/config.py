@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import dns.exception
 import dns.name
+import httpx
 import yaml
 
 EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "spse.yml"
@@ -488,6 +489,10 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         raise r.fail(join(path, "url"), "has no host")
     if parts.username is not None or parts.password is not None:
         raise r.fail(join(path, "url"), f"{URL_CREDENTIALS}: send them with headers: {{Authorization: ...}}")
+    try:
+        httpx.URL(url)  # the probe's HTTP client refuses what it cannot send, e.g. control characters
+    except httpx.InvalidURL as err:
+        raise r.fail(join(path, "url"), str(err)) from None
     interval, timeout = r.timing(raw, path, interval, timeout)
     timeout = r.settle(interval, timeout)
     codes = raw.get("valid_status_codes", [])
@@ -603,6 +608,10 @@ def parse_check(url: str) -> Check:
             raise ValueError(f"type must be one of {', '.join(DNS_RECORD_TYPES)}")
         return Check(url, "dns", Endpoint(host, port or DEFAULT_DNS_PORT), query_name=name, query_type=qtype)
     default_port = 443 if parts.scheme == "https" else 80
+    try:
+        httpx.URL(url)  # the probe's HTTP client refuses what it cannot send, e.g. control characters
+    except httpx.InvalidURL as err:
+        raise ValueError(str(err)) from None
     context = make_ssl_context(TLSConfig()) if parts.scheme == "https" else None
     return Check(url, parts.scheme, Endpoint(host, port or default_port), ssl_context=context)
 

@@ -139,6 +139,8 @@ def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     (with_changes(upstream={"global": ["https://admin:rahasia@192.0.2.1/"]}), "upstream.global[0]",
      "user name or password"),
     (with_changes(upstream={"global": ["tcp://admin@192.0.2.1:53"]}), "upstream.global[0]", "user name or password"),
+    (with_changes(targets=[{"name": "a", "url": "https://x/eproc4\x01"}]), "targets[0].url", "non-printable"),
+    (with_changes(upstream={"global": ["https://192.0.2.1/\x01"]}), "upstream.global[0]", "non-printable"),
     (with_changes(upstream=["tcp://192.0.2.1:53"]), "upstream", "mapping of group name"),
     (with_changes(upstream={"nasional": ["tcp://192.0.2.1:53"]}), "upstream.nasional",
      "unknown group 'nasional': did you mean 'national'?"),

@@ -128,7 +128,7 @@ def probe_answered_by(head: str):
     return asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/eproc4", "http://[::1/eproc4", ""])
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/eproc4", "http://[::1/eproc4", "", "/eproc4/a\x01b"])
 def test_unusable_redirect_location_is_a_protocol_failure_not_a_crash(location, caplog):
     """A Location no URL parser accepts is the peer's fault: reason protocol, and no traceback logged every round."""
     result = probe_answered_by(f"HTTP/1.1 302 Found\r\nLocation: {location}")

@@ -300,7 +300,8 @@ def _redirect_url(url: str, seen: Observation) -> str:
     try:
         parts = urlsplit(urljoin(url, seen.location))
         usable = seen.location and parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
-    except ValueError:  # a bad port or an unclosed [ of an IPv6 address
+        httpx.URL(parts.geturl())  # what httpx will not send: control characters, a URL over 64 kB
+    except (ValueError, httpx.InvalidURL):  # also a bad port or an unclosed [ of an IPv6 address
         usable = False
     if not usable:
         raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")

@@ -466,7 +466,9 @@ def incident() -> dict:
         return f'label_replace({first}, "link", "{link}", "", "")'
 
     first = " or ".join([
-        first_down(f"spse_upstream_group_reachable_ratio{{{SITE}}}", "upstream", "group"),
+        # The gateway as the alerts read it: lost only when national and global agree (a refused check is not).
+        first_down(f'spse_upstream_group_reachable_ratio{{{SITE}, group!="gateway"}}', "upstream", "group"),
+        first_down(f"1 - upstream:gateway_confirmed_lost{{{SITE}}}", "upstream", "group"),
         first_down(f"spse_clock_sources_reachable{{{SITE}}}", "clock (NTP)"),
         first_down(f"spse_http_probe_success{{{TARGET}}}", "SPSE", "target"),
     ])

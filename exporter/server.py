@@ -10,6 +10,7 @@ what the endpoints need beyond HTTP/1.1 itself.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import gzip
 import html
@@ -35,6 +36,8 @@ BACKLOG = 512
 # Prometheus' 15 s interval, so an idle kept-alive connection is closed well before the next scrape.
 REQUEST_DEADLINE = 10.0
 MAX_HEADERS = 100
+# Threads that build /metrics, /probes and /runbook; more scrapes at once wait for one.
+PAGE_BUILDERS = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="pages")
 
 
 @dataclass
@@ -77,9 +80,10 @@ async def landing(app: App, request: web.Request) -> web.Response:
 
 
 async def _in_thread(function: Callable, *args):
-    """Build a page in the default executor: the probes share this loop, and a page of megabytes takes
-    tens of milliseconds (zlib lets go of the GIL; the other steps at least share it)."""
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+    """Build a page in a thread: the probes share this loop, and a page of megabytes takes tens of
+    milliseconds (zlib lets go of the GIL; the other steps at least share it). Not in the default
+    executor: the probes' getaddrinfo runs there, and a flood of scrapes must not queue ahead of it."""
+    return await asyncio.get_running_loop().run_in_executor(PAGE_BUILDERS, function, *args)
 
 
 async def metrics(app: App, request: web.Request) -> web.Response:

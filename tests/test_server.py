@@ -10,6 +10,7 @@ import socket
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 import pytest
@@ -162,6 +163,28 @@ def test_building_a_page_does_not_hold_the_loop(start, monkeypatch, path):
     began = time.monotonic()
     assert http_get(f"{running.url}/-/healthy")[0] == 200
     assert time.monotonic() - began < 0.5
+
+
+def test_pages_being_built_leave_the_resolver_threads_to_the_probes(start):
+    """getaddrinfo runs in the loop's default executor: pages built there too would, under a flood of scrapes,
+    queue every probe's DNS lookup behind them and fail it as reason dns."""
+    building = threading.Semaphore(0)
+
+    def slow():
+        building.release()
+        time.sleep(0.5)
+        return {}
+    running = start(last_results=slow)
+    running.loop.call_soon_threadsafe(running.loop.set_default_executor, ThreadPoolExecutor(2))  # 64 in the exporter
+    for _ in range(4):
+        threading.Thread(target=http_get, args=(running.url + "/probes",), daemon=True).start()
+    assert building.acquire(timeout=5) and building.acquire(timeout=5)
+
+    async def resolve():
+        began = time.monotonic()
+        await asyncio.get_running_loop().getaddrinfo("localhost", 80)
+        return time.monotonic() - began
+    assert running.call(resolve()) < 0.3
 
 
 # --- basic auth: timing, caching, and the event loop -----------------------------------------------

@@ -130,9 +130,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         delivered, lines = check(args.url, args.timeout)
-    except (httpx.HTTPError, KeyError, yaml.YAMLError) as err:
-        delivered, lines = False, [f"cannot use Alertmanager at {args.url}: {err} / "
-                                   f"Alertmanager di {args.url} tidak dapat dipakai"]
+    # ValueError, TypeError, AttributeError: an answer that is not Alertmanager's JSON (a wrong port's web page)
+    except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+        delivered, lines = False, [f"cannot use Alertmanager at {args.url}: {err or type(err).__name__} (is it "
+                                   f"Alertmanager's address?) / Alertmanager di {args.url} tidak dapat dipakai"]
     verdict = "DELIVERED / TERKIRIM" if delivered else "NOT DELIVERED / TIDAK TERKIRIM"
     print(f"notify-test: {verdict}")
     for line in lines:

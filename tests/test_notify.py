@@ -142,6 +142,14 @@ def test_unreachable_alertmanager_is_a_clear_failure():
     assert "NOT DELIVERED" in result.stdout and "cannot use Alertmanager" in result.stdout
 
 
+def test_a_web_page_at_the_alertmanager_address_is_a_clear_failure(spse):
+    """A wrong port (Grafana, a portal) answers HTML with 200: named as unusable, not a JSON traceback."""
+    result = subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url=http://127.0.0.1:{spse.port}"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert result.returncode == 1 and "cannot use Alertmanager" in result.stdout, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_settings_come_from_secret_files(tmp_path):
     token = tmp_path / "telegram_bot_token"
     token.write_text(TOKEN + "\n")

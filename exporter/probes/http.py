@@ -7,10 +7,8 @@ and ends by its deadline whatever the peer does.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import functools
-import logging
 import re
 import ssl
 import time
@@ -26,10 +24,10 @@ from cryptography import x509
 from exporter import __version__
 from exporter.config import Target
 from exporter.probes import ProbeFailure, spse_page
-from exporter.probes.resolve import deadline, resolve
+from exporter.probes.resolve import resolve
+from exporter.probes.runner import guarded
 from exporter.probes.transport import FreshConnectionTransport
 
-log = logging.getLogger("spse_exporter.probes")
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 USER_AGENT = f"spse-exporter/{__version__}"
@@ -323,24 +321,15 @@ async def _follow(target: Target, seen: Observation) -> None:
     _check_body(target, body)
 
 
-async def guarded(target: Target, steps: Callable[[Observation], Awaitable[str | None]]) -> HttpResult:
-    """Run a probe's requests by the target's timeout and turn whatever happens into a result; never raises.
-    `steps` may return the message of a success."""
+async def run_requests(target: Target, steps: Callable[[Observation], Awaitable[str | None]]) -> HttpResult:
+    """Run a probe's requests through the shared runner by the target's timeout; the result keeps what was
+    observed before any failure. `steps` may return the message of a success."""
     seen = Observation()
-    began = time.monotonic()
-    reason, message = "", "ok"
-    try:
-        async with deadline(target.timeout):
-            message = await steps(seen) or message
-    except TimeoutError:
-        reason, message = "timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"
-    except ProbeFailure as failure:
-        reason, message = failure.reason, str(failure)
-    except Exception as err:  # noqa: BLE001 - whatever a peer sends, the probe records a result
-        log.exception("unexpected error probing %s", target.url)
-        reason, message = "protocol", f"unexpected error: {err!r}"
+    message, reason, failure, duration = await guarded(
+        target.timeout, steps(seen), target.url,
+        lambda: ("timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"))
     return HttpResult(
-        success=not reason, reason=reason, message=message, duration=time.monotonic() - began,
+        success=not reason, reason=reason, message=failure or message or "ok", duration=duration,
         status_code=seen.status_code, phases=seen.phases, date_offset=seen.date_offset,
         cert_expiry=seen.cert_expiry, response_size=seen.response_size, redirects=seen.redirects,
         ip_version=seen.ip_version, url=seen.url, spse=seen.page,
@@ -349,4 +338,4 @@ async def guarded(target: Target, steps: Callable[[Observation], Awaitable[str |
 
 async def probe_http(target: Target) -> HttpResult:
     """Probe one SPSE target; never raises, always returns by the target's timeout."""
-    return await guarded(target, functools.partial(_follow, target))
+    return await run_requests(target, functools.partial(_follow, target))

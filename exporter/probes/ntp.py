@@ -11,7 +11,6 @@ kernel's timestamp of the datagram, so a busy event loop does not bias offset an
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import platform
 import socket
@@ -24,9 +23,9 @@ import ntplib
 
 from exporter.config import Endpoint
 from exporter.probes import ProbeFailure
-from exporter.probes.resolve import deadline, resolve
+from exporter.probes.resolve import resolve
+from exporter.probes.runner import guarded
 
-log = logging.getLogger("spse_exporter.probes")
 PACKET_SIZE = 48
 MODE_SERVER = 4
 LEAP_UNSYNCHRONISED = 3
@@ -165,16 +164,10 @@ async def _exchange(endpoint: Endpoint, seen: dict) -> NtpResult:
 
 async def probe_ntp(endpoint: Endpoint, timeout: float) -> NtpResult:
     """Query one time source; never raises, always returns by `timeout`."""
-    began, seen = time.monotonic(), {"rejected": ""}
-    try:
-        async with deadline(timeout):
-            return await _exchange(endpoint, seen)
-    except TimeoutError:
-        reason = seen["rejected"] or "timeout"
-        return NtpResult(False, reason, f"no valid reply within {timeout:g}s"
-                         + (f" (rejected: {reason})" if seen["rejected"] else ""), time.monotonic() - began)
-    except ProbeFailure as failure:
-        return NtpResult(False, failure.reason, str(failure), time.monotonic() - began)
-    except Exception as err:  # noqa: BLE001 - whatever a peer sends, the probe records a result
-        log.exception("unexpected error querying %s", endpoint)
-        return NtpResult(False, "protocol", f"unexpected error: {err!r}", time.monotonic() - began)
+    seen = {"rejected": ""}
+
+    def timed_out() -> tuple[str, str]:  # replies that did not echo our timestamp say more than "timeout"
+        rejected = seen["rejected"]
+        return rejected or "timeout", f"no valid reply within {timeout:g}s" + (f" (rejected: {rejected})" if rejected else "")
+    result, reason, message, duration = await guarded(timeout, _exchange(endpoint, seen), str(endpoint), timed_out)
+    return result or NtpResult(False, reason, message, duration)

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from exporter.config import Target
 from exporter.probes import ProbeFailure, spse_page
-from exporter.probes.http import HttpResult, Observation, Session, check_status, fetch, guarded, request_headers
+from exporter.probes.http import HttpResult, Observation, Session, check_status, fetch, request_headers, run_requests
 
 TOKEN_RE = re.compile(r"""d\.authenticityToken\s*=\s*['"]([A-Za-z0-9_.:=+/-]{1,256})['"]\s*;""")
 DATATABLES_KEYS = ("draw", "recordsTotal", "recordsFiltered", "data")
@@ -114,6 +114,6 @@ def _scrub(text: str, tokens: list[str]) -> str:
 async def probe_spse_app(check: AppCheck) -> HttpResult:
     """Run one application check; never raises, returns by the target's timeout, never carries the token."""
     tokens: list[str] = []
-    result = await guarded(check.target, functools.partial(_check, check.target, tokens))
+    result = await run_requests(check.target, functools.partial(_check, check.target, tokens))
     return dataclasses.replace(result, url=_scrub(result.url, tokens).partition("?")[0],
                                message=_scrub(result.message, tokens), spse=None)

@@ -7,10 +7,8 @@ least real work that proves it: a TCP connect, a DNS answer, an NTP reply, an HT
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
-import time
 from dataclasses import dataclass
 
 import dns.asyncquery
@@ -22,9 +20,8 @@ from exporter.config import Check
 from exporter.probes import ProbeFailure
 from exporter.probes.http import Observation, Session, send, USER_AGENT
 from exporter.probes.ntp import probe_ntp
-from exporter.probes.resolve import deadline, resolve
-
-log = logging.getLogger("spse_exporter.probes")
+from exporter.probes.resolve import resolve
+from exporter.probes.runner import guarded
 
 
 @dataclass(frozen=True)
@@ -93,15 +90,6 @@ KINDS = {"tcp": _tcp, "dns": _dns, "ntp": _ntp, "http": _http, "https": _http}
 
 async def run_check(check: Check, timeout: float) -> CheckResult:
     """Run one check; never raises, always returns by `timeout`."""
-    began = time.monotonic()
-    try:
-        async with deadline(timeout):
-            message = await KINDS[check.kind](check, timeout)
-    except TimeoutError:
-        return CheckResult(False, "timeout", f"no answer within {timeout:g}s", time.monotonic() - began)
-    except ProbeFailure as failure:
-        return CheckResult(False, failure.reason, str(failure), time.monotonic() - began)
-    except Exception as err:  # noqa: BLE001 - whatever a peer sends, the check records a result
-        log.exception("unexpected error in check %s", check.url)
-        return CheckResult(False, "protocol", f"unexpected error: {err!r}", time.monotonic() - began)
-    return CheckResult(True, "", message, time.monotonic() - began)
+    message, reason, failure, duration = await guarded(
+        timeout, KINDS[check.kind](check, timeout), check.url, lambda: ("timeout", f"no answer within {timeout:g}s"))
+    return CheckResult(not reason, reason, failure or message, duration)

@@ -53,7 +53,7 @@ def test_running_services_are_left_running(tmp_path):
     running, calls = run_test_sh(tmp_path, active=set(SERVICES), installed=True, started_by_install=set())
     assert running == set(SERVICES)
     assert "systemctl stop" not in calls and "systemctl disable" not in calls
-    assert "python -m pytest -q" in calls
+    assert "python -m pytest -n 3 --dist loadfile -q" in calls
 
 
 def test_services_started_by_the_install_are_stopped_and_disabled_again(tmp_path):

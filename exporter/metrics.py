@@ -17,10 +17,10 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from exporter import __version__
 from exporter.config import ClockConfig, Target, UpstreamGroup
 from exporter.exposition import Exposition, Family, sample
+from exporter.probes import ProbeResult
 from exporter.probes.http import PHASES, HttpResult
 from exporter.probes.ntp import NtpResult
 from exporter.probes.timex import HostClock
-from exporter.probes.upstream import CheckResult
 
 HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
 SPSE_REASONS = ("spse_error", "not_spse")  # front-page reasons of targets with `spse:` on
@@ -282,7 +282,7 @@ class Metrics:
             })
         self.exposition.update(("clock",), fragments)
 
-    def record_upstream(self, group: UpstreamGroup, results: list[CheckResult]) -> None:
+    def record_upstream(self, group: UpstreamGroup, results: list[ProbeResult]) -> None:
         lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
                                        "spse_upstream_probe_failures_total": []}
         for check, result in zip(group.checks, results):

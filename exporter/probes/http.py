@@ -23,7 +23,7 @@ from cryptography import x509
 
 from exporter import __version__
 from exporter.config import Target
-from exporter.probes import ProbeFailure, spse_page
+from exporter.probes import ProbeFailure, ProbeResult, spse_page
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
 from exporter.probes.transport import FreshConnectionTransport
@@ -51,11 +51,7 @@ class Observation:
 
 
 @dataclass(frozen=True)
-class HttpResult:
-    success: bool
-    reason: str  # "" on success, else one of the failure reasons
-    message: str
-    duration: float
+class HttpResult(ProbeResult):
     status_code: int
     phases: dict[str, float]
     date_offset: float | None  # server Date header minus the local clock, seconds

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import ntplib
 
 from exporter.config import Endpoint
-from exporter.probes import ProbeFailure
+from exporter.probes import ProbeFailure, ProbeResult
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
 
@@ -41,11 +41,7 @@ TIMESPEC = struct.Struct("@ll")
 
 
 @dataclass(frozen=True)
-class NtpResult:
-    success: bool
-    reason: str
-    message: str
-    duration: float
+class NtpResult(ProbeResult):
     offset: float | None = None
     rtt: float | None = None
     stratum: int | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from dataclasses import dataclass
 
 import dns.asyncquery
 import dns.exception
@@ -17,19 +16,11 @@ import dns.message
 import dns.rcode
 
 from exporter.config import Check
-from exporter.probes import ProbeFailure
+from exporter.probes import ProbeFailure, ProbeResult
 from exporter.probes.http import Observation, Session, send, USER_AGENT
 from exporter.probes.ntp import probe_ntp
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    success: bool
-    reason: str
-    message: str
-    duration: float
 
 
 def os_error(err: OSError) -> str:
@@ -88,8 +79,8 @@ async def _http(check: Check, timeout: float) -> str:
 KINDS = {"tcp": _tcp, "dns": _dns, "ntp": _ntp, "http": _http, "https": _http}
 
 
-async def run_check(check: Check, timeout: float) -> CheckResult:
+async def run_check(check: Check, timeout: float) -> ProbeResult:
     """Run one check; never raises, always returns by `timeout`."""
     message, reason, failure, duration = await guarded(
         timeout, KINDS[check.kind](check, timeout), check.url, lambda: ("timeout", f"no answer within {timeout:g}s"))
-    return CheckResult(not reason, reason, failure or message, duration)
+    return ProbeResult(not reason, reason, failure or message, duration)

@@ -1,0 +1,44 @@
+"""Metrics in-process: a reload that removes a target, its application check or the clock leaves none of
+their series, counters, rounds or /probes entries behind."""
+
+from __future__ import annotations
+
+import yaml
+
+from exporter.config import parse_config
+from exporter.metrics import Metrics
+from exporter.probes import ProbeResult
+from exporter.probes.http import PHASES, HttpResult
+from exporter.probes.ntp import NtpResult
+from exporter.probes.timex import HostClock
+from exporter.scheduler import jobs_for
+
+BEFORE = {"targets": [{"name": "a", "url": "https://a.example/eproc4", "spse": True},
+                      {"name": "b", "url": "https://b.example/eproc4", "spse": True}],
+          "clock": {"servers": ["ntp1.example"], "host_kernel": True},
+          "upstream": {"global": ["tcp://192.0.2.1:53"]}}
+AFTER = {"targets": [{"name": "b", "url": "https://b.example/eproc4", "spse": {"app_check": False}}]}
+
+
+def test_a_reload_drops_everything_of_what_it_removed():
+    config = parse_config(yaml.safe_dump(BEFORE))
+    metrics = Metrics()
+    ok = HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.01), None, None, 10, 0, 4, "https://a.example/")
+    for target in config.targets:
+        metrics.record_http(target, ok)
+        metrics.record_spse_app(target, ok)
+    metrics.record_clock(config.clock, [NtpResult(True, "", "ok", 0.01, 0.001, 0.01, 2)],
+                         HostClock(True, 0.001, 0.01, 0.0, 0))
+    metrics.record_upstream(config.upstream[0], [ProbeResult(True, "", "ok", 0.01)])
+    before = metrics.exposition.render().decode()
+    assert 'spse_app_probe_success{target="a"}' in before and "spse_host_clock_synchronized" in before
+
+    metrics.retain({key for key in jobs_for(parse_config(yaml.safe_dump(AFTER))) if key[0] != "clock"})
+    after = [line for line in metrics.exposition.render().decode().splitlines()
+             if line.startswith("spse_") and not line.startswith("spse_exporter_build_info")]
+    kept = [line for line in after if 'target="b"' in line and not line.startswith("spse_app")
+            or 'probe="http",name="b"' in line]
+    left_over = [line for line in after if line not in kept]
+    assert after and not left_over, left_over
+    assert list(metrics.last_results()) == ["http/b"]
+    assert metrics.clock_offset is None

@@ -10,7 +10,7 @@ import statistics
 import threading
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
 
@@ -113,7 +113,7 @@ class _Counters:
 def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
     """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
     labels, page = {"target": target.name}, result.spse
-    offset = target.spse.zone.utcoffset(datetime.now(timezone.utc))
+    offset = datetime.now(target.spse.zone).utcoffset()  # the zone's wall time now: right across a DST change
     fragments = {
         "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, target.spse.data_max_age),
         "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, offset.total_seconds()),

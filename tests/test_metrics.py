@@ -3,6 +3,8 @@ their series, counters, rounds or /probes entries behind."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import yaml
 
 from exporter.config import parse_config
@@ -42,3 +44,21 @@ def test_a_reload_drops_everything_of_what_it_removed():
     assert after and not left_over, left_over
     assert list(metrics.last_results()) == ["http/b"]
     assert metrics.clock_offset is None
+
+
+def test_site_utc_offset_is_the_zones_offset_now(monkeypatch):
+    """Read at the zone's own wall time: 06:30 UTC on 8 March 2026 is 01:30 EST in New York, before its change to
+    summer time; read as a New York wall time it was already EDT."""
+    import exporter.metrics
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc).astimezone(tz)
+    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    config = parse_config(yaml.safe_dump({"targets": [
+        {"name": "ny", "url": "https://ny.example/", "spse": {"timezone": "America/New_York"}}]}))
+    metrics = Metrics()
+    metrics.record_http(config.targets[0], HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
+                                                      None, None, 10, 0, 4, "https://ny.example/"))
+    assert 'spse_site_utc_offset_seconds{target="ny"} -18000\n' in metrics.exposition.render().decode()

@@ -70,6 +70,8 @@ class Scheduler:
         if not self.ready.is_set():
             # The application check's first round may be minutes away (its long interval): not waited for.
             self._waiting_for_first_round = {key for key in wanted if key[0] != "spse_app"}
+        # What the log said about a removed probe goes with it: added back and still failing, it is said again.
+        self._health = {key: state for key, state in self._health.items() if key in wanted or key[:1] in wanted}
         owners = {k for k in wanted if k[0] != "clock"}
         if config.clock:
             owners |= {("ntp", source.server) for source in config.clock.sources}

@@ -5,6 +5,7 @@ named once, never twice (`ntp://127.0.0.1:1: 127.0.0.1:1: ...`)."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from tests.fakes import FakeNTP, FakeSPSE, TcpListener
 from tests.support import poll
@@ -66,3 +67,25 @@ def test_logs_report_every_change_of_reason_and_partial_failures(start_exporter)
     finally:
         for fake in (spse, ntp, anchor, second):
             fake.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_target_removed_and_added_again_says_again_that_it_fails(start_exporter):
+    """What the log said about a probe is forgotten with the probe: added back by a reload and still failing,
+    it is logged as failing again, not passed over as already said."""
+    anchor = TcpListener()
+    port = anchor.port
+    anchor.close()  # nothing listens: connect fails
+    failing = {"interval": "1s", "timeout": "500ms", "targets": [{"name": "lpse", "url": f"http://127.0.0.1:{port}/"}]}
+    without = {"interval": "1s", "timeout": "500ms", "upstream": {"custom_lan": [f"tcp://127.0.0.1:{port}"]}}
+    exporter = start_exporter(failing)
+    seen: list[str] = []
+
+    def wait_for(fragment: str) -> str:
+        return poll(lambda: new_lines(exporter, seen, fragment), 15, 0.1, repr(fragment))[0]
+
+    wait_for("probe http/lpse failing: connect: ")
+    for config, logged in ((without, "probe upstream/custom_lan failing"), (failing, "probe http/lpse failing: connect: ")):
+        exporter.config_path.write_text(yaml.safe_dump(config))
+        exporter.signal()
+        wait_for(logged)

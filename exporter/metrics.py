@@ -147,7 +147,12 @@ class Metrics:
     def _counters_for(self, owner: tuple, reasons: tuple[str, ...], codes: tuple[int, ...] = ()) -> _Counters:
         if owner not in self._counters:
             self._counters[owner] = _Counters(reasons, codes)
-        return self._counters[owner]
+        counters = self._counters[owner]
+        for reason in reasons:  # a reload may have added some (spse: on): they start at 0 too
+            counters.failures.setdefault(reason, 0)
+        for code in codes:
+            counters.codes.setdefault(code, 0)
+        return counters
 
     def _staleness(self, probe: str, name: str, interval: float) -> dict[str, str]:
         """Count one completed round of a probe. Prometheus judges staleness by the counter's increase over a

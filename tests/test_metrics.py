@@ -62,3 +62,17 @@ def test_site_utc_offset_is_the_zones_offset_now(monkeypatch):
     metrics.record_http(config.targets[0], HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
                                                       None, None, 10, 0, 4, "https://ny.example/"))
     assert 'spse_site_utc_offset_seconds{target="ny"} -18000\n' in metrics.exposition.render().decode()
+
+
+def test_a_reload_that_turns_spse_on_preinitialises_its_reasons():
+    """Counters outlive a reload; the reasons and codes the new settings add must still start at 0, or the first
+    spse_error is a new series whose increase() is 0 and the alert's description says reason "unknown"."""
+    metrics = Metrics()
+    ok = HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0), None, None, 10, 0, 4, "https://s.example/")
+    for spse, codes in ((False, []), (True, [200, 203])):
+        target = parse_config(yaml.safe_dump({"targets": [
+            {"name": "s", "url": "https://s.example/", "spse": spse, "valid_status_codes": codes}]})).targets[0]
+        metrics.record_http(target, ok)
+    text = metrics.exposition.render().decode()
+    assert 'spse_http_probe_failures_total{target="s",reason="spse_error"} 0\n' in text
+    assert 'spse_http_responses_total{target="s",code="203"} 0\n' in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import sys
 import time
@@ -114,17 +115,18 @@ def test_redirect_not_followed_when_max_redirects_is_zero(spse):
     assert (result.success, result.reason, result.status_code) == (False, "http_status", 301)
 
 
-def probe_answered_by(head: str):
-    """Probe a server on the probe's loop that answers every request with the response head `head`."""
+def probe_answered_by(head: str, body: bytes = b"", **settings):
+    """Probe a server on the probe's loop that answers every request with the response head `head` and `body`."""
     async def scenario():
         async def answer(reader, writer):
             await reader.readuntil(b"\r\n\r\n")
-            writer.write(f"{head}\r\nContent-Length: 0\r\n\r\n".encode())
+            writer.write(f"{head}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
             await writer.drain()
             writer.close()
         server = await asyncio.start_server(answer, "127.0.0.1", 0)
         async with server:
-            return await probe_http(make_target(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/eproc4"))
+            port = server.sockets[0].getsockname()[1]
+            return await probe_http(make_target(f"http://127.0.0.1:{port}/eproc4", **settings))
     return asyncio.run(scenario())
 
 
@@ -159,6 +161,13 @@ def test_body_size_limit(spse):
     result = probe(spse.url, body_size_limit="4KiB")
     assert (result.success, result.reason) == (False, "protocol")
     assert "body_size_limit" in result.message
+
+
+def test_body_size_limit_holds_for_a_compressed_body_too():
+    """A server that compresses although asked not to: the limit is on the page, not on its compressed bytes."""
+    page = gzip.compress(b"<p>Daftar paket lelang.</p>" * 4000)  # 108 kB of page in 1 kB
+    result = probe_answered_by("HTTP/1.1 200 OK\r\nContent-Encoding: gzip", page, body_size_limit="64KiB")
+    assert (result.success, result.reason) == (False, "protocol") and "body_size_limit" in result.message, result
 
 
 def test_connection_refused_is_connect(spse):

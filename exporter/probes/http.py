@@ -120,10 +120,14 @@ def _decode(raw: bytes, encoding: str, limit: int) -> bytes:
         return raw
     if encoding not in ("gzip", "x-gzip", "deflate"):
         return raw
+    decoder = zlib.decompressobj(wbits=47)
     try:
-        return zlib.decompressobj(wbits=47).decompress(raw, limit)
+        body = decoder.decompress(raw, limit)
     except zlib.error as err:
         raise ProbeFailure("protocol", f"cannot decode {encoding} body: {err}") from None
+    if decoder.unconsumed_tail:  # stopped at the limit with more to come: as an uncompressed body that long
+        raise ProbeFailure("protocol", f"decoded body is larger than body_size_limit ({limit} bytes)")
+    return body
 
 
 def _cert_expiry(response: httpx.Response) -> float | None:

@@ -405,6 +405,16 @@ def test_prometheus_unreachable(capsys):
     assert f"Prometheus at {url} is unreachable" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("page", ["<html>not Prometheus</html>", "[1, 2, 3]", '"success"'])
+def test_another_server_at_the_address_is_a_clear_error(spse, capsys, page):
+    """A web page or JSON that is no API envelope (a wrong port) is named as such, not a traceback."""
+    spse.page = page
+    spse.set("page")
+    assert cli.main(["--prometheus.url", spse.url, "--site", "x", "--from", "2023-05-01 08:00",
+                     "--to", "2023-05-01 09:00"]) == 1
+    assert "not a Prometheus API answer" in capsys.readouterr().err
+
+
 def test_basic_auth_and_ca_file(tmp_path, ca, ca_file, capsys, start_prometheus):
     """Prometheus behind TLS and basic auth (its own web config): the right password and CA get through."""
     import bcrypt

@@ -35,7 +35,9 @@ class Prometheus:
         try:
             body = response.json()
         except ValueError:
-            raise PrometheusError(f"{self.url}{path}: HTTP {response.status_code}, not a Prometheus API answer") from None
+            body = None
+        if not isinstance(body, dict):  # HTML, or JSON that is no API envelope: another server at that address
+            raise PrometheusError(f"{self.url}{path}: HTTP {response.status_code}, not a Prometheus API answer")
         if body.get("status") != "success":
             raise PrometheusError(f"{self.url}{path}: {body.get('errorType', 'error')}: {body.get('error', body)}")
         return body["data"]

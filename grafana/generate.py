@@ -435,7 +435,7 @@ def overview() -> dict:
              "within 30s, on Prometheus' clock, so a wrong clock on the exporter's host does not show here). Far "
              "above its interval means the probe is stuck. ID: Detik sejak Prometheus terakhir melihat tiap "
              "pemeriksaan selesai (menurut jam Prometheus).",
-             "s", [query(f"time() - max_over_time(timestamp(changes(spse_probe_rounds_total{{{SITE}}}[30s]) > 0)[1h:15s])",
+             "s", [query(f"time() - max_over_time(timestamp(changes(spse_probe_rounds_total{{{SITE}}}[30s]) > 0)[1h:])",
                          "{{site}} {{probe}} {{name}}", instant=True)],
              size=(6, 8), steps=thresholds("green", (60, "orange"), (300, "red")), color_mode="value"),
         stat("Exporter scraped / Exporter terjangkau",

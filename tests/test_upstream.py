@@ -77,3 +77,11 @@ def test_hanging_http_check_ends_at_deadline(spse):
     spse.set("hang")
     result = check(spse.url, timeout=0.4)
     assert (result.success, result.reason) == (False, "timeout") and result.duration < 1.5
+
+
+def test_ntp_check_that_times_out_after_a_rejected_reply_names_the_rejection(ntp):
+    """The check's deadline and the NTP probe's end together: the on-call must still read why the reply was refused."""
+    ntp.set("wrong_origin")
+    result = check(f"ntp://{ntp.address}", timeout=0.3)
+    assert (result.success, result.reason) == (False, "origin_mismatch"), result
+    assert "(rejected: origin_mismatch)" in result.message

@@ -13,11 +13,12 @@ import re
 import ssl
 import sys
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import dns.exception
 import dns.name
@@ -42,6 +43,7 @@ DNS_RECORD_TYPES = ("A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME")
 CHECK_SCHEMES = ("tcp", "dns", "ntp", "http", "https")
 # Probes send no credentials from a URL, and URLs are shown in /probes, logs and the `check` label.
 URL_CREDENTIALS = "has a user name or password, which probes never send and /probes, logs and metrics would show"
+SECRET_MIN_LENGTH = 6  # shorter parts of a query or header are no credential; hiding them would garble the log
 HTTP_METHODS = ("GET", "HEAD")
 IP_PROTOCOLS = ("ip4", "ip6")
 # Upstream groups the alert rules read (gateway -> national/global -> clock -> SPSE); any other group
@@ -108,6 +110,7 @@ class Target:
     tls: TLSConfig = TLSConfig()
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
     spse: SpseConfig | None = None
+    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)  # secrets_in(url, headers)
 
     def status_is_valid(self, code: int) -> bool:
         if self.valid_status_codes:
@@ -158,6 +161,7 @@ class Check:
     query_name: str = ""
     query_type: str = "A"
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)  # secrets_in(url) of http(s) checks
 
 
 @dataclass(frozen=True)
@@ -519,6 +523,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         tls=tls,
         ssl_context=r.ssl_context(tls, join(path, "tls")),  # http:// targets too: their redirects to https:// use it
         spse=_read_spse(r, raw.get("spse"), join(path, "spse"), timeout),
+        secrets=secrets_in(url, headers.items()),
     )
 
 
@@ -613,7 +618,19 @@ def parse_check(url: str) -> Check:
     except httpx.InvalidURL as err:
         raise ValueError(str(err)) from None
     context = make_ssl_context(TLSConfig()) if parts.scheme == "https" else None
-    return Check(url, parts.scheme, Endpoint(host, port or default_port), ssl_context=context)
+    return Check(url, parts.scheme, Endpoint(host, port or default_port), ssl_context=context, secrets=secrets_in(url))
+
+
+def secrets_in(url: str, headers: Iterable[tuple[str, str]] = ()) -> tuple[str, ...]:
+    """What of a URL and its (name, value) headers may be a credential, for the probes to keep
+    out of logs and messages: the query string and each value in it, each header value and each of its words
+    (the token after "Bearer"). A user name or password in a URL is refused at load."""
+    query = urlsplit(url).query
+    found = {query, *(value for _, value in parse_qsl(query, keep_blank_values=True)),
+             *(part.partition("=")[2] for part in query.split("&"))}  # as written, before percent-decoding
+    for _, value in headers:
+        found.update((value, *value.split()))
+    return tuple(sorted(s for s in found if len(s) >= SECRET_MIN_LENGTH))
 
 
 def _read_upstream(r: _Reader, raw: Any, interval: float, timeout: float) -> tuple[UpstreamGroup, ...]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import re
 import sys
 import time
+import zlib
 
 import hypothesis
 import hypothesis.strategies as st
@@ -14,6 +16,8 @@ import pytest
 import yaml
 
 from exporter.config import Target, parse_config
+from exporter.logs import JsonFormatter, LogfmtFormatter
+from exporter.probes import http
 from exporter.probes.http import FOLDS_TO_ASCII, ascii_phrase, body_matches, lowered_for_phrases, probe_http
 from tests.conftest import server_context
 from tests.fakes import FakeSPSE
@@ -109,6 +113,38 @@ def test_redirect_loop_fails_as_protocol(spse):
     assert (result.success, result.reason, result.redirects) == (False, "protocol", 3)
 
 
+# Credentials a config may carry: a token in the URL's query, an API key and a bearer token in headers.
+QUERY_TOKEN, API_KEY, BEARER = "q-7f3a9c2e41", "k-5b8d0e6f93", "b-c4e1a7d259"
+CREDENTIALS = {"headers": {"X-Api-Key": API_KEY, "Authorization": f"Bearer {BEARER}"}}
+
+
+def test_an_unexpected_error_quoting_the_request_logs_no_secret_of_the_config(spse, monkeypatch, caplog):
+    """A bug whose exception quotes the request (URL with the query's token, the headers): the log keeps the
+    exception's type and where it was raised, in both log formats, and none of the config's credentials."""
+    def buggy(response, wall_time):
+        raise RuntimeError(f"cannot read the Date of {response.request.url}: {dict(response.request.headers)}")
+    monkeypatch.setattr(http, "_date_offset", buggy)
+
+    result = probe(f"{spse.url}?session={QUERY_TOKEN}", **CREDENTIALS)
+
+    assert (result.reason, result.status_code) == ("protocol", 200)
+    assert result.message.startswith('unexpected error: RuntimeError("cannot read the Date of http://127.0.0.1:')
+    logged = "".join(formatter.format(record) for record in caplog.records
+                     for formatter in (LogfmtFormatter(), JsonFormatter()))
+    assert "RuntimeError: cannot read the Date of" in logged and ", in send" in logged and ", in buggy" in logged
+    assert "<hidden>" in logged
+    for secret in (QUERY_TOKEN, API_KEY, BEARER):
+        assert secret not in logged and secret not in result.message
+
+
+def test_a_redirect_loop_on_a_url_with_a_token_does_not_quote_it(spse):
+    """The server sends the probe back to the same URL, token and all: the message (logged while the probe
+    fails) says so without the token."""
+    spse.set("redirect_loop")
+    result = probe(f"{spse.url}?session={QUERY_TOKEN}", max_redirects=2, **CREDENTIALS)
+    assert (result.reason, result.message) == ("protocol", f"more than 2 redirects (last to {spse.url}?<hidden>)")
+
+
 def test_redirect_not_followed_when_max_redirects_is_zero(spse):
     spse.set("redirect")
     result = probe(spse.url, max_redirects=0)
@@ -168,6 +204,17 @@ def test_body_size_limit_holds_for_a_compressed_body_too():
     page = gzip.compress(b"<p>Daftar paket lelang.</p>" * 4000)  # 108 kB of page in 1 kB
     result = probe_answered_by("HTTP/1.1 200 OK\r\nContent-Encoding: gzip", page, body_size_limit="64KiB")
     assert (result.success, result.reason) == (False, "protocol") and "body_size_limit" in result.message, result
+
+
+@pytest.mark.parametrize("encoding, encode", [("deflate", zlib.compress), ("gzip", gzip.compress), ("", bytes)])
+def test_body_size_limit_is_on_the_page_whether_or_not_it_is_compressed(encoding, encode):
+    """A page of exactly the limit passes and one byte more fails; random bytes compress to more than the page."""
+    page = os.urandom(4097)
+    head = f"HTTP/1.1 200 OK\r\nContent-Encoding: {encoding}" if encoding else "HTTP/1.1 200 OK"
+    at_limit = probe_answered_by(head, encode(page[:4096]), body_size_limit=4096)
+    assert at_limit.success, at_limit.message
+    over = probe_answered_by(head, encode(page), body_size_limit=4096)
+    assert (over.success, over.reason, over.message) == (False, "protocol", "body is larger than body_size_limit (4096 bytes)")
 
 
 def test_connection_refused_is_connect(spse):

@@ -15,7 +15,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import timezone
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -321,13 +321,16 @@ async def _follow(target: Target, seen: Observation) -> None:
     _check_body(target, body)
 
 
-async def run_requests(target: Target, steps: Callable[[Observation], Awaitable[str | None]]) -> HttpResult:
+async def run_requests(target: Target, steps: Callable[[Observation], Awaitable[str | None]],
+                       secrets: Iterable[str] | None = None) -> HttpResult:
     """Run a probe's requests through the shared runner by the target's timeout; the result keeps what was
-    observed before any failure. `steps` may return the message of a success."""
+    observed before any failure. `steps` may return the message of a success. `secrets` (default: the
+    target's) stay out of the failure message and the log."""
     seen = Observation()
     message, reason, failure, duration = await guarded(
         target.timeout, steps(seen), target.url,
-        lambda: ("timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"))
+        lambda: ("timeout", f"no complete answer within {target.timeout:g}s (stuck in {seen.stage})"),
+        target.secrets if secrets is None else secrets)
     return HttpResult(
         success=not reason, reason=reason, message=failure or message or "ok", duration=duration,
         status_code=seen.status_code, phases=seen.phases, date_offset=seen.date_offset,

@@ -4,7 +4,7 @@ As SPSE's own tender page does: GET `<base>/lelang` for the authenticity token i
 (`d.authenticityToken = '...';`), then GET `<base>/dt/lelang` for one row with that token and
 `X-Requested-With: XMLHttpRequest`; the answer must be DataTables JSON (draw, recordsTotal,
 recordsFiltered, data). It runs on its own, longer interval, through the HTTP probe's transport,
-runner and result type. The token is never logged or exported: it is scrubbed from the result.
+runner and result type. The token is never logged or exported: the runner hides it as a secret.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from exporter.config import Target
 from exporter.probes import ProbeFailure, spse_page
@@ -22,7 +22,6 @@ from exporter.probes.http import HttpResult, Observation, Session, check_status,
 
 TOKEN_RE = re.compile(r"""d\.authenticityToken\s*=\s*['"]([A-Za-z0-9_.:=+/-]{1,256})['"]\s*;""")
 DATATABLES_KEYS = ("draw", "recordsTotal", "recordsFiltered", "data")
-HIDDEN = "<token>"
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def _refuse_error_page(seen: Observation, url: str) -> None:
         raise ProbeFailure("spse_error", f"{url}: {spse_page.describe(seen.page)}")
 
 
-async def _check(target: Target, tokens: list[str], seen: Observation) -> str:
+async def _check(target: Target, secrets: list[str], seen: Observation) -> str:
     session = Session(target.ssl_context, target.timeout)  # one cookie jar: the token belongs to its session
     headers = request_headers(target)
     for base in bases(target.url):
@@ -96,7 +95,7 @@ async def _check(target: Target, tokens: list[str], seen: Observation) -> str:
     _refuse_error_page(seen, f"{base}/lelang")
     if not token:
         raise ProbeFailure("no_token", f"{base}/lelang sets no authenticity token (d.authenticityToken = '...';)")
-    tokens.append(token.group(1))
+    secrets.append(token.group(1))
     query = urlencode({"draw": 1, "start": 0, "length": 1, "authenticityToken": token.group(1)})
     xhr = {**headers, "X-Requested-With": "XMLHttpRequest", "Accept": "application/json", "Referer": f"{base}/lelang"}
     body = await fetch(target, session, f"{base}/dt/lelang?{query}", "GET", xhr, seen)
@@ -105,15 +104,8 @@ async def _check(target: Target, tokens: list[str], seen: Observation) -> str:
     return f"ok: {base}/dt/lelang answered DataTables JSON, recordsTotal {datatables_rows(body)}"
 
 
-def _scrub(text: str, tokens: list[str]) -> str:
-    for token in tokens:
-        text = text.replace(token, HIDDEN).replace(quote(token, safe=""), HIDDEN)
-    return text
-
-
 async def probe_spse_app(check: AppCheck) -> HttpResult:
     """Run one application check; never raises, returns by the target's timeout, never carries the token."""
-    tokens: list[str] = []
-    result = await run_requests(check.target, functools.partial(_check, check.target, tokens))
-    return dataclasses.replace(result, url=_scrub(result.url, tokens).partition("?")[0],
-                               message=_scrub(result.message, tokens), spse=None)
+    secrets = list(check.target.secrets)  # and the token, once found
+    result = await run_requests(check.target, functools.partial(_check, check.target, secrets), secrets)
+    return dataclasses.replace(result, url=result.url.partition("?")[0], spse=None)

@@ -81,5 +81,6 @@ async def run_check(check: Check, timeout: float) -> ProbeResult:
         message = f"offset {result.offset:+.3f}s, stratum {result.stratum}" if result.success else result.message
         return ProbeResult(result.success, result.reason, message, result.duration)
     message, reason, failure, duration = await guarded(
-        timeout, KINDS[check.kind](check, timeout), check.url, lambda: ("timeout", f"no answer within {timeout:g}s"))
+        timeout, KINDS[check.kind](check, timeout), check.url, lambda: ("timeout", f"no answer within {timeout:g}s"),
+        check.secrets)
     return ProbeResult(not reason, reason, failure or message, duration)

@@ -23,6 +23,9 @@ NOT_CONFIGURED = (
     "`docker compose up -d --force-recreate alertmanager-config alertmanager`. / "
     "Belum ada penerima notifikasi: alert tampil di Grafana dan Alertmanager tetapi tidak dikirim ke siapa pun. "
     "Isi TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di .env, lalu jalankan perintah di atas.")
+# A dead man's switch hears only Watchdog: it is no on-call receiver.
+WATCHDOG_ONLY = ("WATCHDOG_URL only feeds the dead man's switch, which pages nobody about SPSE. / "
+                 "WATCHDOG_URL hanya untuk dead man's switch, yang tidak memberi tahu siapa pun tentang SPSE.")
 
 
 class ReceiverError(Exception):
@@ -86,8 +89,8 @@ def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
     """The Alertmanager config of `template` with receivers filled from `env`, and the integrations
     the ops receivers got (empty: notifications go nowhere)."""
     config = yaml.safe_load(template.read_text())
-    # Template globs are relative to the file; the rendered copy lives elsewhere.
-    config["templates"] = [str(template.parent / pattern) for pattern in config.get("templates", [])]
+    # Template globs are relative to the file; the rendered copy lives elsewhere, so make them absolute.
+    config["templates"] = [str(template.absolute().parent / pattern) for pattern in config.get("templates", [])]
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     missing = [name for name in (*OPS_RECEIVERS, WATCHDOG_RECEIVER) if name not in receivers]
     if missing:
@@ -110,8 +113,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("template", type=Path)
     parser.add_argument("output", type=Path)
     args = parser.parse_args(argv)
+    env = dict(os.environ)
     try:
-        config, names = render(args.template, dict(os.environ))
+        config, names = render(args.template, env)
     except (ReceiverError, OSError, yaml.YAMLError) as err:
         print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
         return 2
@@ -132,4 +136,6 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
     else:
         print(f"WARNING: {NOT_CONFIGURED}", file=sys.stderr)
+        if setting(env, "WATCHDOG_URL"):
+            print(f"WARNING: {WATCHDOG_ONLY}", file=sys.stderr)
     return 0

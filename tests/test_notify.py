@@ -14,8 +14,8 @@ import yaml
 
 from exporter import receivers
 from tests.fakes import free_port
-from tests.stack import STACK_DIR
-from tests.support import ROOT, http_get, parse_metrics
+from tests.stack import STACK_DIR, compress_rules, render_prometheus_config
+from tests.support import ROOT, http_get, parse_metrics, poll
 from tests.test_compose import PASSWORD, compose_config, env_example
 
 TOKEN = "123456:test-token"
@@ -105,6 +105,22 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
     assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
 
 
+def test_rendered_from_a_relative_path_outside_compose_the_message_keeps_its_text(tmp_path, telegram,
+                                                                                 start_alertmanager):
+    """Without Docker an operator runs `spse-exporter alertmanager-config prometheus/alertmanager.yml OUT`
+    from the checkout: the written file must still find the templates, or Telegram gets an empty text."""
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID, "TELEGRAM_API_URL": telegram.url}
+    rendered = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", "prometheus/alertmanager.yml",
+                               str(tmp_path / "alertmanager.yml")],
+                              capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT, timeout=30)
+    assert rendered.returncode == 0, rendered.stderr
+    alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
+
+    assert notify_test(alertmanager).returncode == 0
+    [message] = telegram.messages
+    assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
+
+
 def test_unreachable_receiver_is_reported_not_delivered_with_the_reason(tmp_path, start_alertmanager):
     closed = f"http://127.0.0.1:{free_port()}"
     env = compose_receiver_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=CHAT_ID, TELEGRAM_API_URL=closed)
@@ -132,6 +148,25 @@ def test_without_receiver_the_stack_says_so_and_notify_test_fails(tmp_path, star
     result = notify_test(alertmanager)
     assert result.returncode == 1
     assert "receiver ops-critical has no integration" in result.stdout, result.stdout
+
+
+@pytest.mark.timeout(120)
+def test_a_dead_mans_switch_alone_still_says_nobody_is_paged(tmp_path, start_alertmanager, start_prometheus):
+    """WATCHDOG_URL only: Alertmanager has one integration, the watchdog's, and pages nobody about SPSE. The
+    alertmanager-config step warns, and NotificationsNotConfigured fires on the real Prometheus (shipped rules,
+    15 times faster) reading the real Alertmanager."""
+    env = compose_receiver_env(tmp_path, WATCHDOG_URL=f"http://127.0.0.1:{free_port()}/ping")
+    rendered = render_as_compose(tmp_path, env)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "WARNING: no notification receiver configured" in rendered.stderr
+    assert "WATCHDOG_URL only feeds the dead man's switch" in rendered.stderr, rendered.stderr
+    alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
+    assert parse_metrics(http_get(f"{alertmanager.url}/metrics")[1].decode()).get_value("alertmanager_integrations") == 1
+    prometheus = start_prometheus(render_prometheus_config(
+        tmp_path, exporter=None, alertmanager=alertmanager.address, rules_dir=compress_rules(tmp_path / "rules", 15),
+        scrape_interval="1s", evaluation_interval="1s"))
+    poll(lambda: prometheus.query('ALERTS{alertname="NotificationsNotConfigured",alertstate="firing"}'), 30, 0.5,
+         "NotificationsNotConfigured firing with only the watchdog configured")
 
 
 def test_unreachable_alertmanager_is_a_clear_failure():

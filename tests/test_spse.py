@@ -75,6 +75,13 @@ def test_version_label_stays_a_version():
     assert analyse(b"SPSE v4." + b"1." * 100_000, WIB).version is None
 
 
+@pytest.mark.parametrize("footer", ["SPSE v4.5u20230214.", "SPSE\n    v4.5u20230214", "SPSE&nbsp;v4.5u20230214",
+                                    "SPSE\u00a0v4.5u20230214 |"])
+def test_version_is_read_through_layout_differences(footer):
+    """A footer that ends the version with a full stop, breaks the line or uses a non-breaking space."""
+    assert analyse(f"<div id='footer'>{footer}</div>".encode(), WIB).version == SPSE_VERSION
+
+
 def test_error_page_and_its_code_without_a_user_regex():
     found = analyse(SPSE_ERROR_PAGE.encode(), WIB)
     assert found.error_page and found.error_code == SPSE_ERROR_CODE and found.identity == "spse"

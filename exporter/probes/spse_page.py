@@ -20,7 +20,9 @@ NOT_FOUND_PAGE = "halaman yang dituju tidak ditemukan"
 # Any one of these in a page means it may well be an LPSE's, whatever its layout or language.
 RELATED_WORDS = ("spse", "lpse", "eproc", "pengadaan", "procurement", "lkpp", "inaproc")
 # Searched in the lowercased page: a case-insensitive pattern would cost ten times more per page.
-VERSION_RE = re.compile(r"spse v(4\.[0-9a-z.]{1,40})(?![0-9a-z.])")  # bounded: it is spse_info's label value
+# Bounded, as it is spse_info's label value; any space between the words (a line break, &nbsp;), and a
+# full stop after the version ends the sentence rather than belongs to it.
+VERSION_RE = re.compile(r"spse(?:\s|&nbsp;)+v(4\.[0-9a-z.]{0,39}[0-9a-z])(?!\.?[0-9a-z])")
 UPDATE_RE = re.compile(r"update terakhir\s+(\d{1,2})-(\d{1,2})-(\d{4})\s+(\d{1,2}):(\d{2})")
 ERROR_CODE_RE = re.compile(r"Kode Error:\s*([0-9A-Za-z]{9})(?![0-9A-Za-z])")
 

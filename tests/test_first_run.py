@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from exporter.config import EXAMPLE_CONFIG
@@ -31,9 +32,11 @@ def test_compose_refuses_to_start_without_the_operators_config(tmp_path):
     assert result.returncode != 0 and "set SPSE_CONFIG_FILE in .env" in result.stderr, result.stderr
 
 
-def test_the_example_probes_no_real_spse_site():
-    """Copied unedited, the example fails with reason dns on a placeholder instead of loading a real LPSE site."""
-    for target in yaml.safe_load(EXAMPLE_CONFIG.read_text())["targets"]:
+@pytest.mark.parametrize("example", [EXAMPLE_CONFIG, EXAMPLE_CONFIG.with_name("watcher.yml")], ids=lambda p: p.name)
+def test_the_example_probes_no_real_spse_site(example):
+    """Copied unedited (the site's or the watcher's), an example fails with reason dns on a placeholder instead
+    of loading a real LPSE site."""
+    for target in yaml.safe_load(example.read_text())["targets"]:
         assert re.match(r"https?://lpse\.example\.go\.id/", target["url"]), target["url"]
 
 

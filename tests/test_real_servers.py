@@ -5,6 +5,7 @@ dnsmasq for DNS, including a resolver that never answers, seen from the exporter
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import socket
 import subprocess
@@ -132,6 +133,54 @@ def test_insecure_skip_verify_still_reports_the_certificate_expiry(nginx):
     result = probe(f"{nginx.urls['self_signed']}/eproc4", tls={"insecure_skip_verify": True})
     assert result.success, result.message
     assert result.cert_expiry == pytest.approx(time.time() + 20 * DAY, abs=DAY)
+
+
+# nginx compressing: `gzip_static always` sends a stored .gz copy whatever the probe accepts (with a
+# Content-Length), and `gzip on` compresses as it sends (chunked) for a target whose headers ask for gzip.
+
+LIMIT = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def nginx_gzip(tmp_path_factory):
+    """Pages of LIMIT and LIMIT + 1 bytes, compressible and not: under /static/ with the .gz copies nginx
+    sends, under /plain/ and /dynamic/ without."""
+    workdir = tmp_path_factory.mktemp("nginx-gzip")
+    noise = os.urandom(LIMIT + 1)  # what gzip cannot shrink: its copy is larger than the page
+    for directory in ("static", "plain"):
+        (workdir / "pages" / directory).mkdir(parents=True)
+    for size in (LIMIT, LIMIT + 1):
+        for name, text in (("text", b"<p>Daftar paket lelang.</p>" * (size // 27 + 1)), ("noise", noise)):
+            (workdir / "pages" / "static" / f"{name}-{size}.gz").write_bytes(gzip.compress(text[:size]))
+            (workdir / "pages" / "plain" / f"{name}-{size}").write_bytes(text[:size])
+    port = free_port()
+    server = Nginx(workdir, f"""
+    server {{
+        listen 127.0.0.1:{port};
+        root {workdir}/pages;
+        default_type text/html;
+        location /static/ {{ gzip_static always; }}
+        location /dynamic/ {{ alias {workdir}/pages/plain/; gzip on; gzip_min_length 0; }}
+    }}""", free_port())
+    try:
+        server.wait_ready()
+        server.pages_url = f"http://127.0.0.1:{port}"
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("path", ["static/text", "static/noise", "plain/text", "plain/noise", "dynamic/text",
+                                  "dynamic/noise"])
+def test_body_size_limit_is_the_same_for_compressed_and_plain_pages(nginx_gzip, path):
+    """A page of exactly body_size_limit passes and one byte more fails, whether or not nginx compresses it."""
+    settings = {"body_size_limit": LIMIT, "headers": {"Accept-Encoding": "gzip"} if "dynamic" in path else {}}
+    at_limit = probe(f"{nginx_gzip.pages_url}/{path}-{LIMIT}", **settings)
+    assert at_limit.success, at_limit.message
+    assert at_limit.response_size != LIMIT if "plain" not in path else at_limit.response_size == LIMIT
+    over = probe(f"{nginx_gzip.pages_url}/{path}-{LIMIT + 1}", **settings)
+    assert (over.success, over.reason) == (False, "protocol")
+    assert f"body_size_limit ({LIMIT} bytes)" in over.message
 
 
 # dnsmasq: dns:// upstream checks against a real resolver.

@@ -113,21 +113,25 @@ def _classify(err: BaseException, stage: str) -> ProbeFailure:
     return ProbeFailure("protocol", f"bad response: {err or type(err).__name__}")
 
 
-def _decode(raw: bytes, encoding: str, limit: int) -> bytes:
-    """Undo gzip/deflate (which `Accept-Encoding: identity` should prevent), bounded by `limit`."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return raw
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        return raw
-    decoder = zlib.decompressobj(wbits=47)
-    try:
-        body = decoder.decompress(raw, limit)
-    except zlib.error as err:
-        raise ProbeFailure("protocol", f"cannot decode {encoding} body: {err}") from None
-    if decoder.unconsumed_tail:  # stopped at the limit with more to come: as an uncompressed body that long
-        raise ProbeFailure("protocol", f"decoded body is larger than body_size_limit ({limit} bytes)")
-    return body
+async def _read_page(response: httpx.Response, limit: int, seen: Observation) -> bytes:
+    """The body, with gzip/deflate undone as it arrives (which `Accept-Encoding: identity` should prevent).
+
+    `limit` holds for the page, compressed or not: a page of `limit` bytes passes even when its
+    compressed copy is longer, and one byte more fails either way."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    decoder = zlib.decompressobj(wbits=47) if encoding in ("gzip", "x-gzip", "deflate") else None
+    page = bytearray()
+    async for chunk in response.aiter_raw():
+        seen.response_size += len(chunk)
+        if decoder and decoder.eof:
+            continue  # bytes after the compressed stream's end: not page, and not kept in unused_data either
+        try:  # one byte past the limit at most: enough to know the page is too long
+            page += decoder.decompress(chunk, limit + 1 - len(page)) if decoder else chunk
+        except zlib.error as err:
+            raise ProbeFailure("protocol", f"cannot decode {encoding} body: {err}") from None
+        if len(page) > limit:
+            raise ProbeFailure("protocol", f"body is larger than body_size_limit ({limit} bytes)")
+    return bytes(page)
 
 
 def _cert_expiry(response: httpx.Response) -> float | None:
@@ -206,15 +210,10 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
         seen.date_offset = _date_offset(response, tracer.headers_wall_time)
         if body_limit is None:
             return b""
-        transfer_began, size, chunks = time.monotonic(), 0, []
-        async for chunk in response.aiter_raw():
-            size += len(chunk)
-            seen.response_size = size
-            if size > body_limit:
-                raise ProbeFailure("protocol", f"body is larger than body_size_limit ({body_limit} bytes)")
-            chunks.append(chunk)
+        transfer_began, seen.response_size = time.monotonic(), 0
+        body = await _read_page(response, body_limit, seen)
         seen.phases["transfer"] += time.monotonic() - transfer_began
-        return _decode(b"".join(chunks), response.headers.get("content-encoding", ""), body_limit)
+        return body
     except httpx.HTTPError as err:
         raise _classify(err, "http") from None
     finally:

@@ -41,7 +41,8 @@ class Site:
     global_lost: list[Stretch] = field(default_factory=list)
     groups: tuple[str, ...] = ("gateway", "national", "global")  # the upstream groups configured
     sources_lost: list[Stretch] = field(default_factory=list)
-    # (from, to, status code): a 200 is SPSE's error page (reason spse_error), other codes fail as http_status
+    # (from, to, status code): a 200 is SPSE's error page (reason spse_error), "0" no answer in time (timeout,
+    # no response counted), other codes fail as http_status
     spse_down: list[tuple[float, float, str]] = field(default_factory=list)
     exporter_down: list[Stretch] = field(default_factory=list)
     kernel_unsynchronized: list[Stretch] | None = None  # None: the exporter is not on the SPSE host
@@ -85,7 +86,7 @@ class Site:
         down = [code for begin, end, code in self.spse_down if begin <= t < end]
         code = down[0] if down else "200"
         counters[code] += 1
-        reason = "spse_error" if code == "200" else "http_status"
+        reason = {"200": "spse_error", "0": "timeout"}.get(code, "http_status")
         if down:
             counters[reason] += 1
         target = self.labels(target=self.name)
@@ -94,10 +95,10 @@ class Site:
         yield "up", "gauge", "up", self.labels(), 1, t
         yield "spse_exporter_build_info", "gauge", "spse_exporter_build_info", self.labels(version="0.1.0"), 1, t
         yield "spse_http_probe_success", "gauge", "spse_http_probe_success", target, 0 if down else 1, t
-        for each in ["200", *sorted({code for _, _, code in self.spse_down})]:
+        for each in ["200", *sorted({code for _, _, code in self.spse_down} - {"0"})]:
             yield ("spse_http_responses", "counter", "spse_http_responses_total",
                    self.labels(target=self.name, code=each), counters[each], t)
-        for each in ("http_status", "spse_error"):
+        for each in ("http_status", "spse_error", "timeout"):
             yield ("spse_http_probe_failures", "counter", "spse_http_probe_failures_total",
                    self.labels(target=self.name, reason=each), counters[each], t)
         for group in self.groups:

@@ -96,13 +96,22 @@ def gateway_only_site() -> Site:
                 spse_down=[(july_3("09:05", WIT), july_3("09:40", WIT), "504")])
 
 
+def bandung_site() -> Site:
+    """A site whose exporter has no spse.timezone (the report falls back to WIB): SPSE does not answer in time
+    from 09:00, then answers 504 from 09:25 until 09:30 WIB."""
+    return Site("bandung", None, wib("2023-08-14 07:30"), wib("2023-08-14 11:15"),
+                spse_down=[(wib("2023-08-14 09:00"), wib("2023-08-14 09:25"), "0"),
+                           (wib("2023-08-14 09:25"), wib("2023-08-14 09:30"), "504")])
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """Debian's Prometheus serving the stored history of the three sites (no scraping, no rules)."""
     tmp = tmp_path_factory.mktemp("report")
     port = free_port()
     # PrometheusProcess keeps its TSDB in tmp/prometheus-data-PORT: the blocks go there before it starts.
-    create_blocks([april_4(), wib_site(), wit_site(), refused_gateway_site(), gateway_only_site()], tmp, tmp / f"prometheus-data-{port}")
+    create_blocks([april_4(), wib_site(), wit_site(), refused_gateway_site(), gateway_only_site(), bandung_site()],
+                  tmp, tmp / f"prometheus-data-{port}")
     config = tmp / "prometheus.yml"
     config.write_text("global: {}\n")
     # Backfilled blocks carry no staleness markers: a lookback of one scrape interval stands in for them, so
@@ -167,6 +176,7 @@ def test_4_april_2023_json(prometheus, tmp_path):
     assert incident["recorded_probable_cause"] == "global_lost"
     assert incident["outside"]["failed_probes"] == incident["failed_probes"]  # the watcher saw it too
     assert facts["exporter_down"] == [] and facts["ignored_failures"] == []
+    assert facts["links_monitored"] == ["gateway", "national", "global", "time_sources", "spse"]
 
 
 def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
@@ -178,6 +188,11 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                  "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
                  "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (paling sedikit selama gangguan)",
                  "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
+                 # the links that held are in the chain too: national routes worked, global ones did not
+                 "| konektivitas nasional | tetap normal | – |", "| gateway (router lokal) | tetap normal | – |",
+                 "Resolusi data: 15 detik.",
+                 # Markdown on standard output has no file to put the plot in: it says where the plot is
+                 "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
                  "SPSE juga gagal dilihat dari luar",
                  "(spse:probable_cause): konektivitas global (internasional) terputus (global_lost)", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
                  "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
@@ -189,7 +204,9 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
         assert fact in text, fact
     english = report(prometheus, capsys, "--site", "kutaibarat", "--lang", "en", "--from", "2023-04-04 00:00",
                      "--to", "2023-04-05 00:00")
+    assert "pasang matplotlib" not in text  # matplotlib is installed
     assert "Incident 1: Tuesday, 4 April 2023, 08:00 WITA to 22:24 WITA" in english  # WITA: the site's spse.timezone
+    assert "| national connectivity | stayed up | – |" in english
     assert "caused by the loss of global (international) connectivity" in english
 
 
@@ -253,7 +270,7 @@ def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):
     text = report(prometheus, capsys, *window)
     assert "Gangguan 2: Senin, 1 Mei 2023, 14:00 WIB s.d. 14:30 WIB" in text
     assert "11:00 WIB (1 pemeriksaan gagal)" in text
-    assert "gangguan pada server atau aplikasi SPSE" in text
+    assert "disebabkan oleh kendala teknis pada server atau aplikasi SPSE" in text
 
 
 def test_ongoing_incident_and_markdown_plot_file(prometheus, capsys, tmp_path):
@@ -370,21 +387,42 @@ def test_refused_gateway_check_is_not_the_first_broken_link(prometheus, capsys):
     assert [link["link"] for link in lost["chain"]] == ["gateway", "national", "global", "spse"]
     assert lost["chain"][0]["went_down"] == "2023-07-03T14:00:00+08:00"
     text = report(prometheus, capsys, *window)
-    assert "gangguan pada server atau aplikasi SPSE" in text
+    assert "disebabkan oleh kendala teknis pada server atau aplikasi SPSE" in text
 
 
 def test_gateway_alone_counts_without_national_and_global(prometheus, capsys):
     """Neither national nor global configured: the gateway's own checks are the evidence."""
-    [incident] = report_json(prometheus, capsys, "--site", "sorong", "--from", "2023-07-03 08:00",
-                             "--to", "2023-07-03 11:00")["incidents"]
+    window = ("--site", "sorong", "--from", "2023-07-03 08:00", "--to", "2023-07-03 11:00")
+    facts = report_json(prometheus, capsys, *window)
+    [incident] = facts["incidents"]
+    assert facts["links_monitored"] == ["gateway", "time_sources", "spse"]
+    assert "| konektivitas nasional | tidak dipantau | – |" in report(prometheus, capsys, *window)
     assert incident["first_broken_link"] == "gateway"
     assert incident["chain"][0] == {"link": "gateway", "went_down": "2023-07-03T09:00:00+09:00",
                                     "came_back": "2023-07-03T09:40:00+09:00", "down_before_data": False}
 
 
+def test_site_without_a_zone_and_an_spse_that_does_not_answer(prometheus, capsys):
+    """No spse.timezone: times in WIB. Mostly unanswered probes (timeouts), a few 504s at the end: users could
+    not open SPSE, and the notice says so in a sentence that reads."""
+    window = ("--site", "bandung", "--from", "2023-08-14 08:00", "--to", "2023-08-14 11:00")
+    facts = report_json(prometheus, capsys, *window)
+    assert (facts["timezone"], facts["zone"]) == ("Asia/Jakarta", "WIB")
+    [incident] = facts["incidents"]
+    assert (incident["start"], incident["end"]) == ("2023-08-14T09:00:00+07:00", "2023-08-14T09:30:00+07:00")
+    assert incident["failure_reasons"] == [{"reason": "timeout", "count": 100}, {"reason": "http_status", "count": 20}]
+    text = report(prometheus, capsys, *window)
+    assert "Yang dialami pengguna: halaman tidak dapat dibuka; ERROR 504 Gateway Timeout: 20 kali" in text
+    assert "| 09:00 WIB | SPSE mulai gagal (halaman tidak dapat dibuka) |" in text
+    assert ("pukul 09:00 WIB s.d. 09:30 WIB, yang menyebabkan SPSE tidak dapat diakses oleh pengguna, dengan ini "
+            "kami sampaikan") in text
+    english = report(prometheus, capsys, *window, "--lang", "en")
+    assert "from 09:00 WIB to 09:30 WIB, during which users could not open SPSE, we inform you" in english
+
+
 @pytest.mark.parametrize("args, code, message", [
-    (("--site", "nowhere"), 2, "unknown site 'nowhere': Prometheus has data for these sites: jakarta, jayapura, "
-                               "kutaibarat, samarinda, sorong"),
+    (("--site", "nowhere"), 2, "unknown site 'nowhere': Prometheus has data for these sites: bandung, jakarta, "
+                               "jayapura, kutaibarat, samarinda, sorong"),
     (("--site", "jakarta", "--to", "2023-05-01 08:00"), 2, "empty window: --from must be before --to"),
     (("--site", "jakarta", "--to", "yesterday"), 2, "time 'yesterday': use RFC 3339"),
     (("--site", "jakarta", "--timezone", "Mars/Olympus"), 2, "unknown time zone 'Mars/Olympus'"),

@@ -109,6 +109,7 @@ class Report:
     incidents: list[Incident]
     blips: list[tuple[float, int]]
     exporter_down: list[NoData]
+    links_monitored: list[str]  # the links with data in the window, in chain order
     times: list[float]
     signals: dict[str, list[float | None]] = field(repr=False)
 
@@ -229,6 +230,7 @@ class Collector:
         kernel = self.one(f"min(spse_host_clock_synchronized{{{inside}}})")
         down["time_sources"] = [True if synced == 0 and ok else lost for lost, synced, ok
                                 in zip(down["time_sources"], kernel, running)]
+        monitored = [link for link in LINKS if any(state is not None for state in down.get(link, []))]
         codes = self.by(f"sum by (code) (spse_http_responses_total{{{probe}}})", "code")
         reasons = self.by(f"sum by (reason) (spse_http_probe_failures_total{{{probe}}})", "reason")
         outside = self.by(f'min(spse_http_probe_success{{site={quote(self.site)},vantage="outside"}})')
@@ -255,7 +257,7 @@ class Collector:
             if self.times[s.first] <= end and (s.recovered is None or self.times[s.recovered] > start)]
         signals["outside"] = outside.get("")
         return Report(self.site, self.target, start, end, self.step, self.merge_gap, self.min_failed, incidents,
-                      blips, exporter_down, self.times, signals)
+                      blips, exporter_down, monitored, self.times, signals)
 
     def overlapping(self, spans: list[Span], since: float, until: float | None) -> list[Span]:
         return [s for s in spans if (until is None or self.times[s.first] <= until)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter.config import format_duration
-from exporter.report import text
+from exporter.report import plots, text
 from exporter.report.analysis import Incident, NoData, Report
 from exporter.report.times import Clock
 
@@ -19,14 +18,23 @@ class Block:
 
 
 def what_users_saw(incident: Incident, lang: str) -> str:
-    """The dominant status code, SPSE's error page (a 200 with the error text), or a page that did not load."""
-    reasons = dict(incident.failure_reasons)
-    code = incident.dominant_status_code
-    if reasons and max(reasons, key=reasons.get) in ("body_match", "spse_error"):
+    """By the most frequent failure reason: SPSE's error page (a 200 with the error text), the most frequent
+    error status, or a page that did not load (timeouts, refused connections: no status to show)."""
+    reason = incident.failure_reasons[0][0] if incident.failure_reasons else None
+    if reason in ("body_match", "spse_error"):
         return text.PHRASES[lang]["error_page"]
-    if code and not code.startswith("2"):
-        return text.status(code)
+    errors = [code for code, _ in incident.status_codes if not code.startswith("2")]
+    if reason in (None, "http_status") and errors:
+        return text.status(errors[0])
     return text.PHRASES[lang]["no_answer"]
+
+
+def effect(incident: Incident, lang: str) -> str:
+    """What the incident did to users, as the notice says it: "pengguna menerima ERROR 504 ... saat mengakses
+    SPSE", or, when nothing came back, "SPSE tidak dapat diakses oleh pengguna"."""
+    say = text.PHRASES[lang]
+    saw = what_users_saw(incident, lang)
+    return say["effect_no_answer"] if saw == say["no_answer"] else say["effect"].format(what=saw)
 
 
 def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> list[Block]:
@@ -41,11 +49,11 @@ def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> l
               Block("p", say["opening"].format(site=site_name, start=full.time(report.window_start),
                                                end=full.time(report.window_end))),
               Block("p", say["rule"].format(gap=clock.duration(report.merge_gap), min=report.min_failed,
-                                            step=format_duration(report.step)))]
+                                            step=clock.duration(report.step)))]
     if not report.incidents:
         blocks.append(Block("p", say["no_incident"]))
     for n, incident in enumerate(report.incidents, 1):
-        blocks += incident_blocks(n, incident, clock, at, say)
+        blocks += incident_blocks(n, incident, report.links_monitored, clock, at, say)
     if report.blips:
         blocks += [Block("h2", say["blips"]),
                    Block("list", [say["blip_item"].format(time=clock.time(t), n=n) for t, n in report.blips])]
@@ -53,8 +61,9 @@ def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> l
         blocks += [Block("h2", say["exporter_down"]),
                    Block("list", [no_data(gap, full, say) for gap in report.exporter_down])]
     blocks.append(Block("h2", say["plots"]))
-    blocks.append(Block("image", (plot, say["plot_alt"], say["plot_elsewhere"])) if plot else
-                  Block("p", say["no_plots"]))
+    # No plot: matplotlib is missing, or Markdown went to standard output, where there is no file to put it in.
+    blocks.append(Block("image", (plot, say["plot_alt"])) if plot else
+                  Block("p", say["plot_elsewhere"] if plots.available() else say["no_plots"]))
     blocks += [Block("h2", say["actions"]), Block("p", say["actions_placeholder"]), Block("p", say["closing"]),
                Block("signature", say["signature"])]
     for incident in report.incidents:
@@ -72,7 +81,7 @@ def no_data(gap: NoData, full: Clock, say: dict) -> str:
     return line
 
 
-def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> list[Block]:
+def incident_blocks(n: int, incident: Incident, monitored: list[str], clock: Clock, at, say: dict) -> list[Block]:
     lang = clock.lang
     names = text.LINK_NAMES[lang]
     saw = what_users_saw(incident, lang)
@@ -84,7 +93,7 @@ def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> 
         facts.append(f"{say['duration']}: {clock.duration(incident.end - incident.start)}")
     facts.append(f"{say['failed_probes']}: {text.number(incident.failed_probes, lang)}")
     seen = [f"{text.status(code)}: {text.number(count, lang)} {say['times']}" for code, count in incident.status_codes]
-    if not incident.dominant_status_code or saw != text.status(incident.dominant_status_code):
+    if saw not in [text.status(code) for code, _ in incident.status_codes]:
         seen.insert(0, saw)  # the error page (a 200) or no answer at all, before the codes
     facts.append(f"{say['users_saw']}: " + "; ".join(seen))
     if incident.failure_reasons:
@@ -121,6 +130,10 @@ def incident_blocks(n: int, incident: Incident, clock: Clock, at, say: dict) -> 
                    (say["before_data"].format(time=clock.time(link.went_down)) if link.down_before_data
                     else clock.time(link.went_down)),
                    at(link.came_back, say["still_down"])] for link in incident.chain]
+    # The links that held say as much as those that broke (4 April 2023: national routes worked, global ones did not).
+    broken = {link.link for link in incident.chain}
+    chain_rows += [[names[link], say["stayed_up"] if link in monitored else say["not_monitored"], "–"]
+                   for link in text.LINK_NAMES[lang] if link not in broken]
     return [Block("h2", say["incident"].format(n=n, date=clock.date(incident.start), start=clock.time(incident.start),
                                                end=at(incident.end))),
             Block("list", facts),
@@ -161,6 +174,6 @@ def notice(incident: Incident, clock: Clock, site_name: str) -> list[str]:
     # The cause: the links that were down when SPSE began to fail, root first.
     links = [link.link for link in incident.chain if link.went_down <= incident.start]
     body = say["notice"].format(site=site_name, date=day.date(incident.start), start=day.time(incident.start),
-                                end=end, what=what_users_saw(incident, clock.lang),
+                                end=end, effect=effect(incident, clock.lang),
                                 cause=text.cause(links, clock.lang), recovery=recovery)
     return [say["notice_heading"], body, say["notice_actions"], say["notice_closing"], say["signed"]]

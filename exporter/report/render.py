@@ -32,7 +32,7 @@ img { width: 100%; }
 
 
 def markdown(blocks: list[Block], image_path: str | None = None) -> str:
-    """Markdown; the plot is linked as `image_path` (written next to the file) or left out."""
+    """Markdown; the plot is linked as `image_path`, the PNG the caller wrote next to the file."""
     out = []
     for block in blocks:
         kind, content = block.kind, block.content
@@ -47,7 +47,7 @@ def markdown(blocks: list[Block], image_path: str | None = None) -> str:
             lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in content]
             out.append("\n".join(lines))
         elif kind == "image":
-            out.append(f"![{content[1]}]({image_path})" if image_path else content[2])
+            out.append(f"![{content[1]}]({image_path})")
         elif kind == "notice":
             out.append("\n>\n".join(f"> {paragraph}" for paragraph in content))
         elif kind == "signature":
@@ -75,7 +75,7 @@ def html_page(blocks: list[Block], title: str, lang: str) -> str:
             rows = "".join("<tr>" + "".join(f"<td>{inline(v)}</td>" for v in row) + "</tr>" for row in content)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif kind == "image":
-            png, alt, _ = content
+            png, alt = content
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
         elif kind == "notice":
             body.append('<div class="notice">' + "".join(f"<p>{inline(p)}</p>" for p in content) + "</div>")
@@ -130,6 +130,7 @@ def json_report(report: Report, clock: Clock) -> str:
         "window": {"from": at(report.window_start), "to": at(report.window_end)},
         "step_seconds": report.step,
         "rule": {"merge_gap_seconds": report.merge_gap, "min_failed_probes": report.min_failed},
+        "links_monitored": report.links_monitored,
         "incidents": incidents,
         "ignored_failures": [{"at": at(t), "failed_probes": n} for t, n in report.blips],
         "exporter_down": [{"from": at(gap.start), "to": at(gap.end), "outside_failed_probes": gap.outside_failed_probes}

@@ -25,6 +25,8 @@ PHRASES = {
         "reasons": "Alasan kegagalan pemeriksaan",
         "error_page": "halaman error SPSE (\"terjadi error pada aplikasi SPSE\")",
         "no_answer": "halaman tidak dapat dibuka",
+        "effect": "pengguna menerima {what} saat mengakses SPSE",
+        "effect_no_answer": "SPSE tidak dapat diakses oleh pengguna",
         "first_link": "Mata rantai pertama yang terputus",
         "since": "sejak",
         "recorded_cause": "Kemungkinan penyebab menurut Prometheus (spse:probable_cause)",
@@ -42,6 +44,7 @@ PHRASES = {
         "chain": "Rantai penyebab",
         "link": "Mata rantai", "went_down": "Terputus", "came_back": "Pulih kembali",
         "still_down": "belum pulih",
+        "stayed_up": "tetap normal", "not_monitored": "tidak dipantau",
         "before_data": "sebelum {time}",
         "started_before": "sebelum {time} (SPSE sudah gagal saat data yang dibaca dimulai; majukan --from)",
         "chronology": "Kronologi",
@@ -74,8 +77,8 @@ PHRASES = {
         "notice_title": "Draf pengumuman",
         "notice_heading": "**PENGUMUMAN**",
         "notice": ("Sehubungan dengan terjadinya gangguan pada layanan SPSE {site} pada hari {date} pukul {start} "
-                   "s.d. {end}, yang menyebabkan pengguna menerima {what} saat mengakses SPSE, dengan ini kami "
-                   "sampaikan bahwa gangguan tersebut disebabkan oleh {cause}. {recovery}"),
+                   "s.d. {end}, yang menyebabkan {effect}, dengan ini kami sampaikan bahwa gangguan tersebut "
+                   "disebabkan oleh {cause}. {recovery}"),
         "notice_recovered": "Layanan SPSE telah kembali normal sejak pukul {end}.",
         "notice_ongoing": "Kami sedang menangani gangguan ini dan akan menyampaikan informasi selanjutnya.",
         "notice_actions": "[TINDAK LANJUT BAGI PENGGUNA, MISALNYA PENYESUAIAN JADWAL TAHAPAN PEMILIHAN]",
@@ -102,6 +105,8 @@ PHRASES = {
         "reasons": "Probe failure reasons",
         "error_page": "SPSE's error page (\"terjadi error pada aplikasi SPSE\")",
         "no_answer": "a page that would not load",
+        "effect": "users received {what} when opening SPSE",
+        "effect_no_answer": "users could not open SPSE",
         "first_link": "First link of the chain that broke",
         "since": "since",
         "recorded_cause": "Probable cause recorded by Prometheus (spse:probable_cause)",
@@ -119,6 +124,7 @@ PHRASES = {
         "chain": "Root-cause chain",
         "link": "Link", "went_down": "Went down", "came_back": "Came back",
         "still_down": "not recovered",
+        "stayed_up": "stayed up", "not_monitored": "not monitored",
         "before_data": "before {time}",
         "started_before": "before {time} (SPSE was already failing where the data read begins; use an earlier --from)",
         "chronology": "Chronology",
@@ -150,8 +156,7 @@ PHRASES = {
         "notice_title": "Public notice draft",
         "notice_heading": "**ANNOUNCEMENT**",
         "notice": ("Due to a disruption of the SPSE service of {site} on {date} from {start} to {end}, during "
-                   "which users received {what} when opening SPSE, we inform you that the disruption was caused "
-                   "by {cause}. {recovery}"),
+                   "which {effect}, we inform you that the disruption was caused by {cause}. {recovery}"),
         "notice_recovered": "The SPSE service has been back to normal since {end}.",
         "notice_ongoing": "We are handling the disruption and will inform you of further developments.",
         "notice_actions": "[FOLLOW-UP FOR USERS, E.G. ADJUSTED TENDER SCHEDULES]",
@@ -173,7 +178,7 @@ CAUSES = {
            "national": "terputusnya konektivitas nasional dari penyedia layanan internet",
            "global": "terputusnya konektivitas global (internasional) dari penyedia layanan internet",
            "time_sources": "tidak dapat dihubunginya sumber waktu (NTP) server SPSE",
-           "spse": "gangguan pada server atau aplikasi SPSE (jaringan dan sumber waktu dalam keadaan baik)"},
+           "spse": "kendala teknis pada server atau aplikasi SPSE (jaringan dan sumber waktu dalam keadaan baik)"},
     "en": {"gateway": "the loss of the LPSE network's gateway (local router)",
            "national": "the loss of national connectivity at the internet provider",
            "global": "the loss of global (international) connectivity at the internet provider",

@@ -89,6 +89,7 @@ class FakeSPSE:
         self.app = "ok"  # the tender list of "ok" mode: ok, no_token, dt_html, dt_error_page, dt_status
         self.base = "/eproc4"  # where /lelang and /dt/lelang live ("" for a site served at the root)
         self.redirect_prefix: tuple[str, str] | None = None  # (old, new): tender-list paths redirected
+        self.cookie_attributes = "Path=/"  # of the session cookie /lelang sets, e.g. with "; Domain=lpse.test"
         self.token = secrets.token_hex(20)
         self.dt_requests: list[dict] = []
         self.hits = 0
@@ -238,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(302, "", {"Location": self.path.replace(*fake.redirect_prefix, 1)})
         elif path == f"{fake.base}/lelang":
             token = None if fake.app == "no_token" else fake.token
-            self._answer(200, spse_lelang_page(token), {"Set-Cookie": f"{session}; Path=/"})
+            self._answer(200, spse_lelang_page(token), {"Set-Cookie": f"{session}; {fake.cookie_attributes}"})
         elif path != f"{fake.base}/dt/lelang":
             self._answer(404, "<html><body><h1>404 Not Found</h1></body></html>")
         elif fake.app == "dt_html":

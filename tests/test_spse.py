@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from exporter.config import INDONESIAN_ZONES, ConfigError, Target, parse_config
-from exporter.probes import ProbeFailure
+from exporter.probes import ProbeFailure, http
 from exporter.probes.http import probe_http
 from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app
 from exporter.probes.spse_page import analyse, check
@@ -216,6 +216,20 @@ def test_application_check_finds_the_base(spse, base, url_path):
     assert front(url).success
     result = app(url)
     assert result.success and result.url == f"http://127.0.0.1:{spse.port}{base}/dt/lelang", result.message
+
+
+def test_application_check_keeps_a_session_cookie_set_for_the_sites_name(spse, monkeypatch):
+    """A session cookie with Domain=<the site's name> belongs to the name, not to the address it resolved to:
+    dropped, /dt/lelang refuses the token without its session and the check pages for nothing."""
+    real_resolve = http.resolve
+
+    async def resolve(host, *args):
+        return ("127.0.0.1", 4) if host == "lpse.test" else await real_resolve(host, *args)
+    monkeypatch.setattr(http, "resolve", resolve)
+    spse.cookie_attributes = "Path=/eproc4; Domain=lpse.test; HttpOnly"
+    result = app(f"http://lpse.test:{spse.port}/eproc4")
+    assert result.success, result.message
+    assert f"SPSE_SESSION={spse.token[:8]}" in spse.dt_requests[-1]["headers"]["Cookie"]
 
 
 @pytest.mark.parametrize("mode, reason, words", [

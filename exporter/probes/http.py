@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Awaitable, Callable, Iterable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from cryptography import x509
@@ -185,14 +185,14 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
     began = time.monotonic()
     address, seen.ip_version = await resolve(parts.hostname, ip_protocol, fallback)
     seen.phases["resolve"] += time.monotonic() - began
-    host_for_url = f"[{address}]" if ":" in address else address
-    netloc = host_for_url if parts.port is None else f"{host_for_url}:{parts.port}"
-    ip_url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     host_header = parts.netloc.rpartition("@")[2]
     tracer = _Tracer(seen)
+    # The URL keeps the site's name (cookies belong to it, not to the address it resolved to this time);
+    # the transport connects to `address`.
     request = httpx.Request(
-        method, ip_url, headers={"Host": host_header, **headers},
-        extensions={"trace": tracer, "sni_hostname": server_name or parts.hostname, "timeout": session.timeouts},
+        method, url, headers={"Host": host_header, **headers},
+        extensions={"trace": tracer, "address": address, "sni_hostname": server_name or parts.hostname,
+                    "timeout": session.timeouts},
     )
     if session.cookies:  # building the cookie header costs even with an empty jar
         session.cookies.set_cookie_header(request)

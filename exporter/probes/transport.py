@@ -96,7 +96,8 @@ class _Exchange(httpx.AsyncByteStream):
 class FreshConnectionTransport(httpx.AsyncBaseTransport):
     """Sends each request on a new connection, closed with its response; never pools, never retries.
 
-    Request extensions honoured: `timeout` (set by the client), `trace` and `sni_hostname`.
+    Request extensions honoured: `timeout` (set by the client), `trace`, `sni_hostname` and `address`
+    (the address to connect to, resolved by the caller; the URL's host otherwise).
     The response's `network_stream` extension answers get_extra_info("ssl_object").
     """
 
@@ -110,7 +111,8 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         await trace("connection.connect_tcp.started", {})
         with _as_httpx_errors(httpx.ConnectTimeout, httpx.ConnectError):
             async with asyncio.timeout(timeouts.get("connect")):
-                reader, writer = await asyncio.open_connection(url.host, url.port or DEFAULT_PORTS[url.scheme])
+                reader, writer = await asyncio.open_connection(extensions.get("address") or url.host,
+                                                               url.port or DEFAULT_PORTS[url.scheme])
         try:
             await trace("connection.connect_tcp.complete", {})
             if url.scheme == "https":

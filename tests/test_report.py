@@ -98,10 +98,13 @@ def gateway_only_site() -> Site:
 
 def bandung_site() -> Site:
     """A site whose exporter has no spse.timezone (the report falls back to WIB): SPSE does not answer in time
-    from 09:00, then answers 504 from 09:25 until 09:30 WIB."""
+    from 09:00, then answers 504 from 09:25 until 09:30 WIB. Global routes drop from 10:00 to 10:05 and are
+    back when SPSE answers 502 from 10:20 to 10:40."""
     return Site("bandung", None, wib("2023-08-14 07:30"), wib("2023-08-14 11:15"),
+                global_lost=[(wib("2023-08-14 10:00"), wib("2023-08-14 10:05"))],
                 spse_down=[(wib("2023-08-14 09:00"), wib("2023-08-14 09:25"), "0"),
-                           (wib("2023-08-14 09:25"), wib("2023-08-14 09:30"), "504")])
+                           (wib("2023-08-14 09:25"), wib("2023-08-14 09:30"), "504"),
+                           (wib("2023-08-14 10:20"), wib("2023-08-14 10:40"), "502")])
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +408,7 @@ def test_gateway_alone_counts_without_national_and_global(prometheus, capsys):
 def test_site_without_a_zone_and_an_spse_that_does_not_answer(prometheus, capsys):
     """No spse.timezone: times in WIB. Mostly unanswered probes (timeouts), a few 504s at the end: users could
     not open SPSE, and the notice says so in a sentence that reads."""
-    window = ("--site", "bandung", "--from", "2023-08-14 08:00", "--to", "2023-08-14 11:00")
+    window = ("--site", "bandung", "--from", "2023-08-14 08:00", "--to", "2023-08-14 10:00")
     facts = report_json(prometheus, capsys, *window)
     assert (facts["timezone"], facts["zone"]) == ("Asia/Jakarta", "WIB")
     [incident] = facts["incidents"]
@@ -418,6 +421,19 @@ def test_site_without_a_zone_and_an_spse_that_does_not_answer(prometheus, capsys
             "kami sampaikan") in text
     english = report(prometheus, capsys, *window, "--lang", "en")
     assert "from 09:00 WIB to 09:30 WIB, during which users could not open SPSE, we inform you" in english
+
+
+def test_a_link_back_before_spse_failed_is_not_the_cause(prometheus, capsys):
+    """Global routes lost 10:00-10:05 and back 15 minutes before SPSE's 502s: the chain shows them, but neither
+    the first broken link nor the notice blames them."""
+    window = ("--site", "bandung", "--from", "2023-08-14 10:00", "--to", "2023-08-14 11:00")
+    [incident] = report_json(prometheus, capsys, *window)["incidents"]
+    assert [link["link"] for link in incident["chain"]] == ["global", "spse"]
+    assert incident["chain"][0]["came_back"] == "2023-08-14T10:05:00+07:00"
+    assert incident["first_broken_link"] == "spse"
+    text = report(prometheus, capsys, *window)
+    assert "Mata rantai pertama yang terputus: **SPSE**, sejak 10:20 WIB" in text
+    assert "disebabkan oleh kendala teknis pada server atau aplikasi SPSE" in text
 
 
 @pytest.mark.parametrize("args, code, message", [

@@ -89,8 +89,15 @@ class Incident:
         return any(link.link == "spse" and link.down_before_data for link in self.chain)
 
     @property
-    def first_broken_link(self) -> str | None:
-        return self.chain[0].link if self.chain else None
+    def down_at_start(self) -> list[str]:
+        """The links down when SPSE began to fail, root first (SPSE last). A link that came back before is in
+        the chain as context, but not the cause."""
+        return [link.link for link in self.chain
+                if link.went_down <= self.start and (link.came_back is None or link.came_back > self.start)]
+
+    @property
+    def first_broken_link(self) -> str:
+        return self.down_at_start[0]
 
     @property
     def dominant_status_code(self) -> str | None:

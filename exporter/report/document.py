@@ -100,7 +100,7 @@ def incident_blocks(n: int, incident: Incident, monitored: list[str], clock: Clo
         facts.append(f"{say['reasons']}: " + "; ".join(
             f"{text.REASONS[lang].get(reason, reason)} ({reason}): {text.number(count, lang)}"
             for reason, count in incident.failure_reasons))
-    first = incident.chain[0]
+    first = next(link for link in incident.chain if link.link == incident.first_broken_link)
     facts.append(f"{say['first_link']}: **{names[first.link]}**, {say['since']} {clock.time(first.went_down)}")
     if incident.recorded_cause:
         link = text.RECORDED_CAUSES.get(incident.recorded_cause)
@@ -171,9 +171,7 @@ def notice(incident: Incident, clock: Clock, site_name: str) -> list[str]:
         next_day = day.short_date(incident.end) != day.short_date(incident.start)
         end = f"{day.short_date(incident.end)} {day.time(incident.end)}" if next_day else day.time(incident.end)
     recovery = say["notice_recovered"].format(end=end) if incident.end is not None else say["notice_ongoing"]
-    # The cause: the links that were down when SPSE began to fail, root first.
-    links = [link.link for link in incident.chain if link.went_down <= incident.start]
     body = say["notice"].format(site=site_name, date=day.date(incident.start), start=day.time(incident.start),
                                 end=end, effect=effect(incident, clock.lang),
-                                cause=text.cause(links, clock.lang), recovery=recovery)
+                                cause=text.cause(incident.down_at_start, clock.lang), recovery=recovery)
     return [say["notice_heading"], body, say["notice_actions"], say["notice_closing"], say["signed"]]

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import asdict
 from datetime import datetime
+from http import HTTPStatus
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
 
@@ -36,6 +37,9 @@ UPSTREAM_REASONS = {
 }
 # Codes whose counters exist from the start, so increase() sees the first 5xx, not only the second.
 PREINITIALISED_CODES = (500, 502, 503, 504)
+# Statuses in IANA's registry (as Python lists it) keep their own `code` label; any other only its class,
+# so a peer inventing statuses adds at most five series per target.
+REGISTERED_CODES = frozenset(HTTPStatus)
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30, 60)
 
 FAMILIES = [
@@ -84,10 +88,15 @@ FAMILIES = [
 FAMILY_NAMES = [family.name for family in FAMILIES]
 
 
+def code_label(status: int, valid: tuple[int, ...]) -> str:
+    """The `code` label of a response: "504" for a registered or configured valid status, else "5xx"."""
+    return str(status) if status in REGISTERED_CODES or status in valid else f"{status // 100}xx"
+
+
 class _Counters:
     """Cumulative counts for one owner; they survive reloads while the owner stays configured."""
 
-    def __init__(self, reasons: tuple[str, ...], codes: tuple[int, ...] = ()):
+    def __init__(self, reasons: tuple[str, ...], codes: tuple[str, ...] = ()):
         self.failures = dict.fromkeys(reasons, 0)
         self.codes = dict.fromkeys(codes, 0)
         self.buckets = [0] * len(DURATION_BUCKETS)
@@ -144,7 +153,7 @@ class Metrics:
         self.exposition.update(("exporter",), {
             "spse_exporter_build_info": sample("spse_exporter_build_info", {"version": __version__}, 1)})
 
-    def _counters_for(self, owner: tuple, reasons: tuple[str, ...], codes: tuple[int, ...] = ()) -> _Counters:
+    def _counters_for(self, owner: tuple, reasons: tuple[str, ...], codes: tuple[str, ...] = ()) -> _Counters:
         if owner not in self._counters:
             self._counters[owner] = _Counters(reasons, codes)
         counters = self._counters[owner]
@@ -185,11 +194,12 @@ class Metrics:
 
     def record_http(self, target: Target, result: HttpResult) -> None:
         owner = ("http", target.name)
-        codes = tuple(dict.fromkeys(target.valid_status_codes or (200,))) + PREINITIALISED_CODES
+        codes = tuple(dict.fromkeys(map(str, (*(target.valid_status_codes or (200,)), *PREINITIALISED_CODES))))
         counters = self._counters_for(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
         counters.observe(result.duration)
         if result.status_code:
-            counters.codes[result.status_code] = counters.codes.get(result.status_code, 0) + 1
+            code = code_label(result.status_code, target.valid_status_codes)
+            counters.codes[code] = counters.codes.get(code, 0) + 1
         if result.reason:
             counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
         labels = {"target": target.name}
@@ -197,8 +207,8 @@ class Metrics:
             "spse_http_probe_success": sample("spse_http_probe_success", labels, int(result.success)),
             "spse_http_status_code": sample("spse_http_status_code", labels, result.status_code),
             "spse_http_responses_total": "".join(
-                sample("spse_http_responses_total", {**labels, "code": str(code)}, count)
-                for code, count in sorted(counters.codes.items())),
+                sample("spse_http_responses_total", {**labels, "code": code}, count)
+                for code, count in sorted(counters.codes.items())),  # three characters each: "2xx" after "299"
             "spse_http_probe_failures_total": "".join(
                 sample("spse_http_probe_failures_total", {**labels, "reason": reason}, count)
                 for reason, count in counters.failures.items()),

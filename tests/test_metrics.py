@@ -3,17 +3,21 @@ their series, counters, rounds or /probes entries behind."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime, timezone
+from http import HTTPStatus
 
 import yaml
 
 from exporter.config import parse_config
 from exporter.metrics import Metrics
 from exporter.probes import ProbeResult
-from exporter.probes.http import PHASES, HttpResult
+from exporter.probes.http import PHASES, HttpResult, probe_http
 from exporter.probes.ntp import NtpResult
 from exporter.probes.timex import HostClock
 from exporter.scheduler import jobs_for
+from tests.support import parse_metrics
 
 BEFORE = {"targets": [{"name": "a", "url": "https://a.example/eproc4", "spse": True},
                       {"name": "b", "url": "https://b.example/eproc4", "spse": True}],
@@ -76,3 +80,33 @@ def test_a_reload_that_turns_spse_on_preinitialises_its_reasons():
     text = metrics.exposition.render().decode()
     assert 'spse_http_probe_failures_total{target="s",reason="spse_error"} 0\n' in text
     assert 'spse_http_responses_total{target="s",code="203"} 0\n' in text
+
+
+def test_a_server_rotating_status_codes_adds_few_code_series(spse):
+    """A broken or hostile server answering status after status, on loopback: registered statuses (504, 418)
+    and the target's valid ones (299) keep their own `code`, any other in 200-599 counts under its class
+    ("5xx"), and 600-999 are no HTTP status at all: protocol failures, counted under no code."""
+    target = parse_config(yaml.safe_dump({"targets": [
+        {"name": "odd", "url": spse.url, "timeout": "2s", "valid_status_codes": [200, 299]}]})).targets[0]
+    metrics = Metrics()
+    statuses = [200, 226, 227, 298, 299, 418, 420, 499, *range(500, 600), 600, 799, 999]
+
+    async def rotate():
+        for status in statuses:
+            spse.set("status", status=status)
+            result = await probe_http(target)
+            metrics.record_http(target, result)
+            if status >= 600:
+                assert (result.reason, result.status_code) == ("protocol", 0), (status, result)
+    asyncio.run(rotate())
+
+    samples = parse_metrics(metrics.exposition.render().decode())
+    codes = {dict(labels)["code"]: value for labels, value in samples.series("spse_http_responses_total").items()}
+    registered = {str(status.value) for status in HTTPStatus}
+    assert all(code in registered | {"299"} or re.fullmatch("[2-5]xx", code) for code in codes), sorted(codes)
+    assert {"227", "298", "420", "499", "520", "599", "600", "799", "999"}.isdisjoint(codes), sorted(codes)
+    assert codes["504"] == codes["418"] == codes["299"] == codes["226"] == codes["200"] == 1
+    assert (codes["2xx"], codes["4xx"]) == (2, 2)
+    assert codes["5xx"] == len(set(range(500, 600)) - {status.value for status in HTTPStatus})  # 509, 520, 599, ...
+    assert samples.get_value("spse_http_probe_failures_total", target="odd", reason="protocol") == 3
+    assert samples.get_value("spse_http_status_code", target="odd") == 0  # the last, 999

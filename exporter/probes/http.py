@@ -204,6 +204,8 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
         response.request = request
         if "set-cookie" in response.headers:
             session.cookies.extract_cookies(response)
+        if not 100 <= response.status_code <= 599:  # h11 takes any three digits; HTTP defines 1xx to 5xx
+            raise ProbeFailure("protocol", f"status {response.status_code} is not an HTTP status (100-599)")
         seen.status_code = response.status_code
         seen.location = response.headers.get("location", "")
         seen.cert_expiry = _cert_expiry(response) or seen.cert_expiry

@@ -54,6 +54,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> pip install -e .[test]"
 .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+# tests/test_dockerfile.py runs the Dockerfile's pip install offline from these wheels: tests reach no
+# address outside loopback, and a slow index cannot time them out.
+echo "==> pip wheel (the image's dependencies, into .cache/wheels)"
+.venv/bin/pip wheel -q --disable-pip-version-check --wheel-dir .cache/wheels . "setuptools>=64"
+rm -f .cache/wheels/spse_exporter-*.whl   # the test installs the copied source, never a stale build of it
 # Grafana's schema types and tsc for the dashboard check, as pinned in the lockfile; no network once installed.
 if ! npm ls --prefix tests/dashboard-schema >/dev/null 2>&1; then
   echo "==> npm ci (tests/dashboard-schema)"

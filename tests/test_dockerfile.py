@@ -21,6 +21,7 @@ from tests.fakes import FakeSPSE, free_port
 from tests.support import ROOT, poll
 
 DOCKERFILE = ROOT / "Dockerfile"
+WHEELS = ROOT / ".cache" / "wheels"
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -150,9 +151,12 @@ def image_venv(tmp_path_factory) -> Path:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     (workdir,) = {dest.rsplit("/", 1)[0] for source, dest in copies() if source == "pyproject.toml"}
+    assert any(WHEELS.glob("*.whl")), f"no wheels in {WHEELS}: scripts/test.sh builds them"
+    # Offline, from the wheels scripts/test.sh built: the same command, no traffic beyond this machine.
+    offline = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELS)}
     for step in pip_steps():
         result = subprocess.run([str(venv / "bin" / "pip"), *step[1:]], cwd=root / workdir.lstrip("/"),
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, env=offline)
         assert result.returncode == 0, result.stdout + result.stderr
     return venv
 

@@ -218,6 +218,15 @@ def test_application_check_finds_the_base(spse, base, url_path):
     assert result.success and result.url == f"http://127.0.0.1:{spse.port}{base}/dt/lelang", result.message
 
 
+def test_application_check_looks_further_when_the_root_sends_lelang_to_the_front_page(spse):
+    """A root URL whose server sends every unknown path to /eproc4 (nginx `location / { return 301 /eproc4; }`):
+    /lelang lands on SPSE's front page, which sets no token, and the application lives under /eproc4."""
+    spse.redirect_prefix = ("/lelang", "/eproc4")
+    url = f"http://127.0.0.1:{spse.port}/"
+    result = app(url)
+    assert result.success and result.url == f"{spse.url}/dt/lelang", result.message
+
+
 def test_application_check_keeps_a_session_cookie_set_for_the_sites_name(spse, monkeypatch):
     """A session cookie with Domain=<the site's name> belongs to the name, not to the address it resolved to:
     dropped, /dt/lelang refuses the token without its session and the check pages for nothing."""

@@ -73,9 +73,11 @@ def datatables_rows(body: bytes) -> int:
 
 
 def _not_here(seen: Observation) -> bool:
-    """The application is not at this base: a 404, SPSE's not-found page, or a page that is not SPSE's."""
+    """The application is not at this base: a 404, SPSE's not-found page, a page that is not SPSE's, or a
+    redirect away from /lelang (a server that sends every unknown path to its front page)."""
     page = seen.page
-    return seen.status_code == 404 or page is not None and (page.not_found_page or page.identity != "spse")
+    return (seen.status_code == 404 or not urlsplit(seen.url).path.endswith("/lelang")
+            or page is not None and (page.not_found_page or page.identity != "spse"))
 
 
 def _refuse_error_page(seen: Observation, url: str) -> None:

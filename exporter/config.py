@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import re
 import ssl
+import stat
 import sys
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone, tzinfo
+from datetime import date, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -26,6 +28,12 @@ import httpx
 import yaml
 
 EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "spse.yml"
+# A config of a thousand targets is about 130 kB; a file past this is a mistake (a log, an image), not
+# read into memory and parsed for minutes.
+MAX_CONFIG_BYTES = 1024 * 1024
+# YAML nesting; the config's own goes 4 deep (targets[0].tls.ca_file). PyYAML's scanner slows with depth
+# (seconds at 1,000 levels) and its composer ends in RecursionError, so deeper is refused early.
+MAX_NESTING = 32
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DURATION_RE = re.compile(
@@ -88,6 +96,11 @@ class SpseConfig:
     data_max_age: float = 86400.0  # SPSEDataStale's threshold, exported per target
     app_check: bool = True
     app_interval: float = 300.0  # the application check's own, longer interval
+    holidays: tuple[tuple[date, date], ...] = ()  # the config's non-working days: (first, last) ranges
+
+    def is_holiday(self, day: date) -> bool:
+        """Whether `day`, a date in the site's zone, is one of the config's holidays."""
+        return any(first <= day <= last for first, last in self.holidays)
 
 
 @dataclass(frozen=True)
@@ -218,7 +231,20 @@ class DuplicateKeyError(yaml.YAMLError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys, naming the key path and both lines."""
+    """SafeLoader that rejects duplicate mapping keys, naming the key path and both lines, and nesting
+    deeper than MAX_NESTING."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self._depth >= MAX_NESTING:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_document(self, node):
         self._paths = {}
@@ -250,6 +276,12 @@ class _StrictLoader(yaml.SafeLoader):
                     path = join(self._paths.get(id(node), ""), str(key_node.value))
                     raise DuplicateKeyError(path, key_node.start_mark.line + 1, first.start_mark.line + 1)
         return super().construct_mapping(node, deep)
+
+
+# Dates stay text (holidays: 2026-12-25), so a bad one is an error naming its key, not a bare YAML error.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 class _Reader:
@@ -445,12 +477,35 @@ def parse_zone(name: Any) -> tzinfo:
                          "Asia/Makassar)") from None
 
 
-def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float) -> SpseConfig | None:
+def _read_holidays(r: _Reader, raw: Any) -> tuple[tuple[date, date], ...]:
+    """`holidays:` (national holidays, cuti bersama): each a date YYYY-MM-DD or a range FIRST/LAST, both included."""
+    if not isinstance(raw, list):
+        raise r.fail("holidays", f"must be a list of dates YYYY-MM-DD or ranges FIRST/LAST, got {type_name(raw)}")
+    ranges = []
+    for i, item in enumerate(raw):
+        path = f"holidays[{i}]"
+        if not isinstance(item, str):
+            raise r.fail(path, f"must be a date YYYY-MM-DD or a range FIRST/LAST, got {type_name(item)}")
+        first, slash, last = item.partition("/")
+        try:
+            first = date.fromisoformat(first.strip())
+            last = date.fromisoformat(last.strip()) if slash else first
+        except ValueError:
+            raise r.fail(path, f"{item[:40]!r} is not a date YYYY-MM-DD or a range FIRST/LAST "
+                               "such as 2026-12-24/2026-12-26") from None
+        if last < first:
+            raise r.fail(path, f"{item!r} ends before it starts")
+        ranges.append((first, last))
+    return tuple(ranges)
+
+
+def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float,
+               holidays: tuple[tuple[date, date], ...] = ()) -> SpseConfig | None:
     """`spse: true` (defaults), `spse: false` or absent (off), or a mapping of SPSE settings (on)."""
     if raw is None or raw is False:
         return None
     if raw is True:
-        return SpseConfig()
+        return SpseConfig(holidays=holidays)
     if not isinstance(raw, dict):
         raise r.fail(path, f"must be true, false or a mapping of SPSE settings, got {type_name(raw)}")
     raw = r.mapping(raw, path, SPSE_KEYS)
@@ -465,10 +520,11 @@ def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float) -> SpseCo
     return SpseConfig(timezone=name, zone=zone,
                       data_max_age=r.duration(raw.get("data_max_age", "24h"), join(path, "data_max_age")),
                       app_check=r.boolean(raw.get("app_check", True), join(path, "app_check")),
-                      app_interval=interval)
+                      app_interval=interval, holidays=holidays)
 
 
-def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: float) -> Target:
+def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: float,
+                 holidays: tuple[tuple[date, date], ...] = ()) -> Target:
     raw = r.mapping(raw, path, TARGET_KEYS)
     for key in ("name", "url"):
         if key not in raw:
@@ -522,7 +578,7 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
         body_size_limit=r.size(raw.get("body_size_limit", "1MiB"), join(path, "body_size_limit")),
         tls=tls,
         ssl_context=r.ssl_context(tls, join(path, "tls")),  # http:// targets too: their redirects to https:// use it
-        spse=_read_spse(r, raw.get("spse"), join(path, "spse"), timeout),
+        spse=_read_spse(r, raw.get("spse"), join(path, "spse"), timeout, holidays),
         secrets=secrets_in(url, headers.items()),
     )
 
@@ -678,12 +734,13 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(source, "", f"invalid YAML: {err}") from None
     if raw is None:
         raise r.fail("", "is empty")
-    raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream"))
+    raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream", "holidays"))
     interval, timeout = r.timing(raw, "", DEFAULT_INTERVAL, None)
     targets_raw = raw.get("targets", [])
     if not isinstance(targets_raw, list):
         raise r.fail("targets", f"must be a list, got {type_name(targets_raw)}")
-    targets = tuple(_read_target(r, t, f"targets[{i}]", interval, timeout) for i, t in enumerate(targets_raw))
+    holidays = _read_holidays(r, raw["holidays"]) if raw.get("holidays") is not None else ()
+    targets = tuple(_read_target(r, t, f"targets[{i}]", interval, timeout, holidays) for i, t in enumerate(targets_raw))
     seen: dict[str, int] = {}
     for i, target in enumerate(targets):
         if target.name in seen:
@@ -701,7 +758,15 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError naming the file."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO that nobody writes to would wait forever.
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # open() itself refuses a directory
+                raise ConfigError(source, "", "cannot read: it is a FIFO, device or socket, not a regular file")
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(source, "", f"cannot read: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB, "
+                                          "the most a config file may be")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(source, "", f"cannot read: {err}") from None
     return parse_config(text, source)

@@ -61,6 +61,7 @@ FAMILIES = [
     Family("spse_data_last_update_timestamp_seconds", "gauge", "SPSE's 'Update terakhir' time from the last front page, read in the site's time zone; absent when not shown."),
     Family("spse_data_max_age_seconds", "gauge", "Configured data age (spse.data_max_age) beyond which SPSEDataStale fires in working hours."),
     Family("spse_site_utc_offset_seconds", "gauge", "UTC offset of the site's configured time zone (spse.timezone), for working hours in the rules."),
+    Family("spse_site_holiday", "gauge", "1 while the site's date (spse.timezone) is one of the config's holidays, which the rules' working hours skip; else 0."),
     Family("spse_app_probe_success", "gauge", "1 if the last application check (token from /lelang, one row of /dt/lelang as DataTables JSON) succeeded."),
     Family("spse_app_probe_failures_total", "counter", "Failed application checks by reason: timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data."),
     Family("spse_app_probe_duration_seconds", "gauge", "Duration of the last application check, both requests."),
@@ -122,10 +123,11 @@ class _Counters:
 def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
     """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
     labels, page = {"target": target.name}, result.spse
-    offset = datetime.now(target.spse.zone).utcoffset()  # the zone's wall time now: right across a DST change
+    now = datetime.now(target.spse.zone)  # the zone's wall time now: right across a DST change
     fragments = {
         "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, target.spse.data_max_age),
-        "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, offset.total_seconds()),
+        "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, now.utcoffset().total_seconds()),
+        "spse_site_holiday": sample("spse_site_holiday", labels, int(target.spse.is_holiday(now.date()))),
     }
     if page and page.version:
         fragments["spse_info"] = sample("spse_info", {**labels, "version": page.version}, 1)

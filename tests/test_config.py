@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 import yaml
@@ -160,6 +161,12 @@ def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     ("- just\n- a list\n", "", "must be a mapping"),
     ("", "", "is empty"),
     ("interval: 15s\n", "", "configures nothing to probe"),
+    (with_changes(holidays="2026-12-25"), "holidays", "must be a list of dates"),
+    (with_changes(holidays=["2026-12-25", "2026-13-01"]), "holidays[1]", "'2026-13-01' is not a date YYYY-MM-DD"),
+    ("holidays: [2026-02-30]\n" + with_changes(), "holidays[0]", "'2026-02-30' is not a date"),
+    (with_changes(holidays=["2026-12-26/2026-12-24"]), "holidays[0]", "ends before it starts"),
+    (with_changes(holidays=["2026-12-24/"]), "holidays[0]", "or a range FIRST/LAST"),
+    (with_changes(holidays=[20261225]), "holidays[0]", "got int"),
 ])
 def test_errors_name_the_key_path(text, path, words):
     err = error_for(text)
@@ -191,6 +198,19 @@ targets:
     name: b
 """)
     assert [(t.name, t.headers) for t in config.targets] == [("a", (("X-A", "1\tv"),)), ("b", (("X-A", "1\tv"),))]
+
+
+def test_holidays_are_dates_and_inclusive_ranges_for_every_spse_target():
+    """Unquoted dates as YAML writes them, and FIRST/LAST ranges with both days included (cuti bersama)."""
+    config = parse_config("holidays:\n  - 2026-12-25\n  - 2027-03-19/2027-03-24\n" + with_changes(targets=[
+        {"name": "a", "url": "https://a/", "spse": True}, {"name": "b", "url": "https://b/", "spse": {"timezone": "WITA"}},
+        {"name": "c", "url": "https://c/"}]))
+    a, b, c = config.targets
+    assert a.spse.holidays == b.spse.holidays and c.spse is None
+    holiday = a.spse.is_holiday
+    assert holiday(date(2026, 12, 25)) and not holiday(date(2026, 12, 24)) and not holiday(date(2026, 12, 26))
+    assert holiday(date(2027, 3, 19)) and holiday(date(2027, 3, 24)) and not holiday(date(2027, 3, 25))
+    parse_config("holidays:  # every entry commented out: none\n" + with_changes())
 
 
 def test_custom_upstream_groups_need_the_prefix():

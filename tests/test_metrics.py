@@ -68,6 +68,27 @@ def test_site_utc_offset_is_the_zones_offset_now(monkeypatch):
     assert 'spse_site_utc_offset_seconds{target="ny"} -18000\n' in metrics.exposition.render().decode()
 
 
+def test_site_holiday_is_read_on_the_sites_own_date(monkeypatch):
+    """17:30 UTC on 23 December 2026 is already 24 December at a WITA site (a declared holiday), still the 23rd in
+    UTC: the day the working hours skip is the site's."""
+    import exporter.metrics
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 23, 17, 30, tzinfo=timezone.utc).astimezone(tz)
+    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    config = parse_config(yaml.safe_dump({"holidays": ["2026-12-24/2026-12-26"], "targets": [
+        {"name": name, "url": "https://x.example/", "spse": {"timezone": zone}} for name, zone in (("wita", "WITA"),
+                                                                                                  ("utc", "UTC"))]}))
+    metrics = Metrics()
+    for target in config.targets:
+        metrics.record_http(target, HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
+                                               None, None, 10, 0, 4, "https://x.example/"))
+    text = metrics.exposition.render().decode()
+    assert 'spse_site_holiday{target="wita"} 1\n' in text and 'spse_site_holiday{target="utc"} 0\n' in text, text
+
+
 def test_a_reload_that_turns_spse_on_preinitialises_its_reasons():
     """Counters outlive a reload; the reasons and codes the new settings add must still start at 0, or the first
     spse_error is a new series whose increase() is 0 and the alert's description says reason "unknown"."""

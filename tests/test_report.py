@@ -213,6 +213,20 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
     assert "caused by the loss of global (international) connectivity" in english
 
 
+def test_readme_quotes_the_notice_the_command_writes(prometheus, capsys):
+    """The README's sample of the 4 April 2023 notice is the command's output, word for word."""
+    readme = (ROOT / "README.md").read_text()
+    sample = readme[readme.index("The public notice generated for 4 April 2023"):]
+    quoted = re.search(r"((?:^>.*\n)+)", sample, re.MULTILINE).group(1)
+    paragraphs = [" ".join(line.removeprefix(">").strip() for line in block.strip().splitlines())
+                  for block in re.split(r"^>\s*$", quoted, flags=re.MULTILINE)]
+    text = report(prometheus, capsys, "--site", "kutaibarat", "--site-name", "LPSE Kabupaten Kutai Barat",
+                  "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00")
+    notice = text[text.index("> **PENGUMUMAN**"):].splitlines()
+    generated = [line.removeprefix("> ") for line in notice if line.startswith("> ")]
+    assert len(paragraphs) == 4 and paragraphs == generated[:4]  # the signature line is left out of the sample
+
+
 def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
     """Chromium prints the HTML to PDF: it has the facts as text and a page that is not blank."""
     page = tmp_path / "ba.html"

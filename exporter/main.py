@@ -76,25 +76,39 @@ class Exporter:
         self.config = config
         self.metrics = Metrics()
         self.scheduler = Scheduler(self.metrics)
+        self._reloading = asyncio.Lock()  # one reload at a time: the last one asked for reads the file last
+        self._signalled: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self.scheduler.apply(self.config)
         self.metrics.config_loaded(True)
         log.info("started: %s", self.config.summary())
 
-    def reload(self) -> str | None:
-        """Load the config file again; on any error keep the running config and return the error."""
-        try:
-            config = load_config(self.config_file)
-        except ConfigError as err:
-            self.metrics.config_loaded(False)
-            log.error("config reload failed, keeping the previous config: %s", err)
-            return str(err)
-        self.config = config
-        self.scheduler.apply(config)
-        self.metrics.config_loaded(True)
-        log.info("config reloaded: %s", config.summary())
-        return None
+    async def reload(self) -> str | None:
+        """Load the config file again; on any error keep the running config and return the error.
+        Read and validated in a thread: a slow disk or a big file must not hold up probes and scrapes."""
+        async with self._reloading:
+            try:
+                config = await asyncio.to_thread(load_config, self.config_file)
+            except Exception as err:  # ConfigError, or a bug in validating: the running config stays either way
+                if not isinstance(err, ConfigError):
+                    log.debug("config reload failed", exc_info=True)
+                    err = f"{self.config_file}: cannot load: {type(err).__name__}: {err}"
+                message = " ".join(str(err).split())  # one log line, whatever the YAML error looks like
+                self.metrics.config_loaded(False)
+                log.error("config reload failed, keeping the previous config: %s", message)
+                return message
+            self.config = config
+            self.scheduler.apply(config)
+            self.metrics.config_loaded(True)
+            log.info("config reloaded: %s", config.summary())
+            return None
+
+    def reload_soon(self) -> None:
+        """SIGHUP: reload in the background; a reload still running finishes first."""
+        task = asyncio.create_task(self.reload(), name="reload")
+        self._signalled.add(task)
+        task.add_done_callback(self._signalled.discard)
 
 
 async def run(args: argparse.Namespace, config: Config) -> int:
@@ -125,7 +139,7 @@ async def run(args: argparse.Namespace, config: Config) -> int:
     log.info("listening on %s:%d", *server.address)
     exporter.start()
     stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGHUP, exporter.reload)
+    loop.add_signal_handler(signal.SIGHUP, exporter.reload_soon)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()

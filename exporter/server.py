@@ -28,13 +28,16 @@ from exporter.exposition import CONTENT_TYPE
 
 log = logging.getLogger("spse_exporter.server")
 
-# Connections beyond this are closed as they are accepted; the kernel queues BACKLOG more.
+# Connections beyond this are closed as they are accepted, TLS ones before their handshake; the kernel
+# queues BACKLOG more.
 MAX_CONNECTIONS = 1024
 BACKLOG = 512
-# A request must have fully arrived this long after its connection opened (or its TLS handshake
-# began) or the previous answer left, however slowly its bytes trickle in. Shorter than
+# A request must have fully arrived this long after its connection was accepted (its TLS handshake
+# included) or the previous answer left, however slowly its bytes trickle in. Shorter than
 # Prometheus' 15 s interval, so an idle kept-alive connection is closed well before the next scrape.
 REQUEST_DEADLINE = 10.0
+# After a failed accept (out of file descriptors), accepting waits this long for some to close.
+ACCEPT_RETRY = 1.0
 MAX_HEADERS = 100
 # Threads that build /metrics, /probes and /runbook; more scrapes at once wait for one.
 PAGE_BUILDERS = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="pages")
@@ -46,7 +49,7 @@ class App:
 
     render_metrics: Callable[[], bytes]
     is_ready: Callable[[], bool]
-    reload: Callable[[], str | None]  # returns an error message, or None on success
+    reload: Callable[[], Awaitable[str | None]]  # an error message, or None on success
     last_results: Callable[[], dict]
     # Given the Authorization header (or ""), whether the request may go on; None: no auth.
     authorize: Callable[[str], Awaitable[bool]] | None = None
@@ -125,7 +128,7 @@ async def reload(app: App, request: web.Request) -> web.Response:
     if not app.lifecycle:
         return text(403, "Reload over HTTP is disabled: start the exporter with --web.enable-lifecycle "
                          "(SIGHUP always reloads).\n")
-    error = app.reload()
+    error = await app.reload()
     if error:
         return text(500, f"failed to reload config: {error}\n")
     return text(200, "Config reloaded.\n")
@@ -143,9 +146,10 @@ ROUTES = {
 }
 
 
-def _strict(app: App):
+def _strict(app: App, arrived: Callable[[web.RequestHandler], None]):
     @web.middleware
     async def middleware(request: web.Request, handler) -> web.StreamResponse:
+        arrived(request.protocol)
         # No endpoint reads a body, so none may come: an unread body on a kept-alive connection is
         # where a hidden request would wait. aiohttp already refuses chunked with a length.
         if "Transfer-Encoding" in request.headers or request.body_exists:
@@ -168,8 +172,9 @@ def _strict(app: App):
     return middleware
 
 
-def build(app: App) -> web.Application:
-    web_app = web.Application(middlewares=[_strict(app)])
+def build(app: App, arrived: Callable[[web.RequestHandler], None] = lambda handler: None) -> web.Application:
+    """The endpoints; `arrived` hears of every request's connection as its head has arrived."""
+    web_app = web.Application(middlewares=[_strict(app, arrived)])
     for path, (methods, handler) in ROUTES.items():
         for method in methods:
             if method == "GET":
@@ -188,41 +193,97 @@ class _PeerErrors(logging.LoggerAdapter):
         super().log(logging.DEBUG, msg, *args, **kwargs)
 
 
-class _Refused(asyncio.Protocol):
-    def connection_made(self, transport):
-        transport.abort()
+class Connections:
+    """Accepts connections and hands them to aiohttp, counting each from accept to close. With asyncio's
+    create_server a TLS connection would reach aiohttp, which counts connections and times their first
+    request, only once its handshake was done: silent handshakes would hold sockets beyond the cap."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None):
+        self.ssl_context = ssl_context
+        self.opening: set[asyncio.Task] = set()  # accepted, not yet handed over (in their TLS handshake)
+        self.first_request_due: dict[web.RequestHandler, asyncio.TimerHandle] = {}
+
+    def start(self, sock: socket.socket, handlers: web.Server) -> None:
+        self.sock, self.handlers = sock, handlers
+        self.accepting = asyncio.create_task(self._accept(), name="accept")
+
+    def __len__(self) -> int:
+        return len(self.opening) + len(self.handlers.connections)
+
+    async def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                connection, _ = await loop.sock_accept(self.sock)
+            except OSError as err:
+                log.warning("cannot accept connections for %.0fs: %s", ACCEPT_RETRY, err)
+                await asyncio.sleep(ACCEPT_RETRY)
+                continue
+            if len(self) >= MAX_CONNECTIONS:
+                connection.close()
+                continue
+            task = asyncio.create_task(self._open(connection))
+            self.opening.add(task)
+            task.add_done_callback(self.opening.discard)
+
+    async def _open(self, connection: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + REQUEST_DEADLINE
+        try:
+            _, handler = await loop.connect_accepted_socket(
+                self.handlers, connection, ssl=self.ssl_context,
+                ssl_handshake_timeout=REQUEST_DEADLINE if self.ssl_context else None)
+        except OSError as err:  # a failed or timed-out TLS handshake; asyncio has closed the connection
+            log.debug("connection closed before its handshake was done: %s", err)
+            return
+        if self.ssl_context:  # aiohttp's deadline starts now: the first request gets only what is left of ours
+            self.first_request_due[handler] = loop.call_at(due, self._cut, handler)
+
+    def _cut(self, handler: web.RequestHandler) -> None:
+        if self.first_request_due.pop(handler, None):
+            handler.force_close()
+
+    def arrived(self, handler: web.RequestHandler) -> None:
+        if due := self.first_request_due.pop(handler, None):
+            due.cancel()
+
+    async def close(self) -> None:
+        self.accepting.cancel()
+        for task in list(self.opening):
+            task.cancel()
+        await asyncio.gather(self.accepting, *self.opening, return_exceptions=True)
+        for due in self.first_request_due.values():
+            due.cancel()
+        self.sock.close()
 
 
 @dataclass
 class Server:
     runner: web.AppRunner
-    listener: asyncio.AbstractServer
+    connections: Connections
 
     @property
     def address(self) -> tuple[str, int]:
-        return self.listener.sockets[0].getsockname()[:2]
+        return self.connections.sock.getsockname()[:2]
 
     async def close(self) -> None:
-        self.listener.close()
+        await self.connections.close()
         await self.runner.cleanup()
 
 
 async def serve(host: str, port: int, app: App, ssl_context: ssl.SSLContext | None = None) -> Server:
     """Bind and serve on the running loop; raises OSError if the address is unusable."""
+    connections = Connections(ssl_context)
     # lingering_time=0: a refused body is not read on for seconds after the answer.
-    runner = web.AppRunner(build(app), access_log=None, keepalive_timeout=REQUEST_DEADLINE, lingering_time=0,
-                           max_headers=MAX_HEADERS, logger=_PeerErrors(log, {}))
+    runner = web.AppRunner(build(app, connections.arrived), access_log=None, keepalive_timeout=REQUEST_DEADLINE,
+                           lingering_time=0, max_headers=MAX_HEADERS, logger=_PeerErrors(log, {}))
     await runner.setup()
-    connections = runner.server
-
-    def accept() -> asyncio.Protocol:
-        return connections() if len(connections.connections) < MAX_CONNECTIONS else _Refused()
-
     try:
-        listener = await asyncio.get_running_loop().create_server(
-            accept, host, port, family=socket.AF_INET6 if ":" in host else socket.AF_INET, ssl=ssl_context,
-            backlog=BACKLOG, reuse_address=True, ssl_handshake_timeout=REQUEST_DEADLINE if ssl_context else None)
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=BACKLOG)
     except OSError:
         await runner.cleanup()
         raise
-    return Server(runner, listener)
+    sock.setblocking(False)
+    connections.start(sock, runner.server)
+    return Server(runner, connections)

@@ -55,8 +55,11 @@ def proc_status(pid: int, key: str) -> int:
 
 
 def closed_by_peer(sock) -> bool:
-    """Whether the other end has closed or reset a connection, found without waiting."""
-    if not select.select([sock], [], [], 0)[0]:
+    """Whether the other end has closed or reset a connection, found without waiting (poll, not select:
+    a test holding a thousand sockets has descriptors past select's 1024)."""
+    readable = select.poll()
+    readable.register(sock, select.POLLIN)
+    if not readable.poll(0):
         return False
     try:
         return sock.recv(1) == b""

@@ -4,15 +4,17 @@ problem is, never another exception; and a running exporter keeps its config whe
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from exporter.config import Config, ConfigError, parse_config
+from exporter.config import MAX_CONFIG_BYTES, Config, ConfigError, parse_config
 from tests.support import poll
 
 BASE = {
@@ -164,15 +166,38 @@ def test_mutated_yaml_text(data):
 
 
 GOOD = {"interval": "1s", "timeout": "800ms", "targets": [{"name": "contoh", "url": "{url}"}]}
-BROKEN_FILES = {  # how a reload can be broken: (file content or None to delete it, words the error must carry)
+# How a reload can be broken: (file content, None to delete it, or a function that makes the path; words the
+# one-line error must carry). The tests run as root, so a file it may not read is a directory or a loop.
+BROKEN_FILES = {
     "yaml syntax": (b"targets: [\n  - name: contoh\n", "invalid YAML"),
     "wrong type": (b"targets: contoh\n", "targets: must be a list"),
     "unknown key": (b"targets: []\nclock: {servers: [x], intervall: 1s}\n", "clock.intervall: unknown key"),
     "deep bad value": (b"upstream: {global: ['tcp://192.0.2.1:53', 'icmp://192.0.2.1']}\n", "upstream.global[1]"),
     "not utf-8": (b"targets: [{name: \xff\xfe}]\n", "cannot read"),
+    "binary": (bytes(range(256)) * 64, "cannot read: 'utf-8' codec can't decode"),
+    "control characters": (b"targets: [{name: a\x00b, url: 'http://a/'}]\n", "unacceptable character #x0000"),
+    "nested too deep": (b"targets: " + b"[" * 5000 + b"]" * 5000 + b"\n", "invalid YAML: nested deeper than 32 levels"),
     "empty": (b"", "is empty"),
     "deleted": (None, "cannot read"),
+    "directory": (Path.mkdir, "Is a directory"),
+    "symlink loop": (lambda path: path.symlink_to(path.name), "Too many levels of symbolic links"),
+    # Before, a FIFO nobody writes to held the event loop for good and /dev/zero was read until memory ran out.
+    "fifo": (os.mkfifo, "it is a FIFO, device or socket, not a regular file"),
+    "endless device": (lambda path: path.symlink_to("/dev/zero"), "it is a FIFO, device or socket"),
+    "over 1 MiB": (b"# " + b"x" * (MAX_CONFIG_BYTES + 1) + b"\n", "larger than 1 MiB"),
 }
+
+
+def replace(path: Path, content) -> None:
+    """Put `content` (see BROKEN_FILES) at `path`, whatever is there now."""
+    if path.is_dir() and not path.is_symlink():
+        path.rmdir()
+    else:
+        path.unlink(missing_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        content(path)
 
 
 def test_reload_with_a_broken_file_keeps_the_old_config(start_exporter, spse):
@@ -180,24 +205,21 @@ def test_reload_with_a_broken_file_keeps_the_old_config(start_exporter, spse):
     path = exporter.config_path
     good = path.read_bytes()
     for i, (name, (content, words)) in enumerate(BROKEN_FILES.items()):
-        if content is None:
-            path.unlink()
-        else:
-            path.write_bytes(content)
+        replace(path, content)
         if i % 2:  # alternate the two ways to ask for a reload
             status, body = exporter.reload()
-            assert status == 500 and words in body.decode(), (name, status, body)
+            assert status == 500 and words in body.decode() and body.count(b"\n") == 1, (name, status, body)
         else:
             failed_before = exporter.logs().count("config reload failed")
             exporter.signal(signal.SIGHUP)
             poll(lambda: exporter.logs().count("config reload failed") > failed_before, 10, what=f"{name} rejected")
-            assert words in exporter.logs().rsplit("config reload failed", 1)[1], name
+            assert words in exporter.logs().rsplit("config reload failed", 1)[1].split("\n")[0], name
         assert exporter.scrape().get_value("spse_config_last_reload_successful") == 0, name
     # The old config never stopped: its target is still probed after the last broken reload.
     rejected_at = time.time()
     poll(lambda: exporter.scrape().get_value("spse_last_probe_timestamp_seconds", probe="http", name="contoh")
          > rejected_at, 10, what="the old target probed after the broken reloads")
     assert exporter.proc.poll() is None
-    path.write_bytes(good)
+    replace(path, good)
     assert exporter.reload()[0] == 200
     assert exporter.scrape().get_value("spse_config_last_reload_successful") == 1

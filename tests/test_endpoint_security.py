@@ -137,6 +137,32 @@ def test_client_certificate_required_and_verified(ca, ca_file, site, tmp_path):
         exporter.stop()
 
 
+def test_silent_tls_clients_count_toward_the_cap_and_scrapes_still_answer(secured):
+    """Clients that open TCP and never send a ClientHello: with 900 of them, scrapes over TLS answer quickly;
+    with 1,100, the 1,024-connection cap holds (before, none counted until its handshake was done)."""
+    exporter, client = secured
+    address = (exporter.host, exporter.port)
+    silent = [socket.create_connection(address, timeout=5) for _ in range(900)]
+    try:
+        times = []
+        for _ in range(11):  # the first waits behind the 900 accepts
+            began = time.monotonic()
+            assert http_get(f"{exporter.url}/metrics", context=client, headers=basic("prometheus", PASSWORD))[0] == 200
+            times.append(time.monotonic() - began)
+        silent += [socket.create_connection(address, timeout=5) for _ in range(200)]
+        closed = poll(lambda: (count := sum(closed_by_peer(sock) for sock in silent)) >= 1100 - 1024 and count, 5,
+                      what="the connections over the cap closed as they were accepted")
+        print(f"\n900 silent TLS connections: first TLS scrape {times[0] * 1000:.0f} ms, then at most "
+              f"{max(times[1:]) * 1000:.0f} ms; with 1,100: {closed} closed")
+        assert len(silent) - closed <= 1024
+        assert times[0] < 5.0 and max(times[1:]) < 1.0
+    finally:
+        for sock in silent:
+            sock.close()
+    poll(lambda: http_get(f"{exporter.url}/metrics", context=client, headers=basic("prometheus", PASSWORD))[0] == 200,
+         10, what="TLS scrapes once the silent clients went")
+
+
 BAD_WEB_CONFIGS = {  # file content: words the error must carry
     "tls_server_config: {cert_file: missing.pem, key_file: missing.key}": "cannot load cert_file/key_file",
     "tls_server_config: {key_file: server.key}": "tls_server_config.cert_file: is required",

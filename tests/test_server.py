@@ -7,6 +7,7 @@ import asyncio
 import base64
 import http.client
 import socket
+import ssl
 import statistics
 import threading
 import time
@@ -41,8 +42,12 @@ class Running:
         self.loop.close()
 
 
+async def reloaded() -> None:
+    return None
+
+
 def make_app(**overrides) -> server.App:
-    return server.App(**{"render_metrics": lambda: b"up 1\n", "is_ready": lambda: True, "reload": lambda: None,
+    return server.App(**{"render_metrics": lambda: b"up 1\n", "is_ready": lambda: True, "reload": reloaded,
                          "last_results": dict, **overrides})
 
 
@@ -117,7 +122,7 @@ def test_connections_over_the_cap_are_closed_and_scrapes_answer_again_once_they_
     running = start()
     held = [socket.create_connection(("127.0.0.1", running.port), timeout=5) for _ in range(20)]
     try:
-        poll(lambda: len(running.httpd.runner.server.connections) == 20, 5, what="20 connections accepted")
+        poll(lambda: len(running.httpd.connections) == 20, 5, what="20 connections accepted")
         extra = socket.create_connection(("127.0.0.1", running.port), timeout=5)
         poll(lambda: closed_by_peer(extra), 5, what="the 21st connection to be refused")
         extra.close()
@@ -128,10 +133,47 @@ def test_connections_over_the_cap_are_closed_and_scrapes_answer_again_once_they_
     poll(lambda: http_get(f"{running.url}/metrics")[0] == 200, 5, what="a scrape once the held connections went")
 
 
+def test_tls_connections_count_from_accept_not_from_their_handshake(start, ca, ca_file, monkeypatch):
+    """Clients that open TCP and never send a ClientHello hold a connection as any other does: the cap holds
+    with them (before, none counted until its handshake was done), and TLS scrapes answer again once they go."""
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 20)
+    monkeypatch.setattr(server, "REQUEST_DEADLINE", 30.0)  # the silent connections stay for the test
+    running = start(server_context(ca, "127.0.0.1"))
+    silent = [socket.create_connection(("127.0.0.1", running.port), timeout=5) for _ in range(30)]
+    try:
+        poll(lambda: sum(closed_by_peer(sock) for sock in silent) >= 10, 5, what="10 connections over the cap closed")
+        assert sum(not closed_by_peer(sock) for sock in silent) == 20
+    finally:
+        for sock in silent:
+            sock.close()
+    client = ssl.create_default_context(cafile=str(ca_file))
+    poll(lambda: http_get(f"https://127.0.0.1:{running.port}/metrics", context=client)[0] == 200, 5,
+         what="a TLS scrape once the silent connections went")
+
+
+def test_tls_handshake_and_first_request_share_one_deadline(start, ca, ca_file, monkeypatch):
+    """A client slow to start its handshake has only what is left of the deadline for its request: the
+    connection closes REQUEST_DEADLINE after it was accepted, not a whole deadline after the handshake."""
+    monkeypatch.setattr(server, "REQUEST_DEADLINE", 2.0)
+    running = start(server_context(ca, "127.0.0.1"))
+    client = ssl.create_default_context(cafile=str(ca_file))
+    with socket.create_connection(("127.0.0.1", running.port), timeout=5) as plain:
+        began = time.monotonic()
+        time.sleep(1.2)  # the slow client's pause before its ClientHello
+        with client.wrap_socket(plain, server_hostname="127.0.0.1") as tls:
+            tls.settimeout(5)
+            try:
+                assert tls.recv(1) == b""  # no request sent: nothing comes but the close
+            except (ssl.SSLError, ConnectionResetError):
+                pass  # closed without close_notify: closed all the same
+            closed_after = time.monotonic() - began
+    assert 1.9 < closed_after < 2.8, closed_after  # before: 3.2 s (1.2 s of handshake wait + 2 s)
+
+
 @pytest.mark.parametrize("lifecycle, status", [(False, 403), (True, 200)])
 def test_reload_over_http_only_with_the_lifecycle_flag(start, lifecycle, status):
     reloads = []
-    running = start(reload=lambda: reloads.append(1), lifecycle=lifecycle)
+    running = start(reload=lambda: reloads.append(1) or reloaded(), lifecycle=lifecycle)
     for method in ("POST", "PUT"):
         answer, body, _ = http_get(f"{running.url}/-/reload", method=method)
         assert answer == status, body

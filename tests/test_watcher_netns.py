@@ -141,12 +141,13 @@ class Stack:
                    if name == metric and set(labels.items()) <= set(found))
 
     def quiet(self, what: str) -> None:
-        """Wait until both sides are healthy and neither has a firing alert besides the watchdogs."""
+        """Wait until both sides are healthy, neither has a firing alert besides the watchdogs, and every
+        receiver got the resolution of what it was paged about: none arrives during the next scenario."""
         def calm():
             site = self.site_query('ALERTS{alertstate="firing",alertname!="Watchdog"}')
             watcher = self.watcher_query('ALERTS{alertstate="firing",vantage!="site",alertname!="WatcherWatchdog"}')
             healthy = self.watcher_query(f'watcher:site_cause{{site="{SITE}",cause="none"}}')
-            return not site and not watcher and healthy
+            return not site and not watcher and healthy and settled(self.telegram) and settled(self.oncall)
         poll(calm, 120, 0.5, what)
 
     def close(self) -> None:
@@ -170,6 +171,13 @@ def stack(tmp_path_factory):
     finally:
         stack.close()
         print("\n".join(["", f"watcher scenarios ({SPEEDUP}x compressed):", *REPORT]))
+
+
+def settled(receiver: WebhookReceiver) -> bool:
+    """Every alert group's latest notification at `receiver` says resolved (watchdog groups aside)."""
+    latest = {payload["groupKey"]: payload for _, payload in receiver.received
+              if names(payload, "firing") - {"Watchdog", "WatcherWatchdog"} or payload["status"] == "resolved"}
+    return all(payload["status"] == "resolved" for payload in latest.values())
 
 
 def payloads(receiver: WebhookReceiver, since: float) -> list[tuple[float, dict]]:

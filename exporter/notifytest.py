@@ -3,7 +3,8 @@
 Alertmanager has no delivery receipt, so the command reads its own counters: for each integration of
 the paging receiver, `alertmanager_notification_requests_total` and `..._failed_total` on /metrics
 before and after the test alert. A request that did not fail is a delivery; a failed one is reported
-with what this host sees when it tries the same address.
+with what this host sees when it tries the same address. A request counts only once it returns, so an
+attempt that started (`alertmanager_notifications_total`) and never returned hangs, as on a lost route.
 """
 
 from __future__ import annotations
@@ -23,19 +24,21 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.receivers import OPS_RECEIVERS
 
 RECEIVER = OPS_RECEIVERS[0]  # the alertmanager.yml route for alertname="NotificationTest" pages through it
-REQUESTS = "alertmanager_notification_requests"
+# Per integration: requests that returned, those that failed, and notifications started (before any request).
+COUNTERS = ("alertmanager_notification_requests_total", "alertmanager_notification_requests_failed_total",
+            "alertmanager_notifications_total")
 POLL_INTERVAL = 0.5
 
 
-def counters(client: httpx.Client) -> dict[str, tuple[float, float]]:
-    """(requests, failed requests) per integration, from Alertmanager's /metrics."""
+def counters(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
+    """(requests, failed requests, notifications started) per integration, from Alertmanager's /metrics."""
     totals: dict[str, list[float]] = {}
     for family in text_string_to_metric_families(client.get("/metrics").raise_for_status().text):
         for sample in family.samples:
-            if sample.name in (f"{REQUESTS}_total", f"{REQUESTS}_failed_total"):
-                pair = totals.setdefault(sample.labels["integration"], [0.0, 0.0])
-                pair[sample.name.endswith("_failed_total")] = sample.value
-    return {name: (ok, failed) for name, (ok, failed) in totals.items()}
+            if sample.name in COUNTERS:
+                totals.setdefault(sample.labels["integration"], [0.0] * len(COUNTERS))[
+                    COUNTERS.index(sample.name)] = sample.value
+    return {name: tuple(values) for name, values in totals.items()}
 
 
 def receiver_integrations(client: httpx.Client) -> dict[str, list[dict]]:
@@ -61,12 +64,15 @@ def destination(integration: str, config: dict) -> tuple[str, int] | None:
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def try_connect(address: tuple[str, int]) -> str:
+def try_connect(address: tuple[str, int], hanging: bool) -> str:
     """What a TCP connection from this host to `address` gives: the likely reason a delivery failed."""
     try:
         socket.create_connection(address, timeout=5).close()
     except OSError as err:
         return f"{address[0]}:{address[1]} from this host: {err.strerror or err}"
+    if hanging:
+        return (f"{address[0]}:{address[1]} accepts connections from this host but does not answer: a proxy or "
+                "firewall on the way holds the request")
     return (f"{address[0]}:{address[1]} accepts connections from this host: check the token, chat id or "
             "credentials in `docker compose logs alertmanager` (\"Notify for alerts failed\")")
 
@@ -100,20 +106,25 @@ def check(url: str, timeout: float) -> tuple[bool, list[str]]:
             time.sleep(POLL_INTERVAL)
             after = counters(client)
             for name in configs.keys() - outcome.keys():
-                (ok0, failed0), (ok1, failed1) = before.get(name, (0, 0)), after.get(name, (0, 0))
+                (ok0, failed0, _), (ok1, failed1, _) = before.get(name, (0, 0, 0)), after.get(name, (0, 0, 0))
                 if ok1 - failed1 > ok0 - failed0:
                     outcome[name] = "delivered"
                 elif failed1 > failed0:
                     outcome[name] = "failed"
+        after = counters(client)
+    started = {name for name in configs if after.get(name, (0, 0, 0))[2] > before.get(name, (0, 0, 0))[2]}
     lines = []
     for name, entries in configs.items():
         result = outcome.get(name)
         if result == "delivered":
             lines.append(f"{name}: delivered / terkirim")
             continue
-        reason = "the attempt failed" if result == "failed" else f"no attempt within {timeout:.0f}s"
+        hanging = result is None and name in started
+        reason = ("the attempt failed" if result == "failed" else
+                  f"the attempt started and got no answer within {timeout:.0f}s" if hanging else
+                  f"no attempt within {timeout:.0f}s")
         address = destination(name, entries[0])
-        detail = f"; {try_connect(address)}" if address else ""
+        detail = f"; {try_connect(address, hanging)}" if address else ""
         lines.append(f"{name}: not delivered / tidak terkirim: {reason}{detail}")
     return all(outcome.get(name) == "delivered" for name in configs), lines
 

@@ -4,6 +4,7 @@ the real Alertmanager, and a local stand-in for Telegram's Bot API on loopback."
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -133,6 +134,28 @@ def test_unreachable_receiver_is_reported_not_delivered_with_the_reason(tmp_path
     assert "NOT DELIVERED / TIDAK TERKIRIM" in result.stdout
     assert "telegram: not delivered" in result.stdout and "the attempt failed" in result.stdout
     assert f"{closed.removeprefix('http://')} from this host: Connection refused" in result.stdout, result.stdout
+
+
+def test_a_receiver_that_never_answers_is_reported_as_hanging_not_as_no_attempt(tmp_path, start_alertmanager):
+    """A lost route or a proxy that holds the request: Alertmanager's attempt starts and never returns, so no
+    request is counted. notify-test says the attempt hangs, not that none was made or that the token is wrong."""
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody ever reads or answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        env = compose_receiver_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=CHAT_ID,
+                                   TELEGRAM_API_URL=f"http://{address}")
+        assert render_as_compose(tmp_path, env).returncode == 0
+        alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
+
+        result = subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url={alertmanager.url}",
+                                 "--timeout=5"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "telegram: not delivered / tidak terkirim: the attempt started and got no answer within 5s" in result.stdout, \
+        result.stdout
+    assert f"{address} accepts connections from this host but does not answer" in result.stdout, result.stdout
+    assert "check the token" not in result.stdout
 
 
 def test_without_receiver_the_stack_says_so_and_notify_test_fails(tmp_path, start_alertmanager):

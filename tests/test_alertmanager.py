@@ -8,8 +8,9 @@ import re
 import subprocess
 
 import pytest
+import yaml
 
-from tests.stack import STACK_DIR, render_alertmanager_config
+from tests.stack import STACK_DIR, WebhookReceiver, render_alertmanager_config
 from tests.support import poll
 
 CONFIG = STACK_DIR / "alertmanager.yml"
@@ -128,6 +129,26 @@ def test_a_lost_link_silences_clock_alerts_only_when_it_explains_them(tmp_path, 
         assert got == expected
         return got
     poll(states, 20, 0.2, "the posted alerts in their expected states")
+
+
+def test_the_watchers_failing_delivery_also_goes_out_by_the_other_receiver(tmp_path, start_alertmanager,
+                                                                            webhook_receiver):
+    """WatcherNotificationsFailing about ops-fallback's own integration (its e-mail relay is down) must not go only to
+    ops-fallback: on the real Alertmanager (the watcher's routing) it reaches ops-critical as well as ops-fallback."""
+    fallback = WebhookReceiver()
+    try:
+        path = render_alertmanager_config(tmp_path, webhook_receiver.url, 15, source=STACK_DIR / "watcher" / "alertmanager.yml")
+        config = yaml.safe_load(path.read_text())
+        next(r for r in config["receivers"] if r["name"] == "ops-fallback")["webhook_configs"] = [{"url": fallback.url}]
+        path.write_text(yaml.safe_dump(config))
+        alertmanager = start_alertmanager(path)
+        alertmanager.post_alerts([{"alertname": "WatcherNotificationsFailing", "integration": "email", "severity": "critical"}])
+        for receiver, name in ((fallback, "ops-fallback"), (webhook_receiver, "ops-critical")):
+            poll(lambda: [payload for _, payload in receiver.received if payload["receiver"] == name
+                          and payload["alerts"][0]["labels"]["alertname"] == "WatcherNotificationsFailing"],
+                 30, 0.2, f"WatcherNotificationsFailing at {name}")
+    finally:
+        fallback.close()
 
 
 def test_template_names_every_cause_in_both_languages():

@@ -89,8 +89,9 @@ def test_amtool_checks_the_watcher_alertmanager_config():
     ("alertname=SPSEDownFromOutside site=kb target=kb severity=critical", "ops-critical"),
     ("alertname=SiteNotificationsFailing site=kb integration=telegram severity=critical", "ops-critical"),
     ("alertname=SiteAlertForwarded site=kb site_alertname=SPSEDown severity=critical", "ops-critical"),
-    # The watcher's own failing delivery goes to the receiver that does not share its path.
-    ("alertname=WatcherNotificationsFailing integration=telegram severity=critical", "ops-fallback"),
+    # The watcher's own failing delivery goes to the receiver that does not share its path, and to ops-critical
+    # for when the failing integration is ops-fallback's own.
+    ("alertname=WatcherNotificationsFailing integration=telegram severity=critical", "ops-fallback,ops-critical"),
     ("alertname=WatcherWatchdog severity=none", "watchdog"),
 ])
 def test_watcher_routes(labels, receiver):

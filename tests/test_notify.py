@@ -65,15 +65,20 @@ def telegram():
     fake.close()
 
 
-def compose_receiver_env(tmp_path, **settings) -> dict[str, str]:
-    """README: `cp .env.example .env` and fill in the receiver; the environment docker compose then gives
-    the alertmanager-config service, as Debian's docker-compose resolves it."""
+def compose_services(tmp_path, **settings) -> dict[str, dict]:
+    """README: `cp .env.example .env` and fill in the receiver; the services as Debian's docker-compose
+    resolves them."""
     env_file = tmp_path / ".env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in
                                 {**env_example(), "GRAFANA_ADMIN_PASSWORD": PASSWORD, **settings}.items()))
     result = compose_config(env_file)
     assert result.returncode == 0, result.stderr
-    return yaml.safe_load(result.stdout)["services"]["alertmanager-config"]["environment"]
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def compose_receiver_env(tmp_path, **settings) -> dict[str, str]:
+    """The environment docker compose gives the alertmanager-config service with these settings in .env."""
+    return compose_services(tmp_path, **settings)["alertmanager-config"]["environment"]
 
 
 def render_as_compose(tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -32,6 +32,8 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
+from exporter.probes.ntp import TIMESPEC, TIMESTAMPNS, arrival_time
+
 # SPSE 4 pages built from what a public SPSE client library relies on (issue 15): the <noscript> sentence,
 # the footer with "SPSE v4..." and "Update terakhir DD-MM-YYYY HH:MM," in the site's time, the error page
 # with its 9-character "Kode Error", the not-found page, and the token script of /lelang.
@@ -281,6 +283,8 @@ class FakeNTP:
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((host, port))
         self.sock.settimeout(0.2)
+        if TIMESTAMPNS is not None:  # receive times from the kernel, as chronyd takes them: a loaded machine
+            self.sock.setsockopt(socket.SOL_SOCKET, TIMESTAMPNS, 1)  # delaying this thread biases nothing
         self.other = socket.socket(family, socket.SOCK_DGRAM)  # replies "from the wrong port"
         self.other.bind((host, 0))
         self.host, self.port = host, self.sock.getsockname()[1]
@@ -298,14 +302,15 @@ class FakeNTP:
         if offset is not None:
             self.offset = offset
 
-    def reply(self, request: bytes) -> bytes:
-        now = time.time() + self.offset + NTP_EPOCH_OFFSET
+    def reply(self, request: bytes, received_at: float) -> bytes:
+        shift = self.offset + NTP_EPOCH_OFFSET
 
         def ntp(t: float) -> bytes:
             return struct.pack("!II", int(t), int((t % 1) * 2**32))
 
         leap, stratum, ref_id = 0, self.stratum, b"GPS\0"
-        origin, received, sent = request[40:48], ntp(now), ntp(now)
+        now = time.time() + shift
+        origin, received, sent = request[40:48], ntp(received_at + shift), ntp(now)
         if self.mode in NTP_HEADERS:  # (leap, stratum, refid) of kiss-of-death and unsynchronised replies
             leap, stratum, ref_id = NTP_HEADERS[self.mode]
         elif self.mode == "wrong_origin":
@@ -320,9 +325,10 @@ class FakeNTP:
     def _serve(self) -> None:
         while not self.closing.is_set():
             try:
-                request, peer = self.sock.recvfrom(512)
+                request, ancdata, _, peer = self.sock.recvmsg(512, socket.CMSG_SPACE(TIMESPEC.size))
             except (socket.timeout, OSError):
                 continue
+            received_at = arrival_time(ancdata)
             self.requests += 1
             if self.mode == "silent" or len(request) < 48:
                 continue
@@ -331,9 +337,9 @@ class FakeNTP:
             elif self.mode == "garbage":
                 self.sock.sendto(os.urandom(48), peer)  # full length, but noise: must not be read as time
             elif self.mode == "wrong_port":
-                self.other.sendto(self.reply(request), peer)
+                self.other.sendto(self.reply(request, received_at), peer)
             else:
-                self.sock.sendto(self.reply(request), peer)
+                self.sock.sendto(self.reply(request, received_at), peer)
 
     def close(self) -> None:
         self.closing.set()

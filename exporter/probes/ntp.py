@@ -78,8 +78,8 @@ def check_reply(data: bytes, request: bytes) -> tuple[str, str]:
     return "", ""
 
 
-def _arrival_time(ancdata: list) -> float:
-    """The kernel's receive timestamp from recvmsg's ancillary data, else now."""
+def arrival_time(ancdata: list) -> float:
+    """The kernel's receive timestamp from recvmsg's ancillary data (a socket with TIMESTAMPNS set), else now."""
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == TIMESTAMPNS and len(data) >= TIMESPEC.size:
             seconds, nanoseconds = TIMESPEC.unpack_from(data)
@@ -95,7 +95,7 @@ def _read_arrivals(sock: socket.socket, arrivals: asyncio.Queue) -> None:
     for _ in range(64):
         try:
             data, ancdata, _, _ = sock.recvmsg(512, socket.CMSG_SPACE(TIMESPEC.size))
-            arrival = (data, _arrival_time(ancdata))
+            arrival = (data, arrival_time(ancdata))
         except (BlockingIOError, InterruptedError):
             return
         except OSError as err:

@@ -189,14 +189,14 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                  "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA", "14 jam 24 menit",
                  "ERROR 504 Gateway Timeout: 3.456 kali",
                  "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
-                 "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (paling sedikit selama gangguan)",
+                 "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (jumlah terendah selama gangguan)",
                  "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
                  # the links that held are in the chain too: national routes worked, global ones did not
                  "| konektivitas nasional | tetap normal | – |", "| gateway (router lokal) | tetap normal | – |",
                  "Resolusi data: 15 detik.",
                  # Markdown on standard output has no file to put the plot in: it says where the plot is
                  "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
-                 "SPSE juga gagal dilihat dari luar",
+                 "SPSE juga gagal diakses dari luar, 08:00 WITA s.d. 22:24 WITA",
                  "(spse:probable_cause): konektivitas global (internasional) terputus (global_lost)", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
                  "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
                  "Selasa, 4 April 2023 pukul 08:00 WITA s.d. 22:24 WITA, yang menyebabkan pengguna menerima "

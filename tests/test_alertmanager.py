@@ -14,6 +14,7 @@ from tests.stack import STACK_DIR, WebhookReceiver, render_alertmanager_config
 from tests.support import poll
 
 CONFIG = STACK_DIR / "alertmanager.yml"
+WATCHER_CONFIG = STACK_DIR / "watcher" / "alertmanager.yml"
 TEMPLATES = STACK_DIR / "templates" / "*.tmpl"
 
 
@@ -131,13 +132,73 @@ def test_a_lost_link_silences_clock_alerts_only_when_it_explains_them(tmp_path, 
     poll(states, 20, 0.2, "the posted alerts in their expected states")
 
 
+def severities() -> dict[str, set[str]]:
+    """Every site alert's severities (prometheus/rules/alerts.yml)."""
+    found: dict[str, set[str]] = {}
+    for group in yaml.safe_load((STACK_DIR / "rules" / "alerts.yml").read_text())["groups"]:
+        for rule in group["rules"]:
+            found.setdefault(rule["alert"], set()).add(rule["labels"]["severity"])
+    return found
+
+
+def can_be_critical(matchers: list[str]) -> bool:
+    """Whether a critical site alert can match these matchers: only those the watcher forwards."""
+    labels = {name: (op, value) for name, op, value in (re.fullmatch(r'(\w+)(=~|=)"(.*)"', m).groups() for m in matchers)}
+    op, value = labels["alertname"]
+    names = [name for name, levels in severities().items() if "critical" in levels
+             and (re.fullmatch(value, name) if op == "=~" else name == value)]
+    return bool(names) and labels.get("severity", ("=", "critical")) == ("=", "critical")
+
+
+def forwarded(rule: dict) -> dict:
+    """A site inhibit rule as the watcher applies it to the site's forwarded alerts."""
+    def mirror(matchers):
+        return ['alertname="SiteAlertForwarded"', *(re.sub(r"^alertname\b", "site_alertname", m) for m in matchers)]
+    return {"source_matchers": mirror(rule["source_matchers"]), "target_matchers": mirror(rule["target_matchers"]),
+            "equal": rule["equal"]}
+
+
+def test_the_watcher_silences_forwarded_alerts_as_the_site_would():
+    """Every site inhibition between critical alerts, hence between alerts the watcher forwards, is the watcher's too."""
+    site = yaml.safe_load(CONFIG.read_text())["inhibit_rules"]
+    watcher = [rule for rule in yaml.safe_load(WATCHER_CONFIG.read_text())["inhibit_rules"]
+               if 'alertname="SiteAlertForwarded"' in rule["source_matchers"]]
+    wanted = [forwarded(rule) for rule in site
+              if can_be_critical(rule["source_matchers"]) and can_be_critical(rule["target_matchers"])]
+    assert len(wanted) == 4 and watcher == wanted
+
+
+def test_forwarded_alerts_follow_the_chain_on_the_real_alertmanager(tmp_path, start_alertmanager, webhook_receiver):
+    """4 April 2023 forwarded by the watcher: UpstreamGlobalLost and SPSEDown page, ClockUnvalidated (SPSE's sources
+    go out through global) is explained and silenced, as at the site; not at a site whose sources are national."""
+    alertmanager = start_alertmanager(render_alertmanager_config(tmp_path, webhook_receiver.url, source=WATCHER_CONFIG))
+    forwarded_alert = {"alertname": "SiteAlertForwarded", "severity": "critical"}
+    alertmanager.post_alerts([
+        {**forwarded_alert, "site": "a", "site_alertname": "UpstreamGlobalLost", "group": "global"},
+        {**forwarded_alert, "site": "a", "site_alertname": "ClockUnvalidated", "explained_by": "global"},
+        {**forwarded_alert, "site": "a", "site_alertname": "SPSEDown", "target": "t"},
+        {**forwarded_alert, "site": "b", "site_alertname": "UpstreamGlobalLost", "group": "global"},
+        {**forwarded_alert, "site": "b", "site_alertname": "ClockUnvalidated", "explained_by": "national"},
+        {**forwarded_alert, "site": "c", "site_alertname": "ClockUnvalidated", "explained_by": "global"},
+    ])
+    expected = {("a", "UpstreamGlobalLost"): "active", ("a", "ClockUnvalidated"): "suppressed", ("a", "SPSEDown"): "active",
+                ("b", "UpstreamGlobalLost"): "active", ("b", "ClockUnvalidated"): "active",  # not explained by global
+                ("c", "ClockUnvalidated"): "active"}                                         # no lost link forwarded
+
+    def states():
+        got = {(a["labels"]["site"], a["labels"]["site_alertname"]): a["status"]["state"] for a in alertmanager.alerts()}
+        assert got == expected
+        return got
+    poll(states, 20, 0.2, "the forwarded alerts in their expected states")
+
+
 def test_the_watchers_failing_delivery_also_goes_out_by_the_other_receiver(tmp_path, start_alertmanager,
                                                                             webhook_receiver):
     """WatcherNotificationsFailing about ops-fallback's own integration (its e-mail relay is down) must not go only to
     ops-fallback: on the real Alertmanager (the watcher's routing) it reaches ops-critical as well as ops-fallback."""
     fallback = WebhookReceiver()
     try:
-        path = render_alertmanager_config(tmp_path, webhook_receiver.url, 15, source=STACK_DIR / "watcher" / "alertmanager.yml")
+        path = render_alertmanager_config(tmp_path, webhook_receiver.url, 15, source=WATCHER_CONFIG)
         config = yaml.safe_load(path.read_text())
         next(r for r in config["receivers"] if r["name"] == "ops-fallback")["webhook_configs"] = [{"url": fallback.url}]
         path.write_text(yaml.safe_dump(config))

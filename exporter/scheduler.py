@@ -18,6 +18,7 @@ from exporter.config import ClockConfig, Config, Target, UpstreamGroup
 from exporter.metrics import Metrics
 from exporter.probes.http import probe_http
 from exporter.probes.ntp import probe_ntp
+from exporter.probes.runner import scrub
 from exporter.probes.spse_app import AppCheck, probe_spse_app
 from exporter.probes.timex import HostClock, read_host_clock
 from exporter.probes.upstream import run_check
@@ -175,6 +176,6 @@ class Scheduler:
         async def run_upstream() -> None:
             results = await asyncio.gather(*(run_check(check, spec.timeout) for check in spec.checks))
             self.metrics.record_upstream(spec, results)
-            self._note_results(job.key, [(c.url, r) for c, r in zip(spec.checks, results)], "checks",
-                               "no check answered: ")
+            labelled = [(scrub(check.url, check.secrets), result) for check, result in zip(spec.checks, results)]
+            self._note_results(job.key, labelled, "checks", "no check answered: ")
         return run_upstream

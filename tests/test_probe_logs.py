@@ -89,3 +89,29 @@ def test_a_target_removed_and_added_again_says_again_that_it_fails(start_exporte
         exporter.config_path.write_text(yaml.safe_dump(config))
         exporter.signal()
         wait_for(logged)
+
+
+@pytest.mark.timeout(60)
+def test_credentials_in_the_config_never_reach_the_log(start_exporter):
+    """A target URL with a token in its query, an Authorization header, and an http check with a key in its
+    query: the site loops its redirects back to the URL, token and all, and the check's port is closed. The
+    log says both fail, with <hidden> where the credentials were."""
+    spse, closed = FakeSPSE(), TcpListener()
+    port = closed.port
+    closed.close()
+    spse.set("redirect_loop")
+    token, bearer, key = "t0ken-in-the-query", "bearer-secret-42", "check-key-0815"
+    try:
+        exporter = start_exporter({
+            "interval": "1s", "timeout": "500ms",
+            "targets": [{"name": "lpse", "url": f"{spse.url}?session={token}", "max_redirects": 1,
+                         "headers": {"Authorization": f"Bearer {bearer}"}}],
+            "upstream": {"global": [f"http://127.0.0.1:{port}/?key={key}"]}})
+        poll(lambda: "probe upstream/global failing" in exporter.logs() and "probe http/lpse failing" in exporter.logs(),
+             15, 0.1, "both failures logged")
+        logs = exporter.logs()
+        assert f"more than 1 redirects (last to {spse.url}?<hidden>)" in logs, logs
+        assert f"http://127.0.0.1:{port}/?<hidden>: connect: " in logs, logs
+        assert token not in logs and bearer not in logs and key not in logs, logs
+    finally:
+        spse.close()

@@ -406,7 +406,9 @@ def type_name(value: Any) -> str:
 
 
 def parse_endpoint(text: str, default_port: int | None) -> Endpoint:
-    """Split ``host``, ``host:port`` or ``[v6]:port``; raise ValueError naming the problem."""
+    """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; raise ValueError naming the problem."""
+    if default_port is not None and ":" in text and is_ip_literal(text):
+        return Endpoint(text, default_port)  # as chrony takes `server 2001:db8::1`: no port can be meant
     parts = urlsplit(f"//{text}")
     try:
         host, port = parts.hostname, parts.port

@@ -84,6 +84,13 @@ def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     assert config.clock.servers == ("time.google.com", "ntp.example.go.id:1123") and config.clock.host_kernel
 
 
+def test_a_time_source_may_be_a_bare_ipv6_address():
+    """As chrony's `server 2001:db8::123` takes it; the brackets are only needed with a port."""
+    config = parse_config(with_changes(clock={"servers": ["2001:db8::123", "[2001:db8::124]:1123"]}))
+    assert [(s.endpoint.host, s.endpoint.port) for s in config.clock.sources] == [
+        ("2001:db8::123", 123), ("2001:db8::124", 1123)]
+
+
 @pytest.mark.parametrize("text, path, words", [
     (with_changes(targets=[{"name": "a", "url": "https://x/"}, {"name": "b", "url": "https://y/"},
                            {"name": "c", "url": "ftp://z/"}]), "targets[2].url", "scheme must be http or https"),

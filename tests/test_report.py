@@ -227,6 +227,22 @@ def test_readme_quotes_the_notice_the_command_writes(prometheus, capsys):
     assert len(paragraphs) == 4 and paragraphs == generated[:4]  # the signature line is left out of the sample
 
 
+def print_pdf(page, tmp_path):
+    """Print an HTML file to PDF with headless Chromium, as an LPSE prints the report."""
+    pdf = page.with_suffix(".pdf")
+    subprocess.run([CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'chromium'}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                    page.as_uri()], capture_output=True, timeout=90, check=True)
+    return pdf
+
+
+def pdf_pages(pdf) -> list[str]:
+    """The text of each page (pdftotext ends each with a form feed)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
 def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
     """Chromium prints the HTML to PDF: it has the facts as text and a page that is not blank."""
     page = tmp_path / "ba.html"
@@ -235,12 +251,8 @@ def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
     html = page.read_text()
     assert html.count('src="data:image/png;base64,') == 1
     assert not re.search(r'(src|href)="(?!data:)|<script|<link', html)  # nothing to fetch: one file
-    pdf = tmp_path / "ba.pdf"
-    subprocess.run([CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'chromium'}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
-                    page.as_uri()], capture_output=True, timeout=90, check=True)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pdf = print_pdf(page, tmp_path)
+    text = "".join(pdf_pages(pdf))
     assert "BERITA ACARA GANGGUAN LAYANAN SPSE" in text and "22:24 WITA" in text and "Sehubungan" in text
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
                    check=True, timeout=60)
@@ -249,6 +261,23 @@ def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
     image = Image.open(png).convert("L")
     dark = sum(image.histogram()[:200])
     assert dark > 0.01 * image.width * image.height, f"{dark} dark pixels: a blank page"
+
+
+def test_printed_headings_stay_with_what_they_head(prometheus, tmp_path):
+    """Two incidents fill the pages so that the plot does not fit under its heading: the heading goes to the next
+    page with it. No page ends on a heading, and the signature block is printed on one page."""
+    from exporter.report.text import PHRASES
+    page = tmp_path / "ba.html"
+    assert cli.main(["--prometheus.url", prometheus.url, "--site", "bandung", "--from", "2023-08-14 08:00",
+                     "--to", "2023-08-14 11:00", "--format", "html", "--output", str(page)]) == 0
+    pages = pdf_pages(print_pdf(page, tmp_path))
+    say = PHRASES["id"]
+    headings = {say[key] for key in ("chain", "chronology", "plots", "actions", "notice_title", "blips")}
+    for n, text in enumerate(pages, 1):
+        last = [line.strip() for line in text.splitlines() if line.strip()][-1]
+        assert last not in headings and not last.startswith("Gangguan "), f"page {n} ends on the heading {last!r}"
+    [signed] = [text for text in pages if "[NAMA]" in text]
+    assert "[KOTA], [TANGGAL]" in signed and "NIP. [NIP]" in signed
 
 
 def test_grafana_panel_command_drafts_the_report(prometheus, tmp_path):

@@ -21,6 +21,8 @@ body { font-family: "DejaVu Serif", Georgia, serif; font-size: 11pt; line-height
 h1 { font-size: 14pt; text-align: center; margin-bottom: 0; }
 h1 + p { text-align: center; margin-top: 2pt; }
 h2 { font-size: 12pt; margin-top: 14pt; } h3 { font-size: 11pt; }
+h1, h2, h3 { break-after: avoid; }  /* a heading prints on the page of what it heads */
+tr, img, .signature, .notice { break-inside: avoid; }
 table { border-collapse: collapse; width: 100%; font-size: 10pt; }
 th, td { border: 1px solid #444; padding: 2pt 5pt; text-align: left; vertical-align: top; }
 th { background: #eee; }

@@ -14,7 +14,7 @@ import yaml
 from exporter.config import INDONESIAN_ZONES, ConfigError, Target, parse_config
 from exporter.probes import ProbeFailure, http
 from exporter.probes.http import probe_http
-from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app
+from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app, token_in
 from exporter.probes.spse_page import analyse, check
 from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_CODE, SPSE_ERROR_PAGE,
                          SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, FakeSPSE, free_port,
@@ -105,6 +105,16 @@ def test_error_page_and_its_code_without_a_user_regex():
 ])
 def test_application_base_follows_the_url(url, expected):
     assert bases(url) == expected
+
+
+@pytest.mark.parametrize("script", [
+    "var d = {}; d.authenticityToken = '0123abcd';",
+    'd.authenticityToken="0123abcd"',           # no semicolon: JavaScript needs none at a line's end
+    "data.authenticityToken = '0123abcd';\n",  # another name for the request's parameters
+])
+def test_token_is_read_from_the_ways_a_script_may_set_it(script):
+    assert token_in(f"<script>$(function() {{ {script} }});</script>".encode()) == "0123abcd"
+    assert token_in(b"<script>d.authenticityToken = '0123abcd\";</script>") is None  # quotes must pair
 
 
 @pytest.mark.parametrize("body, message", [

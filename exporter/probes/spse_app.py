@@ -20,7 +20,8 @@ from exporter.config import Target
 from exporter.probes import ProbeFailure, spse_page
 from exporter.probes.http import HttpResult, Observation, Session, check_status, fetch, request_headers, run_requests
 
-TOKEN_RE = re.compile(r"""d\.authenticityToken\s*=\s*['"]([A-Za-z0-9_.:=+/-]{1,256})['"]\s*;""")
+# `d.authenticityToken = '...';` as SPSE writes it; any object's name and no semicolon are tolerated.
+TOKEN_RE = re.compile(r"""\.authenticityToken\s*=\s*(['"])([A-Za-z0-9_.:=+/-]{1,256})\1""")
 DATATABLES_KEYS = ("draw", "recordsTotal", "recordsFiltered", "data")
 
 
@@ -45,6 +46,12 @@ def bases(url: str) -> list[str]:
         return [root + "/".join(segments[:segments.index("eproc4") + 1])]
     path = "/".join(segments)
     return [root + path, root + path + "/eproc4"]
+
+
+def token_in(page: bytes) -> str | None:
+    """The authenticity token the tender page's script sets, or None."""
+    found = TOKEN_RE.search(page.decode("utf-8", errors="replace"))
+    return found.group(2) if found else None
 
 
 def _is_count(value: object) -> bool:
@@ -89,16 +96,15 @@ async def _check(target: Target, secrets: list[str], seen: Observation) -> str:
     session = Session(target.ssl_context, target.timeout)  # one cookie jar: the token belongs to its session
     headers = request_headers(target)
     for base in bases(target.url):
-        page = await fetch(target, session, f"{base}/lelang", "GET", headers, seen)
-        token = TOKEN_RE.search(page.decode("utf-8", errors="replace"))
+        token = token_in(await fetch(target, session, f"{base}/lelang", "GET", headers, seen))
         if token or not _not_here(seen):
             break
     check_status(target, seen)
     _refuse_error_page(seen, f"{base}/lelang")
     if not token:
         raise ProbeFailure("no_token", f"{base}/lelang sets no authenticity token (d.authenticityToken = '...';)")
-    secrets.append(token.group(1))
-    query = urlencode({"draw": 1, "start": 0, "length": 1, "authenticityToken": token.group(1)})
+    secrets.append(token)
+    query = urlencode({"draw": 1, "start": 0, "length": 1, "authenticityToken": token})
     xhr = {**headers, "X-Requested-With": "XMLHttpRequest", "Accept": "application/json", "Referer": f"{base}/lelang"}
     body = await fetch(target, session, f"{base}/dt/lelang?{query}", "GET", xhr, seen)
     check_status(target, seen)

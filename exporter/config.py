@@ -753,6 +753,14 @@ def parse_config(text: str, source: str = "<config>") -> Config:
                 if raw.get("upstream") is not None else ())
     if not targets and clock is None and not upstream:
         raise r.fail("", "configures nothing to probe: add targets, clock or upstream")
+    # A `via` link the exporter does not watch cannot be seen lost; only a lost gateway would then
+    # "explain" ClockUnvalidated, confirmed by no national or global check: a refused router check
+    # would silence the clock alert while the internet works.
+    groups = {group.name for group in upstream}
+    for i, source in enumerate(clock.sources if clock else ()):  # SPSE's own first, in clock.servers order
+        if source.via and source.via not in groups:
+            raise r.fail(f"clock.servers[{i}].via", f"{source.via!r} is no upstream group of this config: add "
+                                                   f"upstream.{source.via} (its loss explains ClockUnvalidated) or remove via")
     return Config(source, interval, r.settle(interval, timeout), targets, clock, upstream)
 
 

@@ -168,6 +168,8 @@ def test_a_time_source_may_be_a_bare_ipv6_address():
     ("- just\n- a list\n", "", "must be a mapping"),
     ("", "", "is empty"),
     ("interval: 15s\n", "", "configures nothing to probe"),
+    (with_changes(clock={"servers": ["a", {"host": "b", "via": "national"}]}), "clock.servers[1].via",
+     "'national' is no upstream group of this config: add upstream.national"),
     (with_changes(holidays="2026-12-25"), "holidays", "must be a list of dates"),
     (with_changes(holidays=["2026-12-25", "2026-13-01"]), "holidays[1]", "'2026-13-01' is not a date YYYY-MM-DD"),
     ("holidays: [2026-02-30]\n" + with_changes(), "holidays[0]", "'2026-02-30' is not a date"),

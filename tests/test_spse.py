@@ -82,6 +82,13 @@ def test_version_is_read_through_layout_differences(footer):
     assert analyse(f"<div id='footer'>{footer}</div>".encode(), WIB).version == SPSE_VERSION
 
 
+@pytest.mark.parametrize("footer", ["Update terakhir: 27-11-2026 09:30,", "Update&nbsp;terakhir&nbsp;27-11-2026&nbsp;09:30",
+                                    "Update terakhir\n  27-11-2026\n  09:30"])
+def test_update_time_is_read_through_layout_differences(footer):
+    """A colon after the words, &nbsp; or line breaks between them: the data age is still known."""
+    assert analyse(f"<div id='footer'>{footer}</div>".encode(), WITA).data_updated_at == UPDATED.timestamp()
+
+
 def test_error_page_and_its_code_without_a_user_regex():
     found = analyse(SPSE_ERROR_PAGE.encode(), WIB)
     assert found.error_page and found.error_code == SPSE_ERROR_CODE and found.identity == "spse"
@@ -388,14 +395,17 @@ def test_redirect_limit_is_per_request_of_the_application_check(spse):
 def test_application_down_fires_through_prometheus_only_while_the_front_page_answers(
         start_exporter, start_prometheus, tmp_path):
     """The shipped rules 30 times faster: a dead database behind a working front page pages
-    SPSEApplicationDown with the cause annotation; a site that is down altogether does not (SPSEDown's)."""
-    dead_db, down = FakeSPSE(), FakeSPSE()
+    SPSEApplicationDown with the cause annotation; a site that is down altogether does not (SPSEDown's), nor
+    one whose /lelang sets no token (another layout: the check cannot tell)."""
+    dead_db, down, no_token = FakeSPSE(), FakeSPSE(), FakeSPSE()
     dead_db.app = "dt_error_page"
     down.set("status", status=503)
+    no_token.app = "no_token"
     spse = {"app_interval": "500ms"}
     try:
         exporter = start_exporter({"interval": "500ms", "timeout": "400ms", "targets": [
-            {"name": "deaddb", "url": dead_db.url, "spse": spse}, {"name": "down", "url": down.url, "spse": spse}]})
+            {"name": "deaddb", "url": dead_db.url, "spse": spse}, {"name": "down", "url": down.url, "spse": spse},
+            {"name": "notoken", "url": no_token.url, "spse": spse}]})
         prometheus = start_prometheus(render_prometheus_config(
             tmp_path, exporter=f"{exporter.host}:{exporter.port}", rules_dir=compress_rules(tmp_path / "rules", 30),
             scrape_interval="500ms", evaluation_interval="500ms"))
@@ -407,9 +417,12 @@ def test_application_down_fires_through_prometheus_only_while_the_front_page_ans
         assert annotations["cause"] == "none" and "reason: spse_error" in annotations["description"]
         assert prometheus.query('ALERTS{alertname="SPSEDown", target="down"}')
         assert not prometheus.query('ALERTS{alertname="SPSEApplicationDown", target="down"}')
+        # not even pending, though its checks failed as long as deaddb's
+        assert prometheus.query('spse_app_probe_failures_total{target="notoken", reason="no_token"} > 2')
+        assert not prometheus.query('ALERTS{alertname="SPSEApplicationDown", target="notoken"}')
     finally:
-        dead_db.close()
-        down.close()
+        for fake in (dead_db, down, no_token):
+            fake.close()
 
 
 def http_json(url: str) -> dict:

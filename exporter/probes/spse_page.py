@@ -20,10 +20,10 @@ NOT_FOUND_PAGE = "halaman yang dituju tidak ditemukan"
 # Any one of these in a page means it may well be an LPSE's, whatever its layout or language.
 RELATED_WORDS = ("spse", "lpse", "eproc", "pengadaan", "procurement", "lkpp", "inaproc")
 # Searched in the lowercased page: a case-insensitive pattern would cost ten times more per page.
-# Bounded, as it is spse_info's label value; any space between the words (a line break, &nbsp;), and a
-# full stop after the version ends the sentence rather than belongs to it.
-VERSION_RE = re.compile(r"spse(?:\s|&nbsp;)+v(4\.[0-9a-z.]{0,39}[0-9a-z])(?!\.?[0-9a-z])")
-UPDATE_RE = re.compile(r"update terakhir\s+(\d{1,2})-(\d{1,2})-(\d{4})\s+(\d{1,2}):(\d{2})")
+SPACE = r"(?:\s|&nbsp;)+"  # between words in a page: any white space, a line break, &nbsp;
+# Bounded, as it is spse_info's label value; a full stop after the version ends the sentence.
+VERSION_RE = re.compile(rf"spse{SPACE}v(4\.[0-9a-z.]{{0,39}}[0-9a-z])(?!\.?[0-9a-z])")
+UPDATE_RE = re.compile(rf"update{SPACE}terakhir:?{SPACE}(\d{{1,2}})-(\d{{1,2}})-(\d{{4}}){SPACE}(\d{{1,2}}):(\d{{2}})")
 ERROR_CODE_RE = re.compile(r"Kode Error:\s*([0-9A-Za-z]{9})(?![0-9A-Za-z])")
 
 

@@ -17,6 +17,7 @@ import yaml
 from tests.stack import STACK_DIR, render_prometheus_config
 from tests.support import ROOT, http_get
 from tests.test_compose import ports
+from tests.test_notify import CHAT_ID, TOKEN, notify_test, telegram  # noqa: F401 (telegram: a fixture)
 from tests.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
 
 WATCHER_DIR = STACK_DIR / "watcher"
@@ -204,27 +205,19 @@ def test_only_known_sites_may_write_to_the_watcher(tmp_path, start_prometheus):
     assert write("kutaibarat:right") == 400  # past the auth: the receiver itself refuses an empty body
 
 
-def test_notify_test_checks_the_watchers_receivers_at_once(tmp_path, start_alertmanager):
+def test_notify_test_checks_the_watchers_receivers_at_once(tmp_path, telegram, start_alertmanager):
     """The README's watcher steps end with `notify-test` as a site's do: rendered from the watcher host's .env, the
     test notification reaches the Telegram stand-in without waiting for a site group's 30 s."""
-    from tests.test_notify import CHAT_ID, TOKEN, FakeTelegram
-    telegram = FakeTelegram()
-    try:
-        env = {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID,
-               "TELEGRAM_API_URL": telegram.url}
-        rendered = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config",
-                                   str(WATCHER_DIR / "alertmanager.yml"), str(tmp_path / "alertmanager.yml")],
-                                  capture_output=True, text=True, env=env, cwd=ROOT, timeout=30)
-        assert rendered.returncode == 0, rendered.stderr
-        alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
-        result = subprocess.run([sys.executable, "-m", "exporter", "notify-test",
-                                 f"--alertmanager.url={alertmanager.url}", "--timeout=15"],
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
-        assert result.returncode == 0, result.stdout + result.stderr
-        [message] = telegram.messages
-        assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
-    finally:
-        telegram.close()
+    env = {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID,
+           "TELEGRAM_API_URL": telegram.url}
+    rendered = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config",
+                               str(WATCHER_DIR / "alertmanager.yml"), str(tmp_path / "alertmanager.yml")],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=30)
+    assert rendered.returncode == 0, rendered.stderr
+    result = notify_test(start_alertmanager(tmp_path / "alertmanager.yml"))  # waits 20 s at most
+    assert result.returncode == 0, result.stdout + result.stderr
+    [message] = telegram.messages
+    assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
 
 
 @pytest.mark.parametrize("name", ["README.md", "README.id.md"])

@@ -757,10 +757,10 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     # "explain" ClockUnvalidated, confirmed by no national or global check: a refused router check
     # would silence the clock alert while the internet works.
     groups = {group.name for group in upstream}
-    for i, source in enumerate(clock.sources if clock else ()):  # SPSE's own first, in clock.servers order
-        if source.via and source.via not in groups:
-            raise r.fail(f"clock.servers[{i}].via", f"{source.via!r} is no upstream group of this config: add "
-                                                   f"upstream.{source.via} (its loss explains ClockUnvalidated) or remove via")
+    for i, time_source in enumerate(clock.sources if clock else ()):  # SPSE's own first, in clock.servers order
+        if time_source.via and time_source.via not in groups:
+            raise r.fail(f"clock.servers[{i}].via", f"{time_source.via!r} is no upstream group of this config: add "
+                                                   f"upstream.{time_source.via} (its loss explains ClockUnvalidated) or remove via")
     return Config(source, interval, r.settle(interval, timeout), targets, clock, upstream)
 
 

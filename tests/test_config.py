@@ -268,7 +268,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_check_config_prints_summary_and_exits_0():
     result = run_cli(f"--config.file={EXAMPLE_CONFIG}", "--check-config")
     assert result.returncode == 0, result.stderr
-    assert "OK: 1 SPSE target(s), 2 SPSE time source(s) + 2 reference(s), 3 upstream group(s)" in result.stdout
+    assert result.stdout.startswith(f"{EXAMPLE_CONFIG}: OK: 1 SPSE target(s), 2 SPSE time source(s) + 2 reference(s), "
+                                    "3 upstream group(s)"), result.stdout
 
 
 def test_bad_config_exits_2_with_key_path(tmp_path):

@@ -281,8 +281,9 @@ def test_stale_update_time_is_exported_as_written(spse):
 # --- through the real exporter -----------------------------------------------------------------------
 
 def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
-    healthy, dead_db, captive = FakeSPSE(), FakeSPSE(), FakeSPSE()
+    healthy, dead_db, captive, broken = FakeSPSE(), FakeSPSE(), FakeSPSE(), FakeSPSE()
     healthy.page = spse_front_page()  # "Update terakhir" now
+    broken.page = SPSE_ERROR_PAGE  # the application's error page, status 200, on the front page
     dead_db.app = "dt_error_page"
     captive.page = CAPTIVE_PORTAL_PAGE
     captive.set("page")
@@ -293,7 +294,8 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
         exporter = start_exporter({"interval": "1s", "timeout": "800ms", "targets": [
             {"name": "healthy", "url": healthy.url, "spse": spse},
             {"name": "deaddb", "url": dead_db.url, "spse": {**spse, "data_max_age": "1d"}},
-            {"name": "captive", "url": captive.url, "spse": spse}]})
+            {"name": "captive", "url": captive.url, "spse": spse},
+            {"name": "broken", "url": broken.url, "spse": {**spse, "app_check": False}}]})
         samples = poll(lambda: (s := exporter.scrape()).get_value("spse_app_probe_success", target="captive") is not None
                        and s.get_value("spse_app_probe_success", target="deaddb") is not None
                        and s.get_value("spse_app_probe_success", target="healthy") is not None and s,
@@ -301,7 +303,7 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
         status, body, _ = http_get(f"{exporter.url}/metrics")
         probes = json.loads(http_get(f"{exporter.url}/probes")[1])
     finally:
-        for fake in (healthy, dead_db, captive):
+        for fake in (healthy, dead_db, captive, broken):
             fake.close()
     text = body.decode()
     print("\n".join(line for line in text.splitlines()
@@ -334,6 +336,11 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     for fake in (healthy, dead_db):
         assert fake.token not in text and fake.token not in json.dumps(probes) and fake.token not in exporter.logs()
     assert "probe spse_app/deaddb failing: " in exporter.logs() and SPSE_ERROR_CODE in exporter.logs()
+    # SPSE's error page on the front page: its Kode Error in /probes and the log, never in a label.
+    assert value("spse_http_probe_failures_total", target="broken", reason="spse_error") >= 1
+    assert SPSE_ERROR_CODE in probes["http/broken"]["message"]
+    assert probes["http/broken"]["spse"]["error_code"] == SPSE_ERROR_CODE and SPSE_ERROR_CODE not in text
+    assert any(SPSE_ERROR_CODE in line for line in exporter.logs().splitlines() if "http/broken" in line)
 
 
 # --- against Debian's nginx serving SPSE-like pages ------------------------------------------------------

@@ -81,9 +81,11 @@ def compose_receiver_env(tmp_path, **settings) -> dict[str, str]:
     return compose_services(tmp_path, **settings)["alertmanager-config"]["environment"]
 
 
-def render_as_compose(tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """The alertmanager-config service's command on the shipped file, with that environment."""
-    return subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", str(STACK_DIR / "alertmanager.yml"),
+def render_as_compose(tmp_path, env: dict[str, str],
+                      template: str = str(STACK_DIR / "alertmanager.yml")) -> subprocess.CompletedProcess:
+    """The alertmanager-config service's command on the shipped file (a path from the checkout, or absolute as in
+    compose), with that environment."""
+    return subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", template,
                            str(tmp_path / "alertmanager.yml")],
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT, timeout=30)
 
@@ -116,9 +118,7 @@ def test_rendered_from_a_relative_path_outside_compose_the_message_keeps_its_tex
     """Without Docker an operator runs `spse-exporter alertmanager-config prometheus/alertmanager.yml OUT`
     from the checkout: the written file must still find the templates, or Telegram gets an empty text."""
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID, "TELEGRAM_API_URL": telegram.url}
-    rendered = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", "prometheus/alertmanager.yml",
-                               str(tmp_path / "alertmanager.yml")],
-                              capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT, timeout=30)
+    rendered = render_as_compose(tmp_path, env, "prometheus/alertmanager.yml")
     assert rendered.returncode == 0, rendered.stderr
     alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
 

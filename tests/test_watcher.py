@@ -17,7 +17,7 @@ import yaml
 from tests.stack import STACK_DIR, render_prometheus_config
 from tests.support import ROOT, http_get
 from tests.test_compose import ports
-from tests.test_notify import CHAT_ID, TOKEN, notify_test, telegram  # noqa: F401 (telegram: a fixture)
+from tests.test_notify import CHAT_ID, TOKEN, notify_test, render_as_compose, telegram  # noqa: F401 (a fixture)
 from tests.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
 
 WATCHER_DIR = STACK_DIR / "watcher"
@@ -208,11 +208,8 @@ def test_only_known_sites_may_write_to_the_watcher(tmp_path, start_prometheus):
 def test_notify_test_checks_the_watchers_receivers_at_once(tmp_path, telegram, start_alertmanager):
     """The README's watcher steps end with `notify-test` as a site's do: rendered from the watcher host's .env, the
     test notification reaches the Telegram stand-in without waiting for a site group's 30 s."""
-    env = {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID,
-           "TELEGRAM_API_URL": telegram.url}
-    rendered = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config",
-                               str(WATCHER_DIR / "alertmanager.yml"), str(tmp_path / "alertmanager.yml")],
-                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=30)
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID, "TELEGRAM_API_URL": telegram.url}
+    rendered = render_as_compose(tmp_path, env, str(WATCHER_DIR / "alertmanager.yml"))
     assert rendered.returncode == 0, rendered.stderr
     result = notify_test(start_alertmanager(tmp_path / "alertmanager.yml"))  # waits 20 s at most
     assert result.returncode == 0, result.stdout + result.stderr

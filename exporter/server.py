@@ -18,6 +18,7 @@ import json
 import logging
 import socket
 import ssl
+import struct
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
@@ -33,12 +34,18 @@ log = logging.getLogger("spse_exporter.server")
 MAX_CONNECTIONS = 1024
 BACKLOG = 512
 # A request must have fully arrived this long after its connection was accepted (its TLS handshake
-# included) or the previous answer left, however slowly its bytes trickle in. Shorter than
+# included) or the previous answer left, however slowly its bytes trickle in; its answer must have
+# left this long after it was ready, however slowly the client reads. Shorter than
 # Prometheus' 15 s interval, so an idle kept-alive connection is closed well before the next scrape.
 REQUEST_DEADLINE = 10.0
 # After a failed accept (out of file descriptors), accepting waits this long for some to close.
 ACCEPT_RETRY = 1.0
 MAX_HEADERS = 100
+# Bytes a connection may send before its next request has arrived: request heads (pipelined ones too; no
+# endpoint takes a body). A Prometheus request is about 300; more is closed without an answer.
+MAX_HEAD_BYTES = 32 * 1024
+# Answers go out in pieces of this size, each once the client has taken the ones before.
+SEND_CHUNK = 64 * 1024
 # Threads that build /metrics, /probes and /runbook; more scrapes at once wait for one.
 PAGE_BUILDERS = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="pages")
 
@@ -146,10 +153,10 @@ ROUTES = {
 }
 
 
-def _strict(app: App, arrived: Callable[[web.RequestHandler], None]):
+def _strict(app: App):
     @web.middleware
     async def middleware(request: web.Request, handler) -> web.StreamResponse:
-        arrived(request.protocol)
+        request.protocol.request_arrived()
         # No endpoint reads a body, so none may come: an unread body on a kept-alive connection is
         # where a hidden request would wait. aiohttp already refuses chunked with a length.
         if "Transfer-Encoding" in request.headers or request.body_exists:
@@ -168,13 +175,35 @@ def _strict(app: App, arrived: Callable[[web.RequestHandler], None]):
             response = text(500, "internal error\n")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Server"] = f"spse-exporter/{__version__}"
-        return response
+        return await _send(request, response)
     return middleware
 
 
-def build(app: App, arrived: Callable[[web.RequestHandler], None] = lambda handler: None) -> web.Application:
-    """The endpoints; `arrived` hears of every request's connection as its head has arrived."""
-    web_app = web.Application(middlewares=[_strict(app, arrived)])
+async def _send(request: web.Request, page: web.Response) -> web.StreamResponse:
+    """Send an answer here rather than leave it to aiohttp, to bound it: in pieces that each wait for the
+    client to take the one before, all within REQUEST_DEADLINE. In one piece, asyncio would hold a whole
+    page for a client that stops reading (a zero TCP window), TLS ones past any flow control, for good."""
+    response = web.StreamResponse(status=page.status, headers=page.headers)
+    response.content_length = len(page.body)
+    try:
+        async with asyncio.timeout(REQUEST_DEADLINE):
+            await response.prepare(request)
+            if request.method != "HEAD":
+                body = memoryview(page.body)
+                for start in range(0, len(body), SEND_CHUNK):
+                    await response.write(body[start:start + SEND_CHUNK])
+            await response.write_eof()
+    except TimeoutError:
+        log.debug("%s %s: the answer was not read within %.0fs", request.method, request.path, REQUEST_DEADLINE)
+        if request.transport is not None:  # reset: a closed socket would go on trying to deliver the page
+            linger = struct.pack("ii", 1, 0)
+            request.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            request.transport.abort()
+    return response
+
+
+def build(app: App) -> web.Application:
+    web_app = web.Application(middlewares=[_strict(app)])
     for path, (methods, handler) in ROUTES.items():
         for method in methods:
             if method == "GET":
@@ -193,6 +222,37 @@ class _PeerErrors(logging.LoggerAdapter):
         super().log(logging.DEBUG, msg, *args, **kwargs)
 
 
+# aiohttp's options for each connection. lingering_time=0: a refused body is not read on for seconds after
+# the answer.
+HANDLER_OPTIONS = {"access_log": None, "lingering_time": 0, "max_headers": MAX_HEADERS, "logger": _PeerErrors(log, {})}
+
+
+class _Handler(web.RequestHandler):
+    """aiohttp's handler of one connection, bounding what it may send before its next request has arrived.
+    aiohttp bounds each header line (8 KiB) and their number (100), not their sum: 100 lines of 8 KiB on each
+    of 200 connections took 307 MiB."""
+
+    __slots__ = ("unanswered", "first_request_due")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unanswered = 0  # bytes received since the last request arrived
+        self.first_request_due: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.unanswered += len(data)
+        if self.unanswered > MAX_HEAD_BYTES:  # closed before aiohttp buffers any of it
+            self.force_close()
+        else:
+            super().data_received(data)
+
+    def request_arrived(self) -> None:
+        self.unanswered = 0
+        if self.first_request_due is not None:
+            self.first_request_due.cancel()
+            self.first_request_due = None
+
+
 class Connections:
     """Accepts connections and hands them to aiohttp, counting each from accept to close. With asyncio's
     create_server a TLS connection would reach aiohttp, which counts connections and times their first
@@ -201,10 +261,11 @@ class Connections:
     def __init__(self, ssl_context: ssl.SSLContext | None):
         self.ssl_context = ssl_context
         self.opening: set[asyncio.Task] = set()  # accepted, not yet handed over (in their TLS handshake)
-        self.first_request_due: dict[web.RequestHandler, asyncio.TimerHandle] = {}
 
     def start(self, sock: socket.socket, handlers: web.Server) -> None:
         self.sock, self.handlers = sock, handlers
+        self.new_handler = functools.partial(_Handler, handlers, loop=asyncio.get_running_loop(),
+                                             keepalive_timeout=REQUEST_DEADLINE, **HANDLER_OPTIONS)
         self.accepting = asyncio.create_task(self._accept(), name="accept")
 
     def __len__(self) -> int:
@@ -231,29 +292,19 @@ class Connections:
         due = loop.time() + REQUEST_DEADLINE
         try:
             _, handler = await loop.connect_accepted_socket(
-                self.handlers, connection, ssl=self.ssl_context,
+                self.new_handler, connection, ssl=self.ssl_context,
                 ssl_handshake_timeout=REQUEST_DEADLINE if self.ssl_context else None)
         except OSError as err:  # a failed or timed-out TLS handshake; asyncio has closed the connection
             log.debug("connection closed before its handshake was done: %s", err)
             return
         if self.ssl_context:  # aiohttp's deadline starts now: the first request gets only what is left of ours
-            self.first_request_due[handler] = loop.call_at(due, self._cut, handler)
-
-    def _cut(self, handler: web.RequestHandler) -> None:
-        if self.first_request_due.pop(handler, None):
-            handler.force_close()
-
-    def arrived(self, handler: web.RequestHandler) -> None:
-        if due := self.first_request_due.pop(handler, None):
-            due.cancel()
+            handler.first_request_due = loop.call_at(due, handler.force_close)
 
     async def close(self) -> None:
         self.accepting.cancel()
         for task in list(self.opening):
             task.cancel()
         await asyncio.gather(self.accepting, *self.opening, return_exceptions=True)
-        for due in self.first_request_due.values():
-            due.cancel()
         self.sock.close()
 
 
@@ -274,9 +325,7 @@ class Server:
 async def serve(host: str, port: int, app: App, ssl_context: ssl.SSLContext | None = None) -> Server:
     """Bind and serve on the running loop; raises OSError if the address is unusable."""
     connections = Connections(ssl_context)
-    # lingering_time=0: a refused body is not read on for seconds after the answer.
-    runner = web.AppRunner(build(app, connections.arrived), access_log=None, keepalive_timeout=REQUEST_DEADLINE,
-                           lingering_time=0, max_headers=MAX_HEADERS, logger=_PeerErrors(log, {}))
+    runner = web.AppRunner(build(app))
     await runner.setup()
     try:
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import http.client
+import os
 import socket
 import ssl
 import statistics
@@ -18,7 +20,7 @@ import pytest
 
 from exporter import server, webconfig
 from tests.conftest import server_context
-from tests.support import closed_by_peer, http_get, poll
+from tests.support import closed_by_peer, http_get, poll, proc_status
 
 
 class Running:
@@ -100,6 +102,51 @@ def test_silent_tls_handshake_is_cut_at_the_deadline(start, ca):
         client.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, and no more
         poll(lambda: closed_by_peer(client), 5, what="the stalled handshake to be cut")
         assert 0.9 < time.monotonic() - began < 3.0
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_client_that_does_not_read_its_answer_is_cut_at_the_deadline(start, ca, ca_file, tls):
+    """A client that asks for a big page and never reads it (its TCP window closed) held the connection, and a
+    copy of the page, for good: a few hundred of them filled the cap and the memory. Now the page goes out in
+    pieces, each waiting for the client, and the connection is reset at the deadline (over TLS, only pieces
+    make asyncio wait for the client at all)."""
+    pages = []
+    running = start(server_context(ca, "127.0.0.1") if tls else None,
+                    render_metrics=lambda: pages.append(1) or b"x" * 30_000_000)  # more than socket buffers hold
+    with socket.socket() as raw:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", running.port))
+        client = ssl.create_default_context(cafile=str(ca_file)).wrap_socket(raw, server_hostname="127.0.0.1") \
+            if tls else raw
+        client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        poll(lambda: pages, 5, what="the page to be built")
+        began = time.monotonic()
+        poll(lambda: client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET, 5,
+             what="the unread answer to be cut")
+        assert time.monotonic() - began < 2.5  # the deadline is 1 s
+    poll(lambda: len(running.httpd.connections) == 0, 5, what="the connection to be gone")
+    if not tls:
+        assert http_get(f"{running.url}/-/healthy")[0] == 200
+
+
+def test_request_heads_over_32_kib_are_closed_before_they_are_buffered(start, monkeypatch):
+    """aiohttp bounds each header line and their number, not their sum: 98 lines of 8 KB (each allowed) on 200
+    connections took 307 MiB before. A big head within the limits (21 kB) is still answered."""
+    monkeypatch.setattr(server, "REQUEST_DEADLINE", 30.0)  # not the deadline: the size closes them
+    running = start()
+    head = b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: %s\r\n" % (i, b"a" * 8000) for i in range(98))
+    rss = proc_status(os.getpid(), "VmRSS")
+    clients = [socket.create_connection(("127.0.0.1", running.port), timeout=5) for _ in range(100)]
+    try:
+        for client in clients:
+            client.sendall(head)  # and never the blank line that ends it
+        poll(lambda: all(closed_by_peer(client) for client in clients), 10, what="the 100 oversized heads closed")
+        assert proc_status(os.getpid(), "VmRSS") - rss < 40_000  # kB; before, about 150 MB
+    finally:
+        for client in clients:
+            client.close()
+    big_but_real = {f"X-Forwarded-{i}": "k" * 7000 for i in range(3)}  # 21 kB, each line under aiohttp's 8 KiB
+    assert http_get(f"{running.url}/metrics", headers=big_but_real)[0] == 200
 
 
 def test_kept_alive_connection_serves_many_requests_past_the_deadline(start):

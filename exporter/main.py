@@ -8,6 +8,7 @@ import concurrent.futures
 import importlib
 import logging
 import os
+import resource
 import signal
 import sys
 
@@ -111,7 +112,19 @@ class Exporter:
         task.add_done_callback(self._signalled.discard)
 
 
+def raise_open_files_limit() -> None:
+    """Up to 1,024 connections and the probes' own sockets need more than the soft limit of 1,024 open files
+    that systemd and containerd 2 give a service: raise it to the hard limit, as Go programs do at start."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as err:  # a hard limit the kernel will not grant as a soft one
+            log.warning("cannot raise the open files limit from %d to %d: %s", soft, hard, err)
+
+
 async def run(args: argparse.Namespace, config: Config) -> int:
+    raise_open_files_limit()
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(RESOLVER_THREADS, "resolver"))
     exporter = Exporter(args.config_file, config)

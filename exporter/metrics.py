@@ -20,7 +20,7 @@ from exporter.config import ClockConfig, Target, UpstreamGroup
 from exporter.exposition import Exposition, Family, sample
 from exporter.probes import ProbeResult
 from exporter.probes.http import PHASES, HttpResult
-from exporter.probes.ntp import NtpResult
+from exporter.probes.ntp import SERVER_TIME_REASONS, NtpResult
 from exporter.probes.timex import HostClock
 
 HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
@@ -31,7 +31,7 @@ NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized",
 UPSTREAM_REASONS = {
     "tcp": ("timeout", "dns", "connect"),
     "dns": ("timeout", "dns", "connect", "protocol", "rcode", "no_answer"),
-    "ntp": NTP_REASONS,
+    "ntp": tuple(r for r in NTP_REASONS if r not in SERVER_TIME_REASONS),  # a check tests the path, not the time
     "http": ("timeout", "dns", "connect", "protocol", "http_status"),
     "https": ("timeout", "dns", "connect", "tls", "protocol", "http_status"),
 }

@@ -238,7 +238,7 @@ REASONS = {
     "SPSE": "timeout, dns, connect, tls, http_status, body_match, protocol; with spse: also spse_error, not_spse",
     "Application check": "timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data",
     "NTP": "timeout, dns, connect, protocol, kod, unsynchronized, origin_mismatch",
-    "Upstream": "timeout, dns, connect, tls, protocol, http_status, rcode, no_answer, and the NTP reasons",
+    "Upstream": "timeout, dns, connect, tls, protocol, http_status, rcode, no_answer, origin_mismatch",
 }
 
 

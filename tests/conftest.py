@@ -11,7 +11,8 @@ import pytest
 import trustme
 import yaml
 
-from tests.fakes import FakeDNS, FakeNTP, FakeSPSE, TcpListener
+from tests.fakes import FakeDNS, FakeNTP, FakeSPSE, TcpListener, free_port
+from tests.real_servers import ChronyServer
 from tests.stack import AlertmanagerProcess, PrometheusProcess, WebhookReceiver
 from tests.support import ExporterProcess
 
@@ -103,6 +104,13 @@ def start_exporter(tmp_path):
         return ExporterProcess(path, extra_args, scheme=scheme)
 
     yield from launcher(make)
+
+
+@pytest.fixture
+def start_chrony(tmp_path):
+    """Start Debian's chronyd on a loopback port (tests/real_servers.py), synchronised or not."""
+    names = itertools.count()
+    yield from launcher(lambda **kwargs: ChronyServer(tmp_path / f"chrony{next(names)}", free_port(), **kwargs))
 
 
 # Prometheus, Alertmanager and a webhook receiver (tests/stack.py), stopped after each test.

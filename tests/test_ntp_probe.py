@@ -4,16 +4,13 @@ and against Debian's chronyd (shifted with libfaketime, synchronised or not)."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
 import pytest
 
 from exporter.config import Endpoint, parse_endpoint
 from exporter.probes.ntp import probe_ntp
-from tests.conftest import launcher
 from tests.fakes import free_port
-from tests.real_servers import ChronyServer
 
 
 def query(address: str, timeout: float = 1.0):
@@ -103,13 +100,7 @@ def test_unresolvable_server_is_dns():
     assert (result.success, result.reason) == (False, "dns")
 
 
-# Against Debian's chronyd on a loopback port (tests/real_servers.py).
-
-
-@pytest.fixture
-def start_chrony(tmp_path):
-    names = itertools.count()
-    yield from launcher(lambda **kwargs: ChronyServer(tmp_path / f"chrony{next(names)}", free_port(), **kwargs))
+# Against Debian's chronyd on a loopback port (tests/real_servers.py, the start_chrony fixture).
 
 
 @pytest.mark.parametrize("offset", [0.0, 2.5, -3.0])

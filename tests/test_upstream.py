@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from exporter.config import parse_check
 from exporter.probes.upstream import run_check
 from tests.fakes import free_port
+from tests.support import http_get
 
 
 def check(url: str, timeout: float = 1.0):
@@ -59,6 +61,30 @@ def test_ntp_check(ntp):
     assert check(f"ntp://{ntp.address}", timeout=0.3).reason == "timeout"
 
 
+@pytest.mark.parametrize("mode, note", [
+    ("unsync_init", "reachable; server unsynchronized (leap 3, stratum 0, refid INIT)"),  # chronyd/ntpd without sources
+    ("unsync", "reachable; server unsynchronized (leap 3, stratum 2"),
+    ("kod", "reachable; server kod (kiss code RATE)"),
+    ("kod_deny", "reachable; server kod (kiss code DENY)"),
+])
+def test_ntp_check_asks_for_the_path_not_the_servers_time(ntp, mode, note):
+    """A national server that lost its own sources still answers across the link: the link works. The clock
+    probe rejects the same reply (tests/test_ntp_probe.py); the check only notes it for /probes."""
+    ntp.set(mode)
+    result = check(f"ntp://{ntp.address}")
+    assert (result.success, result.reason) == (True, ""), result
+    assert result.message.startswith(note), result.message
+
+
+@pytest.mark.parametrize("mode, reason", [("short", "protocol"), ("zero_transmit", "protocol"),
+                                          ("garbage", "origin_mismatch"), ("wrong_port", "timeout")])
+def test_ntp_check_still_needs_an_authentic_reply(ntp, mode, reason):
+    """Only a well-formed answer to our own request proves the path; anything else may come from anywhere."""
+    ntp.set(mode)
+    result = check(f"ntp://{ntp.address}", timeout=0.3)
+    assert (result.success, result.reason) == (False, reason), result
+
+
 @pytest.mark.parametrize("status, reachable", [(200, True), (204, True), (404, True), (301, True), (503, False)])
 def test_http_any_answer_below_500_is_reachable(spse, status, reachable):
     spse.set("status", status=status)
@@ -85,3 +111,20 @@ def test_ntp_check_that_times_out_after_a_rejected_reply_names_the_rejection(ntp
     result = check(f"ntp://{ntp.address}", timeout=0.3)
     assert (result.success, result.reason) == (False, "origin_mismatch"), result
     assert "(rejected: origin_mismatch)" in result.message
+
+
+def test_unsynchronised_chronyd_is_reachable_upstream_but_not_a_valid_clock(start_chrony, start_exporter):
+    """Debian's chronyd without a reference (leap 3, stratum 0) as one exporter's national ntp:// check and its
+    clock source: the link is up, and /probes says why the clock probe still rejects the server."""
+    chrony = start_chrony(synced=False)
+    exporter = start_exporter({"interval": "1s", "timeout": "800ms", "clock": {"servers": [chrony.address]},
+                               "upstream": {"national": [f"ntp://{chrony.address}"]}})
+    samples = exporter.scrape()
+    assert samples.get_value("spse_upstream_group_reachable_ratio", group="national") == 1
+    assert samples.get_value("spse_ntp_probe_success", server=chrony.address) == 0
+    # The check can no longer fail as unsynchronized or kod: no such series, while origin_mismatch stays listed.
+    failures = {dict(labels)["reason"] for labels in samples.series("spse_upstream_probe_failures_total")}
+    assert "origin_mismatch" in failures and not failures & {"unsynchronized", "kod"}, failures
+    probes = json.loads(http_get(f"{exporter.url}/probes")[1])
+    message = probes["upstream/national"]["checks"][f"ntp://{chrony.address}"]["message"]
+    assert message.startswith("reachable; server unsynchronized (leap 3, stratum 0"), message

@@ -4,8 +4,9 @@ ntplib encodes and decodes the packets and computes offset and delay; the exchan
 done here, in asyncio, so that it has a hard deadline without a thread per request and
 so that replies are checked: a connected socket drops datagrams from any other address
 or port, a reply must echo our transmit timestamp, and kiss-of-death or unsynchronised
-servers are rejected rather than trusted. As in chrony, a reply's receive time is the
-kernel's timestamp of the datagram, so a busy event loop does not bias offset and delay.
+servers are rejected rather than trusted (an upstream check, which asks only whether the
+path to the server works, takes them as an answer). As in chrony, a reply's receive time is
+the kernel's timestamp of the datagram, so a busy event loop does not bias offset and delay.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ STRATUM_UNSYNCHRONISED = 16
 # RFC 5905 section 7.4. INIT is left out: chronyd and ntpd send it (or a zero refid) with
 # leap 3 and stratum 0 while they have no reference, which is "unsynchronised", not a refusal.
 KISS_CODES = frozenset(b"ACST AUTH AUTO BCST CRYP DENY DROP RSTR MCST NKEY RATE RMOT STEP".split())
+# Rejections of the server's own time, not of the exchange: the reply still proves the path works.
+SERVER_TIME_REASONS = frozenset({"kod", "unsynchronized"})
 # SO_TIMESTAMPNS: the kernel's receive time of each datagram. Python has no constant for it; 35 is
 # its value on Linux's common architectures. Elsewhere the receive time is when the datagram is read.
 LINUX_GENERIC = ("x86_64", "aarch64", "i686", "armv7l", "riscv64", "ppc64le", "s390x")
@@ -120,7 +123,7 @@ def _connect(address: str, port: int, version: int) -> socket.socket:
     return sock
 
 
-async def _exchange(endpoint: Endpoint, seen: dict) -> NtpResult:
+async def _exchange(endpoint: Endpoint, seen: dict, path_only: bool) -> NtpResult:
     address, version = await resolve(endpoint.host, socktype=socket.SOCK_DGRAM)
     loop = asyncio.get_running_loop()
     try:
@@ -145,6 +148,8 @@ async def _exchange(endpoint: Endpoint, seen: dict) -> NtpResult:
             if rejected == "origin_mismatch":
                 seen["rejected"] = rejected
                 continue  # stale or spoofed: keep waiting for the real reply until the deadline
+            if path_only and rejected in SERVER_TIME_REASONS:  # an answer all the same; its time is not trusted
+                return NtpResult(True, "", f"reachable; server {rejected} ({detail})", time.monotonic() - began)
             if rejected:
                 raise ProbeFailure(rejected, f"rejected reply ({rejected}: {detail})")
             stats = ntplib.NTPStats()
@@ -158,12 +163,14 @@ async def _exchange(endpoint: Endpoint, seen: dict) -> NtpResult:
         sock.close()
 
 
-async def probe_ntp(endpoint: Endpoint, timeout: float) -> NtpResult:
-    """Query one time source; never raises, always returns by `timeout`."""
+async def probe_ntp(endpoint: Endpoint, timeout: float, path_only: bool = False) -> NtpResult:
+    """Query one time source; never raises, always returns by `timeout`. `path_only` (upstream checks):
+    a kiss-of-death or unsynchronised reply succeeds too, without an offset, its verdict in the message."""
     seen = {"rejected": ""}
 
     def timed_out() -> tuple[str, str]:  # replies that did not echo our timestamp say more than "timeout"
         rejected = seen["rejected"]
         return rejected or "timeout", f"no valid reply within {timeout:g}s" + (f" (rejected: {rejected})" if rejected else "")
-    result, reason, message, duration = await guarded(timeout, _exchange(endpoint, seen), str(endpoint), timed_out)
+    result, reason, message, duration = await guarded(
+        timeout, _exchange(endpoint, seen, path_only), str(endpoint), timed_out)
     return result or NtpResult(False, reason, message, duration)

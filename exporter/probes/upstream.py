@@ -76,9 +76,11 @@ async def run_check(check: Check, timeout: float) -> ProbeResult:
     """Run one check; never raises, always returns by `timeout`."""
     if check.kind == "ntp":
         # The NTP probe keeps its own deadline; a second one around it would end first and lose the
-        # rejected replies its timeout message names ("(rejected: origin_mismatch)").
-        result = await probe_ntp(check.endpoint, timeout)
-        message = f"offset {result.offset:+.3f}s, stratum {result.stratum}" if result.success else result.message
+        # rejected replies its timeout message names ("(rejected: origin_mismatch)"). The check asks
+        # whether the path works: an unsynchronised or kiss-of-death reply answers that, so during an
+        # outage a national server that lost its own sources does not make the national link look down.
+        result = await probe_ntp(check.endpoint, timeout, path_only=True)
+        message = result.message if result.offset is None else f"offset {result.offset:+.3f}s, stratum {result.stratum}"
         return ProbeResult(result.success, result.reason, message, result.duration)
     message, reason, failure, duration = await guarded(
         timeout, KINDS[check.kind](check, timeout), check.url, lambda: ("timeout", f"no answer within {timeout:g}s"),

@@ -38,6 +38,9 @@ BACKLOG = 512
 # left this long after it was ready, however slowly the client reads. Shorter than
 # Prometheus' 15 s interval, so an idle kept-alive connection is closed well before the next scrape.
 REQUEST_DEADLINE = 10.0
+# Closing a TLS connection waits this long for the client's close_notify (asyncio's default, 30 s, would let a
+# client that never answers it hold its place under the cap three times as long as an idle one).
+TLS_CLOSE_TIMEOUT = 1.0
 # After a failed accept (out of file descriptors), accepting waits this long for some to close.
 ACCEPT_RETRY = 1.0
 MAX_HEADERS = 100
@@ -260,7 +263,7 @@ class Connections:
 
     def __init__(self, ssl_context: ssl.SSLContext | None):
         self.ssl_context = ssl_context
-        self.opening: set[asyncio.Task] = set()  # accepted, not yet handed over (in their TLS handshake)
+        self.opening: dict[_Handler, asyncio.Task] = {}  # accepted, not yet through their TLS handshake
 
     def start(self, sock: socket.socket, handlers: web.Server) -> None:
         self.sock, self.handlers = sock, handlers
@@ -269,7 +272,8 @@ class Connections:
         self.accepting = asyncio.create_task(self._accept(), name="accept")
 
     def __len__(self) -> int:
-        return len(self.opening) + len(self.handlers.connections)
+        # A handler is in both for a moment after its connection_made: counted once.
+        return len(self.opening.keys() | set(self.handlers.connections))
 
     async def _accept(self) -> None:
         loop = asyncio.get_running_loop()
@@ -283,28 +287,31 @@ class Connections:
             if len(self) >= MAX_CONNECTIONS:
                 connection.close()
                 continue
-            task = asyncio.create_task(self._open(connection))
-            self.opening.add(task)
-            task.add_done_callback(self.opening.discard)
+            handler = self.new_handler()
+            self.opening[handler] = asyncio.create_task(self._open(handler, connection))
 
-    async def _open(self, connection: socket.socket) -> None:
+    async def _open(self, handler: _Handler, connection: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time() + REQUEST_DEADLINE
         try:
-            _, handler = await loop.connect_accepted_socket(
-                self.new_handler, connection, ssl=self.ssl_context,
-                ssl_handshake_timeout=REQUEST_DEADLINE if self.ssl_context else None)
+            await loop.connect_accepted_socket(
+                lambda: handler, connection, ssl=self.ssl_context,
+                ssl_handshake_timeout=REQUEST_DEADLINE if self.ssl_context else None,
+                ssl_shutdown_timeout=TLS_CLOSE_TIMEOUT if self.ssl_context else None)
         except OSError as err:  # a failed or timed-out TLS handshake; asyncio has closed the connection
             log.debug("connection closed before its handshake was done: %s", err)
             return
+        finally:
+            del self.opening[handler]
         if self.ssl_context:  # aiohttp's deadline starts now: the first request gets only what is left of ours
             handler.first_request_due = loop.call_at(due, handler.force_close)
 
     async def close(self) -> None:
         self.accepting.cancel()
-        for task in list(self.opening):
+        opening = list(self.opening.values())
+        for task in opening:
             task.cancel()
-        await asyncio.gather(self.accepting, *self.opening, return_exceptions=True)
+        await asyncio.gather(self.accepting, *opening, return_exceptions=True)
         self.sock.close()
 
 

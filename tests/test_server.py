@@ -104,6 +104,20 @@ def test_silent_tls_handshake_is_cut_at_the_deadline(start, ca):
         assert 0.9 < time.monotonic() - began < 3.0
 
 
+def test_tls_client_that_ignores_the_close_is_let_go_at_the_deadline(start, ca, ca_file):
+    """Closing a TLS connection waits for the client's close_notify: asyncio's default is 30 s, so a client that
+    never answers it held its place under the cap three times as long as an idle one."""
+    running = start(server_context(ca, "127.0.0.1"))
+    client = ssl.create_default_context(cafile=str(ca_file))
+    with socket.create_connection(("127.0.0.1", running.port), timeout=5) as plain:
+        with client.wrap_socket(plain, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert tls.recv(4096).startswith(b"HTTP/1.1 200")
+            began = time.monotonic()  # now idle: closed at the 1 s deadline, and the close_notify never answered
+            poll(lambda: len(running.httpd.connections) == 0, 10, what="the connection to be let go")
+            assert time.monotonic() - began < 3.0  # deadline 1 s, then at most 1 s for the close
+
+
 @pytest.mark.parametrize("tls", [False, True])
 def test_client_that_does_not_read_its_answer_is_cut_at_the_deadline(start, ca, ca_file, tls):
     """A client that asks for a big page and never reads it (its TCP window closed) held the connection, and a

@@ -93,7 +93,7 @@ class SpseConfig:
 
     timezone: str = "WIB"  # the site's zone, for "Update terakhir"
     zone: tzinfo = INDONESIAN_ZONES["WIB"]
-    data_max_age: float = 86400.0  # SPSEDataStale's threshold, exported per target
+    data_max_age: float = 28800.0  # SPSEDataStale's threshold in working time (one working day), exported
     app_check: bool = True
     app_interval: float = 300.0  # the application check's own, longer interval
     holidays: tuple[tuple[date, date], ...] = ()  # the config's non-working days: (first, last) ranges
@@ -520,7 +520,7 @@ def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float,
     if interval <= target_timeout:
         raise r.fail(join(path, "app_interval"), f"must be above the target's timeout ({format_duration(target_timeout)})")
     return SpseConfig(timezone=name, zone=zone,
-                      data_max_age=r.duration(raw.get("data_max_age", "24h"), join(path, "data_max_age")),
+                      data_max_age=r.duration(raw.get("data_max_age", "8h"), join(path, "data_max_age")),
                       app_check=r.boolean(raw.get("app_check", True), join(path, "app_check")),
                       app_interval=interval, holidays=holidays)
 

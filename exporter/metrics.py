@@ -22,6 +22,7 @@ from exporter.probes import ProbeResult
 from exporter.probes.http import PHASES, HttpResult
 from exporter.probes.ntp import SERVER_TIME_REASONS, NtpResult
 from exporter.probes.timex import HostClock
+from exporter.workhours import is_working_time, working_seconds
 
 HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
 SPSE_REASONS = ("spse_error", "not_spse")  # front-page reasons of targets with `spse:` on
@@ -59,9 +60,11 @@ FAMILIES = [
     Family("spse_http_ip_protocol", "gauge", "IP version (4 or 6) the last SPSE probe connected over, 0 before any connection."),
     Family("spse_info", "gauge", "Always 1 while the last SPSE front page named its version (footer 'SPSE v4...'); absent when it did not."),
     Family("spse_data_last_update_timestamp_seconds", "gauge", "SPSE's 'Update terakhir' time from the last front page, read in the site's time zone; absent when not shown."),
-    Family("spse_data_max_age_seconds", "gauge", "Configured data age (spse.data_max_age) beyond which SPSEDataStale fires in working hours."),
-    Family("spse_site_utc_offset_seconds", "gauge", "UTC offset of the site's configured time zone (spse.timezone), for working hours in the rules."),
-    Family("spse_site_holiday", "gauge", "1 while the site's date (spse.timezone) is one of the config's holidays, which the rules' working hours skip; else 0."),
+    Family("spse_data_age_working_seconds", "gauge", "Working time (Mon-Fri 08-16 in spse.timezone, holidays excluded) from 'Update terakhir' to the last front page; absent when not shown."),
+    Family("spse_data_max_age_seconds", "gauge", "Configured working-time data age (spse.data_max_age) beyond which SPSEDataStale fires."),
+    Family("spse_site_working_time", "gauge", "1 while it is the site's working hours (Mon-Fri 08-16 in spse.timezone, not a holiday), when SPSEDataStale may fire; else 0."),
+    Family("spse_site_utc_offset_seconds", "gauge", "UTC offset of the site's configured time zone (spse.timezone), for reports in the site's time."),
+    Family("spse_site_holiday", "gauge", "1 while the site's date (spse.timezone) is one of the config's holidays, which working hours skip; else 0."),
     Family("spse_app_probe_success", "gauge", "1 if the last application check (token from /lelang, one row of /dt/lelang as DataTables JSON) succeeded."),
     Family("spse_app_probe_failures_total", "counter", "Failed application checks by reason: timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data."),
     Family("spse_app_probe_duration_seconds", "gauge", "Duration of the last application check, both requests."),
@@ -123,17 +126,22 @@ class _Counters:
 def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
     """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
     labels, page = {"target": target.name}, result.spse
-    now = datetime.now(target.spse.zone)  # the zone's wall time now: right across a DST change
+    spse = target.spse
+    now = datetime.now(spse.zone)  # the zone's wall time now: right across a DST change
     fragments = {
-        "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, target.spse.data_max_age),
+        "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, spse.data_max_age),
+        "spse_site_working_time": sample("spse_site_working_time", labels,
+                                         int(is_working_time(now.timestamp(), spse.zone, spse.is_holiday))),
         "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, now.utcoffset().total_seconds()),
-        "spse_site_holiday": sample("spse_site_holiday", labels, int(target.spse.is_holiday(now.date()))),
+        "spse_site_holiday": sample("spse_site_holiday", labels, int(spse.is_holiday(now.date()))),
     }
     if page and page.version:
         fragments["spse_info"] = sample("spse_info", {**labels, "version": page.version}, 1)
     if page and page.data_updated_at is not None:
         fragments["spse_data_last_update_timestamp_seconds"] = sample(
             "spse_data_last_update_timestamp_seconds", labels, page.data_updated_at)
+        fragments["spse_data_age_working_seconds"] = sample("spse_data_age_working_seconds", labels, round(
+            working_seconds(page.data_updated_at, now.timestamp(), spse.zone, spse.is_holiday), 3))
     return fragments
 
 

@@ -284,11 +284,13 @@ def spse_application_panels() -> list[dict]:
                  "none", [query(f"spse_http_probe_success{{{TARGET}}}", "{{site}} {{target}} front page / depan"),
                           query(f"spse_app_probe_success{{{TARGET}}}", "{{site}} {{target}} application / aplikasi")],
                  UP_DOWN),
-        timeseries("Data age / Umur data",
-                   "Time since SPSE's footer says 'Update terakhir', and the target's spse.data_max_age (dashed): "
-                   "SPSEDataStale fires above it during the site's working hours. ID: Waktu sejak 'Update "
-                   "terakhir' di footer SPSE, dan batas spse.data_max_age.",
-                   "s", [query(f"spse:data_age_seconds{{{TARGET}}}", "{{site}} {{target}} age / umur"),
+        timeseries("Data age in working hours / Umur data dalam jam kerja",
+                   "Working time (Monday to Friday, 08:00 to 16:00 site time, holidays excluded) since SPSE's footer "
+                   "says 'Update terakhir', and the target's spse.data_max_age (dashed): SPSEDataStale fires above "
+                   "it during the site's working hours. Flat at night, on weekends and holidays. ID: Jam kerja sejak "
+                   "'Update terakhir' di footer SPSE, dan batas spse.data_max_age; datar di malam hari, akhir pekan "
+                   "dan hari libur.",
+                   "s", [query(f"spse_data_age_working_seconds{{{TARGET}}}", "{{site}} {{target}} age / umur"),
                          query(f"spse_data_max_age_seconds{{{TARGET}}}", "{{site}} {{target}} max / batas")],
                    overrides=[by_name(".* max / batas$", fixed("red"),
                                       ("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}))]),

@@ -38,7 +38,7 @@ def test_example_config_loads_with_the_documented_shape():
     assert [t.name for t in config.targets] == ["kutaibarat"]
     # SPSE-aware: SPSE's error page needs no regex; the site is in WITA (issue 15).
     spse = config.targets[0].spse
-    assert (spse.timezone, spse.data_max_age, spse.app_check, spse.app_interval) == ("WITA", 86400, True, 300)
+    assert (spse.timezone, spse.data_max_age, spse.app_check, spse.app_interval) == ("WITA", 8 * 3600, True, 300)
     # SPSE's own sources are the global pools a typical LPSE host uses; the national ones are references.
     assert [(s.server, s.role, s.via) for s in config.clock.sources] == [
         ("2.centos.pool.ntp.org", "spse", "global"), ("time.google.com", "spse", "global"),

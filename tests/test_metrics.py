@@ -89,6 +89,33 @@ def test_site_holiday_is_read_on_the_sites_own_date(monkeypatch):
     assert 'spse_site_holiday{target="wita"} 1\n' in text and 'spse_site_holiday{target="utc"} 0\n' in text, text
 
 
+def test_data_age_is_working_time_so_monday_morning_is_fresh(monkeypatch):
+    """Monday 30 November 2026, 08:30 WITA: data updated Friday 16:00 is 30 working minutes old (64.5 hours by the
+    wall clock, the weekly false page this replaced); no "Update terakhir", no age. It is working hours."""
+    import exporter.metrics
+    from exporter.probes.spse_page import SpsePage
+
+    monday = datetime(2026, 11, 30, 0, 30, tzinfo=timezone.utc)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return monday.astimezone(tz)
+    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    config = parse_config(yaml.safe_dump({"targets": [
+        {"name": name, "url": "https://x.example/", "spse": {"timezone": "WITA"}} for name in ("fresh", "blank")]}))
+    friday = monday.timestamp() - 64.5 * 3600
+    metrics = Metrics()
+    for target, page in zip(config.targets, (SpsePage("spse", data_updated_at=friday), SpsePage("spse"))):
+        metrics.record_http(target, HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
+                                               None, None, 10, 0, 4, "https://x.example/", page))
+    samples = parse_metrics(metrics.exposition.render().decode())
+    assert samples.get_value("spse_data_age_working_seconds", target="fresh") == 1800
+    assert samples.get_value("spse_data_age_working_seconds", target="blank") is None
+    assert samples.get_value("spse_site_working_time", target="fresh") == 1
+    assert samples.get_value("spse_data_max_age_seconds", target="fresh") == 8 * 3600  # one working day
+
+
 def test_a_reload_that_turns_spse_on_preinitialises_its_reasons():
     """Counters outlive a reload; the reasons and codes the new settings add must still start at 0, or the first
     spse_error is a new series whose increase() is 0 and the alert's description says reason "unknown"."""

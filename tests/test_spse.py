@@ -11,11 +11,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from exporter.config import INDONESIAN_ZONES, ConfigError, Target, parse_config
+from exporter.config import INDONESIAN_ZONES, ConfigError, SpseConfig, Target, parse_config
 from exporter.probes import ProbeFailure, http
 from exporter.probes.http import probe_http
 from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app, token_in
 from exporter.probes.spse_page import analyse, check
+from exporter.workhours import is_working_time, working_seconds
 from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_CODE, SPSE_ERROR_PAGE,
                          SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, FakeSPSE, free_port,
                          spse_footer, spse_front_page, spse_lelang_page)
@@ -24,6 +25,7 @@ from tests.stack import compress_rules, render_prometheus_config
 from tests.support import http_get, poll
 
 WIB = INDONESIAN_ZONES["WIB"]
+NO_HOLIDAYS = SpseConfig().is_holiday  # the real-exporter tests list none
 UPDATED = SPSE_PAGE_UPDATED
 OTHER_FOOTER = ("<footer class='site-footer'><span>Update terakhir 27-11-2026 09:30,</span> "
                 f"<small>Powered by SPSE v{SPSE_VERSION}</small></footer>")
@@ -324,6 +326,12 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     assert value("spse_data_last_update_timestamp_seconds", target="deaddb") == \
         stale.replace(second=0, microsecond=0).timestamp()
     assert value("spse_data_max_age_seconds", target="deaddb") == 86400
+    # Its age in working time, counted by the exporter up to its last probe (at most a couple of seconds ago).
+    updated, scraped = value("spse_data_last_update_timestamp_seconds", target="deaddb"), time.time()
+    assert working_seconds(updated, scraped - 5, WITA, NO_HOLIDAYS) <= \
+        value("spse_data_age_working_seconds", target="deaddb") <= working_seconds(updated, scraped, WITA, NO_HOLIDAYS)
+    assert value("spse_site_working_time", target="healthy") in (is_working_time(scraped - 5, WITA, NO_HOLIDAYS),
+                                                                 is_working_time(scraped, WITA, NO_HOLIDAYS))
     assert SPSE_ERROR_CODE in probes["spse_app/deaddb"]["message"]
     # The captive portal: not SPSE, no version, no data time.
     assert value("spse_http_probe_success", target="captive") == 0

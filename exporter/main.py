@@ -92,18 +92,25 @@ class Exporter:
             try:
                 config = await asyncio.to_thread(load_config, self.config_file)
             except Exception as err:  # ConfigError, or a bug in validating: the running config stays either way
-                if not isinstance(err, ConfigError):
-                    log.debug("config reload failed", exc_info=True)
-                    err = f"{self.config_file}: cannot load: {type(err).__name__}: {err}"
-                message = " ".join(str(err).split())  # one log line, whatever the YAML error looks like
-                self.metrics.config_loaded(False)
-                log.error("config reload failed, keeping the previous config: %s", message)
-                return message
+                return self._reload_failed(err)
+            try:
+                self.scheduler.apply(config)
+            except Exception as err:  # a bug in applying it: back to the last good config, whatever part changed
+                self.scheduler.apply(self.config)
+                return self._reload_failed(err)
             self.config = config
-            self.scheduler.apply(config)
             self.metrics.config_loaded(True)
             log.info("config reloaded: %s", config.summary())
             return None
+
+    def _reload_failed(self, err: Exception) -> str:
+        if not isinstance(err, ConfigError):
+            log.debug("config reload failed", exc_info=err)
+            err = f"{self.config_file}: cannot load: {type(err).__name__}: {err}"
+        message = " ".join(str(err).split())  # one log line, whatever the YAML error looks like
+        self.metrics.config_loaded(False)
+        log.error("config reload failed, keeping the previous config: %s", message)
+        return message
 
     def reload_soon(self) -> None:
         """SIGHUP: reload in the background; a reload still running finishes first."""

@@ -37,6 +37,30 @@ def test_an_unexpected_error_keeps_the_running_config_and_is_reported(monkeypatc
         f"config reload failed, keeping the previous config: {error}"]
 
 
+def test_a_config_that_fails_to_apply_leaves_the_last_good_one_running(monkeypatch):
+    """An error while the scheduler switches to the new config (a bug) puts the old config's probes back."""
+    new = parse_config("targets: [{name: baru, url: 'http://127.0.0.1:9/'}]\n", "spse.yml")
+    monkeypatch.setattr(main, "load_config", lambda path: new)
+    exporter = main.Exporter("spse.yml", CONFIG)
+
+    async def scenario():
+        exporter.start()
+        apply = exporter.scheduler.apply
+
+        def half_then_fail(config):
+            apply(config)  # the new probes started, the old ones stopped...
+            if config is new:
+                raise KeyError("metrics owner")  # ...and then the bug
+        monkeypatch.setattr(exporter.scheduler, "apply", half_then_fail)
+        error = await exporter.reload()
+        running = sorted(exporter.scheduler._tasks)
+        await exporter.scheduler.stop()
+        return error, running
+    error, running = asyncio.run(scenario())
+    assert error == "spse.yml: cannot load: KeyError: 'metrics owner'"
+    assert running == [("http", "contoh")] and exporter.config is CONFIG and reload_successful(exporter) == 0
+
+
 def test_one_reload_at_a_time(monkeypatch):
     """SIGHUP and POST /-/reload together: each reads the file in turn, never two at once."""
     reading, most = 0, 0

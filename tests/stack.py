@@ -117,11 +117,11 @@ def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | N
 
 
 def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 1,
-                               source: Path = STACK_DIR / "alertmanager.yml") -> Path:
+                               source: Path = STACK_DIR / "alertmanager.yml", env: dict[str, str] | None = None) -> Path:
     """Write the shipped alertmanager.yml into `tmp_dir` with its receivers filled as docker compose does
-    (`WEBHOOK_URL=webhook_url`), every group_wait/group_interval/repeat_interval divided by `factor`;
-    templates stay the shipped ones."""
-    config, _ = receivers.render(source, {"WEBHOOK_URL": webhook_url})
+    (`WEBHOOK_URL=webhook_url` and any other settings in `env`), every group_wait/group_interval/repeat_interval
+    divided by `factor`; templates stay the shipped ones."""
+    config, _ = receivers.render(source, {"WEBHOOK_URL": webhook_url, **(env or {})})
     routes = [config["route"]]
     while routes:
         route = routes.pop()

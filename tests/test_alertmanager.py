@@ -10,7 +10,9 @@ import subprocess
 import pytest
 import yaml
 
-from tests.stack import STACK_DIR, WebhookReceiver, render_alertmanager_config
+from tests.fakes import free_port
+from tests.stack import (STACK_DIR, WebhookReceiver, compress_rules, render_alertmanager_config,
+                         render_prometheus_config)
 from tests.support import poll
 
 CONFIG = STACK_DIR / "alertmanager.yml"
@@ -212,6 +214,40 @@ def test_the_watchers_failing_delivery_also_goes_out_by_the_other_receiver(tmp_p
         fallback.close()
 
 
+def test_a_failing_integration_is_reported_through_the_one_that_works(tmp_path, start_alertmanager, start_prometheus,
+                                                                        webhook_receiver):
+    """The site's receivers with Telegram behind a closed loopback port (abroad, routes lost) and WEBHOOK_URL working
+    (national): the real Prometheus, on the shipped rules 15x faster, sees the real Alertmanager fail via telegram, and
+    NotificationsFailing about telegram reaches the on-call through the webhook, uninhibited by the 4 April chain."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    alertmanager = start_alertmanager(render_alertmanager_config(
+        tmp_path, webhook_receiver.url, 15,
+        env={"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_CHAT_ID": "-100", "TELEGRAM_API_URL": closed}))
+    # Prometheus scrapes the Alertmanager it sends to, as the shipped prometheus.yml does; no exporter needed.
+    config = render_prometheus_config(tmp_path, exporter=None, alertmanager=alertmanager.address,
+                                      rules_dir=compress_rules(tmp_path / "rules", 15),
+                                      scrape_interval="1s", evaluation_interval="1s")
+    start_prometheus(config, ["--rules.alert.resend-delay=1s"])
+    site = {"site": "kutaibarat", "severity": "critical"}
+    alertmanager.post_alerts([{**site, "alertname": "UpstreamGlobalLost", "group": "global"},
+                              {**site, "alertname": "SPSEDown", "target": "kutaibarat"}])
+
+    def failing_alerts():
+        return [alert for _, payload in webhook_receiver.received for alert in payload["alerts"]
+                if alert["labels"]["alertname"] == "NotificationsFailing"]
+
+    first, *_ = poll(failing_alerts, 60, 0.2, "NotificationsFailing at the working webhook")
+    assert first["labels"]["integration"] == "telegram" and first["labels"]["severity"] == "warning", first
+    assert "cannot deliver via telegram" in first["annotations"]["summary"]
+    assert {alert["labels"]["integration"] for alert in failing_alerts()} == {"telegram"}  # the webhook delivers
+    assert {payload["receiver"] for _, payload in webhook_receiver.received
+            if payload["commonLabels"].get("alertname") == "NotificationsFailing"} == {"ops-warning"}
+    (state,) = {alert["status"]["state"] for alert in alertmanager.alerts(filter='alertname="NotificationsFailing"')}
+    assert state == "active"
+    pages = {alert["labels"]["alertname"] for _, payload in webhook_receiver.received for alert in payload["alerts"]}
+    assert {"UpstreamGlobalLost", "SPSEDown"} <= pages
+
+
 def test_template_names_every_cause_in_both_languages():
     """Every link the recording rules can name, alone or chained, has English and Indonesian text."""
     recording = (STACK_DIR / "rules" / "recording.yml").read_text()
@@ -242,3 +278,10 @@ def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
     assert message.index("UpstreamGatewayLost") < message.index("ClockUnvalidated") < message.index("SPSEDown")
     assert message.index("Resolved / Pulih:") < message.index("SPSEGatewayTimeout")
     assert "&lt;summary&gt; &amp; co" in message and "<summary>" not in message  # safe for Telegram's HTML mode
+
+
+def test_a_group_without_a_site_is_titled_by_its_alert(tmp_path):
+    """NotificationsFailing is about the site's Alertmanager, which has no site label: not "SPSE " and nothing."""
+    data = {"status": "firing", "groupLabels": {}, "commonLabels": {"alertname": "NotificationsFailing"},
+            "alerts": [{"status": "firing", "labels": {"alertname": "NotificationsFailing"}}]}
+    assert render('{{ template "spse.title" . }}', data, tmp_path).strip() == "[FIRING:1] NotificationsFailing"

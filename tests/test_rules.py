@@ -28,7 +28,7 @@ CONTRACT = {
     "ClockOffsetHigh": {"warning"}, "UpstreamGlobalLost": {"critical"}, "UpstreamNationalLost": {"critical"},
     "UpstreamGatewayLost": {"critical"}, "UpstreamDegraded": {"warning"}, "SPSEExporterDown": {"critical"},
     "SPSEProbesStale": {"warning"}, "SPSEConfigReloadFailed": {"warning"},
-    "NotificationsNotConfigured": {"warning"}, "Watchdog": {"none"},
+    "NotificationsNotConfigured": {"warning"}, "NotificationsFailing": {"warning"}, "Watchdog": {"none"},
     "SPSEApplicationDown": {"critical"}, "SPSEDataStale": {"warning"},
 }
 SPSE_IMPACT_ALERTS = {"SPSEDown", "SPSEGatewayTimeout", "SPSEServerErrors", "SPSESlowResponses", "SPSEServerClockSkew",

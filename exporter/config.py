@@ -40,6 +40,7 @@ DURATION_RE = re.compile(
     r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
 )
 DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+MAX_DURATION = 366 * 86400  # no setting here means more than a year: a longer one is a typo, not a wish
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # RFC 9110 field values: visible characters, space and tab; CR, LF, NUL and the rest of C0 and DEL
 # would split the request or be rejected by the server.
@@ -215,6 +216,8 @@ def parse_duration(value: Any) -> float:
     seconds = sum(int(g) * unit for g, unit in zip(match.groups(), DURATION_UNITS) if g)
     if seconds <= 0:
         raise ValueError("must be greater than zero")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{value!r} is longer than a year (366d at most)")
     return float(seconds)
 
 

@@ -255,10 +255,15 @@ def test_prometheus_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "15", "1.5s", "s", "0s", "15 s", "-1s"])
+@pytest.mark.parametrize("text", ["", "15", "1.5s", "s", "0s", "15 s", "-1s", "367d", "99999999999999999999999999y"])
 def test_bad_durations(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_a_huge_interval_is_an_error_naming_its_key():
+    with pytest.raises(ConfigError, match=r"interval.*longer than a year"):
+        parse_config(yaml.safe_dump({"interval": "99999999999999999999999999y", "targets": [{"name": "a", "url": "http://x/"}]}))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

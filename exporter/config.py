@@ -505,7 +505,7 @@ def _read_holidays(r: _Reader, raw: Any) -> tuple[tuple[date, date], ...]:
 
 
 def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float,
-               holidays: tuple[tuple[date, date], ...] = ()) -> SpseConfig | None:
+               holidays: tuple[tuple[date, date], ...]) -> SpseConfig | None:
     """`spse: true` (defaults), `spse: false` or absent (off), or a mapping of SPSE settings (on)."""
     if raw is None or raw is False:
         return None
@@ -529,7 +529,7 @@ def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float,
 
 
 def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: float,
-                 holidays: tuple[tuple[date, date], ...] = ()) -> Target:
+                 holidays: tuple[tuple[date, date], ...]) -> Target:
     raw = r.mapping(raw, path, TARGET_KEYS)
     for key in ("name", "url"):
         if key not in raw:

@@ -133,7 +133,7 @@ def incident_blocks(n: int, incident: Incident, monitored: list[str], clock: Clo
     # The links that held say as much as those that broke (4 April 2023: national routes worked, global ones did not).
     broken = {link.link for link in incident.chain}
     chain_rows += [[names[link], say["stayed_up"] if link in monitored else say["not_monitored"], "–"]
-                   for link in text.LINK_NAMES[lang] if link not in broken]
+                   for link in names if link not in broken]
     return [Block("h2", say["incident"].format(n=n, date=clock.date(incident.start), start=clock.time(incident.start),
                                                end=at(incident.end))),
             Block("list", facts),

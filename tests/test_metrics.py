@@ -15,6 +15,7 @@ from exporter.metrics import Metrics
 from exporter.probes import ProbeResult
 from exporter.probes.http import PHASES, HttpResult, probe_http
 from exporter.probes.ntp import NtpResult
+from exporter.probes.spse_page import SpsePage
 from exporter.probes.timex import HostClock
 from exporter.scheduler import jobs_for
 from tests.support import parse_metrics
@@ -24,6 +25,22 @@ BEFORE = {"targets": [{"name": "a", "url": "https://a.example/eproc4", "spse": T
           "clock": {"servers": ["ntp1.example"], "host_kernel": True},
           "upstream": {"global": ["tcp://192.0.2.1:53"]}}
 AFTER = {"targets": [{"name": "b", "url": "https://b.example/eproc4", "spse": {"app_check": False}}]}
+
+
+def freeze_now(monkeypatch, moment: datetime) -> None:
+    """The exporter's metrics read the time at `moment`, in whatever zone they ask for."""
+    import exporter.metrics
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz)
+    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+
+
+def answered(url: str, page: SpsePage | None = None) -> HttpResult:
+    """A front-page probe of `url` that succeeded, with what SPSE's page said."""
+    return HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0), None, None, 10, 0, 4, url, page)
 
 
 def test_a_reload_drops_everything_of_what_it_removed():
@@ -53,38 +70,24 @@ def test_a_reload_drops_everything_of_what_it_removed():
 def test_site_utc_offset_is_the_zones_offset_now(monkeypatch):
     """Read at the zone's own wall time: 06:30 UTC on 8 March 2026 is 01:30 EST in New York, before its change to
     summer time; read as a New York wall time it was already EDT."""
-    import exporter.metrics
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc).astimezone(tz)
-    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    freeze_now(monkeypatch, datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc))
     config = parse_config(yaml.safe_dump({"targets": [
         {"name": "ny", "url": "https://ny.example/", "spse": {"timezone": "America/New_York"}}]}))
     metrics = Metrics()
-    metrics.record_http(config.targets[0], HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
-                                                      None, None, 10, 0, 4, "https://ny.example/"))
+    metrics.record_http(config.targets[0], answered("https://ny.example/"))
     assert 'spse_site_utc_offset_seconds{target="ny"} -18000\n' in metrics.exposition.render().decode()
 
 
 def test_site_holiday_is_read_on_the_sites_own_date(monkeypatch):
     """17:30 UTC on 23 December 2026 is already 24 December at a WITA site (a declared holiday), still the 23rd in
     UTC: the day the working hours skip is the site's."""
-    import exporter.metrics
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime(2026, 12, 23, 17, 30, tzinfo=timezone.utc).astimezone(tz)
-    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    freeze_now(monkeypatch, datetime(2026, 12, 23, 17, 30, tzinfo=timezone.utc))
     config = parse_config(yaml.safe_dump({"holidays": ["2026-12-24/2026-12-26"], "targets": [
         {"name": name, "url": "https://x.example/", "spse": {"timezone": zone}} for name, zone in (("wita", "WITA"),
                                                                                                   ("utc", "UTC"))]}))
     metrics = Metrics()
     for target in config.targets:
-        metrics.record_http(target, HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
-                                               None, None, 10, 0, 4, "https://x.example/"))
+        metrics.record_http(target, answered("https://x.example/"))
     text = metrics.exposition.render().decode()
     assert 'spse_site_holiday{target="wita"} 1\n' in text and 'spse_site_holiday{target="utc"} 0\n' in text, text
 
@@ -92,23 +95,14 @@ def test_site_holiday_is_read_on_the_sites_own_date(monkeypatch):
 def test_data_age_is_working_time_so_monday_morning_is_fresh(monkeypatch):
     """Monday 30 November 2026, 08:30 WITA: data updated Friday 16:00 is 30 working minutes old (64.5 hours by the
     wall clock, the weekly false page this replaced); no "Update terakhir", no age. It is working hours."""
-    import exporter.metrics
-    from exporter.probes.spse_page import SpsePage
-
     monday = datetime(2026, 11, 30, 0, 30, tzinfo=timezone.utc)
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return monday.astimezone(tz)
-    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    freeze_now(monkeypatch, monday)
     config = parse_config(yaml.safe_dump({"targets": [
         {"name": name, "url": "https://x.example/", "spse": {"timezone": "WITA"}} for name in ("fresh", "blank")]}))
     friday = monday.timestamp() - 64.5 * 3600
     metrics = Metrics()
     for target, page in zip(config.targets, (SpsePage("spse", data_updated_at=friday), SpsePage("spse"))):
-        metrics.record_http(target, HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0),
-                                               None, None, 10, 0, 4, "https://x.example/", page))
+        metrics.record_http(target, answered("https://x.example/", page))
     samples = parse_metrics(metrics.exposition.render().decode())
     assert samples.get_value("spse_data_age_working_seconds", target="fresh") == 1800
     assert samples.get_value("spse_data_age_working_seconds", target="blank") is None
@@ -120,7 +114,7 @@ def test_a_reload_that_turns_spse_on_preinitialises_its_reasons():
     """Counters outlive a reload; the reasons and codes the new settings add must still start at 0, or the first
     spse_error is a new series whose increase() is 0 and the alert's description says reason "unknown"."""
     metrics = Metrics()
-    ok = HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.0), None, None, 10, 0, 4, "https://s.example/")
+    ok = answered("https://s.example/")
     for spse, codes in ((False, []), (True, [200, 203])):
         target = parse_config(yaml.safe_dump({"targets": [
             {"name": "s", "url": "https://s.example/", "spse": spse, "valid_status_codes": codes}]})).targets[0]

@@ -37,7 +37,7 @@ UPSTREAM_REASONS = {
     "https": ("timeout", "dns", "connect", "tls", "protocol", "http_status"),
 }
 # Codes whose counters exist from the start, so increase() sees the first 5xx, not only the second.
-PREINITIALISED_CODES = (500, 502, 503, 504)
+PREINITIALISED_CODES = ("500", "502", "503", "504", "5xx")
 # Statuses in IANA's registry (as Python lists it) keep their own `code` label; any other only its class,
 # so a peer inventing statuses adds at most five series per target.
 REGISTERED_CODES = frozenset(HTTPStatus)
@@ -204,7 +204,7 @@ class Metrics:
 
     def record_http(self, target: Target, result: HttpResult) -> None:
         owner = ("http", target.name)
-        codes = tuple(dict.fromkeys(map(str, (*(target.valid_status_codes or (200,)), *PREINITIALISED_CODES))))
+        codes = tuple(dict.fromkeys((*map(str, target.valid_status_codes or (200,)), *PREINITIALISED_CODES)))
         counters = self._counters_for(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
         counters.observe(result.duration)
         if result.status_code:

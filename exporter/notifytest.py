@@ -64,17 +64,23 @@ def destination(integration: str, config: dict) -> tuple[str, int] | None:
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def try_connect(address: tuple[str, int], hanging: bool) -> str:
-    """What a TCP connection from this host to `address` gives: the likely reason a delivery failed."""
+def try_connect(address: tuple[str, int], hanging: bool) -> tuple[str, str]:
+    """What a TCP connection from this host to `address` gives, in English and Bahasa Indonesia: the likely
+    reason a delivery failed."""
+    where = f"{address[0]}:{address[1]}"
     try:
         socket.create_connection(address, timeout=5).close()
     except OSError as err:
-        return f"{address[0]}:{address[1]} from this host: {err.strerror or err}"
+        return f"{where} from this host: {err.strerror or err}", f"{where} dari host ini: {err.strerror or err}"
     if hanging:
-        return (f"{address[0]}:{address[1]} accepts connections from this host but does not answer: a proxy or "
-                "firewall on the way holds the request")
-    return (f"{address[0]}:{address[1]} accepts connections from this host: check the token, chat id or "
-            "credentials in `docker compose logs alertmanager` (\"Notify for alerts failed\")")
+        return (f"{where} accepts connections from this host but does not answer: a proxy or firewall on the way "
+                "holds the request",
+                f"{where} menerima koneksi dari host ini tetapi tidak menjawab: proxy atau firewall di tengah jalan "
+                "menahan permintaan")
+    return (f"{where} accepts connections from this host: check the token, chat id or credentials in "
+            "`docker compose logs alertmanager` (\"Notify for alerts failed\")",
+            f"{where} menerima koneksi dari host ini: periksa token, chat id atau kredensial di "
+            "`docker compose logs alertmanager` (\"Notify for alerts failed\")")
 
 
 def notification(run_id: str, minutes: int) -> dict:
@@ -120,12 +126,16 @@ def check(url: str, timeout: float) -> tuple[bool, list[str]]:
             lines.append(f"{name}: delivered / terkirim")
             continue
         hanging = result is None and name in started
-        reason = ("the attempt failed" if result == "failed" else
-                  f"the attempt started and got no answer within {timeout:.0f}s" if hanging else
-                  f"no attempt within {timeout:.0f}s")
+        english, indonesian = (
+            ("the attempt failed", "percobaan pengiriman gagal") if result == "failed" else
+            (f"the attempt started and got no answer within {timeout:.0f}s",
+             f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam {timeout:.0f} detik") if hanging else
+            (f"no attempt within {timeout:.0f}s", f"belum ada percobaan pengiriman dalam {timeout:.0f} detik"))
         address = destination(name, entries[0])
-        detail = f"; {try_connect(address, hanging)}" if address else ""
-        lines.append(f"{name}: not delivered / tidak terkirim: {reason}{detail}")
+        if address:
+            connected = try_connect(address, hanging)
+            english, indonesian = f"{english}; {connected[0]}", f"{indonesian}; {connected[1]}"
+        lines.append(f"{name}: not delivered / tidak terkirim: {english} / {indonesian}")
     return all(outcome.get(name) == "delivered" for name in configs), lines
 
 

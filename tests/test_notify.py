@@ -138,6 +138,7 @@ def test_unreachable_receiver_is_reported_not_delivered_with_the_reason(tmp_path
     assert result.returncode == 1, result.stdout + result.stderr
     assert "NOT DELIVERED / TIDAK TERKIRIM" in result.stdout
     assert "telegram: not delivered" in result.stdout and "the attempt failed" in result.stdout
+    assert "/ percobaan pengiriman gagal; " in result.stdout and "dari host ini: Connection refused" in result.stdout
     assert f"{closed.removeprefix('http://')} from this host: Connection refused" in result.stdout, result.stdout
 
 
@@ -160,6 +161,8 @@ def test_a_receiver_that_never_answers_is_reported_as_hanging_not_as_no_attempt(
     assert "telegram: not delivered / tidak terkirim: the attempt started and got no answer within 5s" in result.stdout, \
         result.stdout
     assert f"{address} accepts connections from this host but does not answer" in result.stdout, result.stdout
+    assert (f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam 5 detik; {address} menerima koneksi dari "
+            "host ini tetapi tidak menjawab") in result.stdout, result.stdout
     assert "check the token" not in result.stdout
 
 

@@ -15,6 +15,10 @@ from tests.support import ROOT
 TARGETS = 5  # site 3 answers 504 (bench/world.py), so a fifth of the probes fail for both exporters
 
 
+def probes_failed(result: dict) -> int:
+    return round(result["failed_share"] * result["completed"])
+
+
 def test_benchmark_runs_end_to_end_and_prints_the_table(tmp_path):
     figures = tmp_path / "bench.json"
     run = subprocess.run(
@@ -27,7 +31,9 @@ def test_benchmark_runs_end_to_end_and_prints_the_table(tmp_path):
     assert set(results) == {"spse-exporter", "blackbox_exporter"}
     for name, result in results.items():
         assert result["completed"] >= TARGETS * 2 - 1, (name, result)  # two rounds in the window, give or take an edge
-        assert abs(result["failed_share"] - 1 / TARGETS) < 0.05, (name, result)
+        # The window's edges cut rounds, so each target has k or k+1 probes in it: only site 3's fail, so the
+        # failures are within one of a fifth of the probes (11 probes with 3 failed is site 3 probed a third time)
+        assert abs(probes_failed(result) - result["completed"] / TARGETS) < 1, (name, result)
         assert result["cpu_s"] > 0 and result["rss"]["peak_mb"] > 0, (name, result)
     assert results["spse-exporter"]["render"]["scrapes"] == 10
 

@@ -279,8 +279,11 @@ def test_pages_being_built_leave_the_resolver_threads_to_the_probes(start):
         return {}
     running = start(last_results=slow)
     running.loop.call_soon_threadsafe(running.loop.set_default_executor, ThreadPoolExecutor(2))  # 64 in the exporter
-    for _ in range(4):
-        threading.Thread(target=http_get, args=(running.url + "/probes",), daemon=True).start()
+    statuses = []
+    scrapes = [threading.Thread(target=lambda: statuses.append(http_get(running.url + "/probes")[0]), daemon=True)
+               for _ in range(4)]
+    for scrape in scrapes:
+        scrape.start()
     assert building.acquire(timeout=5) and building.acquire(timeout=5)
 
     async def resolve():
@@ -288,6 +291,9 @@ def test_pages_being_built_leave_the_resolver_threads_to_the_probes(start):
         await asyncio.get_running_loop().getaddrinfo("localhost", 80)
         return time.monotonic() - began
     assert running.call(resolve()) < 0.3
+    for scrape in scrapes:  # answered before the server stops, not reset by its teardown
+        scrape.join(timeout=10)
+    assert statuses == [200] * 4
 
 
 # --- basic auth: timing, caching, and the event loop -----------------------------------------------

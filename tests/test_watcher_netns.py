@@ -13,6 +13,7 @@ one second here is 15 s in production. Each scenario prints which receiver got w
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -36,6 +37,8 @@ WATCHER_DIR = STACK_DIR / "watcher"
 SITE_PASSWORD, READER_PASSWORD = "site-test-password", "reader-test-password"
 SPSE_URL = f"http://{LPSE}/eproc4"
 PRODUCTION_PAGE_BOUND = 180  # seconds: the root-cause page must get out within 3 production minutes
+GROUP_WAIT = 30 / SPEEDUP  # both Alertmanagers' group_wait for a site's group
+WATCHDOGS = "Watchdog|WatcherWatchdog"
 REPORT: list[str] = []
 
 
@@ -141,14 +144,31 @@ class Stack:
                    if name == metric and set(labels.items()) <= set(found))
 
     def quiet(self, what: str) -> None:
-        """Wait until both sides are healthy, neither has a firing alert besides the watchdogs, and every
-        receiver got the resolution of what it was paged about: none arrives during the next scenario."""
+        """Wait until both sides are healthy, neither Prometheus has an alert (pending or firing) nor either
+        Alertmanager one besides the watchdogs, and every receiver got the resolution of what it was paged
+        about, and that for a group_wait: nothing on its way arrives during the next scenario. (Prometheus alone
+        is not enough: an alert it resolved before its Alertmanager's group_wait was over still got sent.)"""
+        t = self.topology
+
         def calm():
-            site = self.site_query('ALERTS{alertstate="firing",alertname!="Watchdog"}')
-            watcher = self.watcher_query('ALERTS{alertstate="firing",vantage!="site",alertname!="WatcherWatchdog"}')
+            site = self.site_query(f'ALERTS{{alertname!~"{WATCHDOGS}"}}')
+            watcher = self.watcher_query(f'ALERTS{{vantage!="site",alertname!~"{WATCHDOGS}"}}')
+            held = [alert for namespace, alertmanager in ((t.lpse, self.site_am), (t.national, self.watcher_am))
+                    for alert in namespace.call(alertmanager.alerts)
+                    if not re.fullmatch(WATCHDOGS, alert["labels"]["alertname"])]
             healthy = self.watcher_query(f'watcher:site_cause{{site="{SITE}",cause="none"}}')
-            return not site and not watcher and healthy and settled(self.telegram) and settled(self.oncall)
-        poll(calm, 120, 0.5, what)
+            return (not site and not watcher and not held and healthy and settled(self.telegram)
+                    and settled(self.oncall))
+        since = None
+
+        def calm_for_a_group_wait():
+            nonlocal since
+            if not calm():
+                since = None
+                return False
+            since = since or time.monotonic()
+            return time.monotonic() - since >= GROUP_WAIT
+        poll(calm_for_a_group_wait, 120, 0.5, what)
 
     def close(self) -> None:
         for process in reversed(self.processes):

@@ -269,22 +269,32 @@ def test_a_real_spse_failure_pages_once_from_the_site(stack):
 
 def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
     t = stack.topology
+    # The watcher counts a site's notifications over 2 minutes, and a delivery in them holds off
+    # SiteNotificationsFailing (one failure that a retry delivers never pages): the last scenario's
+    # resolved notification must be out of that window, or it delays this page by up to the window.
+    last_delivery = max((arrived for arrived, _ in stack.telegram.received), default=0.0)
+    poll(lambda: time.monotonic() - last_delivery >= 120 / SPEEDUP, 10, 0.1, "the last delivery out of the window")
     started_before = stack.scrape(t.lpse, stack.site_am, "alertmanager_notifications_total")
     began = time.monotonic()
     t.cut_global()  # 08:00 WITA: international routes lost, national routes stay
     stack.spse.set("status", status=504)  # SPSE cannot validate its clock
     due = []  # when the site's Alertmanager started its first notification: the site's page was due
 
-    def forwarded(payload):
-        return any(alert["labels"].get("site_alertname") == "SPSEDown" for alert in payload["alerts"]
-                   if alert["status"] == "firing")
+    def forwarded(payload, name=None) -> bool:
+        """Whether the payload carries a firing alert of the site that the watcher forwards (`name`, or any)."""
+        return any("site_alertname" in alert["labels"] and name in (None, alert["labels"]["site_alertname"])
+                   for alert in payload["alerts"] if alert["status"] == "firing")
 
     def page():
         if not due and stack.scrape(t.lpse, stack.site_am, "alertmanager_notifications_total") > started_before:
             due.append(time.monotonic())
         return first(stack.oncall, began, forwarded)
-    arrived, payload = poll(page, 90, 0.2, "the forwarded SPSEDown at the on-call webhook")
+    paged, _ = poll(page, 90, 0.2, "the site's page forwarded to the on-call webhook")
     assert due, "the site's Alertmanager never tried to notify"
+    # SPSEDown (for: 2m) may fire at the site after that first page went out: it joins the on-call's group
+    # a group_interval later, as any alert joining a notified group does.
+    arrived, payload = poll(lambda: first(stack.oncall, began, lambda p: forwarded(p, "SPSEDown")), 60, 0.2,
+                            "the forwarded SPSEDown at the on-call webhook")
     failing = poll(lambda: first(stack.oncall, began, lambda p: "SiteNotificationsFailing" in names(p, "firing")),
                    30, 0.2, "SiteNotificationsFailing at the on-call webhook")
     spse_down = next(a for a in payload["alerts"] if a["labels"].get("site_alertname") == "SPSEDown")
@@ -293,7 +303,17 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
     during = payloads(stack.oncall, began)
     assert not payloads(stack.telegram, began), "the Telegram stand-in is abroad: nothing can reach it"
     assert all(not names(p, "firing") & {"SiteSilent", "SPSEDownFromOutside"} for _, p in during)
-    assert arrived - due[0] <= PRODUCTION_PAGE_BOUND / SPEEDUP, arrived - due[0]
+    # The promise: the site's page gets out through the watcher within 3 minutes of being due. The waits
+    # configured on its way, in production seconds: the site's Prometheus scrapes its Alertmanager (15) and
+    # remote-writes the sample (batch_send_deadline 5); the watcher records watcher:notifications_failing (15),
+    # its alert group reads it at its own next evaluation (15), SiteNotificationsFailing waits its for: (30)
+    # and SiteAlertForwarded fires in the same evaluation; the watcher's Alertmanager waits group_wait (30).
+    # 110 of the 180 s, run here in 7.3 s; the other 4.7 s (70 s in production) are for what does not run
+    # faster with the clock: processes, HTTP between them, the test's polling. Measured: 5.7 to 6.4 s, also
+    # beside two CPU hogs (load 9).
+    # Measured to the first forwarded page: it carries every alert of the site's first notification (all of
+    # them fired before that notification started, so before SiteNotificationsFailing could).
+    assert paged - due[0] <= PRODUCTION_PAGE_BOUND / SPEEDUP, paged - due[0]
     # The text a Telegram or e-mail receiver of the watcher would show leads with the site's root cause.
     data = stack.topology.workdir / "forwarded.json"
     data.write_text(json.dumps(payload))
@@ -321,9 +341,9 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
            "Telegram stand-in: nothing while cut",
            f"site Alertmanager starts its first notification (hangs, then fails) {production(due[0] - began)} "
            "after the cut",
-           f"on-call webhook: SiteNotificationsFailing after {production(failing[0] - began)}; forwarded SPSEDown "
-           f"(cause {spse_down['annotations']['cause']}) after {production(arrived - began)}, "
-           f"{production(arrived - due[0])} after the site's own page was due",
+           f"on-call webhook: SiteNotificationsFailing after {production(failing[0] - began)}; the first forwarded "
+           f"page after {production(paged - began)}, {production(paged - due[0])} after the site's own page was due; "
+           f"forwarded SPSEDown (cause {spse_down['annotations']['cause']}) after {production(arrived - began)}",
            "text of the forwarded page: " + " | ".join(line for line in message.splitlines()[:4] if line),
            f"recovery: on-call webhook got both resolved after {production(oncall_resolved - recovered)}; "
            f"Telegram stand-in got the site's resolved SPSEDown after {production(telegram_resolved - recovered)}")

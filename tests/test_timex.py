@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from exporter.probes.timex import TIME_ERROR, read_host_clock
+from tests.support import poll
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="adjtimex(2) is Linux's")
 
@@ -31,8 +33,25 @@ def raw_read() -> dict:
                                      check=True, timeout=30).stdout)
 
 
+def undisturbed(before: dict, after: dict) -> bool:
+    """No time daemon updated the kernel between two raw reads: it resets maxerror and may change esterror and
+    the status (chronyd and timesyncd do every poll), which a read between them cannot be compared with."""
+    return (before["state"], before["status"], before["esterror"]) == (after["state"], after["status"],
+                                                                       after["esterror"]) \
+        and before["maxerror"] <= after["maxerror"]
+
+
+def between_raw_reads(read):
+    """(before, read(), after), read again (at most 3 times) while a time daemon's update fell between them."""
+    for _ in range(3):
+        before, value, after = raw_read(), read(), raw_read()
+        if undisturbed(before, after):
+            break
+    return before, value, after
+
+
 def test_host_clock_matches_the_kernels_own_answer():
-    before, clock, after = raw_read(), read_host_clock(), raw_read()
+    before, clock, after = between_raw_reads(read_host_clock)
     assert clock.status == before["status"] == after["status"]
     assert clock.synchronized == (before["state"] != TIME_ERROR)
     # maxerror only grows between the daemon's updates (0.5 ms/s), so ours lies between the two raw reads
@@ -55,11 +74,18 @@ def test_host_clock_values_keep_adjtimex_semantics():
 def test_exporter_serves_the_host_clock_only_when_asked(start_exporter, ntp):
     exporter = start_exporter({"interval": "1s", "timeout": "300ms",
                                "clock": {"servers": [ntp.address], "host_kernel": True}})
-    samples = exporter.scrape()
-    raw = raw_read()
-    assert samples.get_value("spse_host_clock_synchronized") == int(raw["state"] != TIME_ERROR)
-    assert samples.get_value("spse_host_clock_estimated_error_seconds") == pytest.approx(raw["esterror"] / 1e6, abs=0.01)
-    assert samples.get_value("spse_host_clock_maximum_error_seconds") == pytest.approx(raw["maxerror"] / 1e6, abs=0.01)
+
+    def next_round():
+        """A scrape from a clock round recorded after now (the host clock is read as the round is recorded)."""
+        asked = time.time() + 0.5
+        return poll(lambda: (s := exporter.scrape()).get_value(
+            "spse_last_probe_timestamp_seconds", probe="ntp", name=ntp.address) > asked and s, what="a clock round")
+    before, samples, after = between_raw_reads(next_round)
+    assert samples.get_value("spse_host_clock_synchronized") == int(before["state"] != TIME_ERROR)
+    assert samples.get_value("spse_host_clock_estimated_error_seconds") == pytest.approx(before["esterror"] / 1e6,
+                                                                                         abs=0.01)
+    assert before["maxerror"] / 1e6 - 0.01 <= samples.get_value("spse_host_clock_maximum_error_seconds") \
+        <= after["maxerror"] / 1e6 + 0.01
     assert samples.get_value("spse_host_clock_offset_seconds") is not None
 
     plain = start_exporter({"interval": "1s", "timeout": "300ms", "clock": {"servers": [ntp.address]}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import socket
 import ssl
 from pathlib import Path
 
@@ -110,7 +111,8 @@ def start_exporter(tmp_path):
 def start_chrony(tmp_path):
     """Start Debian's chronyd on a loopback port (tests/real_servers.py), synchronised or not."""
     names = itertools.count()
-    yield from launcher(lambda **kwargs: ChronyServer(tmp_path / f"chrony{next(names)}", free_port(), **kwargs))
+    yield from launcher(lambda **kwargs: ChronyServer(tmp_path / f"chrony{next(names)}",
+                                                      free_port(kind=socket.SOCK_DGRAM), **kwargs))
 
 
 # Prometheus, Alertmanager and a webhook receiver (tests/stack.py), stopped after each test.

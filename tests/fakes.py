@@ -474,8 +474,9 @@ class TcpListener:
         self.server.server_close()
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """A port free on `host` now, for TCP or (kind=SOCK_DGRAM) UDP: a free TCP port may be a UDP port in use."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
 

@@ -4,6 +4,7 @@ and against Debian's chronyd (shifted with libfaketime, synchronised or not)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import pytest
@@ -90,7 +91,7 @@ def test_silent_server_times_out_at_the_deadline(ntp):
 
 
 def test_closed_port_fails_at_once_on_the_icmp_refusal():
-    result = query(f"127.0.0.1:{free_port()}", timeout=2.0)
+    result = query(f"127.0.0.1:{free_port(kind=socket.SOCK_DGRAM)}", timeout=2.0)
     assert (result.success, result.reason) == (False, "connect")
     assert result.duration < 1.0
 

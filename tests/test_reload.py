@@ -110,5 +110,8 @@ def test_scrapes_answer_while_a_big_config_is_read(start_exporter, spse):
           f"slowest {max(times) * 1000:.0f} ms")
     assert answer["status"] == 500 and b"targets[3000].url" in answer["body"]
     assert answer["took"] > 1.0  # long enough that a stalled loop would show
-    assert max(times) < min(1.0, answer["took"] / 3)
+    # Relative to the reload, not a fixed second: beside other load a scrape took 1.1 s of a 9.2 s reload (ratio
+    # 0.12; 0.10 on a quiet machine), while one that waits for the reading on the event loop takes all of it
+    # (measured 1.9 s of a 1.9 s reload).
+    assert max(times) < answer["took"] / 3
     assert exporter.scrape().get_value("spse_http_probe_success", target="contoh") == 1

@@ -12,10 +12,17 @@ import pytest
 import trustme
 import yaml
 
+from exporter.main import raise_open_files_limit
 from tests.fakes import FakeDNS, FakeNTP, FakeSPSE, TcpListener, free_port
 from tests.real_servers import ChronyServer
 from tests.stack import AlertmanagerProcess, PrometheusProcess, WebhookReceiver
 from tests.support import ExporterProcess
+
+
+def pytest_configure(config):
+    """Tests hold over a thousand sockets at once (tests/test_endpoint_security.py): a machine that starts
+    processes with a soft limit of 1,024 open files would fail them, so the tests raise it as the exporter does."""
+    raise_open_files_limit()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import itertools
 import json
 import os
 import secrets
@@ -474,9 +475,40 @@ class TcpListener:
         self.server.server_close()
 
 
+# free_port hands out ports below the kernel's ephemeral range, where nothing else picks them: a port bind(0)
+# found and let go could be picked again by any process (another test file's fake, listener or free_port)
+# before the server it was meant for binds it. Each xdist worker has its own slice, each process its own start.
+FIRST_PORT, SLICES = 10240, 8
+
+
+def _port_slice() -> range:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ranges:
+            ephemeral = int(ranges.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768  # Linux's default
+    size = (ephemeral - FIRST_PORT) // SLICES
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    first = FIRST_PORT + int(worker) % SLICES * size if worker.isdigit() else FIRST_PORT
+    return range(first, first + size) if size >= 100 else range(0)
+
+
+_PORTS = _port_slice()
+_port_numbers = itertools.count(os.getpid())
+
+
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
     """A port free on `host` now, for TCP or (kind=SOCK_DGRAM) UDP: a free TCP port may be a UDP port in use."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(len(_PORTS)):
+        port = _PORTS[next(_port_numbers) % len(_PORTS)]
+        with socket.socket(family, kind) as sock:
+            try:
+                sock.bind((host, port))
+                return port
+            except OSError:
+                continue  # in use, or a connection's TIME_WAIT: the next one
+    with socket.socket(family, kind) as sock:  # no room below the ephemeral range on this machine
         sock.bind((host, 0))
         return sock.getsockname()[1]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.fakes import FakeNTP, FakeSPSE, TcpListener
+from tests.fakes import FakeNTP, FakeSPSE, TcpListener, free_port
 from tests.support import poll
 
 
@@ -20,10 +20,8 @@ def new_lines(exporter, seen: list[str], fragment: str) -> list[str]:
 
 @pytest.mark.timeout(120)
 def test_logs_report_every_change_of_reason_and_partial_failures(start_exporter):
-    spse = FakeSPSE()
-    port = spse.port
-    spse.close()  # nothing listens yet: connect fails
-    ntp, anchor, second = FakeNTP(), TcpListener(), TcpListener()
+    port = free_port()  # nothing listens yet: connect fails
+    spse, ntp, anchor, second = None, FakeNTP(), TcpListener(), TcpListener(port=free_port())
     exporter = None
     try:
         exporter = start_exporter({
@@ -66,16 +64,15 @@ def test_logs_report_every_change_of_reason_and_partial_failures(start_exporter)
                 assert "Connect call failed" not in line, line  # asyncio's wording repeats the address
     finally:
         for fake in (spse, ntp, anchor, second):
-            fake.close()
+            if fake:
+                fake.close()
 
 
 @pytest.mark.timeout(60)
 def test_a_target_removed_and_added_again_says_again_that_it_fails(start_exporter):
     """What the log said about a probe is forgotten with the probe: added back by a reload and still failing,
     it is logged as failing again, not passed over as already said."""
-    anchor = TcpListener()
-    port = anchor.port
-    anchor.close()  # nothing listens: connect fails
+    port = free_port()  # nothing listens: connect fails
     failing = {"interval": "1s", "timeout": "500ms", "targets": [{"name": "lpse", "url": f"http://127.0.0.1:{port}/"}]}
     without = {"interval": "1s", "timeout": "500ms", "upstream": {"custom_lan": [f"tcp://127.0.0.1:{port}"]}}
     exporter = start_exporter(failing)
@@ -96,9 +93,7 @@ def test_credentials_in_the_config_never_reach_the_log(start_exporter):
     """A target URL with a token in its query, an Authorization header, and an http check with a key in its
     query: the site loops its redirects back to the URL, token and all, and the check's port is closed. The
     log says both fail, with <hidden> where the credentials were."""
-    spse, closed = FakeSPSE(), TcpListener()
-    port = closed.port
-    closed.close()
+    spse, port = FakeSPSE(), free_port()  # nothing listens on port
     spse.set("redirect_loop")
     token, bearer, key = "t0ken-in-the-query", "bearer-secret-42", "check-key-0815"
     try:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from bench.scrape_load import HangingWorld, run_load
 
 CLIENTS, PAUSE, SECONDS, TARGETS = 32, 0.05, 12.0, 20  # up to 640 scrapes/s, Prometheus makes 1 per 15 s
-# Quiet 2-core machine: p99 ~50 ms, slowest ~300 ms (docs/reliability.md). A shared, overloaded machine
-# stalls any process for up to ~1.5 s now and then, so the slowest scrape gets room below Prometheus'
-# 10 s scrape timeout while p99 stays tight.
-P99_MS, MAX_LATENCY_MS = 250, 2500
+# Quiet 2-core machine: p99 ~50 ms, slowest ~300 ms (docs/reliability.md); beside 3-4 CPU hogs p99 reached
+# 161 ms, so 250 ms left CI 1.6x. A scrape that waited on the hanging probes would take up to their 1.5 s
+# timeout, so p99 500 ms still fails that bug. A shared, overloaded machine stalls any process for up to
+# ~1.5 s now and then, so the slowest scrape gets room below Prometheus' 10 s scrape timeout.
+P99_MS, MAX_LATENCY_MS = 500, 2500
 MAX_GROWTH_MIB = 10.0
 
 

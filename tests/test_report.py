@@ -479,27 +479,35 @@ def test_a_link_back_before_spse_failed_is_not_the_cause(prometheus, capsys):
     assert "disebabkan oleh kendala teknis pada server atau aplikasi SPSE" in text
 
 
-@pytest.mark.parametrize("args, code, message", [
+@pytest.mark.parametrize("args, code, message, indonesian", [
     (("--site", "nowhere"), 2, "unknown site 'nowhere': Prometheus has data for these sites: bandung, jakarta, "
-                               "jayapura, kutaibarat, samarinda, sorong"),
-    (("--site", "jakarta", "--to", "2023-05-01 08:00"), 2, "empty window: --from must be before --to"),
-    (("--site", "jakarta", "--to", "yesterday"), 2, "time 'yesterday': use RFC 3339"),
-    (("--site", "jakarta", "--timezone", "Mars/Olympus"), 2, "unknown time zone 'Mars/Olympus'"),
-    (("--site", "jakarta", "--target", "nope"), 2, "site 'jakarta' has no target 'nope' (targets: jakarta)"),
+                               "jayapura, kutaibarat, samarinda, sorong",
+     "situs 'nowhere' tidak dikenal; Prometheus punya data situs: bandung, jakarta"),
+    (("--site", "jakarta", "--to", "2023-05-01 08:00"), 2, "empty window: --from must be before --to",
+     "rentang kosong: --from harus sebelum --to"),
+    (("--site", "jakarta", "--to", "yesterday"), 2, "time 'yesterday': use RFC 3339",
+     "waktu 'yesterday' tidak terbaca"),
+    (("--site", "jakarta", "--timezone", "Mars/Olympus"), 2, "unknown time zone 'Mars/Olympus'",
+     "zona waktu 'Mars/Olympus' tidak dikenal"),
+    (("--site", "jakarta", "--target", "nope"), 2, "site 'jakarta' has no target 'nope' (targets: jakarta)",
+     "situs 'jakarta' tidak punya target 'nope'"),
 ])
-def test_clear_errors(prometheus, capsys, args, code, message):
+def test_clear_errors(prometheus, capsys, args, code, message, indonesian):
+    """Each error names what is wrong in English and, after ' / ', in Bahasa Indonesia (as notify-test does)."""
     base = {"--from": "2023-05-01 08:00", "--to": "2023-05-01 16:00"}
     flags = dict(zip(args[::2], args[1::2]))
     argv = ["--prometheus.url", prometheus.url] + [x for k, v in {**base, **flags}.items() for x in (k, v)]
     assert cli.main(argv) == code
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and f" / {indonesian}" in err, err
 
 
 def test_prometheus_unreachable(capsys):
     url = f"http://127.0.0.1:{free_port()}"
     assert cli.main(["--prometheus.url", url, "--site", "x", "--from", "2023-05-01 08:00",
                      "--to", "2023-05-01 09:00"]) == 1
-    assert f"Prometheus at {url} is unreachable" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"Prometheus at {url} is unreachable" in err and f" / Prometheus di {url} tidak dapat dihubungi" in err
 
 
 @pytest.mark.parametrize("page", ["<html>not Prometheus</html>", "[1, 2, 3]", '"success"'])

@@ -164,7 +164,7 @@ class Collector:
     def __init__(self, prom: Prometheus, site: str, target: str | None, start: float, end: float,
                  step: float, merge_gap: float, min_failed: int):
         if end <= start:
-            raise ReportError("empty window: --from must be before --to")
+            raise ReportError("empty window: --from must be before --to / rentang kosong: --from harus sebelum --to")
         self.prom, self.site = prom, site
         self.window = (start, end)
         span = end - start + CONTEXT
@@ -177,15 +177,18 @@ class Collector:
     def _target(self, target: str | None) -> str:
         sites = self.prom.label_values("site")
         if self.site not in sites:
-            known = ", ".join(sites) or "none"
-            raise ReportError(f"unknown site {self.site!r}: Prometheus has data for these sites: {known}")
+            known = ", ".join(sites)
+            raise ReportError(f"unknown site {self.site!r}: Prometheus has data for these sites: {known or 'none'} / "
+                              f"situs {self.site!r} tidak dikenal; Prometheus punya data situs: {known or 'tidak ada'}")
         targets = self.prom.label_values("target", f"spse_http_probe_success{{{self.inside()}}}")
         if target is not None:
             if target not in targets:
-                raise ReportError(f"site {self.site!r} has no target {target!r} (targets: {', '.join(targets)})")
+                raise ReportError(f"site {self.site!r} has no target {target!r} (targets: {', '.join(targets)}) / "
+                                  f"situs {self.site!r} tidak punya target {target!r}")
             return target
         if len(targets) > 1:
-            raise ReportError(f"site {self.site!r} has several targets ({', '.join(targets)}): choose one with --target")
+            raise ReportError(f"site {self.site!r} has several targets ({', '.join(targets)}): choose one with --target / "
+                              f"situs {self.site!r} punya beberapa target: pilih satu dengan --target")
         return targets[0] if targets else ""
 
     def inside(self) -> str:

@@ -55,17 +55,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.min_failed_probes < 1:
-        return fail("--min-failed-probes must be at least 1", 2)
+        return fail("--min-failed-probes must be at least 1 / --min-failed-probes minimal 1", 2)
     password = None
     if args.password_file:
         try:
             password = Path(args.password_file).read_text().strip()
         except OSError as err:
-            return fail(f"--prometheus.password-file: {err}", 2)
+            return fail(f"--prometheus.password-file: {err} / berkas kata sandi tidak dapat dibaca", 2)
     try:
         prom = Prometheus(args.url, args.username, password, args.ca_file)
     except OSError as err:  # an unreadable or invalid CA file
-        return fail(f"--prometheus.ca-file: {err}", 2)
+        return fail(f"--prometheus.ca-file: {err} / berkas CA tidak dapat dibaca", 2)
     try:
         return write(args, prom)
     except PrometheusError as err:
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     except (ReportError, ValueError) as err:
         return fail(str(err), 2)
     except OSError as err:  # the --output file or its plot
-        return fail(f"cannot write the report: {err}", 1)
+        return fail(f"cannot write the report: {err} / laporan tidak dapat ditulis", 1)
     finally:
         prom.close()
 

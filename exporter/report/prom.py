@@ -29,17 +29,21 @@ class Prometheus:
         try:
             response = self.client.get(path, params=params)
         except httpx.HTTPError as err:
-            raise PrometheusError(f"Prometheus at {self.url} is unreachable: {err or type(err).__name__}") from None
+            raise PrometheusError(f"Prometheus at {self.url} is unreachable: {err or type(err).__name__} / "
+                                  f"Prometheus di {self.url} tidak dapat dihubungi") from None
         if response.status_code in (401, 403):
-            raise PrometheusError(f"Prometheus at {self.url} refused the credentials (HTTP {response.status_code})")
+            raise PrometheusError(f"Prometheus at {self.url} refused the credentials (HTTP {response.status_code}) / "
+                                  f"Prometheus di {self.url} menolak nama pengguna atau kata sandinya")
         try:
             body = response.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):  # HTML, or JSON that is no API envelope: another server at that address
-            raise PrometheusError(f"{self.url}{path}: HTTP {response.status_code}, not a Prometheus API answer")
+            raise PrometheusError(f"{self.url}{path}: HTTP {response.status_code}, not a Prometheus API answer / "
+                                  "yang menjawab di alamat ini bukan Prometheus")
         if body.get("status") != "success":
-            raise PrometheusError(f"{self.url}{path}: {body.get('errorType', 'error')}: {body.get('error', body)}")
+            raise PrometheusError(f"{self.url}{path}: {body.get('errorType', 'error')}: {body.get('error', body)} / "
+                                  "Prometheus menolak kueri ini")
         return body["data"]
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[tuple[dict, dict[float, float]]]:

@@ -27,7 +27,8 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(ZONE_NAMES.get(name.upper(), name))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}: use WIB, WITA, WIT or an IANA name such as Asia/Makassar")
+        raise ValueError(f"unknown time zone {name!r}: use WIB, WITA, WIT or an IANA name such as Asia/Makassar / "
+                         f"zona waktu {name!r} tidak dikenal: pakai WIB, WITA, WIT atau nama IANA")
 
 
 def zone_at_offset(seconds: float) -> tzinfo:
@@ -48,7 +49,8 @@ def parse_time(text: str, tz: tzinfo) -> datetime:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise ValueError(f"time {text!r}: use RFC 3339 (2023-04-04T08:00:00+08:00) or 'YYYY-MM-DD HH:MM'")
+        raise ValueError(f"time {text!r}: use RFC 3339 (2023-04-04T08:00:00+08:00) or 'YYYY-MM-DD HH:MM' / "
+                         f"waktu {text!r} tidak terbaca: tulis 'YYYY-MM-DD HH:MM' atau RFC 3339")
     return value
 
 

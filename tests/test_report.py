@@ -402,6 +402,18 @@ def test_exporter_down_is_not_an_outage(prometheus, capsys):
     assert "Sehubungan" not in text  # no notice for an outage the site's own data does not show
 
 
+def test_a_window_without_any_data_is_not_called_quiet(prometheus, capsys):
+    """A window before the site's data begins (e.g. 4 April 2023 asked of a fresh install): the Berita Acara
+    says nothing is known, never that no disruption was recorded."""
+    window = ("--site", "jakarta", "--from", "2022-05-01 08:00", "--to", "2022-05-01 16:00")
+    assert report_json(prometheus, capsys, *window)["exporter_down"][0]["to"] is None
+    text = report(prometheus, capsys, *window)
+    assert "Sepanjang periode ini tidak ada data pemantauan dari exporter" in text
+    assert "Tidak tercatat gangguan" not in text
+    assert "no monitoring data from the exporter for this whole period" in report(prometheus, capsys, *window,
+                                                                                 "--lang", "en")
+
+
 def test_host_kernel_unsynchronized_is_the_clock_link(prometheus, capsys):
     """Sources answering but the SPSE host's kernel unsynchronised (clock.host_kernel): the clock link broke."""
     [incident] = report_json(prometheus, capsys, "--site", "jayapura", "--from", "2023-06-10 14:30",

@@ -51,7 +51,9 @@ def build(report: Report, clock: Clock, site_name: str, plot: bytes | None) -> l
               Block("p", say["rule"].format(gap=clock.duration(report.merge_gap), min=report.min_failed,
                                             step=clock.duration(report.step)))]
     if not report.incidents:
-        blocks.append(Block("p", say["no_incident"]))
+        # No data at all (a window before the install, a wrong site) is no evidence that SPSE worked.
+        blind = any(gap.start <= report.window_start and gap.end is None for gap in report.exporter_down)
+        blocks.append(Block("p", say["no_data_at_all" if blind else "no_incident"]))
     for n, incident in enumerate(report.incidents, 1):
         blocks += incident_blocks(n, incident, report.links_monitored, clock, at, say)
     if report.blips:

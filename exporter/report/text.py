@@ -16,6 +16,8 @@ PHRASES = {
                  "kurang dari {min} pemeriksaan gagal tidak dihitung sebagai gangguan. "
                  "Resolusi data: {step}."),
         "no_incident": "Tidak tercatat gangguan layanan SPSE pada periode ini.",
+        "no_data_at_all": ("Sepanjang periode ini tidak ada data pemantauan dari exporter, sehingga keadaan layanan "
+                           "SPSE tidak dapat diterangkan."),
         "incident": "Gangguan {n}: {date}, {start} s.d. {end}",
         "ongoing": "belum pulih pada akhir periode",
         "start": "Mulai", "end": "Pulih", "duration": "Lama gangguan",
@@ -96,6 +98,8 @@ PHRASES = {
                  "it; failures less than {gap} apart are one incident; fewer than {min} failed probes are not an "
                  "incident. Data resolution: {step}."),
         "no_incident": "No SPSE service disruption was recorded in this period.",
+        "no_data_at_all": ("There is no monitoring data from the exporter for this whole period, so the state of the "
+                           "SPSE service cannot be stated."),
         "incident": "Incident {n}: {date}, {start} to {end}",
         "ongoing": "not recovered at the end of the period",
         "start": "Start", "end": "Recovered", "duration": "Duration",

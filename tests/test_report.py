@@ -9,11 +9,12 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from datetime import datetime, timedelta
 
 import pytest
 
-from exporter.report import cli
+from exporter.report import cli, plots
 from tests.fakes import free_port
 from tests.history import STEP, Site, at, create_blocks
 from tests.stack import PrometheusProcess
@@ -412,6 +413,16 @@ def test_a_window_without_any_data_is_not_called_quiet(prometheus, capsys):
     assert "Tidak tercatat gangguan" not in text
     assert "no monitoring data from the exporter for this whole period" in report(prometheus, capsys, *window,
                                                                                  "--lang", "en")
+
+
+def test_without_matplotlib_the_report_says_the_install_command_the_readme_gives(prometheus, capsys, monkeypatch):
+    """The project is installed from its clone (README), not from a package index: the hint installs the clone's
+    own `report` extra."""
+    monkeypatch.setattr(plots, "available", lambda: False)
+    text = report(prometheus, capsys, "--site", "jakarta", "--from", "2023-05-01 16:00", "--to", "2023-05-01 20:00")
+    assert "Grafik tidak dibuat: pasang matplotlib (di folder spse-exporter: pip install '.[report]')." in text
+    assert "pip install '.[report]'" in (ROOT / "README.md").read_text()
+    assert "report" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 
 
 def test_host_kernel_unsynchronized_is_the_clock_link(prometheus, capsys):

@@ -60,7 +60,7 @@ PHRASES = {
         "plots": "Grafik",
         "plot_alt": "Ketersediaan SPSE, rantai penyebab dan sumber waktu",
         "inside": "dari dalam", "outside_short": "dari luar",
-        "no_plots": "Grafik tidak dibuat: pasang matplotlib (pip install 'spse-exporter[report]').",
+        "no_plots": "Grafik tidak dibuat: pasang matplotlib (di folder spse-exporter: pip install '.[report]').",
         "plot_elsewhere": "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
         "exporter_down": "Data pemantauan tidak tersedia",
         "exporter_down_item": ("{start} s.d. {end}: Prometheus tidak mendapat data dari exporter; keadaan SPSE "
@@ -142,7 +142,7 @@ PHRASES = {
         "plots": "Plots",
         "plot_alt": "SPSE availability, root-cause chain and time sources",
         "inside": "inside", "outside_short": "outside",
-        "no_plots": "No plots: install matplotlib (pip install 'spse-exporter[report]').",
+        "no_plots": "No plots: install matplotlib (in the spse-exporter folder: pip install '.[report]').",
         "plot_elsewhere": "The plots are in the HTML report (--format html), or next to the --output file.",
         "exporter_down": "No monitoring data",
         "exporter_down_item": ("{start} to {end}: Prometheus got no data from the exporter; the state of SPSE "

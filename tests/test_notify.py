@@ -247,9 +247,11 @@ def test_settings_come_from_secret_files(tmp_path):
     ({"SMTP_TO": "ops@example.go.id"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too"),
 ])
 def test_bad_settings_name_the_variable(tmp_path, env, error):
+    """In English and Bahasa Indonesia: Alertmanager does not start until it is fixed, so say what to do."""
     result = render_as_compose(tmp_path, env)
     assert result.returncode == 2
     assert error in result.stderr, result.stderr
+    assert "Pengaturan penerima notifikasi di .env salah" in result.stderr
     assert not (tmp_path / "alertmanager.yml").exists()
 
 

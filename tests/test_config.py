@@ -284,6 +284,7 @@ def test_bad_config_exits_2_with_key_path(tmp_path):
         result = run_cli(f"--config.file={path}", *args)
         assert result.returncode == 2
         assert f"{path}: targets[0].url: scheme must be http or https" in result.stderr
+        assert "Konfigurasi tidak valid: perbaiki kunci yang disebut di atas" in result.stderr
 
 
 def test_missing_config_file_exits_2(tmp_path):

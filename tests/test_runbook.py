@@ -24,10 +24,12 @@ class Ids(HTMLParser):
     def __init__(self, html: str):
         super().__init__()
         self.ids: set[str] = set()
+        self.links: list[str] = []
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
         self.ids.update(value for name, value in attrs if name == "id")
+        self.links.extend(value for name, value in attrs if name == "href")
 
 
 def alerts(paths: list[Path]) -> list[tuple[str, str]]:
@@ -52,6 +54,14 @@ def test_every_runbook_url_names_a_heading_of_the_served_runbook(name, url):
 @pytest.mark.parametrize("name, url", alerts(SITE_RULES), ids=lambda value: str(value).rsplit("#", 1)[-1])
 def test_site_alerts_link_to_the_stacks_own_copy(name, url):
     assert url.startswith(SITE_LINK), f"{name}: {url} does not use prometheus.yml's runbook_base"
+
+
+def test_every_link_of_the_served_runbook_opens():
+    """/runbook is served at the exporter's root: a relative link such as alerting.md would be /alerting.md, a 404.
+    Links stay inside the page (its anchors), which also opens while international routes are down."""
+    page = Ids(runbook.page().decode())
+    for link in page.links:
+        assert link.startswith("#") and link[1:] in page.ids, f"{link}: not an anchor of the served runbook"
 
 
 def test_runbook_page_is_html_with_the_commands_as_code():

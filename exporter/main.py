@@ -39,12 +39,18 @@ pasang (mount) berkas Anda di path tersebut."""
 # Commands for the stack around the exporter, imported only when used.
 SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers",
                "report": "exporter.report.cli"}
+# --help lists them: argparse knows only the exporter's own flags.
+COMMANDS_HELP = """commands (spse-exporter COMMAND --help for their flags):
+  notify-test          send a test notification through Alertmanager: DELIVERED / TERKIRIM or why not
+  report               draft the Berita Acara Gangguan and the public notice from Prometheus
+  alertmanager-config  write alertmanager.yml with the receivers from TELEGRAM_*, SMTP_*, WEBHOOK_URL"""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="spse-exporter",
-        description="Prometheus exporter for SPSE sites: HTTP status, clock validation and upstream reachability.")
+        description="Prometheus exporter for SPSE sites: HTTP status, clock validation and upstream reachability.",
+        epilog=COMMANDS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config.file", dest="config_file", default=None,
                         help=f"YAML config file (required; start from a copy of {EXAMPLE_CONFIG})")
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,

@@ -292,6 +292,16 @@ def test_missing_config_file_exits_2(tmp_path):
     assert result.returncode == 2 and "nope.yml does not exist, so there is nothing to probe" in result.stderr
 
 
+def test_help_lists_the_commands():
+    """`spse-exporter --help` is where an operator looks for the report and notify-test commands."""
+    from exporter.main import SUBCOMMANDS
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in SUBCOMMANDS:
+        assert f"\n  {command} " in result.stdout, result.stdout
+        assert run_cli(command, "--help").returncode == 0
+
+
 def test_version_flag():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("spse-exporter ")

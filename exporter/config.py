@@ -780,6 +780,10 @@ def load_config(path: str | Path) -> Config:
             raise ConfigError(source, "", f"cannot read: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB, "
                                           "the most a config file may be")
         text = data.decode("utf-8")
+    except IsADirectoryError as err:
+        # What docker compose leaves on the host when SPSE_CONFIG_FILE's file did not exist (README, Quick start).
+        raise ConfigError(source, "", f"cannot read: {err}; docker creates a directory where a file to mount is "
+                                      "missing: remove it and copy your config to that path (SPSE_CONFIG_FILE)") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(source, "", f"cannot read: {err}") from None
     return parse_config(text, source)

@@ -284,7 +284,15 @@ def test_bad_config_exits_2_with_key_path(tmp_path):
         result = run_cli(f"--config.file={path}", *args)
         assert result.returncode == 2
         assert f"{path}: targets[0].url: scheme must be http or https" in result.stderr
-        assert "Konfigurasi tidak valid: perbaiki kunci yang disebut di atas" in result.stderr
+        assert "Konfigurasi tidak valid: perbaiki yang disebut di atas" in result.stderr
+
+
+def test_a_directory_where_the_config_should_be_says_how_it_got_there(tmp_path):
+    """docker compose creates a directory on the host when the file SPSE_CONFIG_FILE names is missing."""
+    (tmp_path / "spse.yml").mkdir()
+    result = run_cli(f"--config.file={tmp_path / 'spse.yml'}", "--check-config")
+    assert result.returncode == 2
+    assert "Is a directory" in result.stderr and "copy your config to that path (SPSE_CONFIG_FILE)" in result.stderr
 
 
 def test_missing_config_file_exits_2(tmp_path):

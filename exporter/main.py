@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config_file)
     except ConfigError as err:
-        print(f"spse-exporter: invalid config: {err}\nKonfigurasi tidak valid: perbaiki yang disebut di atas, lalu "
-              "periksa lagi dengan --check-config.", file=sys.stderr)
+        print(f"spse-exporter: invalid config: {err}\nKonfigurasi tidak valid: perbaiki kesalahan yang disebut di "
+              "atas, lalu periksa lagi dengan --check-config.", file=sys.stderr)
         return 2
     if args.check_config:
         print(config.summary())

@@ -284,7 +284,7 @@ def test_bad_config_exits_2_with_key_path(tmp_path):
         result = run_cli(f"--config.file={path}", *args)
         assert result.returncode == 2
         assert f"{path}: targets[0].url: scheme must be http or https" in result.stderr
-        assert "Konfigurasi tidak valid: perbaiki yang disebut di atas" in result.stderr
+        assert "Konfigurasi tidak valid: perbaiki kesalahan yang disebut di atas" in result.stderr
 
 
 def test_a_directory_where_the_config_should_be_says_how_it_got_there(tmp_path):

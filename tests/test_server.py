@@ -252,6 +252,16 @@ def test_a_failing_handler_answers_500_and_the_server_carries_on(start):
     assert http_get(f"{running.url}/metrics")[0] == 200
 
 
+def gets_in_background(url: str, count: int) -> tuple[list[threading.Thread], list[int]]:
+    """`count` GETs of `url` on their own threads, started; their statuses arrive in the list as they answer."""
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda: statuses.append(http_get(url, timeout=15)[0]), daemon=True)
+               for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads, statuses
+
+
 @pytest.mark.parametrize("path", ["/probes", "/runbook"])
 def test_building_a_page_does_not_hold_the_loop(start, monkeypatch, path):
     """/probes dumps every probe's last result (tens of ms at a thousand targets) and /runbook renders Markdown
@@ -265,9 +275,7 @@ def test_building_a_page_does_not_hold_the_loop(start, monkeypatch, path):
         return {}
     monkeypatch.setattr(server.runbook, "page", lambda: slow() or b"runbook")
     running = start(last_results=slow)
-    statuses = []
-    page = threading.Thread(target=lambda: statuses.append(http_get(running.url + path, timeout=15)[0]), daemon=True)
-    page.start()
+    [page], statuses = gets_in_background(running.url + path, 1)
     try:
         assert building.wait(5)
         assert http_get(f"{running.url}/-/healthy", timeout=5)[0] == 200
@@ -290,11 +298,7 @@ def test_pages_being_built_leave_the_resolver_threads_to_the_probes(start, monke
         return {}
     running = start(last_results=slow)
     running.loop.call_soon_threadsafe(running.loop.set_default_executor, ThreadPoolExecutor(2))  # 64 in the exporter
-    statuses = []
-    scrapes = [threading.Thread(target=lambda: statuses.append(http_get(running.url + "/probes", timeout=15)[0]),
-                                daemon=True) for _ in range(4)]
-    for scrape in scrapes:
-        scrape.start()
+    scrapes, statuses = gets_in_background(running.url + "/probes", 4)
     try:
         assert building.acquire(timeout=5) and building.acquire(timeout=5)  # two pages hold their threads
 

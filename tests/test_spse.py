@@ -4,18 +4,24 @@ check, against fake SPSE pages built from the issue's facts and the variants tha
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from html import escape
+from pathlib import Path
+from urllib.parse import quote, unquote_plus, urlsplit
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.config import INDONESIAN_ZONES, ConfigError, SpseConfig, Target, parse_config
 from exporter.probes import ProbeFailure, http
 from exporter.probes.http import probe_http
 from exporter.probes.spse_app import AppCheck, bases, datatables_rows, probe_spse_app, token_in
-from exporter.probes.spse_page import analyse, check
+from exporter.probes.spse_page import SpsePage, analyse, check
 from exporter.workhours import is_working_time, working_seconds
 from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_CODE, SPSE_ERROR_PAGE,
                          SPSE_NOT_FOUND_PAGE, SPSE_PAGE_UPDATED, SPSE_VERSION, WITA, FakeSPSE, free_port,
@@ -71,17 +77,189 @@ def test_update_time_is_read_in_the_site_zone():
     assert analyse(b"Update terakhir 31-02-2026 10:00,", WIB).data_updated_at is None  # no such day
 
 
-def test_version_label_stays_a_version():
-    """The version becomes a label value of spse_info: a page's endless 'SPSE v4.1.1.1...' must not become one."""
-    assert analyse(b"SPSE v4.5u20230214-hotfix.2 | SPSE v4.", WIB).version == "4.5u20230214"
-    assert analyse(b"SPSE v4." + b"1." * 100_000, WIB).version is None
+# --- real SPSE 4 pages and the captive-portal family (tests/pages/README.md names the sources) -----------
+
+PAGES = Path(__file__).parent / "pages"
+# (file, version, "Update terakhir"): every real layout must read as SPSE.
+SPSE_PAGES = [("spse-4.3-front.html", "4.3u20191009", None), ("spse-4.5-national.html", "4.5u20250321", None),
+              ("spse-4.2-footer-update.html", "4.2u20180605", UPDATED)]
+# Where SPSE is served: its own name under /eproc4, the national host under /<instansi>, an address at the root.
+SITE_URLS = ["https://lpse.kabcontoh.example/eproc4", "https://spse.inaproc.example/kabcontoh/eproc4/",
+             "http://192.0.2.10/"]
+PORTALS = sorted(path.name for path in PAGES.glob("portal-*.html"))
+# A URL that carries every SPSE marker in its query: a portal that echoes it decoded shows them all.
+MARKED_URL = ("https://lpse.kabcontoh.example/eproc4/public/javascripts/common.js?footer=id%3D%22footerInfo%22"
+              "&clock=jquery.jclock&css=/public/css/application.css&v=SPSE%20v4.5u20230214"
+              "&n=harap+aktifkan+fitur+javascript+pada+browser+anda&e=Maaf%2C+terjadi+error+pada+aplikasi+SPSE"
+              "&u=Update+terakhir+27-11-2026+09%3A30&q=LPSE+Pengadaan")
+# The URLs the probe asks for: an LPSE's own name, a single-label intranet name, the national host with a query.
+PORTAL_URLS = ["https://lpse.kabcontoh.example/eproc4", "http://lpse/eproc4/",
+               "https://spse.inaproc.example/kabcontoh/eproc4/lelang?kategori=PEKERJAAN_KONSTRUKSI&tahun=2026",
+               MARKED_URL]
 
 
-@pytest.mark.parametrize("footer", ["SPSE v4.5u20230214.", "SPSE\n    v4.5u20230214", "SPSE&nbsp;v4.5u20230214",
-                                    "SPSE\u00a0v4.5u20230214 |"])
-def test_version_is_read_through_layout_differences(footer):
-    """A footer that ends the version with a full stop, breaks the line or uses a non-breaking space."""
-    assert analyse(f"<div id='footer'>{footer}</div>".encode(), WIB).version == SPSE_VERSION
+def page_file(name: str) -> str:
+    return (PAGES / name).read_text()
+
+
+def echoing(page: str, url: str) -> str:
+    """A portal page showing `url` in each way such pages do: raw, encoded, escaped, decoded, host and path apart."""
+    parts = urlsplit(url)
+    forms = {"@URL_DECODED@": unquote_plus(url), "@URL_ESC@": quote(url, safe=""), "@URL_HTML@": escape(url),
+             "@URL_JS@": url.replace("/", "\\/"), "@URL_B64@": base64.b64encode(url.encode()).decode(),
+             "@HOST@": parts.netloc, "@PATH@": " / ".join(filter(None, parts.path.split("/"))), "@URL@": url}
+    for placeholder, form in forms.items():
+        page = page.replace(placeholder, form)
+    assert "@" not in page.replace("@ ", ""), "a placeholder left unfilled"
+    return page
+
+
+def portal_hops(url: str) -> list[str]:
+    """What a probe asks for when a portal redirects it: the target, then the portal's login with the target."""
+    return [url, f"http://portal.wifi.example/login?dst={quote(url, safe='')}"]
+
+
+@pytest.mark.parametrize("url", SITE_URLS)
+@pytest.mark.parametrize("name, version, updated", SPSE_PAGES)
+def test_real_spse_pages_read_as_spse(name, version, updated, url):
+    found = analyse(page_file(name).encode(), WITA, [url])
+    assert (found.identity, found.version) == ("spse", version)
+    assert found.data_updated_at == (updated.timestamp() if updated else None)
+    check(found)
+
+
+def test_spse_pages_are_known_by_their_own_markers_each_alone():
+    """Each kind of marker is enough by itself: the notice, the version, two pieces of SPSE's structure."""
+    front = page_file("spse-4.3-front.html")
+    notice_only = front.replace("SPSE v4.3u20191009", "").replace("/public/", "/assets/").replace("jclock", "clock")
+    assert analyse(notice_only.encode(), WITA).identity == "spse"
+    national = page_file("spse-4.5-national.html")
+    structure_only = national.replace("Aplikasi SPSE v4.5u20250321", "Aplikasi")
+    found = analyse(structure_only.encode(), WITA)
+    assert (found.identity, found.version) == ("spse", None)
+    # One piece of structure is not enough: other sites show SPSE's logo or reuse its ids.
+    logo = "<html><body><img src='https://lpse.kabcontoh.example/eproc4/public/images/imgng/lpse-logo.png'></body></html>"
+    assert analyse(logo.encode(), WITA).identity == "other"
+    assert analyse(b"<div id='footerInfo'><span id='realtime'></span></div>", WITA).identity == "other"
+
+
+@pytest.mark.parametrize("name, reason", [("spse-error.html", "spse_error"), ("spse-not-found.html", "spse_error")])
+def test_spse_error_pages_read_as_spse_and_fail(name, reason):
+    found = analyse(page_file(name).encode(), WITA, ["https://lpse.kabcontoh.example/eproc4"])
+    assert found.identity == "spse" and (found.error_page or found.not_found_page)
+    with pytest.raises(ProbeFailure) as failure:
+        check(found)
+    assert failure.value.reason == reason
+
+
+@pytest.mark.parametrize("url", PORTAL_URLS, ids=["lpse-name", "intranet-name", "national-query", "marked-query"])
+@pytest.mark.parametrize("name", PORTALS)
+def test_captive_portal_family_never_reads_as_spse(name, url):
+    page = echoing(page_file(name), url)
+    assert "eproc4" in page, "the portal must echo the URL, or this proves nothing"
+    for hops in ([url], portal_hops(url)):
+        found = analyse(page.encode(), WITA, hops)
+        assert found == SpsePage("other"), found
+        with pytest.raises(ProbeFailure) as failure:
+            check(found)
+        assert failure.value.reason == "not_spse"
+
+
+def test_markers_echoed_from_the_requested_url_do_not_count():
+    """The positive control of the family: the echoing page does carry SPSE's markers, decoded from the URL;
+    only knowing that they are the URL's keeps the portal from reading as SPSE."""
+    page = echoing(page_file("portal-echo-text.html"), MARKED_URL).encode()
+    unaware = analyse(page, WITA)
+    assert unaware.identity == "spse" and unaware.version == "4.5u20230214" and unaware.error_page
+    assert analyse(page, WITA, [MARKED_URL]) == SpsePage("other")
+    # An SPSE page is SPSE whatever its URL says: its own markers are not in the URL.
+    assert analyse(page_file("spse-4.3-front.html").encode(), WITA, [MARKED_URL]).identity == "spse"
+
+
+def test_lpse_words_count_only_as_the_pages_own_words():
+    """An LPSE's page of another layout stays tolerated by its own words; the same words only in a URL, a host
+    name, an attribute or a script are what any portal shows."""
+    url = "https://lpse.kabcontoh.example/eproc4"
+    assert analyse(b"<h1>LPSE Kabupaten Contoh</h1><p>e-Procurement</p>", WITA, [url]).identity == "related"
+    assert analyse(b"<h1>Selamat datang</h1><p>Layanan Pengadaan Secara Elektronik</p>", WITA, [url]).identity \
+        == "related"
+    for echo in ["<a href='https://lpse.kabcontoh.example/eproc4'>lpse.kabcontoh.example/eproc4</a>",
+                 "<input type='hidden' name='dst' value='/eproc4/lelang'>", "<p>lpse.kabcontoh.example / eproc4</p>",
+                 "<script>var lpse = 'LPSE Pengadaan';</script>", "<p>http%3A%2F%2Flpse.kabcontoh.example</p>",
+                 "<!-- LPSE -->", "<title>https:\\/\\/lpse.kabcontoh.example\\/eproc4</title>"]:
+        assert analyse(f"<h1>WiFi</h1>{echo}".encode(), WITA, [url]).identity == "other", echo
+
+
+# Footers as SPSE writes its version, and the label each must give (issue 19: with and without "v", build
+# suffixes, wrapped over lines, inside nested tags, with &nbsp;).
+VERSION_FORMS = [
+    ("SPSE v4.5u20230214", "4.5u20230214"),
+    ("SPSE V4.5U20230214", "4.5u20230214"),
+    ("SPSE 4.5u20230214", "4.5u20230214"),
+    ("SPSE 4.5 u20230214", "4.5u20230214"),
+    ("SPSE v 4.5 u20230214", "4.5u20230214"),
+    ("SPSE v.4.5u20230214", "4.5u20230214"),
+    ("Aplikasi SPSE v4.5u20250321", "4.5u20250321"),
+    ("SPSE v4.4.1u20200715", "4.4.1u20200715"),
+    ("SPSE v4.5u20230214-rc1", "4.5u20230214-rc1"),
+    ("SPSE v4.5u20230214-hotfix.2", "4.5u20230214-hotfix.2"),
+    ("SPSE v4.5u20230214.1", "4.5u20230214.1"),
+    ("SPSE v4.5", "4.5"),
+    ("SPSE v4.5u20230214.", "4.5u20230214"),  # a full stop ends the sentence, not the version
+    ("SPSE v4.5u20230214, Update terakhir", "4.5u20230214"),
+    ("SPSE\n    v4.5u20230214", "4.5u20230214"),
+    ("SPSE v4.5\n      u20230214", "4.5u20230214"),
+    ("SPSE&nbsp;v4.5u20230214", "4.5u20230214"),
+    ("SPSE\u00a0v4.5u20230214 |", "4.5u20230214"),
+    ("SPSE&#160;v4.5&#xa0;u20230214", "4.5u20230214"),
+    ("<span>SPSE</span>\n<b>v4.5</b><b>u20230214</b>", "4.5u20230214"),
+    ("<a href='https://inaproc.id/aplikasi#spse45' target='_blank'>Aplikasi SPSE\n v4.5u20230214</a>", "4.5u20230214"),
+    ("SPSE v4.5u20230214 <!-- SPSE v4.5u20220101 -->", "4.5u20230214"),
+]
+
+
+@pytest.mark.parametrize("footer, version", VERSION_FORMS)
+def test_version_is_read_in_every_form(footer, version):
+    """In a bare footer and in SPSE 4.3's front page, whose tender labels ("spse 4.3") come before its footer."""
+    assert analyse(f"<div id='footer'><p>{footer}</p></div>".encode(), WIB).version == version
+    front = page_file("spse-4.3-front.html").replace("SPSE v4.3u20191009", footer)
+    found = analyse(front.encode(), WIB, ["https://lpse.kabcontoh.example/eproc4"])
+    assert (found.identity, found.version) == ("spse", version)
+
+
+@pytest.mark.parametrize("text", ["SPSE 4.3", "<span class='label'>spse 4.3</span>", "SPSE v3.6u20150910",
+                                  "lpse v4.5u20230214", "spse.inaproc.example/v4.5u20230214", "SPSEv",
+                                  "SPSE v4." + "1." * 100_000])
+def test_what_is_not_a_version(text):
+    """A tender's label without "v" and build, another major version, another word, and a version that runs on
+    without end (it would become an endless label value)."""
+    assert analyse(text.encode(), WIB).version is None
+
+
+VERSION_BREAKS = st.sampled_from([" ", "\n    ", "&nbsp;", "\u00a0", "</span> <span>", "\t", "&#160;"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(minor=st.integers(0, 99), patch=st.one_of(st.none(), st.integers(0, 999)),
+       build=st.one_of(st.none(), st.dates(date(2010, 1, 1), date(2099, 12, 31)).map(lambda day: day.strftime("u%Y%m%d"))),
+       suffix=st.sampled_from(["", "-rc1", "-hotfix.2", ".1", "+b7"]), v_form=st.sampled_from(["v", "V", "v.", ""]),
+       before=VERSION_BREAKS, between=st.one_of(st.just(""), VERSION_BREAKS), prose=st.text(
+           st.characters(codec="utf-8", exclude_characters="<>&"), max_size=30))
+def test_version_forms_property(minor, patch, build, suffix, v_form, before, between, prose):
+    """Any version SPSE may write, however the footer breaks it, gives one canonical label."""
+    if not v_form and not build:
+        return  # "SPSE 4.5" without "v" and build is a tender's label, tested above
+    number = f"4.{minor}" + (f".{patch}" if patch is not None else "")
+    footer = f"<p>{prose} SPSE{before}{v_form}{number}{between if build else ''}{build or ''}{suffix}</p><p>{prose}</p>"
+    expected = (number + (build or "") + suffix)
+    assert analyse(footer.encode(), WIB).version == expected
+
+
+def test_version_label_stays_bounded():
+    """The version becomes a label value of spse_info: bounded, whatever the page writes."""
+    assert analyse(b"SPSE v4.5u20230214-hotfix.2 | SPSE v4.", WIB).version == "4.5u20230214-hotfix.2"
+    assert analyse(b"SPSE v4.5u20230214-" + b"x" * 100, WIB).version == "4.5u20230214"  # no suffix, that
+    assert analyse(b"<p>spse 4.3</p>" * 10_000 + b"SPSE v4.5u20230214", WIB).version is not None
 
 
 @pytest.mark.parametrize("footer", ["Update terakhir: 27-11-2026 09:30,", "Update&nbsp;terakhir&nbsp;27-11-2026&nbsp;09:30",

@@ -276,7 +276,7 @@ def request_headers(target: Target) -> dict[str, str]:
 async def fetch(target: Target, session: Session, url: str, method: str, headers: dict[str, str],
                 seen: Observation) -> bytes:
     """`url` with the target's settings, following up to its limit of redirects; the final body."""
-    read_body, hops = method != "HEAD", 0
+    read_body, hops, requested = method != "HEAD", 0, [url]
     while True:
         body = await send(session, url, method, headers, seen,
                           ip_protocol=target.ip_protocol, fallback=target.ip_protocol_fallback,
@@ -287,10 +287,11 @@ async def fetch(target: Target, session: Session, url: str, method: str, headers
         if hops >= target.max_redirects:
             raise ProbeFailure("protocol", f"more than {target.max_redirects} redirects (last to {url})")
         url = _redirect_url(url, seen)
+        requested.append(url)
         seen.redirects += 1
         hops += 1
     if target.spse and read_body:
-        seen.page = spse_page.analyse(body, target.spse.zone)
+        seen.page = spse_page.analyse(body, target.spse.zone, requested)  # a portal may echo any of them
     return body
 
 

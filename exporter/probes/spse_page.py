@@ -1,37 +1,58 @@
 """What an SPSE 4 page says about itself: is it SPSE, which version, when its data last changed, which error.
 
-Pure functions over the body the HTTP probe already read. Every check is tolerant: a page counts as
-"not SPSE" only when it carries no sign at all of SPSE, an LPSE or e-procurement, so an LPSE whose
-HTML differs (another footer, another language, a portal in front of /eproc4) is never failed.
+Pure functions over the body the HTTP probe already read. Identity comes only from what SPSE's own pages
+carry (its sentences, its footer's version, its own scripts and footer structure), never from text that
+is part of a URL the probe asked for: a captive portal or block page echoes that URL (in a link, a hidden
+input, a meta refresh, its text), so "lpse", "/eproc4" or the site's name in a page prove nothing. A page
+that is only LPSE-like in its own words (another layout or language) is never failed.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Iterable, Iterator
+from urllib.parse import unquote_plus, urlsplit
 
 from exporter.probes import ProbeFailure
 
-# Sentences every SPSE 4 page carries (its <noscript> text), and those of its error and not-found pages.
+# Sentences of SPSE 4's pages: its <noscript> notice, its error page and its not-found page.
 JAVASCRIPT_NOTICE = "harap aktifkan fitur javascript pada browser anda"
 ERROR_PAGE = "terjadi error pada aplikasi spse"
 NOT_FOUND_PAGE = "halaman yang dituju tidak ditemukan"
-# Any one of these in a page means it may well be an LPSE's, whatever its layout or language.
+# Features of SPSE's own page structure, each with the forms it takes in SPSE 4.3 to 4.5 (tests/pages/README.md
+# names the sources). Each alone is weak (another site may show SPSE's logo or reuse an id): two must be present.
+STRUCTURE_FEATURES = (
+    ("/public/javascripts/", "/public/js/common"),  # its own scripts
+    ("/public/css/application.css", "/public/images/imgng/", "/public/images/global/inaproc"),  # style, images
+    ('id="footerinfo"', "id='footerinfo'", "id=footerinfo"),  # its footer block
+    ("jquery.jclock", "/json/getservertime"),  # the server clock in its footer
+)
+# Any one of these as a word of the page's own text means it may well be an LPSE's, whatever its layout.
 RELATED_WORDS = ("spse", "lpse", "eproc", "pengadaan", "procurement", "lkpp", "inaproc")
-# Searched in the lowercased page: a case-insensitive pattern would cost ten times more per page.
-SPACE = r"(?:\s|&nbsp;)+"  # between words in a page: any white space, a line break, &nbsp;
-# Bounded, as it is spse_info's label value; a full stop after the version ends the sentence.
-VERSION_RE = re.compile(rf"spse{SPACE}v(4\.[0-9a-z.]{{0,39}}[0-9a-z])(?!\.?[0-9a-z])")
-UPDATE_RE = re.compile(rf"update{SPACE}terakhir:?{SPACE}(\d{{1,2}})-(\d{{1,2}})-(\d{{4}}){SPACE}(\d{{1,2}}):(\d{{2}})")
+# The version as SPSE's footer writes it, read in the page's text (tags, line breaks and &nbsp; are single
+# spaces there): "SPSE v4.5u20230214", "SPSE V 4.5 u20230214", "SPSE 4.4u20200715" (no "v": the build must
+# follow, or "SPSE 4.3", a tender's label in SPSE's own lists, would pass for the site's version), with build
+# suffixes "-rc1", "-hotfix.2", ".1". Bounded, as it is spse_info's label value; a full stop after it ends
+# the sentence, and a version that runs on ("4.1.1.1...") is none.
+VERSION_RE = re.compile(r"spse ?(?:(v\.? ?)|(?=4(?:\.\d+)+ ?u\d))(4\.\d{1,2}(?:\.\d{1,3}){0,2})(?: ?(u\d{6,8}))?"
+                        r"((?:[-+.][0-9a-z]{1,12}(?:\.[0-9a-z]{1,6})?)?)(?!\.?[0-9a-z])")
+UPDATE_RE = re.compile(r"update terakhir:? (\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2})")
 ERROR_CODE_RE = re.compile(r"Kode Error:\s*([0-9A-Za-z]{9})(?![0-9A-Za-z])")
+HIDDEN_RE = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.DOTALL)
+TAG_RE = re.compile(r"<[^>]*>")
+URL_LIKE_RE = re.compile(r"[/\\@%=&?#:]|\w\.\w")  # a token with one of these is a URL, a path or a host name
+TOKEN_EDGES = ".,;:!?()[]{}<>\"'`|*-"
+MAX_MATCHES = 50  # versions looked at per page: SPSE's tender labels come before its footer
 
 
 @dataclass(frozen=True)
 class SpsePage:
     """The SPSE facts found in one page; None or False where the page did not say."""
 
-    identity: str  # "spse": an SPSE marker; "related": only LPSE/procurement words; "other": neither
+    identity: str  # "spse": an SPSE marker; "related": only LPSE/procurement words of its own; "other": neither
     version: str | None = None  # e.g. "4.5u20230214" from "SPSE v4.5u20230214"
     data_updated_at: float | None = None  # "Update terakhir", as a Unix timestamp
     error_page: bool = False
@@ -39,27 +60,99 @@ class SpsePage:
     not_found_page: bool = False
 
 
-def analyse(body: bytes, zone: tzinfo) -> SpsePage:
-    """Read the SPSE facts from a page body; "Update terakhir" is read in the site's time zone `zone`."""
-    text = body.decode("utf-8", errors="replace")
-    lowered = text.lower()
-    version = VERSION_RE.search(lowered)
-    error_page = ERROR_PAGE in lowered
-    code = ERROR_CODE_RE.search(text) if error_page else None
-    not_found = NOT_FOUND_PAGE in lowered
-    if JAVASCRIPT_NOTICE in lowered or version or error_page or not_found:
+def page_text(lowered: str) -> str:
+    """The text a reader sees in a lowercased page: no scripts, styles, comments or tags (each a space),
+    entities decoded, every run of white space (line breaks, &nbsp;) one space."""
+    text = TAG_RE.sub(" ", HIDDEN_RE.sub(" ", lowered))
+    return " ".join((html.unescape(text) if "&" in text else text).split())
+
+
+class Echoes:
+    """The URLs a probe requested, as a page may echo them back: decoded, lowercased, spaces collapsed."""
+
+    def __init__(self, urls: Iterable[str]):
+        self.urls = [" ".join(unquote_plus(url).lower().split()) for url in urls]
+        self.parts = set()  # host names and the words of path segments and query values, as a page may show them
+        for url in self.urls:
+            try:
+                parts = urlsplit(url)
+                self.parts.update([parts.netloc, parts.hostname or ""])
+            except ValueError:  # decoding made its host unreadable ("[" of an IPv6 address): the whole URL still counts
+                continue
+            for part in [*parts.path.split("/"), *re.split(r"[&=]", parts.query)]:
+                self.parts.update(word.strip(TOKEN_EDGES) for word in part.split(" "))
+        self.parts.discard("")
+
+    def contain(self, text: str) -> bool:
+        return any(text in url for url in self.urls)
+
+
+def _own(matches: Iterator[re.Match], echoes: Echoes) -> Iterator[re.Match]:
+    """The matches whose text is no part of a requested URL."""
+    for count, match in enumerate(matches):
+        if count >= MAX_MATCHES:
+            return
+        if not echoes.contain(match.group(0)):
+            yield match
+
+
+def _version(text: str, echoes: Echoes) -> str | None:
+    """The most specific version the page names: a build ("u2023...") beats none, "v" beats no "v"."""
+    best, best_rank = None, -1
+    for match in _own(VERSION_RE.finditer(text), echoes):
+        if match.start() and text[match.start() - 1].isalnum():  # "xspse v4": a \b in the pattern costs 4 times more
+            continue
+        v_form, number, build, suffix = match.groups()
+        rank = 2 * bool(build) + bool(v_form)
+        if rank > best_rank:
+            best, best_rank = number + (build or "") + suffix, rank
+    return best if best and len(best) <= 40 else None
+
+
+def _has_own_words(text: str, echoes: Echoes) -> bool:
+    """An LPSE or procurement word in the page's own text, not in a URL, host name or echoed part of one."""
+    for token in text.split(" "):
+        token = token.strip(TOKEN_EDGES)
+        if (token and not URL_LIKE_RE.search(token) and token not in echoes.parts
+                and any(word in token for word in RELATED_WORDS)):
+            return True
+    return False
+
+
+def _says(text: str, words: str, echoes: Echoes) -> bool:
+    """`words` are in the page and no part of a requested URL."""
+    return words in text and not echoes.contain(words)
+
+
+def _structure(lowered: str, echoes: Echoes) -> int:
+    """How many of SPSE's structure features the page has, outside what the requested URLs say."""
+    return sum(any(_says(lowered, form, echoes) for form in forms) for forms in STRUCTURE_FEATURES)
+
+
+def analyse(body: bytes, zone: tzinfo, requested: Iterable[str] = ()) -> SpsePage:
+    """Read the SPSE facts from a page body; "Update terakhir" is read in the site's time zone `zone`.
+    `requested`: the URLs the probe asked for on its way to this page, whose echoes prove nothing."""
+    raw = body.decode("utf-8", errors="replace")
+    lowered = raw.lower()
+    text = page_text(lowered)
+    echoes = Echoes(requested)
+    version = _version(text, echoes)
+    error_page = _says(text, ERROR_PAGE, echoes)
+    not_found = _says(text, NOT_FOUND_PAGE, echoes)
+    notice = _says(text, JAVASCRIPT_NOTICE, echoes)
+    code = ERROR_CODE_RE.search(raw) if error_page else None
+    if notice or version or error_page or not_found or _structure(lowered, echoes) >= 2:
         identity = "spse"
-    elif any(word in lowered for word in RELATED_WORDS):
+    elif _has_own_words(text, echoes):
         identity = "related"
     else:
         identity = "other"
-    return SpsePage(identity=identity, version=version.group(1) if version else None,
-                    data_updated_at=_update_time(lowered, zone), error_page=error_page,
-                    error_code=code.group(1) if code else None, not_found_page=not_found)
+    return SpsePage(identity=identity, version=version, data_updated_at=_update_time(text, zone, echoes),
+                    error_page=error_page, error_code=code.group(1) if code else None, not_found_page=not_found)
 
 
-def _update_time(lowered: str, zone: tzinfo) -> float | None:
-    match = UPDATE_RE.search(lowered)
+def _update_time(text: str, zone: tzinfo, echoes: Echoes) -> float | None:
+    match = next(_own(UPDATE_RE.finditer(text), echoes), None)
     if not match:
         return None
     day, month, year, hour, minute = map(int, match.groups())
@@ -85,5 +178,6 @@ def check(page: SpsePage) -> None:
     if page.error_page or page.not_found_page:
         raise ProbeFailure("spse_error", describe(page))
     if page.identity == "other":
-        raise ProbeFailure("not_spse", "the page is not SPSE: no SPSE, LPSE or procurement text in it "
-                                       "(a captive portal, parked domain, ISP or default web-server page?)")
+        raise ProbeFailure("not_spse", "the page is not SPSE: no SPSE marker and no SPSE, LPSE or procurement "
+                                       "word of its own, only what a URL carries (a captive portal, hotspot "
+                                       "login, parked domain, ISP block or default web-server page?)")

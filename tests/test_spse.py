@@ -424,14 +424,22 @@ def test_application_check_looks_further_when_the_root_sends_lelang_to_the_front
     assert result.success and result.url == f"{spse.url}/dt/lelang", result.message
 
 
-def test_application_check_keeps_a_session_cookie_set_for_the_sites_name(spse, monkeypatch):
-    """A session cookie with Domain=<the site's name> belongs to the name, not to the address it resolved to:
-    dropped, /dt/lelang refuses the token without its session and the check pages for nothing."""
+@pytest.fixture
+def named_hosts(monkeypatch):
+    """The probe resolves these names to 127.0.0.1, as the site's DNS (or a portal's hijack of it) would."""
     real_resolve = http.resolve
 
     async def resolve(host, *args):
-        return ("127.0.0.1", 4) if host == "lpse.test" else await real_resolve(host, *args)
+        return ("127.0.0.1", 4) if host in NAMED_HOSTS else await real_resolve(host, *args)
     monkeypatch.setattr(http, "resolve", resolve)
+
+
+NAMED_HOSTS = ("lpse.test", "lpse.kabcontoh.test", "portal.wifi.test")
+
+
+def test_application_check_keeps_a_session_cookie_set_for_the_sites_name(spse, named_hosts):
+    """A session cookie with Domain=<the site's name> belongs to the name, not to the address it resolved to:
+    dropped, /dt/lelang refuses the token without its session and the check pages for nothing."""
     spse.cookie_attributes = "Path=/eproc4; Domain=lpse.test; HttpOnly"
     result = app(f"http://lpse.test:{spse.port}/eproc4")
     assert result.success, result.message
@@ -576,6 +584,85 @@ def test_nginx_serving_spse_pages(nginx_sites):
     captive = front(urls["captive"])
     assert (captive.reason, captive.status_code) == ("not_spse", 200)
     assert app(urls["captive"]).reason == "no_token"
+
+
+# nginx's own echo of what it was asked for, in every form a portal page shows it (see echoing()).
+NGINX_ECHOES = {"@URL@": "$scheme://$http_host$request_uri", "@URL_ESC@": "$scheme%3A%2F%2F$http_host$request_uri",
+                "@URL_HTML@": "$scheme://$http_host$request_uri", "@URL_JS@": "$scheme:\\/\\/$http_host$request_uri",
+                "@URL_DECODED@": "$scheme://$http_host$request_uri", "@URL_B64@": "aHR0cDovL2xwc2U=",
+                "@HOST@": "$http_host", "@PATH@": "$uri"}
+
+
+def nginx_echo() -> str:
+    """sub_filter directives that fill a portal page's placeholders with what nginx was asked for."""
+    return "sub_filter_once off; " + " ".join(f"sub_filter '{placeholder}' '{value}';"
+                                              for placeholder, value in NGINX_ECHOES.items())
+
+
+@pytest.fixture
+def nginx_pages(tmp_path, named_hosts):
+    """Debian's nginx serving, under the site's own name, each real SPSE layout at /<layout>/eproc4 and each
+    portal of the family for every path under /<portal>/ (a hijacked name), echoing the request itself; and a
+    portal that redirects the site's name to its own login page, which echoes the original URL."""
+    port = free_port()
+    for name, *_ in SPSE_PAGES + [("spse-error.html",), ("spse-not-found.html",)]:
+        (tmp_path / "site" / name.removesuffix(".html") / "eproc4").mkdir(parents=True)
+        (tmp_path / "site" / name.removesuffix(".html") / "eproc4" / "index.html").write_text(page_file(name))
+    (tmp_path / "portals").mkdir()
+    for name in PORTALS:
+        (tmp_path / "portals" / name).write_text(page_file(name))
+    servers = f"""
+    server {{
+        listen 127.0.0.1:{port}; server_name lpse.kabcontoh.test; root {tmp_path}/site; default_type text/html;
+        location ~ ^/(?<portal>portal-[a-z0-9-]+)/ {{ root {tmp_path}/portals; try_files /$portal.html =404;
+                                                     {nginx_echo()} }}
+        location /redirected/ {{ return 302 http://portal.wifi.test:{port}/login?dst=$scheme://$http_host$request_uri; }}
+    }}
+    server {{
+        listen 127.0.0.1:{port}; server_name portal.wifi.test; root {tmp_path}/portals; default_type text/html;
+        location = /login {{ try_files /portal-mikrotik-login.html =404; sub_filter_once off;
+                            sub_filter '@URL@' '$arg_dst'; sub_filter '@HOST@' '$http_host'; }}
+    }}"""
+    server = Nginx(tmp_path / "nginx", servers, free_port())
+    try:
+        server.wait_ready()
+        yield f"http://lpse.kabcontoh.test:{port}"
+    finally:
+        server.stop()
+
+
+def test_nginx_serving_real_spse_layouts_and_echoing_portals(nginx_pages):
+    """The probe's whole path (resolve, connect, redirects, body, page) against a real server: every SPSE layout
+    passes with its version, SPSE's error pages fail as spse_error, and no portal reads as SPSE however it
+    echoes the URL, on the site's own name or after redirecting to its login page."""
+    site = nginx_pages
+    for name, version, updated in SPSE_PAGES:
+        result = front(f"{site}/{name.removesuffix('.html')}/eproc4", timezone="WITA")
+        assert result.success and result.redirects == 1, (name, result.message)  # nginx: /eproc4 -> /eproc4/
+        assert (result.spse.identity, result.spse.version) == ("spse", version), name
+        assert result.spse.data_updated_at == (updated.timestamp() if updated else None), name
+    for name in ("spse-error", "spse-not-found"):
+        assert front(f"{site}/{name}/eproc4").reason == "spse_error", name
+    port = urlsplit(site).port
+    for name in PORTALS:
+        for url in (f"{site}/{name.removesuffix('.html')}/eproc4", f"{site}/{name.removesuffix('.html')}/"
+                    + MARKED_URL.split("/", 3)[3]):
+            result = front(url)
+            assert (result.reason, result.status_code, result.spse.identity) == ("not_spse", 200, "other"), \
+                (url, result.message)
+            # The positive control: nginx did echo the request into the page, SPSE's markers and all.
+            status, body, _ = http_get(f"http://127.0.0.1:{port}{urlsplit(url).path}?{urlsplit(url).query}",
+                                       headers={"Host": f"lpse.kabcontoh.test:{port}"})
+            assert status == 200 and b"lpse.kabcontoh.test" in body and b"/eproc4" in body, name
+    marked = f"{site}/portal-echo-text/" + MARKED_URL.split("/", 3)[3]
+    _, body, _ = http_get(f"http://127.0.0.1:{port}/portal-echo-text/" + MARKED_URL.split("/", 3)[3],
+                          headers={"Host": f"lpse.kabcontoh.test:{port}"})
+    assert analyse(body, WITA).identity == "spse" and analyse(body, WITA, [marked]).identity == "other"
+    redirected = front(f"{site}/redirected/eproc4")
+    assert (redirected.reason, redirected.redirects, redirected.spse.identity) == ("not_spse", 1, "other"), \
+        redirected.message
+    assert redirected.url.startswith(f"http://portal.wifi.test:{port}/login?dst=")
+    assert app(f"{site}/redirected/eproc4").reason == "no_token"
 
 
 def test_redirect_limit_is_per_request_of_the_application_check(spse):

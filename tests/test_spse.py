@@ -10,7 +10,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
-from urllib.parse import quote, unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
 import pytest
 import yaml
@@ -163,6 +163,29 @@ def test_captive_portal_family_never_reads_as_spse(name, url):
         with pytest.raises(ProbeFailure) as failure:
             check(found)
         assert failure.value.reason == "not_spse"
+
+
+# Words a requested URL may carry: SPSE's markers, LPSE words, and any other text.
+URL_WORDS = st.one_of(st.sampled_from([
+    "lpse", "eproc4", "SPSE v4.5u20230214", "SPSE 4.5 u20230214", "harap aktifkan fitur javascript pada browser anda",
+    "public/javascripts/common.js", "public/css/application.css", "public/images/imgng/lpse-logo.png",
+    "jquery.jclock", "json/getservertime", 'id="footerInfo"', "Update terakhir 27-11-2026 09:30",
+    "Maaf, terjadi error pada aplikasi SPSE", "Halaman yang dituju tidak ditemukan", "pengadaan", "LKPP",
+    "inaproc", "e-procurement", "kabcontoh"]), st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789 .-_"),
+                                                       min_size=1, max_size=20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(host=st.sampled_from(["lpse.kabcontoh.example", "lpse", "spse.inaproc.example", "192.0.2.10:8080"]),
+       segments=st.lists(URL_WORDS, max_size=5), query=st.lists(st.tuples(URL_WORDS, URL_WORDS), max_size=4),
+       portal=st.sampled_from(PORTALS))
+def test_no_echoed_url_makes_a_portal_spse(host, segments, query, portal):
+    """Whatever the requested URL carries, SPSE's markers and LPSE's words included, a portal that echoes it in
+    every form reads as no SPSE page at all."""
+    url = f"https://{host}/" + "/".join(quote(segment, safe="/") for segment in segments)
+    url += f"?{urlencode(query)}" if query else ""
+    page = echoing(page_file(portal), url)
+    assert analyse(page.encode(), WITA, portal_hops(url)) == SpsePage("other")
 
 
 def test_markers_echoed_from_the_requested_url_do_not_count():

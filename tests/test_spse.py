@@ -496,7 +496,7 @@ def test_real_exporter_healthy_dead_database_and_captive_portal(start_exporter):
     healthy.page = spse_front_page()  # "Update terakhir" now
     broken.page = SPSE_ERROR_PAGE  # the application's error page, status 200, on the front page
     dead_db.app = "dt_error_page"
-    captive.page = CAPTIVE_PORTAL_PAGE
+    captive.page = echoing(page_file("portal-mikrotik-login.html"), captive.url)  # "/eproc4" in it, thrice
     captive.set("page")
     stale = datetime.now(WITA) - timedelta(days=2)
     dead_db.page = spse_front_page(spse_footer(updated=stale))

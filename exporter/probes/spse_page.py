@@ -41,8 +41,8 @@ VERSION_RE = re.compile(r"spse ?(?:(v\.? ?)|(?=4(?:\.\d+)+ ?u\d))(4\.\d{1,2}(?:\
                         r"((?:[-+.][0-9a-z]{1,12}(?:\.[0-9a-z]{1,6})?)?)(?!\.?[0-9a-z])")
 UPDATE_RE = re.compile(r"update terakhir:? (\d{1,2})-(\d{1,2})-(\d{4}) (\d{1,2}):(\d{2})")
 ERROR_CODE_RE = re.compile(r"Kode Error:\s*([0-9A-Za-z]{9})(?![0-9A-Za-z])")
-HIDDEN_RE = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.DOTALL)
-TAG_RE = re.compile(r"<[^>]*>")
+HIDDEN_RE = re.compile(r"<(script|style)\b|<!--")  # where a script, a style or a comment begins
+TAG_RE = re.compile(r"<[^<>]*>")  # "[^<>]": a "<" that never closes costs one scan to the next "<", not to the end
 URL_LIKE_RE = re.compile(r"[/\\@%=&?#:]|\w\.\w")  # a token with one of these is a URL, a path or a host name
 TOKEN_EDGES = ".,;:!?()[]{}<>\"'`|*-"
 MAX_MATCHES = 50  # versions looked at per page: SPSE's tender labels come before its footer
@@ -63,8 +63,24 @@ class SpsePage:
 def page_text(lowered: str) -> str:
     """The text a reader sees in a lowercased page: no scripts, styles, comments or tags (each a space),
     entities decoded, every run of white space (line breaks, &nbsp;) one space."""
-    text = TAG_RE.sub(" ", HIDDEN_RE.sub(" ", lowered))
+    text = TAG_RE.sub(" ", _without_hidden(lowered))
     return " ".join((html.unescape(text) if "&" in text else text).split())
+
+
+def _without_hidden(lowered: str) -> str:
+    """The page without its scripts, styles and comments, in one pass: a pattern such as "<script.*?</script>"
+    scans to the page's end for every opening left unclosed, minutes for a hostile page of body_size_limit."""
+    kept, position = [], 0
+    while (opening := HIDDEN_RE.search(lowered, position)) is not None:
+        kept.append(lowered[position:opening.start()])
+        closing = f"</{opening.group(1)}" if opening.group(1) else "-->"
+        end = lowered.find(closing, opening.end())
+        end = lowered.find(">", end + len(closing) - 1) if end >= 0 else -1
+        if end < 0:  # never closed: the rest is hidden, as a browser has it
+            return " ".join(kept)
+        position = end + 1
+    kept.append(lowered[position:])
+    return " ".join(kept)
 
 
 class Echoes:

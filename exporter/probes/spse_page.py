@@ -127,6 +127,8 @@ def _version(text: str, echoes: Echoes) -> str | None:
 
 def _has_own_words(text: str, echoes: Echoes) -> bool:
     """An LPSE or procurement word in the page's own text, not in a URL, host name or echoed part of one."""
+    if not any(word in text for word in RELATED_WORDS):  # most pages that are not SPSE: no token to look at
+        return False
     for token in text.split(" "):
         token = token.strip(TOKEN_EDGES)
         if (token and not URL_LIKE_RE.search(token) and token not in echoes.parts

@@ -114,6 +114,14 @@ def echoing(page: str, url: str) -> str:
     return page
 
 
+def customised_layout() -> str:
+    """SPSE 4.5's page as a site may have customised it: no version shown, its own footer, one of SPSE's scripts."""
+    page = page_file("spse-4.5-national.html").replace("Aplikasi SPSE v4.5u20250321", "Aplikasi")
+    for feature in ("/public/css/application.css", "/public/images/global/inaproc", 'id="footerInfo"', "jquery.jclock"):
+        page = page.replace(feature, "/custom")
+    return page
+
+
 def portal_hops(url: str) -> list[str]:
     """What a probe asks for when a portal redirects it: the target, then the portal's login with the target."""
     return [url, f"http://portal.wifi.example/login?dst={quote(url, safe='')}"]
@@ -137,8 +145,12 @@ def test_spse_pages_are_known_by_their_own_markers_each_alone():
     structure_only = national.replace("Aplikasi SPSE v4.5u20250321", "Aplikasi")
     found = analyse(structure_only.encode(), WITA)
     assert (found.identity, found.version) == ("spse", None)
+    # SPSE's session cookie is one more feature, which no page text can give.
+    assert analyse(customised_layout().encode(), WITA, cookies=["SPSE_SESSION"]).identity == "spse"
+    assert analyse(customised_layout().encode(), WITA).identity == "related"
+    assert analyse(b"<html><body>Login</body></html>", WITA, cookies=["SPSE_SESSION"]).identity == "other"
     # One piece of structure is not enough: other sites show SPSE's logo or reuse its ids.
-    logo = "<html><body><img src='https://lpse.kabcontoh.example/eproc4/public/images/imgng/lpse-logo.png'></body></html>"
+    logo = "<html><body><img src='https://lpse.kabcontoh.example/eproc4/public/images/imgng/lpse-logo.png'></body>"
     assert analyse(logo.encode(), WITA).identity == "other"
     assert analyse(b"<div id='footerInfo'><span id='realtime'></span></div>", WITA).identity == "other"
 
@@ -264,7 +276,7 @@ VERSION_BREAKS = st.sampled_from([" ", "\n    ", "&nbsp;", "\u00a0", "</span> <s
 
 @settings(max_examples=300, deadline=None)
 @given(minor=st.integers(0, 99), patch=st.one_of(st.none(), st.integers(0, 999)),
-       build=st.one_of(st.none(), st.dates(date(2010, 1, 1), date(2099, 12, 31)).map(lambda day: day.strftime("u%Y%m%d"))),
+       build=st.one_of(st.none(), st.dates(date(2010, 1, 1), date(2099, 12, 31)).map(lambda day: f"u{day:%Y%m%d}")),
        suffix=st.sampled_from(["", "-rc1", "-hotfix.2", ".1", "+b7"]), v_form=st.sampled_from(["v", "V", "v.", ""]),
        before=VERSION_BREAKS, between=st.one_of(st.just(""), VERSION_BREAKS), prose=st.text(
            st.characters(codec="utf-8", exclude_characters="<>&"), max_size=30))
@@ -641,6 +653,8 @@ def nginx_pages(tmp_path, named_hosts):
     for name, *_ in SPSE_PAGES + [("spse-error.html",), ("spse-not-found.html",)]:
         (tmp_path / "site" / name.removesuffix(".html") / "eproc4").mkdir(parents=True)
         (tmp_path / "site" / name.removesuffix(".html") / "eproc4" / "index.html").write_text(page_file(name))
+    (tmp_path / "site" / "spse-custom" / "eproc4").mkdir(parents=True)
+    (tmp_path / "site" / "spse-custom" / "eproc4" / "index.html").write_text(customised_layout())
     (tmp_path / "portals").mkdir()
     for name in PORTALS:
         (tmp_path / "portals" / name).write_text(page_file(name))
@@ -649,7 +663,9 @@ def nginx_pages(tmp_path, named_hosts):
         listen 127.0.0.1:{port}; server_name lpse.kabcontoh.test; root {tmp_path}/site; default_type text/html;
         location ~ ^/(?<portal>portal-[a-z0-9-]+)/ {{ root {tmp_path}/portals; try_files /$portal.html =404;
                                                      {nginx_echo()} }}
-        location /redirected/ {{ return 302 http://portal.wifi.test:{port}/login?dst=$scheme://$http_host$request_uri; }}
+        location /spse-custom/ {{ add_header Set-Cookie "SPSE_SESSION=5f0c2e-___AT=9a7b&___TS=1781067834590; Path=/"; }}
+        location /redirected/ {{
+            return 302 http://portal.wifi.test:{port}/login?dst=$scheme://$http_host$request_uri; }}
     }}
     server {{
         listen 127.0.0.1:{port}; server_name portal.wifi.test; root {tmp_path}/portals; default_type text/html;
@@ -676,6 +692,8 @@ def test_nginx_serving_real_spse_layouts_and_echoing_portals(nginx_pages):
         assert result.spse.data_updated_at == (updated.timestamp() if updated else None), name
     for name in ("spse-error", "spse-not-found"):
         assert front(f"{site}/{name}/eproc4").reason == "spse_error", name
+    custom = front(f"{site}/spse-custom/eproc4")  # known by one of SPSE's scripts and its session cookie
+    assert custom.success and (custom.spse.identity, custom.spse.version) == ("spse", None), custom.message
     port = urlsplit(site).port
     for name in PORTALS:
         for url in (f"{site}/{name.removesuffix('.html')}/eproc4", f"{site}/{name.removesuffix('.html')}/"

@@ -47,6 +47,7 @@ class Observation:
     ip_version: int = 0
     url: str = ""
     location: str = ""
+    cookies: list[str] = field(default_factory=list)  # names of the cookies the last response set
     page: spse_page.SpsePage | None = None  # SPSE targets: what the final page said about itself
 
 
@@ -208,6 +209,7 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
             raise ProbeFailure("protocol", f"status {response.status_code} is not an HTTP status (100-599)")
         seen.status_code = response.status_code
         seen.location = response.headers.get("location", "")
+        seen.cookies = [cookie.partition("=")[0].strip() for cookie in response.headers.get_list("set-cookie")]
         seen.cert_expiry = _cert_expiry(response) or seen.cert_expiry
         seen.date_offset = _date_offset(response, tracer.headers_wall_time)
         if body_limit is None:
@@ -291,7 +293,7 @@ async def fetch(target: Target, session: Session, url: str, method: str, headers
         seen.redirects += 1
         hops += 1
     if target.spse and read_body:
-        seen.page = spse_page.analyse(body, target.spse.zone, requested)  # a portal may echo any of them
+        seen.page = spse_page.analyse(body, target.spse.zone, requested, seen.cookies)  # a portal may echo URLs
     return body
 
 

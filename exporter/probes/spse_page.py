@@ -1,10 +1,11 @@
 """What an SPSE 4 page says about itself: is it SPSE, which version, when its data last changed, which error.
 
-Pure functions over the body the HTTP probe already read. Identity comes only from what SPSE's own pages
-carry (its sentences, its footer's version, its own scripts and footer structure), never from text that
-is part of a URL the probe asked for: a captive portal or block page echoes that URL (in a link, a hidden
-input, a meta refresh, its text), so "lpse", "/eproc4" or the site's name in a page prove nothing. A page
-that is only LPSE-like in its own words (another layout or language) is never failed.
+Pure functions over the body (and the cookie names) the HTTP probe already read. Identity comes only from
+what SPSE's own pages carry (its sentences, its footer's version, its own scripts and footer structure, its
+session cookie), never from text that is part of a URL the probe asked for: a captive portal or block page
+echoes that URL (in a link, a hidden input, a meta refresh, its text), so "lpse", "/eproc4" or the site's name
+in a page prove nothing. A page that is only LPSE-like in its own words (another layout or language) is never
+failed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ STRUCTURE_FEATURES = (
     ('id="footerinfo"', "id='footerinfo'", "id=footerinfo"),  # its footer block
     ("jquery.jclock", "/json/getservertime"),  # the server clock in its footer
 )
+# SPSE's session cookie (Play's session under SPSE's name), which it sets with its pages: one more feature.
+SESSION_COOKIE = "spse_session"
 # Any one of these as a word of the page's own text means it may well be an LPSE's, whatever its layout.
 RELATED_WORDS = ("spse", "lpse", "eproc", "pengadaan", "procurement", "lkpp", "inaproc")
 # The version as SPSE's footer writes it, read in the page's text (tags, line breaks and &nbsp; are single
@@ -142,14 +145,16 @@ def _says(text: str, words: str, echoes: Echoes) -> bool:
     return words in text and not echoes.contain(words)
 
 
-def _structure(lowered: str, echoes: Echoes) -> int:
-    """How many of SPSE's structure features the page has, outside what the requested URLs say."""
-    return sum(any(_says(lowered, form, echoes) for form in forms) for forms in STRUCTURE_FEATURES)
+def _structure(lowered: str, echoes: Echoes, cookies: Iterable[str]) -> int:
+    """How many of SPSE's structure features the answer has, outside what the requested URLs say."""
+    session = any(name.lower() == SESSION_COOKIE for name in cookies)
+    return session + sum(any(_says(lowered, form, echoes) for form in forms) for forms in STRUCTURE_FEATURES)
 
 
-def analyse(body: bytes, zone: tzinfo, requested: Iterable[str] = ()) -> SpsePage:
+def analyse(body: bytes, zone: tzinfo, requested: Iterable[str] = (), cookies: Iterable[str] = ()) -> SpsePage:
     """Read the SPSE facts from a page body; "Update terakhir" is read in the site's time zone `zone`.
-    `requested`: the URLs the probe asked for on its way to this page, whose echoes prove nothing."""
+    `requested`: the URLs the probe asked for on its way to this page, whose echoes prove nothing;
+    `cookies`: the names of the cookies its response set."""
     raw = body.decode("utf-8", errors="replace")
     lowered = raw.lower()
     text = page_text(lowered)
@@ -159,7 +164,7 @@ def analyse(body: bytes, zone: tzinfo, requested: Iterable[str] = ()) -> SpsePag
     not_found = _says(text, NOT_FOUND_PAGE, echoes)
     notice = _says(text, JAVASCRIPT_NOTICE, echoes)
     code = ERROR_CODE_RE.search(raw) if error_page else None
-    if notice or version or error_page or not_found or _structure(lowered, echoes) >= 2:
+    if notice or version or error_page or not_found or _structure(lowered, echoes, cookies) >= 2:
         identity = "spse"
     elif _has_own_words(text, echoes):
         identity = "related"

@@ -65,7 +65,7 @@ class HangingWorld:
             "interval": f"{interval * 1000:g}ms", "timeout": f"{timeout * 1000:g}ms",
             "targets": [{"name": f"lpse-{i:03d}", "url": self.site.url} for i in range(targets)],
             "clock": {"servers": [self.ntp.address]},
-            "upstream": {"national": [f"dns://{self.dns.address}/lpse.contoh.go.id", f"ntp://{self.ntp.address}"]},
+            "upstream": {"national": [f"dns://{self.dns.address}/lpse.contoh.example", f"ntp://{self.ntp.address}"]},
         }
         path = workdir / "load.yml"
         path.write_text(yaml.safe_dump(config))

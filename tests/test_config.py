@@ -15,8 +15,8 @@ from tests.support import ROOT
 BASE = {
     "interval": "15s",
     "timeout": "10s",
-    "targets": [{"name": "site", "url": "https://lpse.example.go.id/eproc4"}],
-    "clock": {"servers": ["ntp.example.go.id", "time.example.org:123"]},
+    "targets": [{"name": "site", "url": "https://lpse.contoh.example/eproc4"}],
+    "clock": {"servers": ["ntp.contoh.example", "time.example.org:123"]},
     "upstream": {"global": ["tcp://192.0.2.1:53"]},
 }
 
@@ -54,7 +54,7 @@ interval: 15s
 timeout: 10s
 targets:
   - name: kutaibarat
-    url: https://lpse.kutaibaratkab.go.id/eproc4
+    url: https://lpse.contoh.example/eproc4
     valid_status_codes: [200]
     fail_if_body_matches: ["terjadi error pada aplikasi SPSE"]
     fail_if_body_not_matches: []
@@ -76,12 +76,12 @@ upstream:
 
 def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     config = parse_config(with_changes(clock={
-        "servers": [{"host": "time.google.com", "via": "global"}, "ntp.example.go.id:1123"],
+        "servers": [{"host": "time.google.com", "via": "global"}, "ntp.contoh.example:1123"],
         "reference_servers": ["ntp.brin.go.id"], "host_kernel": True}))
     assert [(s.server, s.endpoint.port, s.role, s.via) for s in config.clock.sources] == [
-        ("time.google.com", 123, "spse", "global"), ("ntp.example.go.id:1123", 1123, "spse", ""),
+        ("time.google.com", 123, "spse", "global"), ("ntp.contoh.example:1123", 1123, "spse", ""),
         ("ntp.brin.go.id", 123, "reference", "")]
-    assert config.clock.servers == ("time.google.com", "ntp.example.go.id:1123") and config.clock.host_kernel
+    assert config.clock.servers == ("time.google.com", "ntp.contoh.example:1123") and config.clock.host_kernel
 
 
 def test_a_time_source_may_be_a_bare_ipv6_address():
@@ -117,9 +117,9 @@ def test_a_time_source_may_be_a_bare_ipv6_address():
      "targets[0].body_size_limit", "must be a size"),
     (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"ca_file": "/nonexistent/ca.pem"}}]),
      "targets[0].tls.ca_file", "does not exist"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"server_name": "lpse..go.id"}}]),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"server_name": "lpse..example"}}]),
      "targets[0].tls.server_name", "must be a host name"),
-    (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"server_name": "lpse\x00.go.id"}}]),
+    (with_changes(targets=[{"name": "a", "url": "https://x/", "tls": {"server_name": "lpse\x00.example"}}]),
      "targets[0].tls.server_name", "must be a host name"),
     (with_changes(clock={"servers": []}), "clock.servers", "at least one"),
     (with_changes(clock={"servers": ["ntp.example:99999"]}), "clock.servers[0]", "port"),
@@ -137,8 +137,8 @@ def test_a_time_source_may_be_a_bare_ipv6_address():
     (with_changes(upstream={"global": ["tcp://192.0.2.1"]}), "upstream.global[0]", "need a port"),
     (with_changes(upstream={"global": ["dns://192.0.2.1"]}), "upstream.global[0]", "need a name"),
     (with_changes(upstream={"global": ["dns://192.0.2.1/x?type=BOGUS"]}), "upstream.global[0]", "type must be"),
-    (with_changes(upstream={"global": ["dns://192.0.2.1/lkpp..go.id"]}), "upstream.global[0]", "not a DNS name"),
-    (with_changes(upstream={"global": [f"dns://192.0.2.1/{'x' * 64}.go.id"]}), "upstream.global[0]", "not a DNS name"),
+    (with_changes(upstream={"global": ["dns://192.0.2.1/lpse..example"]}), "upstream.global[0]", "not a DNS name"),
+    (with_changes(upstream={"global": [f"dns://192.0.2.1/{'x' * 64}.example"]}), "upstream.global[0]", "not a DNS name"),
     (with_changes(upstream={"global": ["smtp://192.0.2.1:25"]}), "upstream.global[0]", "scheme must be one of"),
     (with_changes(upstream={"global": []}), "upstream.global", "at least one"),
     # Credentials in a URL are never sent, and the URL shows in /probes, logs and (checks) the check label.

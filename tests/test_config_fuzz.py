@@ -21,18 +21,18 @@ BASE = {
     "interval": "15s",
     "timeout": "10s",
     "targets": [
-        {"name": "contoh", "url": "http://lpse.contoh.go.id/eproc4", "interval": "30s", "timeout": "20s",
+        {"name": "contoh", "url": "http://lpse.contoh.example/eproc4", "interval": "30s", "timeout": "20s",
          "method": "GET", "valid_status_codes": [200, 302], "fail_if_body_matches": ["(?i)terjadi error"],
          "fail_if_body_not_matches": ["SPSE"], "headers": {"Accept-Language": "id"}, "ip_protocol": "ip4",
          "ip_protocol_fallback": True, "max_redirects": 3, "body_size_limit": "512KiB",
-         "tls": {"insecure_skip_verify": False, "server_name": "lpse.contoh.go.id"},
+         "tls": {"insecure_skip_verify": False, "server_name": "lpse.contoh.example"},
          "spse": {"timezone": "WITA", "data_max_age": "2d", "app_check": True, "app_interval": "5m"}},
-        {"name": "lain", "url": "http://lpse.lain.go.id:8080/eproc4"},
+        {"name": "lain", "url": "http://lpse.lain.example:8080/eproc4"},
     ],
-    "clock": {"servers": ["ntp.contoh.go.id", "[2001:db8::1]:123"], "interval": "1m", "timeout": "5s"},
+    "clock": {"servers": ["ntp.contoh.example", "[2001:db8::1]:123"], "interval": "1m", "timeout": "5s"},
     "upstream": {
         "gateway": ["tcp://192.0.2.1:53"],
-        "national": ["dns://192.0.2.53/lpse.contoh.go.id?type=AAAA", "ntp://ntp.contoh.go.id"],
+        "national": ["dns://192.0.2.53/lpse.contoh.example?type=AAAA", "ntp://ntp.contoh.example"],
         "global": ["http://example.com/generate_204", "http://example.org:8080/"],
     },
 }
@@ -42,10 +42,10 @@ KEYS = ["interval", "timeout", "targets", "clock", "upstream", "name", "url", "m
         "gateway", "national", "global", "spse", "timezone", "data_max_age", "app_check", "app_interval"]
 # Values a config author (or a typo) could plausibly write, to reach past the first type checks.
 WORDS = ["15s", "0s", "500ms", "1m30s", "99999999999999999999y", "-1s", "1MiB", "0B", "99999999999GiB", "GET",
-         "POST", "ip6", "http://[::1", "http://[v1.x]/", "https://lpse.contoh.go.id:99999/", "http://:80/",
+         "POST", "ip6", "http://[::1", "http://[v1.x]/", "https://lpse.contoh.example:99999/", "http://:80/",
          "tcp://host", "tcp://[::1]:0", "dns://1.1.1.1/", "dns://1.1.1.1/x?type=BOGUS&y=1", "icmp://1.1.1.1",
          "ntp://[::1", "ftp://x/", "a{99999999999}", "(" * 1200 + ")" * 1200, "[z-a]", "\\", "(?P<a>x)(?P<a>y)",
-         "x\0y", "\udcff", "lpse.contoh.go.id", "", " ", "\n", "WITA", "Asia/Makassar", "Asia", "../../etc/passwd",
+         "x\0y", "\udcff", "lpse.contoh.example", "", " ", "\n", "WITA", "Asia/Makassar", "Asia", "../../etc/passwd",
          "Z" * 300]
 scalars = (st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from(WORDS) | st.text(max_size=30))
 documents = st.recursive(

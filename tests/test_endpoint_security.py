@@ -466,7 +466,7 @@ def test_no_request_parameter_makes_the_exporter_contact_another_host(plain, tmp
         evil = tmp_path / "evil.yml"  # a valid config that probes nothing but the canary
         evil.write_text(yaml.safe_dump({
             "interval": "1s", "targets": [{"name": "evil", "url": f"http://{tcp}/"}], "clock": {"servers": [udp]},
-            "upstream": {"custom_evil": [f"tcp://{tcp}", f"dns://{udp}/x.go.id", f"ntp://{udp}", f"http://{tcp}/"]}}))
+            "upstream": {"custom_evil": [f"tcp://{tcp}", f"dns://{udp}/x.example", f"ntp://{udp}", f"http://{tcp}/"]}}))
         base = plain.url
         for path in ("/metrics", "/probe", "/probes", "/", "/-/ready"):
             for query in (f"target=http://{tcp}/", f"target={tcp}", f"module=http_2xx&target={tcp}",

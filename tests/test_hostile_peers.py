@@ -29,7 +29,7 @@ HTTP_CASES = {
     "http10-no-length": ("http10", None, "http", ""),  # valid HTTP/1.0: the body ends at the close
     "untrusted-cert": ("ok", lambda ca: server_context(trustme.CA()), "https", "tls"),
     "expired-cert": ("ok", lambda ca: server_context(ca, days=-0.5), "https", "tls"),
-    "wrong-hostname": ("ok", lambda ca: server_context(ca, "lpse.lain.go.id"), "https", "tls"),
+    "wrong-hostname": ("ok", lambda ca: server_context(ca, "lpse.lain.example"), "https", "tls"),
     "not-tls": ("ok", None, "https", "tls"),  # plain HTTP behind an https URL
 }
 # time source mode: reason. They all run an hour ahead, so a trusted bad reply would show in the offset.
@@ -99,7 +99,7 @@ class Hostile:
         return fake
 
     def dns_check(self, mode: str) -> str:
-        return f"dns://{self.dns[mode].address}/lpse.contoh.go.id"
+        return f"dns://{self.dns[mode].address}/lpse.contoh.example"
 
     def close(self):
         self.exporter.stop()

@@ -283,11 +283,11 @@ def test_insecure_skip_verify_accepts_untrusted_certificate(spse_tls):
 
 
 def test_wrong_hostname_fails_as_tls(ca, ca_file):
-    fake = FakeSPSE(tls=server_context(ca, "lpse.other.go.id"))
+    fake = FakeSPSE(tls=server_context(ca, "lpse.lain.example"))
     try:
         result = probe(fake.url, tls={"ca_file": str(ca_file)})
         assert (result.success, result.reason) == (False, "tls")
-        named = probe(fake.url, tls={"ca_file": str(ca_file), "server_name": "lpse.other.go.id"})
+        named = probe(fake.url, tls={"ca_file": str(ca_file), "server_name": "lpse.lain.example"})
         assert named.success, named.message
     finally:
         fake.close()

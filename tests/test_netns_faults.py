@@ -35,7 +35,7 @@ CONFIG = {
     "targets": [{"name": "contoh", "url": f"http://{NATIONAL}/eproc4"}],
     "clock": {"servers": [INTERNET, INTERNET_2]},
     "upstream": {
-        "national": [f"tcp://{NATIONAL}:443", f"dns://{NATIONAL}/lpse.contoh.go.id", f"ntp://{NATIONAL}"],
+        "national": [f"tcp://{NATIONAL}:443", f"dns://{NATIONAL}/lpse.contoh.example", f"ntp://{NATIONAL}"],
         "global": [f"tcp://{INTERNET}:443", f"dns://{INTERNET}/example.com", f"ntp://{INTERNET}",
                    f"http://{INTERNET}/generate_204"],
     },
@@ -161,7 +161,7 @@ def test_blackhole_hits_timeouts_while_metrics_stay_fast(world):
     print(f"blackhole: exporter showed every probe failing after {took:.2f}s")
     # Dropped packets, no answer at all: each kind of probe ran into its deadline.
     for labels in ({"group": "global", "check": f"tcp://{INTERNET}:443"},
-                   {"group": "national", "check": f"dns://{NATIONAL}/lpse.contoh.go.id"}):
+                   {"group": "national", "check": f"dns://{NATIONAL}/lpse.contoh.example"}):
         assert failures(samples, **labels, reason="timeout") > failures(before, **labels, reason="timeout")
     assert samples.get_value("spse_http_probe_failures_total", target="contoh", reason="timeout") >= 1
     assert samples.get_value("spse_ntp_probe_failures_total", server=INTERNET_2, reason="timeout") >= 1

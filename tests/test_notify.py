@@ -223,8 +223,8 @@ def test_settings_come_from_secret_files(tmp_path):
     password.write_text("s3cret'\"\n")
     config, names = receivers.render(STACK_DIR / "alertmanager.yml", {
         "TELEGRAM_BOT_TOKEN_FILE": str(token), "TELEGRAM_CHAT_ID": CHAT_ID,
-        "SMTP_TO": "ops@example.go.id", "SMTP_FROM": "am@example.go.id", "SMTP_SMARTHOST": "mail.example.go.id:587",
-        "SMTP_AUTH_USERNAME": "am@example.go.id", "SMTP_AUTH_PASSWORD_FILE": str(password),
+        "SMTP_TO": "ops@contoh.example", "SMTP_FROM": "am@contoh.example", "SMTP_SMARTHOST": "mail.contoh.example:587",
+        "SMTP_AUTH_USERNAME": "am@contoh.example", "SMTP_AUTH_PASSWORD_FILE": str(password),
         "WATCHDOG_URL": "https://hc-ping.com/uuid"})
     assert names == ["telegram", "email"]
     by_name = {r["name"]: r for r in config["receivers"]}
@@ -244,7 +244,7 @@ def test_settings_come_from_secret_files(tmp_path):
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "@opsgroup"}, "TELEGRAM_CHAT_ID: '@opsgroup' is not a number"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": "/x"}, "both set"),
     ({"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/token"}, "TELEGRAM_BOT_TOKEN_FILE: cannot read /nonexistent/token"),
-    ({"SMTP_TO": "ops@example.go.id"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too"),
+    ({"SMTP_TO": "ops@contoh.example"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too"),
 ])
 def test_bad_settings_name_the_variable(tmp_path, env, error):
     """In English and Bahasa Indonesia: Alertmanager does not start until it is fixed, so say what to do."""
@@ -266,7 +266,7 @@ def test_an_unwritable_output_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("integration, field, supported", [
     ("telegram_configs", {"bot_token_file": "/run/secrets/token", "chat_id": 1}, False),
     ("webhook_configs", {"url_file": "/run/secrets/url"}, False),
-    ("email_configs", {"to": "a@example.go.id", "from": "b@example.go.id", "smarthost": "mail.example.go.id:587",
+    ("email_configs", {"to": "a@contoh.example", "from": "b@contoh.example", "smarthost": "mail.contoh.example:587",
                        "auth_password_file": "/run/secrets/password"}, True),
 ])
 def test_why_receivers_are_rendered_alertmanager_0_25_has_few_file_fields(tmp_path, integration, field, supported):

@@ -107,9 +107,9 @@ def test_commands_missing_from_a_default_server_say_how_to_install_them():
 
 def test_commands_write_the_site_as_the_introduction_says():
     """`<SPSE>` and `<host>` stand for the site, as the runbook's introduction says; the examples' placeholder
-    host (lpse.example.go.id) copied from a command would query a name that is nobody's SPSE."""
+    host (lpse.contoh.example) copied from a command would query a name that is nobody's SPSE."""
     for line in code_lines():
-        assert "example.go.id" not in line, line
+        assert "contoh.example" not in line, line
 
 
 def test_chrony_lines_of_the_clock_fix_parse_in_chronyd(tmp_path):

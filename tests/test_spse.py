@@ -329,11 +329,11 @@ def test_error_page_and_its_code_without_a_user_regex():
 
 
 @pytest.mark.parametrize("url, expected", [
-    ("https://lpse.example.go.id/eproc4", ["https://lpse.example.go.id/eproc4"]),
-    ("https://lpse.example.go.id/eproc4/", ["https://lpse.example.go.id/eproc4"]),
-    ("https://lpse.example.go.id/eproc4/home?x=1", ["https://lpse.example.go.id/eproc4"]),
-    ("https://lpse.example.go.id/", ["https://lpse.example.go.id", "https://lpse.example.go.id/eproc4"]),
-    ("http://lpse.example.go.id:8080", ["http://lpse.example.go.id:8080", "http://lpse.example.go.id:8080/eproc4"]),
+    ("https://lpse.contoh.example/eproc4", ["https://lpse.contoh.example/eproc4"]),
+    ("https://lpse.contoh.example/eproc4/", ["https://lpse.contoh.example/eproc4"]),
+    ("https://lpse.contoh.example/eproc4/home?x=1", ["https://lpse.contoh.example/eproc4"]),
+    ("https://lpse.contoh.example/", ["https://lpse.contoh.example", "https://lpse.contoh.example/eproc4"]),
+    ("http://lpse.contoh.example:8080", ["http://lpse.contoh.example:8080", "http://lpse.contoh.example:8080/eproc4"]),
 ])
 def test_application_base_follows_the_url(url, expected):
     assert bases(url) == expected

@@ -108,12 +108,12 @@ def test_refused_connection_raises_connect_error():
 
 
 def test_sni_hostname_picks_the_name_the_certificate_is_checked_against(ca, client_tls):
-    fake = FakeSPSE(tls=server_context(ca, "lpse.contoh.go.id"))
+    fake = FakeSPSE(tls=server_context(ca, "lpse.contoh.example"))
     try:
         with pytest.raises(httpx.ConnectError) as failure:
             fetch(fake.url, client_tls)
         assert isinstance(failure.value.__cause__, ssl.SSLCertVerificationError)
-        response, _, _ = fetch(fake.url, client_tls, sni_hostname="lpse.contoh.go.id")
+        response, _, _ = fetch(fake.url, client_tls, sni_hostname="lpse.contoh.example")
         assert response.status_code == 200
     finally:
         fake.close()

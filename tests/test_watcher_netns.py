@@ -113,7 +113,7 @@ class Stack:
         self.exporter = self._exporter(lpse, directory, {
             "interval": "1s", "timeout": "800ms", "targets": [{"name": SITE, "url": SPSE_URL}],
             "clock": {"servers": [INTERNET, INTERNET_2]},
-            "upstream": {"national": [f"tcp://{NATIONAL}:443", f"dns://{NATIONAL}/lpse.contoh.go.id"],
+            "upstream": {"national": [f"tcp://{NATIONAL}:443", f"dns://{NATIONAL}/lpse.contoh.example"],
                          "global": [f"tcp://{INTERNET}:443", f"dns://{INTERNET}/example.com"]}})
         self.site_am = self._process(lpse, AlertmanagerProcess(
             render_alertmanager_config(directory, self.telegram.url, SPEEDUP), directory, wrapper=wrapper))

@@ -5,6 +5,10 @@ the paging receiver, `alertmanager_notification_requests_total` and `..._failed_
 before and after the test alert. A request that did not fail is a delivery; a failed one is reported
 with what this host sees when it tries the same address. A request counts only once it returns, so an
 attempt that started (`alertmanager_notifications_total`) and never returned hangs, as on a lost route.
+
+The alert says it is a test (Bahasa Indonesia first), links to the runbook's NotificationTest section, and is
+resolved as soon as the verdict is in. Its receiver (notify-test, the ops integrations with send_resolved false,
+filled by alertmanager-config) never sends a "resolved" message that an operator could take for an incident's end.
 """
 
 from __future__ import annotations
@@ -21,9 +25,14 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.receivers import OPS_RECEIVERS
+from exporter.receivers import OPS_RECEIVERS, TEST_RECEIVER
 
-RECEIVER = OPS_RECEIVERS[0]  # the alertmanager.yml route for alertname="NotificationTest" pages through it
+# The alertmanager.yml route for alertname="NotificationTest" sends through TEST_RECEIVER; a config from before it
+# existed routes the test to ops-critical.
+RECEIVERS = (TEST_RECEIVER, OPS_RECEIVERS[0])
+RUNBOOK_ANCHOR = "notificationtest"  # docs/runbook.md, "## NotificationTest"
+# prometheus.yml's shipped runbook_base: the exporter's address through `ssh -L 10040:127.0.0.1:10040 <host>`.
+DEFAULT_RUNBOOK_BASE = "http://localhost:10040"
 # Per integration: requests that returned, those that failed, and notifications started (before any request).
 COUNTERS = ("alertmanager_notification_requests_total", "alertmanager_notification_requests_failed_total",
             "alertmanager_notifications_total")
@@ -41,13 +50,34 @@ def counters(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
     return {name: tuple(values) for name, values in totals.items()}
 
 
-def receiver_integrations(client: httpx.Client) -> dict[str, list[dict]]:
-    """The `*_configs` of the paging receiver in the config Alertmanager is running."""
+def running_receivers(client: httpx.Client) -> dict[str, dict[str, list[dict]]]:
+    """Each receiver's `*_configs` by integration, in the config Alertmanager is running."""
     config = yaml.safe_load(client.get("/api/v2/status").raise_for_status().json()["config"]["original"])
-    for receiver in config.get("receivers", []):
-        if receiver["name"] == RECEIVER:
-            return {key.removesuffix("_configs"): value for key, value in receiver.items() if key.endswith("_configs")}
-    return {}
+    return {receiver["name"]: {key.removesuffix("_configs"): value for key, value in receiver.items()
+                               if key.endswith("_configs")} for receiver in config.get("receivers", [])}
+
+
+def no_integration(receivers: dict[str, dict[str, list[dict]]]) -> str:
+    """Why the test cannot go out: nothing configured, or a hand-written ops-critical the test receiver lacks."""
+    paging = receivers.get(OPS_RECEIVERS[0], {})
+    if paging:
+        return (f"receiver {TEST_RECEIVER} has none of {OPS_RECEIVERS[0]}'s integrations ({', '.join(paging)}): "
+                f"copy them to it with send_resolved: false, or write the file with spse-exporter alertmanager-config / "
+                f"penerima {TEST_RECEIVER} belum punya integrasi {OPS_RECEIVERS[0]}: salin ke sana dengan "
+                "send_resolved: false, atau tulis berkasnya dengan spse-exporter alertmanager-config")
+    return (f"receiver {OPS_RECEIVERS[0]} has no integration: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID "
+            "(or SMTP_*, WEBHOOK_URL) in .env and recreate alertmanager-config and alertmanager / "
+            "belum ada penerima: isi .env lalu buat ulang alertmanager-config dan alertmanager")
+
+
+def runbook_base(client: httpx.Client) -> str:
+    """Prometheus' runbook_base, read off the runbook link of an alert it sent (Watchdog always fires), so the
+    test links where every alert does; the shipped default when Alertmanager holds none yet."""
+    for alert in client.get("/api/v2/alerts").raise_for_status().json():
+        base, found, _ = alert.get("annotations", {}).get("runbook_url", "").rpartition("/runbook#")
+        if found and base:
+            return base
+    return DEFAULT_RUNBOOK_BASE
 
 
 def destination(integration: str, config: dict) -> tuple[str, int] | None:
@@ -83,41 +113,64 @@ def try_connect(address: tuple[str, int], hanging: bool) -> tuple[str, str]:
             "`docker compose logs alertmanager` (\"Notify for alerts failed\")")
 
 
-def notification(run_id: str, minutes: int) -> dict:
-    now = datetime.now(timezone.utc)
+def notification(run_id: str, runbook: str, ends: datetime) -> dict:
+    """The test alert: says it is a test, Bahasa Indonesia first, and that no "resolved" message follows."""
     return {
         "labels": {"alertname": "NotificationTest", "severity": "critical", "site": "notify-test", "run": run_id},
         "annotations": {
-            "summary": "Test notification from spse-exporter / Notifikasi uji dari spse-exporter",
-            "description": "If you read this, alerts reach you. No action needed. / "
-                           "Jika pesan ini sampai, alert sampai kepada Anda. Tidak perlu tindakan.",
+            "summary": "UJI: notifikasi percobaan dari spse-exporter, bukan gangguan / "
+                       "TEST: a test notification from spse-exporter, not an incident",
+            "description": "Dikirim oleh perintah spse-exporter notify-test untuk memastikan notifikasi sampai kepada "
+                           "Anda. Tidak perlu tindakan apa pun, dan tidak akan ada pesan pemulihan. / Sent by the "
+                           "spse-exporter notify-test command to check that notifications reach you. No action is "
+                           "needed, and no RESOLVED message follows.",
+            "runbook_url": f"{runbook.rstrip('/')}/runbook#{RUNBOOK_ANCHOR}",
         },
-        "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=minutes)).isoformat(),
+        "startsAt": datetime.now(timezone.utc).isoformat(), "endsAt": ends.isoformat(),
     }
 
 
-def check(url: str, timeout: float) -> tuple[bool, list[str]]:
-    """Send one test alert through Alertmanager at `url`; (delivered by every integration, report lines)."""
+def check(url: str, timeout: float, runbook: str | None = None) -> tuple[bool, list[str]]:
+    """Send one test alert through Alertmanager at `url`, then resolve it; (delivered by every integration,
+    report lines). `runbook`: the base of the runbook link (default: Prometheus' runbook_base)."""
     with httpx.Client(base_url=url.rstrip("/"), timeout=10) as client:
-        configs = receiver_integrations(client)
+        receivers = running_receivers(client)
+        configs = receivers.get(next((name for name in RECEIVERS if name in receivers), RECEIVERS[0]), {})
         if not configs:
-            return False, [f"receiver {RECEIVER} has no integration: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID "
-                           "(or SMTP_*, WEBHOOK_URL) in .env and recreate alertmanager-config and alertmanager / "
-                           "belum ada penerima: isi .env lalu buat ulang alertmanager-config dan alertmanager"]
+            return False, [no_integration(receivers)]
         before = counters(client)
-        client.post("/api/v2/alerts", json=[notification(uuid.uuid4().hex[:12], minutes=5)]).raise_for_status()
-        outcome: dict[str, str] = {}
-        deadline = time.monotonic() + timeout
-        while len(outcome) < len(configs) and time.monotonic() < deadline:
-            time.sleep(POLL_INTERVAL)
-            after = counters(client)
-            for name in configs.keys() - outcome.keys():
-                (ok0, failed0, _), (ok1, failed1, _) = before.get(name, (0, 0, 0)), after.get(name, (0, 0, 0))
-                if ok1 - failed1 > ok0 - failed0:
-                    outcome[name] = "delivered"
-                elif failed1 > failed0:
-                    outcome[name] = "failed"
+        # Firing long enough for a retry of a slow delivery; resolved below once the verdict is in.
+        alert = notification(uuid.uuid4().hex[:12], runbook or runbook_base(client),
+                             ends=datetime.now(timezone.utc) + timedelta(seconds=timeout + 300))
+        client.post("/api/v2/alerts", json=[alert]).raise_for_status()
+        try:
+            outcome = await_outcome(client, configs, before, timeout)
+        finally:  # the test is over: no active NotificationTest lingers in Alertmanager's UI
+            client.post("/api/v2/alerts", json=[{**alert, "endsAt": datetime.now(timezone.utc).isoformat()}])
         after = counters(client)
+    return report(configs, outcome, before, after, timeout)
+
+
+def await_outcome(client: httpx.Client, configs: dict[str, list[dict]],
+                  before: dict[str, tuple[float, float, float]], timeout: float) -> dict[str, str]:
+    """"delivered" or "failed" per integration whose request returned within `timeout`."""
+    outcome: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(outcome) < len(configs) and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+        after = counters(client)
+        for name in configs.keys() - outcome.keys():
+            (ok0, failed0, _), (ok1, failed1, _) = before.get(name, (0, 0, 0)), after.get(name, (0, 0, 0))
+            if ok1 - failed1 > ok0 - failed0:
+                outcome[name] = "delivered"
+            elif failed1 > failed0:
+                outcome[name] = "failed"
+    return outcome
+
+
+def report(configs: dict[str, list[dict]], outcome: dict[str, str], before: dict[str, tuple[float, float, float]],
+           after: dict[str, tuple[float, float, float]], timeout: float) -> tuple[bool, list[str]]:
+    """(delivered by every integration, one line per integration with the reason when not)."""
     started = {name for name in configs if after.get(name, (0, 0, 0))[2] > before.get(name, (0, 0, 0))[2]}
     lines = []
     for name, entries in configs.items():
@@ -148,9 +201,12 @@ def main(argv: list[str]) -> int:
                         help="Alertmanager's address (default %(default)s)")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for the delivery (default %(default)s)")
+    parser.add_argument("--runbook.base", dest="runbook", default=None,
+                        help="where operators open the exporter, for the message's runbook link (default: the "
+                             "runbook_base of Prometheus' alerts in Alertmanager, else " + DEFAULT_RUNBOOK_BASE + ")")
     args = parser.parse_args(argv)
     try:
-        delivered, lines = check(args.url, args.timeout)
+        delivered, lines = check(args.url, args.timeout, args.runbook)
     # ValueError, TypeError, AttributeError: an answer that is not Alertmanager's JSON (a wrong port's web page)
     except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
         delivered, lines = False, [f"cannot use Alertmanager at {args.url}: {err or type(err).__name__} (is it "

@@ -17,6 +17,9 @@ import yaml
 # The receivers the routing tree pages through, and the dead man's switch's.
 OPS_RECEIVERS = ("ops-critical", "ops-warning")
 WATCHDOG_RECEIVER = "watchdog"
+# `spse-exporter notify-test` goes through ops-critical's integrations with send_resolved false: the test alert is
+# resolved right after it, and an operator must not read a "resolved" message as the end of an incident.
+TEST_RECEIVER = "notify-test"
 NOT_CONFIGURED = (
     "no notification receiver configured: alerts show in Grafana and Alertmanager but are sent to nobody. "
     "Set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (or SMTP_*, WEBHOOK_URL) in .env, then run "
@@ -98,6 +101,10 @@ def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
     configs = integrations(env)
     for name in OPS_RECEIVERS:
         receivers[name].update(configs)
+    if TEST_RECEIVER in receivers:  # ops-critical's integrations, those written in the template too
+        receivers[TEST_RECEIVER].update({key: [{**entry, "send_resolved": False} for entry in entries]
+                                         for key, entries in receivers[OPS_RECEIVERS[0]].items()
+                                         if key.endswith("_configs")})
     if watchdog_url := setting(env, "WATCHDOG_URL"):
         receivers[WATCHDOG_RECEIVER]["webhook_configs"] = [{"url": watchdog_url, "send_resolved": False}]
     return config, [key.removesuffix("_configs") for key in configs]

@@ -4,18 +4,22 @@ the real Alertmanager, and a local stand-in for Telegram's Bot API on loopback."
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 import yaml
 
 from exporter import receivers
 from tests.fakes import free_port
-from tests.stack import STACK_DIR, compress_rules, render_prometheus_config
+from tests.stack import STACK_DIR, compress_rules, render_alertmanager_config, render_prometheus_config
 from tests.support import ROOT, http_get, parse_metrics, poll
 from tests.test_compose import PASSWORD, compose_config, env_example
 
@@ -109,8 +113,73 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
     assert "DELIVERED / TERKIRIM" in result.stdout and "telegram: delivered" in result.stdout
     [message] = telegram.messages
     assert message["chat_id"] == CHAT_ID and message["parse_mode"] == "HTML"
-    assert message["text"].startswith("<b>[FIRING:1] SPSE notify-test</b>"), message["text"]
-    assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
+    assert message["text"].startswith("<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>"), message["text"]
+    assert "UJI: notifikasi percobaan dari spse-exporter, bukan gangguan" in message["text"], message["text"]
+
+
+def post_alerts(alertmanager, alerts: list[dict]) -> None:
+    """Post whole alerts (labels, annotations, endsAt) as Prometheus does."""
+    httpx.post(f"{alertmanager.url}/api/v2/alerts", json=alerts, timeout=10).raise_for_status()
+
+
+def alert_payloads(webhook, alertname: str) -> list[dict]:
+    """The webhook payloads (status, receiver, alerts) about `alertname`, in arrival order."""
+    return [payload for _, payload in webhook.received
+            if any(alert["labels"]["alertname"] == alertname for alert in payload["alerts"])]
+
+
+@pytest.mark.timeout(180)
+def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_resolution(
+        tmp_path, telegram, webhook_receiver, start_alertmanager, start_exporter, tcp_listener):
+    """The shipped routing 60 times faster (group_interval 5m -> 5s), Telegram and a webhook as receivers. The test
+    says it is a test (Indonesian first, no FIRING), its runbook link opens the real exporter's NotificationTest
+    section, and after notify-test has ended its alert no "resolved" message comes. Positive control: an ordinary
+    alert resolved after the test is resolved, through the same integrations with send_resolved, does come."""
+    exporter = start_exporter({"interval": "5s", "timeout": "1s",
+                               "targets": [{"name": "t", "url": f"http://127.0.0.1:{tcp_listener.port}/"}]})
+    alertmanager = start_alertmanager(render_alertmanager_config(
+        tmp_path, webhook_receiver.url, factor=60,
+        env={"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID, "TELEGRAM_API_URL": telegram.url}))
+    # What Prometheus sends all the time: Watchdog, whose link carries prometheus.yml's runbook_base.
+    post_alerts(alertmanager, [{"labels": {"alertname": "Watchdog", "severity": "none"},
+                                "annotations": {"runbook_url": f"{exporter.url}/runbook#watchdog"}}])
+
+    result = notify_test(alertmanager)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "telegram: delivered" in result.stdout and "webhook: delivered" in result.stdout, result.stdout
+    [message] = telegram.messages
+    text = message["text"]
+    assert text.startswith("<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>"), text
+    assert "[FIRING" not in text and "[RESOLVED" not in text, text
+    assert text.index("UJI: notifikasi percobaan") < text.index("TEST: a test notification"), text
+    assert "tidak akan ada pesan pemulihan" in text and "no RESOLVED message follows" in text, text
+    [link] = re.findall(r"^Runbook: (\S+)$", text, re.M)
+    assert link == f"{exporter.url}/runbook#notificationtest", text
+    status, page, _ = http_get(link.partition("#")[0])
+    assert status == 200 and b'id="notificationtest"' in page
+    [fired] = alert_payloads(webhook_receiver, "NotificationTest")
+    assert (fired["status"], fired["receiver"]) == ("firing", "notify-test"), fired
+    assert fired["alerts"][0]["annotations"]["runbook_url"] == link
+    # It ended itself: nothing about the test stays active in Alertmanager.
+    assert not alertmanager.alerts(filter='alertname="NotificationTest"')
+
+    # The control goes to ops-warning (the test route's group_interval, 5 s), posted and resolved after the test
+    # was resolved: its group's resolving flush comes after the test group's would have.
+    control = {"labels": {"alertname": "ResolutionControl", "severity": "warning", "site": "control"}}
+    post_alerts(alertmanager, [control])
+    poll(lambda: alert_payloads(webhook_receiver, "ResolutionControl"), 60, 0.2, "the control alert firing")
+    post_alerts(alertmanager, [{**control, "endsAt": datetime.now(timezone.utc).isoformat()}])
+    poll(lambda: [p for p in alert_payloads(webhook_receiver, "ResolutionControl") if p["status"] == "resolved"],
+         60, 0.2, "the control alert's resolution (positive control)")
+    # Two more group intervals (5 s each) for a late resolution of the test to show up, if one were coming.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(alert_payloads(webhook_receiver, "NotificationTest")) == 1:
+        time.sleep(0.2)
+    assert [p["status"] for p in alert_payloads(webhook_receiver, "NotificationTest")] == ["firing"]
+    assert [m["text"].split("\n", 1)[0] for m in telegram.messages] == [
+        "<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>", "<b>[FIRING:1] SPSE control</b>",
+        "<b>[RESOLVED] SPSE control</b>"]
 
 
 def test_rendered_from_a_relative_path_outside_compose_the_message_keeps_its_text(tmp_path, telegram,
@@ -124,7 +193,33 @@ def test_rendered_from_a_relative_path_outside_compose_the_message_keeps_its_tex
 
     assert notify_test(alertmanager).returncode == 0
     [message] = telegram.messages
-    assert "Notifikasi uji dari spse-exporter" in message["text"], message["text"]
+    assert "UJI: notifikasi percobaan dari spse-exporter" in message["text"], message["text"]
+
+
+def test_integrations_written_into_ops_critical_by_hand_reach_the_test_receiver_once_rendered(
+        tmp_path, telegram, start_alertmanager):
+    """README: without compose, add telegram_configs to alertmanager.yml. Run as written, the test receiver has none
+    and notify-test says what to do; written by alertmanager-config, it gets ops-critical's with send_resolved
+    false and the test is delivered."""
+    config = yaml.safe_load((STACK_DIR / "alertmanager.yml").read_text())
+    [ops_critical] = [r for r in config["receivers"] if r["name"] == receivers.OPS_RECEIVERS[0]]
+    ops_critical["telegram_configs"] = [{"bot_token": TOKEN, "chat_id": int(CHAT_ID), "api_url": telegram.url,
+                                         "send_resolved": True}]
+    config["templates"] = [str(STACK_DIR / "templates/*.tmpl")]
+    (tmp_path / "edited").mkdir()
+    edited = tmp_path / "edited" / "alertmanager.yml"
+    edited.write_text(yaml.safe_dump(config))
+
+    as_written = notify_test(start_alertmanager(edited))
+    assert as_written.returncode == 1 and not telegram.messages
+    assert "receiver notify-test has none of ops-critical's integrations (telegram): copy them to it with " \
+           "send_resolved: false" in as_written.stdout, as_written.stdout
+
+    assert render_as_compose(tmp_path, {}, str(edited)).returncode == 0
+    rendered = {r["name"]: r for r in yaml.safe_load((tmp_path / "alertmanager.yml").read_text())["receivers"]}
+    assert rendered["notify-test"]["telegram_configs"] == [{**ops_critical["telegram_configs"][0], "send_resolved": False}]
+    assert notify_test(start_alertmanager(tmp_path / "alertmanager.yml")).returncode == 0
+    assert len(telegram.messages) == 1
 
 
 def test_unreachable_receiver_is_reported_not_delivered_with_the_reason(tmp_path, start_alertmanager):

@@ -59,6 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="exporter-toolkit web config: TLS and basic auth for the endpoints")
     parser.add_argument("--web.enable-lifecycle", dest="lifecycle", action="store_true",
                         help="allow POST /-/reload (SIGHUP always reloads)")
+    parser.add_argument("--alertmanager.url", dest="alertmanager_url", default=os.environ.get("SPSE_ALERTMANAGER_URL"),
+                        help="Alertmanager whose receivers to serve as spse_alertmanager_receiver_info, so "
+                             "NotificationsFailing names them (default: $SPSE_ALERTMANAGER_URL; none: not served)")
     parser.add_argument("--log.level", dest="log_level", choices=sorted(logs.LEVELS), default="info")
     parser.add_argument("--log.format", dest="log_format", choices=("text", "json"), default="text")
     parser.add_argument("--check-config", dest="check_config", action="store_true",
@@ -150,7 +153,15 @@ async def run(args: argparse.Namespace, config: Config) -> int:
             print(f"spse-exporter: {err}", file=sys.stderr)
             return 2
         ssl_context, authorize = web.ssl_context, web.authorize
-    app = App(render_metrics=exporter.metrics.exposition.render,
+    render_metrics = exporter.metrics.exposition.render
+    if args.alertmanager_url:
+        from exporter.alertmanager_receivers import ReceiverInfo
+        receivers = ReceiverInfo(args.alertmanager_url, exporter.metrics.exposition)
+
+        def render_metrics() -> bytes:
+            receivers.refresh()
+            return exporter.metrics.exposition.render()
+    app = App(render_metrics=render_metrics,
               is_ready=exporter.scheduler.ready.is_set,
               reload=exporter.reload,
               last_results=exporter.metrics.last_results,

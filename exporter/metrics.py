@@ -47,6 +47,7 @@ FAMILIES = [
     Family("spse_exporter_build_info", "gauge", "Always 1; the version label says which exporter build runs."),
     Family("spse_config_last_reload_successful", "gauge", "1 if the last config (re)load succeeded, 0 if it failed and the previous config still runs."),
     Family("spse_config_last_reload_success_timestamp_seconds", "gauge", "When the config was last loaded successfully."),
+    Family("spse_alertmanager_receiver_info", "gauge", "Always 1 per receiver of the Alertmanager at --alertmanager.url and integration type it uses: Alertmanager counts failed notifications per type only."),
     Family("spse_http_probe_success", "gauge", "1 if the last SPSE probe got a valid status and passed the body checks."),
     Family("spse_http_status_code", "gauge", "HTTP status of the last SPSE probe's final response, 0 when there was no response."),
     Family("spse_http_responses_total", "counter", "SPSE responses seen, by status code of the final response."),
@@ -332,7 +333,7 @@ class Metrics:
 
     def retain(self, owners: set[tuple]) -> None:
         """Forget every probe owner not in `owners` (after a reload removed it)."""
-        keep = owners | {("exporter",), ("config",), ("clock",)}
+        keep = owners | {("exporter",), ("config",), ("clock",), ("alertmanager",)}
         if not any(owner[0] == "ntp" for owner in owners):
             keep.discard(("clock",))
             self.clock_offset = None

@@ -110,6 +110,17 @@ def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
     return config, [key.removesuffix("_configs") for key in configs]
 
 
+def integration_receivers(config: dict) -> dict[str, list[str]]:
+    """Integration type -> the receivers that use it, sorted, in an Alertmanager config: what Alertmanager 0.25's
+    notification counters (labelled by type only) cannot say."""
+    found: dict[str, set[str]] = {}
+    for receiver in config.get("receivers") or []:
+        for key, entries in receiver.items():
+            if key.endswith("_configs") and entries:
+                found.setdefault(key.removesuffix("_configs"), set()).add(receiver["name"])
+    return {integration: sorted(names) for integration, names in sorted(found.items())}
+
+
 def write_private(output: Path, text: str) -> None:
     """Write `text` to `output` as mode 0640, whatever the umask: the secrets in it are for the owner and the
     group only (compose runs this step with Alertmanager's group). Through a temporary file renamed over

@@ -20,6 +20,7 @@ from tests.support import ROOT
 NATIONAL_SERVICES = {
     "ntp.brin.go.id": "BRIN's national time service, the clock reference and the runbook's national NTP source",
     "lkpp.go.id": "LKPP, the national procurement agency: the national DNS and TCP reachability check",
+    "www.lkpp.go.id": "LKPP's website, which real SPSE pages link to (the page fixtures under tests/pages/)",
 }
 # A host name ending in .go.id, placeholders' <...> labels included; a name that does not start with a letter,
 # a digit or `<` (an @ of an e-mail address, a slash of a URL) starts after it.

@@ -117,6 +117,18 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
     assert "UJI: notifikasi percobaan dari spse-exporter, bukan gangguan" in message["text"], message["text"]
 
 
+def render_template(tmp_path, data: dict, text: str) -> str:
+    """`text` rendered by amtool with the shipped templates on `data`, a notification's webhook payload (the same
+    fields as the templates' data)."""
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(data))
+    result = subprocess.run(["amtool", "template", "render", f"--template.glob={STACK_DIR}/templates/*.tmpl",
+                             f"--template.text={text}", f"--template.data={path}"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def post_alerts(alertmanager, alerts: list[dict]) -> None:
     """Post whole alerts (labels, annotations, endsAt) as Prometheus does."""
     httpx.post(f"{alertmanager.url}/api/v2/alerts", json=alerts, timeout=10).raise_for_status()
@@ -161,6 +173,13 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
     [fired] = alert_payloads(webhook_receiver, "NotificationTest")
     assert (fired["status"], fired["receiver"]) == ("firing", "notify-test"), fired
     assert fired["alerts"][0]["annotations"]["runbook_url"] == link
+    # The e-mail of the same notification (alertmanager-config's subject and body), from the delivered data.
+    [email] = receivers.integrations({"SMTP_TO": "a@contoh.example", "SMTP_FROM": "b@contoh.example",
+                                      "SMTP_SMARTHOST": "mail.contoh.example:587"})["email_configs"]
+    subject = render_template(tmp_path, fired, email["headers"]["Subject"])
+    body = render_template(tmp_path, fired, email["html"])
+    assert subject == "UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter", subject
+    assert "[FIRING" not in body and f"Runbook: {link}" in body, body
     # It ended itself: nothing about the test stays active in Alertmanager.
     assert not alertmanager.alerts(filter='alertname="NotificationTest"')
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter import runbook
+from exporter import notifytest, runbook
 from tests.stack import STACK_DIR, render_prometheus_config
 from tests.support import ROOT, http_get, poll
 
@@ -49,6 +49,11 @@ def test_the_packaged_runbook_is_docs_runbook_md():
 def test_every_runbook_url_names_a_heading_of_the_served_runbook(name, url):
     anchor = url.rsplit("#", 1)[1]
     assert anchor in Ids(runbook.page().decode()).ids, f"{name}: no id={anchor!r} in the served runbook"
+
+
+def test_the_test_notifications_link_names_a_heading_of_the_served_runbook():
+    """notify-test's alert is no rule, but its message links to the runbook too (tests/test_notify.py opens it)."""
+    assert notifytest.RUNBOOK_ANCHOR in Ids(runbook.page().decode()).ids
 
 
 @pytest.mark.parametrize("name, url", alerts(SITE_RULES), ids=lambda value: str(value).rsplit("#", 1)[-1])

@@ -227,3 +227,25 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class VictoriaMetricsProcess(_Process):
+    """A binary of Debian's victoria-metrics package (victoria-metrics, vmagent, vmalert, vmauth) on a free
+    loopback port, its state under `tmp_dir`; ready once /health answers."""
+
+    ready_path = "/health"
+
+    def __init__(self, binary: str, flags: list[str], tmp_dir: Path, port: int | None = None):
+        self.name = binary
+        port = port or free_port()
+        super().__init__([f"/usr/bin/{binary}", f"-httpListenAddr=127.0.0.1:{port}", *flags], tmp_dir, port)
+
+    def query(self, expr: str) -> list[dict]:
+        """The `result` list of the Prometheus query API (single node or vmselect) for `expr` now; nocache=1:
+        the response cache must not hide the newest samples."""
+        return self.get_json("/api/v1/query", query=expr, nocache=1)["data"]["result"]
+
+    def metrics(self) -> str:
+        status, body, _ = http_get(f"{self.url}/metrics")
+        assert status == 200, f"{self.name} /metrics: {status}"
+        return body.decode()

@@ -36,8 +36,8 @@ def poll(check: Callable[[], object], timeout: float = 10.0, interval: float = 0
 
 
 def http_get(url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None,
-             context=None) -> tuple[int, bytes, dict]:
-    request = urllib.request.Request(url, method=method, headers=headers or {})
+             context=None, data: bytes | None = None) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.status, response.read(), dict(response.headers)

@@ -9,7 +9,8 @@ import subprocess
 
 from tests.support import ROOT
 
-SERVICES = ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-node-exporter")
+SERVICES = ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-node-exporter",
+            "victoria-metrics")
 
 
 def stand_in(path, body: str) -> None:
@@ -58,9 +59,10 @@ def test_running_services_are_left_running(tmp_path):
 
 def test_services_started_by_the_install_are_stopped_and_disabled_again(tmp_path):
     running, calls = run_test_sh(tmp_path, active={"prometheus-node-exporter"}, installed=False,
-                                 started_by_install={"prometheus", "prometheus-alertmanager"})
+                                 started_by_install={"prometheus", "prometheus-alertmanager", "victoria-metrics"})
     assert "apt-get install" in calls
     assert running == {"prometheus-node-exporter"}
     assert "systemctl disable --now --quiet prometheus\n" in calls
     assert "systemctl disable --now --quiet prometheus-alertmanager\n" in calls
+    assert "systemctl disable --now --quiet victoria-metrics\n" in calls
     assert "prometheus-node-exporter" not in calls.replace("systemctl is-active --quiet prometheus-node-exporter", "")

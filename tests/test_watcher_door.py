@@ -1,0 +1,183 @@
+"""The watcher's remote-write door (prometheus/watcher/door/): the shipped nginx.conf and vmagent.args, run with
+Debian's nginx and vmagent in front of a real watcher Prometheus, refuse or limit a misbehaving site by name.
+
+    site Prometheus (kutaibarat, shipped remote-write.yml over TLS) --\\
+    vmagent as a misbehaving writer (samarinda) ------------------------> nginx (door) -> vmagent (door) -> Prometheus
+
+A writer that misbehaves is a vmagent fed Prometheus text (/api/v1/import/prometheus), which it remote-writes
+through the door as a site would: any series, labels and timestamps the test wants, in real remote-write requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from pathlib import Path
+
+import bcrypt
+import pytest
+import yaml
+
+from tests.fakes import FakeSPSE, free_port
+from tests.real_servers import Nginx
+from tests.stack import STACK_DIR, PrometheusProcess, VictoriaMetricsProcess, render_prometheus_config
+from tests.support import ExporterProcess, http_get, poll
+
+pytestmark = pytest.mark.timeout(240)
+
+DOOR_DIR = STACK_DIR / "watcher" / "door"
+GOOD, BAD = "kutaibarat", "samarinda"
+PASSWORDS = {GOOD: "good-site-password", BAD: "bad-site-password", "door": "door-password"}
+SERIES_CAP = 300  # the door's -remoteWrite.maxHourlySeries here: the good site's ~100 series fit, a flood does not
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def render_nginx_door(tmp: Path, port: int, vmagent: str, cert: Path, key: Path, htpasswd: Path) -> str:
+    """The shipped nginx.conf with the test's addresses and files; nothing else changes."""
+    text = (DOOR_DIR / "nginx.conf").read_text()
+    swaps = {"listen 9091 ssl;": f"listen 127.0.0.1:{port} ssl;", "server 127.0.0.1:8429;": f"server {vmagent};",
+             "/etc/nginx/secrets/watcher.crt": str(cert), "/etc/nginx/secrets/watcher.key": str(key),
+             "/etc/nginx/secrets/watcher-door.htpasswd": str(htpasswd),
+             "/var/log/nginx/watcher-door.log": str(tmp / "door-access.log")}
+    for old, new in swaps.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def door_vmagent_args(tmp: Path, watcher: str, password_file: Path) -> list[str]:
+    """The shipped vmagent.args with the test's addresses, files and a small series cap."""
+    args = [line for line in (DOOR_DIR / "vmagent.args").read_text().splitlines() if line and not line.startswith("#")]
+    swaps = {"-remoteWrite.url": f"http://{watcher}/api/v1/write", "-remoteWrite.basicAuth.passwordFile": str(password_file),
+             "-remoteWrite.tmpDataPath": str(tmp / "door-queue"), "-remoteWrite.maxHourlySeries": str(SERIES_CAP),
+             "-remoteWrite.maxDailySeries": str(2 * SERIES_CAP),
+             "-remoteWrite.relabelConfig": str(DOOR_DIR / "relabel.yml")}
+    rendered = []
+    for arg in args:
+        name, _, value = arg.partition("=")
+        if name == "-httpListenAddr":
+            continue  # VictoriaMetricsProcess picks a free port
+        rendered.append(f"{name}={swaps.pop(name, value)}")
+    assert not swaps, swaps
+    return rendered
+
+
+class Door:
+    """The watcher's Prometheus behind the shipped door, the good site writing through it."""
+
+    def __init__(self, tmp: Path, ca, processes: list):
+        self.tmp, self.processes = tmp, processes
+        cert = ca.issue_cert("127.0.0.1")
+        cert_path, key_path, self.ca_path = tmp / "door.crt", tmp / "door.key", tmp / "ca.pem"
+        cert.cert_chain_pems[0].write_to_path(str(cert_path))
+        cert.private_key_pem.write_to_path(str(key_path))
+        ca.cert_pem.write_to_path(str(self.ca_path))
+
+        web = tmp / "web.yml"  # the watcher's web config: only the door writes, and the test reads, as `door`
+        web.write_text(yaml.safe_dump({"basic_auth_users": {"door": bcrypt.hashpw(PASSWORDS["door"].encode(),
+                                                                                   bcrypt.gensalt(4)).decode()}}))
+        config = render_prometheus_config(tmp, exporter=None, source=STACK_DIR / "watcher" / "prometheus.yml",
+                                          scrape_interval="1s", evaluation_interval="1s")
+        self.watcher = self._start(PrometheusProcess(config, tmp, ["--web.enable-remote-write-receiver",
+                                                                   f"--web.config.file={web}"],
+                                                     auth=("door", PASSWORDS["door"])))
+        password_file = tmp / "door_password"
+        password_file.write_text(PASSWORDS["door"])
+        self.vmagent = self._start(VictoriaMetricsProcess(
+            "vmagent", door_vmagent_args(tmp, self.watcher.address, password_file), tmp))
+        htpasswd = tmp / "door.htpasswd"
+        htpasswd.write_text("".join(f"{user}:{bcrypt.hashpw(PASSWORDS[user].encode(), bcrypt.gensalt(5)).decode()}\n"
+                                    for user in (GOOD, BAD)))
+        port = free_port()
+        self.nginx = self._start(Nginx(tmp / "nginx", render_nginx_door(
+            tmp, port, self.vmagent.address, cert_path, key_path, htpasswd), free_port()))
+        self.url = f"https://127.0.0.1:{port}/api/v1/write"
+        self.access_log = tmp / "door-access.log"
+        self.spse = FakeSPSE()
+        probe = tmp / "spse.yml"
+        probe.write_text(yaml.safe_dump({"interval": "1s", "timeout": "800ms",
+                                         "targets": [{"name": GOOD, "url": self.spse.url}]}))
+        exporter = self._start(ExporterProcess(probe))
+        self.site = self._start_site(tmp / "site", exporter.address)
+
+    def _start(self, process):
+        self.processes.append(process)
+        process.wait_ready()
+        return process
+
+    def _start_site(self, directory: Path, exporter: str) -> PrometheusProcess:
+        """The good site: the shipped site config and remote-write.yml, its writer pointed at the door."""
+        directory.mkdir()
+        path = render_prometheus_config(directory, exporter=exporter, scrape_interval="1s", evaluation_interval="1s",
+                                        remote_write=self.url)
+        config = yaml.safe_load(path.read_text())
+        config["remote_write"][0]["tls_config"] = {"ca_file": str(self.ca_path)}  # the commented-out own-CA case
+        config["remote_write"][0]["queue_config"]["batch_send_deadline"] = "1s"
+        config["rule_files"] = []
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        (directory / "secrets").mkdir()
+        (directory / "secrets" / "watcher_password").write_text(PASSWORDS[GOOD])
+        return self._start(PrometheusProcess(path, directory))
+
+    def writer(self, user: str, password: str) -> VictoriaMetricsProcess:
+        """A vmagent that remote-writes whatever the test imports into it through the door as `user`."""
+        directory = self.tmp / f"writer-{user}-{len(self.processes)}"
+        directory.mkdir()
+        return self._start(VictoriaMetricsProcess("vmagent", [
+            f"-remoteWrite.url={self.url}", f"-remoteWrite.basicAuth.username={user}",
+            f"-remoteWrite.basicAuth.password={password}", f"-remoteWrite.tlsCAFile={self.ca_path}",
+            f"-remoteWrite.tmpDataPath={directory}", "-remoteWrite.flushInterval=100ms"], directory))
+
+    def access(self, site: str) -> list[int]:
+        """HTTP statuses the door answered `site`, in order."""
+        return [int(status) for status in re.findall(rf'^site="{site}" status=(\d+) ', self.access_log.read_text(), re.M)]
+
+    def query(self, expr: str) -> list[dict]:
+        return self.watcher.query(expr)
+
+    def lag(self) -> float:
+        """Seconds between now and the good site's newest sample at the watcher."""
+        result = self.query(f'time() - timestamp(up{{site="{GOOD}",job="spse-exporter"}})')
+        return float(result[0]["value"][1])
+
+
+def import_text(writer: VictoriaMetricsProcess, lines: list[str]) -> None:
+    status, body, _ = http_get(f"{writer.url}/api/v1/import/prometheus", method="POST", data="\n".join(lines).encode())
+    assert status == 204, body
+
+
+@pytest.fixture(scope="module")
+def door(tmp_path_factory, ca):
+    processes: list = []
+    try:
+        door = Door(tmp_path_factory.mktemp("door"), ca, processes)
+        poll(lambda: door.query(f'up{{site="{GOOD}",vantage="site"}}'), 60, 0.5, "the good site's series at the watcher")
+        yield door
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def test_a_wrong_password_is_refused_and_logged_with_the_site(door):
+    headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"}
+    assert http_get(door.url.replace("https", "http", 1), method="POST", data=b"x")[0] == 400  # no TLS: refused
+    import ssl
+    context = ssl.create_default_context(cafile=str(door.ca_path))
+    status = http_get(door.url, method="POST", data=b"x", context=context, headers={**headers, **basic(BAD, "guess")})[0]
+    assert status == 401
+    assert f'user "{BAD}": password mismatch' in door.nginx.error_log.read_text()
+    assert 401 in door.access(BAD)
+
+
+def test_a_site_cannot_write_under_another_sites_name(door):
+    """samarinda writes series labelled site="kutaibarat", and one with a forged door_site: all land as samarinda's."""
+    writer = door.writer(BAD, PASSWORDS[BAD])
+    import_text(writer, [f'spse_http_probe_success{{site="{GOOD}",vantage="site",target="forged"}} 0',
+                         f'spse_http_probe_success{{door_site="{GOOD}",vantage="site",target="forged2"}} 0'])
+    poll(lambda: len(door.query('spse_http_probe_success{target=~"forged.*"}')) == 2, 30, 0.5, "the forged series")
+    assert {series["metric"]["site"] for series in door.query('spse_http_probe_success{target=~"forged.*"}')} == {BAD}
+    assert door.query('{door_site!=""}') == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
+import ssl
 import time
 from pathlib import Path
 
@@ -132,6 +133,16 @@ class Door:
             f"-remoteWrite.basicAuth.password={password}", f"-remoteWrite.tlsCAFile={self.ca_path}",
             f"-remoteWrite.tmpDataPath={directory}", "-remoteWrite.flushInterval=100ms"], directory))
 
+    def post(self, headers: dict[str, str], body: bytes = b"x") -> int:
+        """Status of one remote-write request to the door over its TLS."""
+        context = ssl.create_default_context(cafile=str(self.ca_path))
+        return http_get(self.url, method="POST", data=body, context=context, timeout=30,
+                        headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy", **headers})[0]
+
+    def newest(self) -> float:
+        """Timestamp of the good site's newest `up` sample at the watcher."""
+        return float(self.query(f'timestamp(up{{site="{GOOD}",job="spse-exporter"}})')[0]["value"][1])
+
     def access(self, site: str) -> list[int]:
         """HTTP statuses the door answered `site`, in order."""
         return [int(status) for status in re.findall(rf'^site="{site}" status=(\d+) ', self.access_log.read_text(), re.M)]
@@ -139,10 +150,6 @@ class Door:
     def query(self, expr: str) -> list[dict]:
         return self.watcher.query(expr)
 
-    def lag(self) -> float:
-        """Seconds between now and the good site's newest sample at the watcher."""
-        result = self.query(f'time() - timestamp(up{{site="{GOOD}",job="spse-exporter"}})')
-        return float(result[0]["value"][1])
 
 
 def import_text(writer: VictoriaMetricsProcess, lines: list[str]) -> None:
@@ -163,14 +170,10 @@ def door(tmp_path_factory, ca):
 
 
 def test_a_wrong_password_is_refused_and_logged_with_the_site(door):
-    headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"}
     assert http_get(door.url.replace("https", "http", 1), method="POST", data=b"x")[0] == 400  # no TLS: refused
-    import ssl
-    context = ssl.create_default_context(cafile=str(door.ca_path))
-    status = http_get(door.url, method="POST", data=b"x", context=context, headers={**headers, **basic(BAD, "guess")})[0]
-    assert status == 401
+    assert door.post(basic(BAD, "guess")) == 401
     assert f'user "{BAD}": password mismatch' in door.nginx.error_log.read_text()
-    assert 401 in door.access(BAD)
+    poll(lambda: 401 in door.access(BAD), 10, 0.1, "the 401 in the access log")  # written after the answer
 
 
 def test_a_site_cannot_write_under_another_sites_name(door):
@@ -181,3 +184,73 @@ def test_a_site_cannot_write_under_another_sites_name(door):
     poll(lambda: len(door.query('spse_http_probe_success{target=~"forged.*"}')) == 2, 30, 0.5, "the forged series")
     assert {series["metric"]["site"] for series in door.query('spse_http_probe_success{target=~"forged.*"}')} == {BAD}
     assert door.query('{door_site!=""}') == []
+
+
+
+def keeps_writing(door: Door, since: float) -> float:
+    """Wait until the good site's samples stamped after `since` reach the watcher; how long that took."""
+    poll(lambda: door.newest() > since, 30, 0.2, "the good site's newest samples at the watcher")
+    return time.time() - since
+
+
+def test_a_site_over_its_request_rate_waits_and_the_others_do_not(door):
+    """60 requests at once from samarinda: past its burst nginx answers 429 (named in the access log), while
+    kutaibarat's writes in the same seconds all go through. One request over the size limit: 413."""
+    good_before = len(door.access(GOOD))
+    statuses = [door.post(basic(BAD, PASSWORDS[BAD])) for _ in range(60)]
+    assert statuses.count(429) >= 10 and set(statuses) <= {400, 429}, statuses  # 400: vmagent refuses the junk body
+    since = time.time()
+    keeps_writing(door, since)
+    poll(lambda: door.access(BAD)[-60:].count(429) == statuses.count(429), 10, 0.1, "every 429 in the access log")
+    assert set(door.access(GOOD)[good_before:]) == {204}
+    assert door.post(basic(BAD, PASSWORDS[BAD]), b"x" * (5 << 20)) == 413
+    poll(lambda: door.access(BAD)[-1] == 413, 10, 0.1, "the 413 in the access log")
+
+
+def test_a_sample_stamped_hours_ahead_does_not_stop_the_watcher_taking_the_others(door):
+    """A site whose clock runs 3 hours ahead: the watcher's out_of_order_time_window keeps taking every other
+    site's samples (without it, see the next test, it refuses them all as out of bounds)."""
+    writer = door.writer(BAD, PASSWORDS[BAD])
+    import_text(writer, [f"clock_ahead 1 {int((time.time() + 3 * 3600) * 1000)}"])
+    poll(lambda: door.watcher.get_json("/api/v1/query", query="clock_ahead", time=str(time.time() + 3 * 3600 + 60))
+         ["data"]["result"], 30, 0.5, "the sample from 3 hours ahead at the watcher")
+    keeps_writing(door, time.time())
+    assert "out of bounds" not in door.watcher.logs()
+
+
+def test_without_the_window_a_sample_from_hours_ahead_stops_the_watcher_taking_the_others(tmp_path, start_prometheus):
+    """Control for the test above: the watcher's config without its storage section, written to directly."""
+    config = render_prometheus_config(tmp_path, exporter=None, source=STACK_DIR / "watcher" / "prometheus.yml")
+    text = yaml.safe_load(config.read_text())
+    assert text.pop("storage") == {"tsdb": {"out_of_order_time_window": "1d"}}
+    config.write_text(yaml.safe_dump(text))
+    watcher = start_prometheus(config, ["--web.enable-remote-write-receiver"])
+    writer = VictoriaMetricsProcess("vmagent", [f"-remoteWrite.url={watcher.url}/api/v1/write",
+                                                f"-remoteWrite.tmpDataPath={tmp_path / 'queue'}",
+                                                "-remoteWrite.flushInterval=100ms"], tmp_path)
+    try:
+        writer.wait_ready()
+        import_text(writer, [f"clock_ahead 1 {int((time.time() + 3 * 3600) * 1000)}"])
+        poll(lambda: watcher.get_json("/api/v1/query", query="clock_ahead", time=str(time.time() + 3 * 3600 + 60))
+             ["data"]["result"], 30, 0.5, "the sample from 3 hours ahead at the watcher")
+        import_text(writer, [f'up{{site="{GOOD}"}} 1'])
+        poll(lambda: "out of bounds" in watcher.logs(), 30, 0.5, "the current sample refused")
+        assert watcher.query(f'up{{site="{GOOD}"}}') == []
+    finally:
+        writer.stop()
+
+
+def test_a_flood_of_new_series_is_capped_and_named_while_the_good_site_keeps_writing(door):
+    """Last of the door's tests: it fills the door's series cap, so no later test could add a series."""
+    writer = door.writer(BAD, PASSWORDS[BAD])
+    began = time.time()
+    for round_number in range(3):  # 3 x 2,000 new series, as fast as the writer takes them
+        import_text(writer, [f'flood_series{{round="{round_number}",n="{n}"}} 1' for n in range(2000)])
+    poll(lambda: "vmagent_hourly_series_limit_rows_dropped_total 0\n" not in door.vmagent.metrics(), 30, 0.5,
+         "series over the cap dropped")
+    delay = keeps_writing(door, time.time())
+    print(f"flood: 6,000 new series in {time.time() - began:.1f} s; the good site's next sample arrived {delay:.1f} s later")
+    assert float(door.query('count({__name__=~".+"})')[0]["value"][1]) <= SERIES_CAP + 50  # the watcher's own few
+    assert re.search(rf'skip series {{__name__="flood_series",.*site="{BAD}"}} because -remoteWrite.maxHourlySeries',
+                     door.vmagent.logs())
+    assert len(door.query(f'up{{site="{GOOD}"}}')) == 1  # the good site's series that existed still flow

@@ -8,18 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Services of the packages below that Debian starts on install.
-SERVICES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter victoria-metrics)
+SERVICES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter victoria-metrics
+          mtail)
 active_before=()
 for service in "${SERVICES[@]}"; do
   systemctl is-active --quiet "$service" 2>/dev/null && active_before+=("$service")
 done
 
 # Real third-party peers for the probe tests (dnsmasq-base, libfaketime: no service), the report's
-# renderer (chromium, poppler-utils, fonts), systemd-analyze for the unit file check, and VictoriaMetrics
-# (victoria-metrics, vmagent, vmalert, vmauth: the watcher past one Prometheus pair, and its remote-write door).
+# renderer (chromium, poppler-utils, fonts), systemd-analyze for the unit file check, VictoriaMetrics
+# (victoria-metrics, vmagent, vmalert: the watcher past one Prometheus pair; vmagent in the remote-write door)
+# and mtail (the door's metrics per site).
 APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-blackbox-exporter docker-compose iproute2 iptables
               dnsmasq-base libfaketime faketime openssl chromium poppler-utils fonts-dejavu-core systemd
-              victoria-metrics)
+              victoria-metrics mtail)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -10,7 +10,7 @@ import subprocess
 from tests.support import ROOT
 
 SERVICES = ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter", "prometheus-node-exporter",
-            "victoria-metrics")
+            "victoria-metrics", "mtail")
 
 
 def stand_in(path, body: str) -> None:

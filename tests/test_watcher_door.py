@@ -11,7 +11,9 @@ through the door as a site would: any series, labels and timestamps the test wan
 from __future__ import annotations
 
 import base64
+import http.client
 import re
+import shutil
 import ssl
 import time
 from pathlib import Path
@@ -23,7 +25,7 @@ import yaml
 from tests.fakes import FakeSPSE, free_port
 from tests.real_servers import Nginx
 from tests.stack import STACK_DIR, PrometheusProcess, VictoriaMetricsProcess, render_prometheus_config
-from tests.support import ExporterProcess, http_get, poll
+from tests.support import ExporterProcess, ServerProcess, http_get, parse_metrics, poll
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -67,6 +69,23 @@ def door_vmagent_args(tmp: Path, watcher: str, password_file: Path) -> list[str]
     return rendered
 
 
+class Mtail(ServerProcess):
+    """Debian's mtail running the shipped door.mtail over the door's access log."""
+
+    name = "mtail"
+    ready_path = "/metrics"
+
+    def __init__(self, tmp: Path, log: Path):
+        port = free_port()
+        super().__init__(["/usr/bin/mtail", "-progs", str(tmp / "mtail"), "-logs", str(log), "-address", self.host,
+                          "-port", str(port), "-logtostderr", "-emit_prog_label=false"], tmp / "mtail.log", port)
+
+    def requests(self, site: str, status: int) -> float:
+        """watcher_door_requests_total of `site` answered `status`."""
+        status_, body, _ = http_get(f"{self.url}/metrics")
+        return parse_metrics(body.decode()).get_value("watcher_door_requests_total", site=site, status=str(status)) or 0
+
+
 class Door:
     """The watcher's Prometheus behind the shipped door, the good site writing through it."""
 
@@ -93,11 +112,14 @@ class Door:
         htpasswd = tmp / "door.htpasswd"
         htpasswd.write_text("".join(f"{user}:{bcrypt.hashpw(PASSWORDS[user].encode(), bcrypt.gensalt(5)).decode()}\n"
                                     for user in (GOOD, BAD)))
-        port = free_port()
+        (tmp / "mtail").mkdir()
+        shutil.copy(DOOR_DIR / "door.mtail", tmp / "mtail")
+        self.port = free_port()
         self.nginx = self._start(Nginx(tmp / "nginx", render_nginx_door(
-            tmp, port, self.vmagent.address, cert_path, key_path, htpasswd), free_port()))
-        self.url = f"https://127.0.0.1:{port}/api/v1/write"
+            tmp, self.port, self.vmagent.address, cert_path, key_path, htpasswd), free_port()))
+        self.url = f"https://127.0.0.1:{self.port}/api/v1/write"
         self.access_log = tmp / "door-access.log"
+        self.mtail = self._start(Mtail(tmp, self.access_log))
         self.spse = FakeSPSE()
         probe = tmp / "spse.yml"
         probe.write_text(yaml.safe_dump({"interval": "1s", "timeout": "800ms",
@@ -134,10 +156,19 @@ class Door:
             f"-remoteWrite.tmpDataPath={directory}", "-remoteWrite.flushInterval=100ms"], directory))
 
     def post(self, headers: dict[str, str], body: bytes = b"x") -> int:
-        """Status of one remote-write request to the door over its TLS."""
+        """Status of one remote-write request to the door over its TLS, from 127.0.0.2: nginx limits each client
+        address as well, and the good site writes from 127.0.0.1, as two sites write from two addresses."""
         context = ssl.create_default_context(cafile=str(self.ca_path))
-        return http_get(self.url, method="POST", data=body, context=context, timeout=30,
-                        headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy", **headers})[0]
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=context,
+                                                 source_address=("127.0.0.2", 0))
+        try:
+            connection.request("POST", "/api/v1/write", body=body, headers={
+                "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy", **headers})
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
 
     def newest(self) -> float:
         """Timestamp of the good site's newest `up` sample at the watcher."""
@@ -174,6 +205,7 @@ def test_a_wrong_password_is_refused_and_logged_with_the_site(door):
     assert door.post(basic(BAD, "guess")) == 401
     assert f'user "{BAD}": password mismatch' in door.nginx.error_log.read_text()
     poll(lambda: 401 in door.access(BAD), 10, 0.1, "the 401 in the access log")  # written after the answer
+    poll(lambda: door.mtail.requests(BAD, 401) >= 1, 10, 0.2, "watcher_door_requests_total of the 401")
 
 
 def test_a_site_cannot_write_under_another_sites_name(door):
@@ -205,6 +237,9 @@ def test_a_site_over_its_request_rate_waits_and_the_others_do_not(door):
     assert set(door.access(GOOD)[good_before:]) == {204}
     assert door.post(basic(BAD, PASSWORDS[BAD]), b"x" * (5 << 20)) == 413
     poll(lambda: door.access(BAD)[-1] == 413, 10, 0.1, "the 413 in the access log")
+    poll(lambda: door.mtail.requests(BAD, 429) == statuses.count(429) and door.mtail.requests(BAD, 413) == 1, 10, 0.2,
+         "watcher_door_requests_total of the 429s and the 413")
+    assert door.mtail.requests(GOOD, 429) == 0 and door.mtail.requests(GOOD, 204) > 0
 
 
 def test_a_sample_stamped_hours_ahead_does_not_stop_the_watcher_taking_the_others(door):

@@ -79,6 +79,13 @@ class Exposition:
                     by_owner.pop(owner, None)
             self._generation += 1
 
+    def patch(self, owner: tuple, fragments: dict[str, str]) -> None:
+        """Replace only these families' fragments of `owner`; its other families stay as they are."""
+        with self._lock:
+            for name, text in fragments.items():
+                self._fragments[name][owner] = text
+            self._generation += 1
+
     def drop(self, owner: tuple) -> None:
         self.update(owner, {})
 

@@ -86,7 +86,7 @@ FAMILIES = [
     Family("spse_upstream_probe_duration_seconds", "gauge", "Duration of the last upstream check."),
     Family("spse_upstream_probe_failures_total", "counter", "Failed upstream checks by reason (the reasons each check kind can fail with)."),
     Family("spse_upstream_group_reachable_ratio", "gauge", "Share of the group's checks that succeeded in the last round, 0..1."),
-    Family("spse_probe_rounds_total", "counter", "Completed rounds of each probe (http per target, ntp per server, upstream per group): staleness is judged by its increase, on Prometheus' clock."),
+    Family("spse_probe_rounds_total", "counter", "Completed rounds of each probe (http and spse_app per target, ntp per server, upstream per group), 0 from the probe's start: staleness is judged by its increase, on Prometheus' clock."),
     Family("spse_last_probe_timestamp_seconds", "gauge", "When each probe last completed, by the exporter host's clock (for people; nothing alerts on it)."),
     Family("spse_probe_interval_seconds", "gauge", "Configured interval of each probe; staleness is judged against it."),
 ]
@@ -184,6 +184,17 @@ class Metrics:
             "spse_last_probe_timestamp_seconds": sample("spse_last_probe_timestamp_seconds", labels, round(time.time(), 3)),
             "spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval),
         }
+
+    def register_probe(self, probe: str, name: str, interval: float) -> None:
+        """Expose a probe's interval as soon as it is configured, and a new probe's round counter at 0 before its
+        first round (client_python's practice). Prometheus then sees every probe from its start, so one that never
+        completes a round goes stale too, and a reloaded interval counts at once, as the job restarts with it."""
+        labels = {"probe": probe, "name": name}
+        fragments = {"spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval)}
+        if (probe, name) not in self._rounds:  # kept by a reload, the counter goes on
+            self._rounds[probe, name] = 0
+            fragments["spse_probe_rounds_total"] = sample("spse_probe_rounds_total", labels, 0)
+        self.exposition.patch((probe, name), fragments)
 
     def _remember(self, owner: tuple, record: dict) -> None:
         with self._last_lock:

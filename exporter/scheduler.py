@@ -77,6 +77,12 @@ class Scheduler:
         if config.clock:
             owners |= {("ntp", source.server) for source in config.clock.sources}
         self.metrics.retain(owners)
+        for key, job in wanted.items():
+            if key[0] == "clock":
+                for source in job.spec.sources:
+                    self.metrics.register_probe("ntp", source.server, job.interval)
+            else:
+                self.metrics.register_probe(key[0], key[1], job.interval)
 
     async def stop(self) -> None:
         tasks = [task for _, task in self._tasks.values()]

@@ -17,7 +17,7 @@ from exporter.probes.http import PHASES, HttpResult, probe_http
 from exporter.probes.ntp import NtpResult
 from exporter.probes.spse_page import SpsePage
 from exporter.probes.timex import HostClock
-from exporter.scheduler import jobs_for
+from exporter.scheduler import Scheduler, jobs_for
 from tests.support import parse_metrics
 
 BEFORE = {"targets": [{"name": "a", "url": "https://a.example/eproc4", "spse": True},
@@ -65,6 +65,35 @@ def test_a_reload_drops_everything_of_what_it_removed():
     assert after and not left_over, left_over
     assert list(metrics.last_results()) == ["http/b"]
     assert metrics.clock_offset is None
+
+
+def test_every_probe_counts_rounds_from_0_and_a_reload_shows_its_new_interval_at_once():
+    """SPSEProbesStale needs every probe's round counter from the probe's start (or a probe that never completes a
+    round never goes stale) and a new interval when the job restarts with it (or a lengthened one reads as stale
+    until the first round under it). The scheduler is stopped before any probe runs."""
+    async def scenario() -> tuple[str, str]:
+        metrics = Metrics()
+        scheduler = Scheduler(metrics)
+        try:
+            scheduler.apply(parse_config(yaml.safe_dump(BEFORE)))
+            started = metrics.exposition.render().decode()
+            metrics.record_http(parse_config(yaml.safe_dump(BEFORE)).targets[1], answered("https://b.example/eproc4"))
+            scheduler.apply(parse_config(yaml.safe_dump({**BEFORE, "interval": "1m"})))
+            return started, metrics.exposition.render().decode()
+        finally:
+            await scheduler.stop()
+
+    started, reloaded = asyncio.run(scenario())
+    samples = parse_metrics(started)
+    probes = {("http", "a"): 15, ("http", "b"): 15, ("spse_app", "a"): 300, ("spse_app", "b"): 300,
+              ("ntp", "ntp1.example"): 15, ("upstream", "global"): 15}
+    for (probe, name), interval in probes.items():
+        assert samples.get_value("spse_probe_rounds_total", probe=probe, name=name) == 0, (probe, name)
+        assert samples.get_value("spse_probe_interval_seconds", probe=probe, name=name) == interval, (probe, name)
+    samples = parse_metrics(reloaded)
+    assert samples.get_value("spse_probe_rounds_total", probe="http", name="b") == 1  # a reload does not reset it
+    assert samples.get_value("spse_probe_interval_seconds", probe="http", name="b") == 60
+    assert samples.get_value("spse_http_probe_success", target="b") == 1  # the round's other series stay
 
 
 def test_site_utc_offset_is_the_zones_offset_now(monkeypatch):

@@ -147,10 +147,10 @@ class ExporterProcess(ServerProcess):
     name = "exporter"
 
     def __init__(self, config_path: Path, extra_args: list[str] | None = None, scheme: str = "http",
-                 wrapper: list[str] | None = None):
+                 wrapper: list[str] | None = None, port: int | None = None):
         self.scheme = scheme
         self.config_path = config_path
-        port = free_port()
+        port = port or free_port()  # a restart passes the port it had, so Prometheus sees the same target
         # wrapper runs the exporter through another command, e.g. ["ip", "netns", "exec", NS]
         command = [*(wrapper or []), sys.executable, "-m", "exporter", f"--config.file={config_path}",
                    f"--web.listen-address={self.host}:{port}", "--log.level=debug", *(extra_args or [])]

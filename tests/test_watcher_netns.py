@@ -13,6 +13,7 @@ one second here is 15 s in production. Each scenario prints which receiver got w
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import time
@@ -54,6 +55,7 @@ class Stack:
     """The site and the watcher, each in its namespace, with their receivers."""
 
     def __init__(self, tmp):
+        self.started = time.monotonic()
         self.topology = t = Topology(tmp)
         self.processes, self.servers = [], []
         try:
@@ -221,6 +223,24 @@ def report(scenario: str, *lines: str) -> None:
     REPORT.extend([f"- {scenario}", *(f"    {line}" for line in lines)])
 
 
+def test_nothing_pages_during_start_up(stack):
+    """From the first process started to steady state (the fixture's quiet), neither Prometheus had an alert
+    besides the watchdogs, not even pending, and neither receiver got anything else: a fresh install of the
+    site and the watcher pages nobody. First in the module, so that nothing but start-up is in the window."""
+    window = f"{math.ceil(time.monotonic() - stack.started) + 1}s"
+    for side, query in (("site", stack.site_query), ("watcher", stack.watcher_query)):
+        seen = {(a["metric"]["alertname"], a["metric"]["alertstate"])
+                for a in query(f'last_over_time(ALERTS{{alertname!~"{WATCHDOGS}"}}[{window}])')}
+        assert not seen, f"alerts at the {side}'s Prometheus during start-up: {seen}"
+    watchdogs = set(WATCHDOGS.split("|"))
+    for name, receiver in (("Telegram stand-in", stack.telegram), ("on-call webhook", stack.oncall)):
+        sent = {alert["labels"]["alertname"] for _, payload in receiver.received for alert in payload["alerts"]}
+        assert not sent - watchdogs, f"{name} got during start-up: {sent - watchdogs}"
+    report("start-up of the site and the watcher",
+           f"no alert but the watchdogs (pending or firing) at either Prometheus over {production(float(window[:-1]))}; "
+           "Telegram stand-in and on-call webhook: nothing but watchdogs")
+
+
 def test_a_lost_remote_write_batch_and_a_failed_outside_probe_do_not_page(stack):
     t = stack.topology
     failed_probes = stack.scrape(t.national, stack.outside, "spse_http_probe_failures_total")
@@ -325,6 +345,20 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
     assert "<b>SiteAlertForwarded: SPSEDown</b>" in message
     assert f"SPSEDown at {SITE} ({SITE}), forwarded by the watcher" in message
 
+    # The page stands while the incident lasts. Each of the site's notifications hangs until its Alertmanager
+    # gives up (longer than the watcher's 2-minute windows) and the next one starts: nothing is delivered, so
+    # neither the forwarded SPSEDown nor SiteNotificationsFailing may resolve, at the watcher or at the on-call.
+    # 10 production minutes from the cut: four hang-and-retry cycles (the forwarded page once resolved at ~7).
+    def still_paged():
+        assert stack.site_query('ALERTS{alertname="SPSEDown",alertstate="firing"}'), "SPSEDown ended at the site"
+        firing = {a["metric"]["alertname"] for a in stack.watcher_query(
+            'ALERTS{alertname=~"SiteAlertForwarded|SiteNotificationsFailing",alertstate="firing"}')}
+        assert firing == {"SiteAlertForwarded", "SiteNotificationsFailing"}, firing
+        resolved = {name for _, p in payloads(stack.oncall, began) for name in names(p, "resolved")}
+        assert not resolved, f"resolved at the on-call while SPSE still fails: {resolved}"
+    hold(began + 600 / SPEEDUP - time.monotonic(), still_paged)
+    held = time.monotonic() - began
+
     recovered = time.monotonic()
     t.restore_global()  # 22:24 WITA
     stack.spse.set("ok")
@@ -345,6 +379,7 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
            f"page after {production(paged - began)}, {production(paged - due[0])} after the site's own page was due; "
            f"forwarded SPSEDown (cause {spse_down['annotations']['cause']}) after {production(arrived - began)}",
            "text of the forwarded page: " + " | ".join(line for line in message.splitlines()[:4] if line),
+           f"both still firing and nothing resolved at the on-call {production(held)} after the cut",
            f"recovery: on-call webhook got both resolved after {production(oncall_resolved - recovered)}; "
            f"Telegram stand-in got the site's resolved SPSEDown after {production(telegram_resolved - recovered)}")
 

@@ -34,7 +34,7 @@ def watcher_alerts() -> list[dict]:
 
 def test_promtool_checks_the_watcher_config_and_rules():
     result = promtool("check", "config", str(WATCHER_DIR / "prometheus.yml"))
-    assert result.returncode == 0 and "SUCCESS: 11 rules found" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "SUCCESS: 12 rules found" in result.stdout, result.stdout + result.stderr
 
 
 def test_watcher_unit_tests_pass():
@@ -42,18 +42,38 @@ def test_watcher_unit_tests_pass():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_watcher_unit_tests_bite(tmp_path):
-    """SiteSilent after 1 minute of silence instead of 2 must fail them."""
+def unit_tests_on(tmp_path, rules_text: str) -> subprocess.CompletedProcess:
+    """The watcher's unit tests run on `rules_text` in place of the shipped rules."""
     rules = tmp_path / "prometheus" / "watcher" / "rules"
     rules.mkdir(parents=True)
-    text = RULES.read_text()
-    assert text.count('vantage="site"}[2m]') == 1
-    (rules / RULES.name).write_text(text.replace('vantage="site"}[2m]', 'vantage="site"}[1m]'))
+    (rules / RULES.name).write_text(rules_text)
     tests = tmp_path / "tests" / "watcher"
     tests.mkdir(parents=True)
     shutil.copy(UNIT_TESTS, tests)
-    result = promtool("test", "rules", str(tests / UNIT_TESTS.name))
+    return promtool("test", "rules", str(tests / UNIT_TESTS.name))
+
+
+def test_watcher_unit_tests_bite(tmp_path):
+    """SiteSilent after 1 minute of silence instead of 2 must fail them."""
+    text = RULES.read_text()
+    assert text.count('vantage="site"}[2m]') == 1
+    result = unit_tests_on(tmp_path, text.replace('vantage="site"}[2m]', 'vantage="site"}[1m]'))
     assert result.returncode == 1 and "alertname: SiteSilent" in result.stderr, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("rule, mutation", [
+    # without the latch a page resolves in the gaps between a hanging request's give-up and the next one
+    ("watcher:notifications_failing", ("              (watcher:notifications_failing\n", "              (vector(0) == 1\n")),
+    # without watcher:site_delivering a site whose page got out by e-mail is paged again by the watcher
+    ("SiteNotificationsFailing", (" unless on (site) watcher:site_delivering", "")),
+])
+def test_watcher_unit_tests_bite_on_the_delivery_rules(tmp_path, rule, mutation):
+    """The latch and the one-page-per-incident gate are each needed by the unit tests."""
+    text = RULES.read_text()
+    assert text.count(mutation[0]) == 1, rule
+    result = unit_tests_on(tmp_path, text.replace(*mutation))
+    assert result.returncode == 1 and "SiteNotificationsFailing|SiteAlertForwarded" in result.stderr, (
+        result.stdout + result.stderr)
 
 
 def test_every_watcher_alert_is_unit_tested_firing_and_silent():

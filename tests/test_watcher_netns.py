@@ -302,7 +302,9 @@ def test_nothing_pages_during_start_up(stack):
     for side, query in (("site", stack.site_query), ("watcher", stack.watcher_query)):
         seen = {(a["metric"]["alertname"], a["metric"]["alertstate"])
                 for a in query(f'last_over_time(ALERTS{{alertname!~"{WATCHDOGS}"}}[{window}])')}
-        assert not seen, f"alerts at the {side}'s Prometheus during start-up: {seen}"
+        failures = {tuple(sorted(a["metric"].items())): a["value"][1] for a in query(
+            f"last_over_time(spse_http_probe_failures_total[{window}]) > 0")}
+        assert not seen, f"alerts at the {side}'s Prometheus during start-up: {seen}; probe failures: {failures}"
     watchdogs = set(WATCHDOGS.split("|"))
     for name, receiver in (("Telegram stand-in", stack.telegram), ("on-call webhook", stack.oncall)):
         sent = {alert["labels"]["alertname"] for _, payload in receiver.received for alert in payload["alerts"]}
@@ -519,9 +521,13 @@ def test_one_of_two_paths_fails_one_page_per_incident(stack):
     # 4 production minutes from the cut: the single-path site's page was forwarded at about 3.
     hold(began + 240 / SPEEDUP - time.monotonic(), no_page_from_the_watcher)
     # The site's own word on the broken path reached the on-call too, through the path that works.
-    poll(lambda: [subject for subject, text in stack.relay.texts()
-                  if subject == "[FIRING:1] NotificationsFailing" and "via webhook" in text], 30, 0.2,
-         "the site's NotificationsFailing about its webhook through the relay")
+    def site_word_on_the_broken_path():
+        mails = stack.relay.texts()
+        found = [subject for subject, text in mails if "NotificationsFailing" in subject and "via webhook" in text]
+        at_site = stack.site_query('ALERTS{alertname="NotificationsFailing"}')
+        assert found, f"relay: {[subject for subject, _ in mails]}; at the site: {at_site}"
+        return found
+    poll(site_word_on_the_broken_path, 30, 0.2, "the site's NotificationsFailing about its webhook through the relay")
     no_page_from_the_watcher()
     assert not payloads(stack.telegram, began), "the Telegram stand-in is abroad: nothing can reach it"
     pages = [subject for subject, _ in stack.relay.texts() if subject.startswith("[FIRING") and subject.endswith(SITE)]

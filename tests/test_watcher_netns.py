@@ -527,7 +527,7 @@ def test_one_of_two_paths_fails_one_page_per_incident(stack):
         at_site = stack.site_query('ALERTS{alertname="NotificationsFailing"}')
         assert found, f"relay: {[subject for subject, _ in mails]}; at the site: {at_site}"
         return found
-    poll(site_word_on_the_broken_path, 30, 0.2, "the site's NotificationsFailing about its webhook through the relay")
+    poll(site_word_on_the_broken_path, 60, 0.2, "the site's NotificationsFailing about its webhook through the relay")
     no_page_from_the_watcher()
     assert not payloads(stack.telegram, began), "the Telegram stand-in is abroad: nothing can reach it"
     pages = [subject for subject, _ in stack.relay.texts() if subject.startswith("[FIRING") and subject.endswith(SITE)]

@@ -24,6 +24,7 @@ from cryptography import x509
 from exporter import __version__
 from exporter.config import Target
 from exporter.probes import ProbeFailure, ProbeResult, spse_page
+from exporter.probes.kind import Health, ProbeKind
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
 from exporter.probes.transport import FreshConnectionTransport
@@ -346,3 +347,13 @@ async def run_requests(target: Target, steps: Callable[[Observation], Awaitable[
 async def probe_http(target: Target) -> HttpResult:
     """Probe one SPSE target; never raises, always returns by the target's timeout."""
     return await run_requests(target, functools.partial(_follow, target))
+
+
+def _health(key, target: Target, result: HttpResult) -> list:
+    why = f"{result.reason} {result.status_code}" if result.reason == "http_status" else result.reason
+    return [(key, Health(result.success, f"{why}: {result.message}", (why,)))]
+
+
+PROBE_KIND = ProbeKind(
+    "http", specs=lambda config: ((target.name, target) for target in config.targets), probe=probe_http,
+    record=lambda metrics, target, result: metrics.record_http(target, result), health=_health)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from exporter.config import Target
 from exporter.probes import ProbeFailure, spse_page
 from exporter.probes.http import HttpResult, Observation, Session, check_status, fetch, request_headers, run_requests
+from exporter.probes.kind import Health, ProbeKind
 
 # `d.authenticityToken = '...';` as SPSE writes it; any object's name and no semicolon are tolerated.
 TOKEN_RE = re.compile(r"""\.authenticityToken\s*=\s*(['"])([A-Za-z0-9_.:=+/-]{1,256})\1""")
@@ -117,3 +118,11 @@ async def probe_spse_app(check: AppCheck) -> HttpResult:
     secrets = list(check.target.secrets)  # and the token, once found
     result = await run_requests(check.target, functools.partial(_check, check.target, secrets), secrets)
     return dataclasses.replace(result, url=result.url.partition("?")[0], spse=None)
+
+
+PROBE_KIND = ProbeKind(
+    "spse_app", probe=probe_spse_app,
+    specs=lambda config: ((t.name, AppCheck(t)) for t in config.targets if t.spse and t.spse.app_check),
+    record=lambda metrics, check, result: metrics.record_spse_app(check.target, result),
+    health=lambda key, check, result: [(key, Health(result.success, result.message))],
+    ready_waits=False)  # the first round may be minutes away (its long interval): readiness does not wait

@@ -15,12 +15,13 @@ import dns.exception
 import dns.message
 import dns.rcode
 
-from exporter.config import Check
+from exporter.config import Check, UpstreamGroup
 from exporter.probes import ProbeFailure, ProbeResult
 from exporter.probes.http import Observation, Session, send, USER_AGENT
+from exporter.probes.kind import ProbeKind, several
 from exporter.probes.ntp import probe_ntp
 from exporter.probes.resolve import resolve
-from exporter.probes.runner import guarded
+from exporter.probes.runner import guarded, scrub
 
 
 def os_error(err: OSError) -> str:
@@ -86,3 +87,18 @@ async def run_check(check: Check, timeout: float) -> ProbeResult:
         timeout, KINDS[check.kind](check, timeout), check.url, lambda: ("timeout", f"no answer within {timeout:g}s"),
         check.secrets)
     return ProbeResult(not reason, reason, failure or message, duration)
+
+
+async def probe_group(group: UpstreamGroup) -> list[ProbeResult]:
+    """One round of a group: its checks at once, each by the group's timeout."""
+    return await asyncio.gather(*(run_check(check, group.timeout) for check in group.checks))
+
+
+def _health(key, group: UpstreamGroup, results: list[ProbeResult]) -> list:
+    labelled = [(scrub(check.url, check.secrets), result) for check, result in zip(group.checks, results)]
+    return [(key, several(labelled, "checks", "no check answered: "))]
+
+
+PROBE_KIND = ProbeKind(
+    "upstream", specs=lambda config: ((group.name, group) for group in config.upstream), probe=probe_group,
+    record=lambda metrics, group, results: metrics.record_upstream(group, results), health=_health)

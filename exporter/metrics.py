@@ -20,6 +20,7 @@ from exporter.config import ClockConfig, Target, UpstreamGroup
 from exporter.exposition import Exposition, Family, sample
 from exporter.probes import ProbeResult
 from exporter.probes.http import PHASES, HttpResult
+from exporter.probes.kind import ProbeKey
 from exporter.probes.ntp import SERVER_TIME_REASONS, NtpResult
 from exporter.probes.timex import HostClock
 from exporter.workhours import is_working_time, working_seconds
@@ -174,27 +175,27 @@ class Metrics:
             counters.codes.setdefault(code, 0)
         return counters
 
-    def _staleness(self, probe: str, name: str, interval: float) -> dict[str, str]:
+    def _staleness(self, key: ProbeKey, interval: float) -> dict[str, str]:
         """Count one completed round of a probe. Prometheus judges staleness by the counter's increase over a
         window of several intervals, on its own clock: a wrong clock on this host cannot make probes look stale."""
-        self._rounds[probe, name] = self._rounds.get((probe, name), 0) + 1
-        labels = {"probe": probe, "name": name}
+        self._rounds[key] = self._rounds.get(key, 0) + 1
+        labels = {"probe": key.kind, "name": key.name}
         return {
-            "spse_probe_rounds_total": sample("spse_probe_rounds_total", labels, self._rounds[probe, name]),
+            "spse_probe_rounds_total": sample("spse_probe_rounds_total", labels, self._rounds[key]),
             "spse_last_probe_timestamp_seconds": sample("spse_last_probe_timestamp_seconds", labels, round(time.time(), 3)),
             "spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval),
         }
 
-    def register_probe(self, probe: str, name: str, interval: float) -> None:
+    def register_probe(self, key: ProbeKey, interval: float) -> None:
         """Expose a probe's interval as soon as it is configured, and a new probe's round counter at 0 before its
         first round (client_python's practice). Prometheus then sees every probe from its start, so one that never
         completes a round goes stale too, and a reloaded interval counts at once, as the job restarts with it."""
-        labels = {"probe": probe, "name": name}
+        labels = {"probe": key.kind, "name": key.name}
         fragments = {"spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval)}
-        if (probe, name) not in self._rounds:  # kept by a reload, the counter goes on
-            self._rounds[probe, name] = 0
+        if key not in self._rounds:  # kept by a reload, the counter goes on
+            self._rounds[key] = 0
             fragments["spse_probe_rounds_total"] = sample("spse_probe_rounds_total", labels, 0)
-        self.exposition.patch((probe, name), fragments)
+        self.exposition.patch(key, fragments)
 
     def _remember(self, owner: tuple, record: dict) -> None:
         with self._last_lock:
@@ -215,7 +216,7 @@ class Metrics:
         self.exposition.update(("config",), fragments)
 
     def record_http(self, target: Target, result: HttpResult) -> None:
-        owner = ("http", target.name)
+        owner = ProbeKey("http", target.name)
         codes = tuple(dict.fromkeys((*map(str, target.valid_status_codes or (200,)), *PREINITIALISED_CODES)))
         counters = self._counters_for(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
         counters.observe(result.duration)
@@ -241,7 +242,7 @@ class Metrics:
             "spse_http_response_size_bytes": sample("spse_http_response_size_bytes", labels, result.response_size),
             "spse_http_redirects": sample("spse_http_redirects", labels, result.redirects),
             "spse_http_ip_protocol": sample("spse_http_ip_protocol", labels, result.ip_version),
-            **self._staleness("http", target.name, target.interval),
+            **self._staleness(owner, target.interval),
         }
         if target.spse:
             fragments.update(_spse_page_fragments(target, result))
@@ -259,7 +260,7 @@ class Metrics:
         self._remember(owner, record)
 
     def record_spse_app(self, target: Target, result: HttpResult) -> None:
-        owner = ("spse_app", target.name)
+        owner = ProbeKey("spse_app", target.name)
         counters = self._counters_for(owner, SPSE_APP_REASONS)
         if result.reason:
             counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
@@ -271,7 +272,7 @@ class Metrics:
                 for reason, count in counters.failures.items()),
             "spse_app_probe_duration_seconds": sample("spse_app_probe_duration_seconds", labels,
                                                       round(result.duration, 6)),
-            **self._staleness("spse_app", target.name, target.spse.app_interval),
+            **self._staleness(owner, target.spse.app_interval),
         })
         self._remember(owner, {"url": result.url, **vars(result)})
 
@@ -279,7 +280,7 @@ class Metrics:
         """One round: every source's result (SPSE's own first), and the host kernel's verdict if read."""
         for source, result in zip(clock.sources, results):
             server = source.server
-            owner = ("ntp", server)
+            owner = ProbeKey("ntp", server)
             counters = self._counters_for(owner, NTP_REASONS)
             if result.reason:
                 counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
@@ -291,7 +292,7 @@ class Metrics:
                 "spse_ntp_probe_failures_total": "".join(
                     sample("spse_ntp_probe_failures_total", {**labels, "reason": reason}, count)
                     for reason, count in counters.failures.items()),
-                **self._staleness("ntp", server, clock.interval),
+                **self._staleness(owner, clock.interval),
             }
             if result.success:
                 fragments["spse_ntp_offset_seconds"] = sample("spse_ntp_offset_seconds", labels, round(result.offset, 6))
@@ -320,10 +321,11 @@ class Metrics:
         self.exposition.update(("clock",), fragments)
 
     def record_upstream(self, group: UpstreamGroup, results: list[ProbeResult]) -> None:
+        owner = ProbeKey("upstream", group.name)
         lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
                                        "spse_upstream_probe_failures_total": []}
         for check, result in zip(group.checks, results):
-            counters = self._counters_for(("upstream", group.name, check.url), UPSTREAM_REASONS[check.kind])
+            counters = self._counters_for((*owner, check.url), UPSTREAM_REASONS[check.kind])  # the group's, per check
             if result.reason:
                 counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
             labels = {"group": group.name, "check": check.url}
@@ -337,9 +339,9 @@ class Metrics:
         fragments = {name: "".join(parts) for name, parts in lines.items()}
         fragments["spse_upstream_group_reachable_ratio"] = sample(
             "spse_upstream_group_reachable_ratio", {"group": group.name}, round(ratio, 4))
-        fragments.update(self._staleness("upstream", group.name, group.interval))
-        self.exposition.update(("upstream", group.name), fragments)
-        self._remember(("upstream", group.name), {
+        fragments.update(self._staleness(owner, group.interval))
+        self.exposition.update(owner, fragments)
+        self._remember(owner, {
             "ratio": ratio, "checks": {c.url: asdict(r) for c, r in zip(group.checks, results)}})
 
     def retain(self, owners: set[tuple]) -> None:

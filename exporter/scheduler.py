@@ -72,8 +72,8 @@ class Scheduler:
                         if key in wanted or ProbeKey(key.kind) in wanted}
         owners = {key: job.interval for job in wanted.values() for key in job.kind.owners(job.key, job.spec)}
         self.metrics.retain(set(owners))
-        for (probe, name), interval in owners.items():
-            self.metrics.register_probe(probe, name, interval)
+        for key, interval in owners.items():
+            self.metrics.register_probe(key, interval)
 
     async def stop(self) -> None:
         tasks = [task for _, task in self._tasks.values()]

@@ -4,6 +4,7 @@ Each SPSE target, the clock round and each upstream group is one job with its ow
 task: a hanging peer holds up only its own job, and only until its timeout. Jobs start at a
 stable offset inside their interval so that many targets spread their load evenly, and run
 at a fixed rate: a round that cannot start on time is skipped and counted, not queued.
+Which jobs a config asks for and what one round does come from the probe kinds (exporter/probes/registry.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ def jobs_for(config: Config) -> dict[ProbeKey, Job]:
 def start_offset(job: Job) -> float:
     """A stable point inside the interval, so restarts keep the same spread."""
     return zlib.crc32(str(job.key).encode()) / 2**32 * job.interval
-
 
 
 class Scheduler:

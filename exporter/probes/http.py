@@ -24,7 +24,7 @@ from cryptography import x509
 from exporter import __version__
 from exporter.config import Target
 from exporter.probes import ProbeFailure, ProbeResult, spse_page
-from exporter.probes.kind import Health, ProbeKind
+from exporter.probes.kind import Health, ProbeKey, ProbeKind
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
 from exporter.probes.transport import FreshConnectionTransport
@@ -349,7 +349,7 @@ async def probe_http(target: Target) -> HttpResult:
     return await run_requests(target, functools.partial(_follow, target))
 
 
-def _health(key, target: Target, result: HttpResult) -> list:
+def _health(key: ProbeKey, target: Target, result: HttpResult) -> list[tuple[ProbeKey, Health]]:
     why = f"{result.reason} {result.status_code}" if result.reason == "http_status" else result.reason
     return [(key, Health(result.success, f"{why}: {result.message}", (why,)))]
 

@@ -18,7 +18,7 @@ import dns.rcode
 from exporter.config import Check, UpstreamGroup
 from exporter.probes import ProbeFailure, ProbeResult
 from exporter.probes.http import Observation, Session, send, USER_AGENT
-from exporter.probes.kind import ProbeKind, several
+from exporter.probes.kind import Health, ProbeKey, ProbeKind, several
 from exporter.probes.ntp import probe_ntp
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded, scrub
@@ -94,7 +94,7 @@ async def probe_group(group: UpstreamGroup) -> list[ProbeResult]:
     return await asyncio.gather(*(run_check(check, group.timeout) for check in group.checks))
 
 
-def _health(key, group: UpstreamGroup, results: list[ProbeResult]) -> list:
+def _health(key: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> list[tuple[ProbeKey, Health]]:
     labelled = [(scrub(check.url, check.secrets), result) for check, result in zip(group.checks, results)]
     return [(key, several(labelled, "checks", "no check answered: "))]
 

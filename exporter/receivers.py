@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from exporter import envfile
+
 # The receivers the routing tree pages through, and the dead man's switch's.
 OPS_RECEIVERS = ("ops-critical", "ops-warning")
 WATCHDOG_RECEIVER = "watchdog"
@@ -147,13 +149,20 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="spse-exporter alertmanager-config",
         description="Write TEMPLATE (the shipped alertmanager.yml) to OUTPUT with the receivers filled from "
-                    "TELEGRAM_*, SMTP_*, WEBHOOK_URL and WATCHDOG_URL (each also as NAME_FILE).")
+                    "TELEGRAM_*, SMTP_*, WEBHOOK_URL and WATCHDOG_URL (each also as NAME_FILE), read from "
+                    "the environment and the .env file; the environment wins, as in docker compose.")
     parser.add_argument("template", type=Path)
     parser.add_argument("output", type=Path)
+    parser.add_argument("--env-file", type=Path, metavar="PATH",
+                        help="settings file in compose's KEY=VALUE form (default: ./.env when it exists)")
     args = parser.parse_args(argv)
-    env = dict(os.environ)
+    env_file = args.env_file or (Path(".env") if Path(".env").is_file() else None)
     try:
+        env = {**(envfile.read(env_file) if env_file else {}), **os.environ}
         config, names = render(args.template, env)
+    except envfile.EnvFileError as err:
+        print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
+        return 2
     except (ReceiverError, OSError, yaml.YAMLError) as err:
         print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
         if isinstance(err, ReceiverError):

@@ -22,6 +22,8 @@ WATCHDOG_RECEIVER = "watchdog"
 # `spse-exporter notify-test` goes through ops-critical's integrations with send_resolved false: the test alert is
 # resolved right after it, and an operator must not read a "resolved" message as the end of an incident.
 TEST_RECEIVER = "notify-test"
+# Settings that give warnings a path of their own (a chat, an address, a webhook) instead of the pages'.
+WARNING_PREFIX = "WARNING_"
 NOT_CONFIGURED = (
     "no notification receiver configured: alerts show in Grafana and Alertmanager but are sent to nobody. "
     "Set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (or SMTP_*, WEBHOOK_URL) in .env, then run "
@@ -60,24 +62,28 @@ def require(env: dict[str, str], names: tuple[str, ...], because: str) -> list[s
     return values
 
 
-def integrations(env: dict[str, str]) -> dict[str, list[dict]]:
-    """The `*_configs` entries for the ops receivers that the settings ask for (empty: none set)."""
+def integrations(env: dict[str, str], prefix: str = "") -> dict[str, list[dict]]:
+    """The `*_configs` entries the settings ask for (empty: none set): the pages' from TELEGRAM_CHAT_ID, SMTP_TO and
+    WEBHOOK_URL, or with prefix WARNING_ the warnings' own chat, address and webhook (same bot, same SMTP server)."""
     configs: dict[str, list[dict]] = {}
-    token, chat = setting(env, "TELEGRAM_BOT_TOKEN"), setting(env, "TELEGRAM_CHAT_ID")
-    if token or chat:
-        token, chat = require(env, ("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"), "Telegram")
+    chat_name = f"{prefix}TELEGRAM_CHAT_ID"
+    if setting(env, chat_name) or (not prefix and setting(env, "TELEGRAM_BOT_TOKEN")):
+        token, chat = require(env, ("TELEGRAM_BOT_TOKEN", chat_name), "Telegram")
         try:
             chat_id = int(chat)
         except ValueError:
-            raise ReceiverError(f"TELEGRAM_CHAT_ID: {chat!r} is not a number (groups have negative ids, "
+            raise ReceiverError(f"{chat_name}: {chat!r} is not a number (groups have negative ids, "
                                 "e.g. -1001234567890)") from None
         telegram = {"bot_token": token, "chat_id": chat_id, "parse_mode": "HTML",
                     "message": '{{ template "spse.message" . }}', "send_resolved": True}
         if api_url := setting(env, "TELEGRAM_API_URL"):
             telegram["api_url"] = api_url
         configs["telegram_configs"] = [telegram]
-    if setting(env, "SMTP_TO") or setting(env, "SMTP_SMARTHOST"):
-        to, sender, smarthost = require(env, ("SMTP_TO", "SMTP_FROM", "SMTP_SMARTHOST"), "E-mail")
+    to_name = f"{prefix}SMTP_TO"
+    # SMTP_SMARTHOST alone asks for the pages' e-mail, unless it serves only the warnings' address.
+    if setting(env, to_name) or (not prefix and setting(env, "SMTP_SMARTHOST")
+                                 and not setting(env, f"{WARNING_PREFIX}SMTP_TO")):
+        to, sender, smarthost = require(env, (to_name, "SMTP_FROM", "SMTP_SMARTHOST"), "E-mail")
         email = {"to": to, "from": sender, "smarthost": smarthost,
                  "headers": {"Subject": '{{ template "spse.title" . }}'},
                  "html": '<pre>{{ template "spse.message" . }}</pre>', "send_resolved": True}
@@ -85,9 +91,17 @@ def integrations(env: dict[str, str]) -> dict[str, list[dict]]:
             email["auth_username"] = username
             (email["auth_password"],) = require(env, ("SMTP_AUTH_PASSWORD",), "SMTP_AUTH_USERNAME")
         configs["email_configs"] = [email]
-    if url := setting(env, "WEBHOOK_URL"):
+    if url := setting(env, f"{prefix}WEBHOOK_URL"):
         configs["webhook_configs"] = [{"url": url, "send_resolved": True}]
     return configs
+
+
+def warning_integrations(env: dict[str, str], pages: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """ops-warning's integrations: the WARNING_* ones when set, else the pages' own. Either way a Telegram message
+    about a warning arrives silently (disable_notifications): it is read, it does not ring the phone."""
+    configs = integrations(env, WARNING_PREFIX) or pages
+    return {key: [{**entry, "disable_notifications": True} if key == "telegram_configs" else entry
+                  for entry in entries] for key, entries in configs.items()}
 
 
 def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
@@ -101,8 +115,8 @@ def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
     if missing:
         raise ReceiverError(f"{template}: receivers {', '.join(missing)} are missing")
     configs = integrations(env)
-    for name in OPS_RECEIVERS:
-        receivers[name].update(configs)
+    receivers[OPS_RECEIVERS[0]].update(configs)
+    receivers[OPS_RECEIVERS[1]].update(warning_integrations(env, configs))
     if TEST_RECEIVER in receivers:  # ops-critical's integrations, those written in the template too
         receivers[TEST_RECEIVER].update({key: [{**entry, "send_resolved": False} for entry in entries]
                                          for key, entries in receivers[OPS_RECEIVERS[0]].items()
@@ -149,7 +163,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="spse-exporter alertmanager-config",
         description="Write TEMPLATE (the shipped alertmanager.yml) to OUTPUT with the receivers filled from "
-                    "TELEGRAM_*, SMTP_*, WEBHOOK_URL and WATCHDOG_URL (each also as NAME_FILE), read from "
+                    "TELEGRAM_*, SMTP_*, WEBHOOK_URL, WARNING_* and WATCHDOG_URL (each also as NAME_FILE), read from "
                     "the environment and the .env file; the environment wins, as in docker compose.")
     parser.add_argument("template", type=Path)
     parser.add_argument("output", type=Path)
@@ -177,8 +191,10 @@ def main(argv: list[str]) -> int:
         print(f"spse-exporter alertmanager-config: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
         return 2
     if names:
-        print(f"alertmanager-config: {args.output}: {', '.join(OPS_RECEIVERS)} send via {', '.join(names)}",
-              file=sys.stderr)
+        sends = {receiver["name"]: [key.removesuffix("_configs") for key in receiver if key.endswith("_configs")]
+                 for receiver in config["receivers"] if receiver["name"] in OPS_RECEIVERS}
+        print(f"alertmanager-config: {args.output}: "
+              + "; ".join(f"{name} sends via {', '.join(types)}" for name, types in sends.items()), file=sys.stderr)
     else:
         print(f"WARNING: {NOT_CONFIGURED}", file=sys.stderr)
         if setting(env, "WATCHDOG_URL"):

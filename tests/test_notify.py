@@ -104,7 +104,7 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
                                TELEGRAM_API_URL=telegram.url)
     rendered = render_as_compose(tmp_path, env)
     assert rendered.returncode == 0, rendered.stderr
-    assert "send via telegram" in rendered.stderr and "WARNING" not in rendered.stderr
+    assert "ops-critical sends via telegram" in rendered.stderr and "WARNING" not in rendered.stderr
     alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
 
     result = notify_test(alertmanager)
@@ -183,9 +183,9 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
     # It ended itself: nothing about the test stays active in Alertmanager.
     assert not alertmanager.alerts(filter='alertname="NotificationTest"')
 
-    # The control goes to ops-warning (the test route's group_interval, 5 s), posted and resolved after the test
-    # was resolved: its group's resolving flush comes after the test group's would have.
-    control = {"labels": {"alertname": "ResolutionControl", "severity": "warning", "site": "control"}}
+    # The control goes to ops-critical (group_interval 2 s; warnings wait for their digest), posted and resolved
+    # after the test was resolved: its group's resolving flush comes after the test group's would have.
+    control = {"labels": {"alertname": "ResolutionControl", "severity": "critical", "site": "control"}}
     post_alerts(alertmanager, [control])
     poll(lambda: alert_payloads(webhook_receiver, "ResolutionControl"), 60, 0.2, "the control alert firing")
     post_alerts(alertmanager, [{**control, "endsAt": datetime.now(timezone.utc).isoformat()}])

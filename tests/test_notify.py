@@ -88,9 +88,9 @@ def compose_receiver_env(tmp_path, **settings) -> dict[str, str]:
 def render_as_compose(tmp_path, env: dict[str, str],
                       template: str = str(STACK_DIR / "alertmanager.yml")) -> subprocess.CompletedProcess:
     """The alertmanager-config service's command on the shipped file (a path from the checkout, or absolute as in
-    compose), with that environment."""
+    compose), with that environment only: compose's container has no .env, and a checkout's own must not count."""
     return subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", template,
-                           str(tmp_path / "alertmanager.yml")],
+                           str(tmp_path / "alertmanager.yml"), "--env-file=/dev/null"],
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT, timeout=30)
 
 

@@ -132,6 +132,12 @@ def test_warnings_use_the_pages_integrations_silently_unless_they_have_their_own
     with pytest.raises(receivers.ReceiverError, match="set TELEGRAM_BOT_TOKEN too"):
         rendered(tmp_path, {"WARNING_TELEGRAM_CHAT_ID": "-200"})
 
+    # A warnings' path alone pages nobody: under NotificationsNotConfigured's 2 (alertmanager_integrations counts
+    # every receiver's entries), so that alert still fires.
+    _, alone = rendered(tmp_path, {"WARNING_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
+    assert sum(len(entries) for receiver in alone.values() for key, entries in receiver.items()
+               if key.endswith("_configs")) == 1
+
 
 def test_on_the_real_alertmanager_a_page_goes_out_at_once_and_a_warning_waits_for_the_digest(
         tmp_path, start_alertmanager, webhook_receiver):

@@ -50,7 +50,8 @@ def test_reads_every_form_as_docker_compose_does(tmp_path):
 
 
 @pytest.mark.parametrize("line", ['TELEGRAM_BOT_TOKEN="123:abc', "TELEGRAM_CHAT_ID", "1TOKEN=x",
-                                  "SMTP_TO='a@b' c@d", "TELEGRAM CHAT_ID=-100"])
+                                  "SMTP_TO='a@b' c@d", "TELEGRAM CHAT_ID=-100", "SMTP_AUTH_PASSWORD='x${HOME}'",
+                                  "SMTP_AUTH_PASSWORD=p$ss"])
 def test_a_bad_line_is_named_by_its_number_in_both_languages_without_its_value(tmp_path, line):
     env_file = tmp_path / ".env"
     env_file.write_text(f"# ok\nWEBHOOK_URL=http://127.0.0.1:9/\n{line}\n")

@@ -60,6 +60,7 @@ IP_PROTOCOLS = ("ip4", "ip6")
 ALERTING_GROUPS = ("gateway", "national", "global")
 CUSTOM_GROUP_PREFIX = "custom_"
 CLOCK_VIA_GROUPS = ("national", "global")  # the links a time source's path can go through
+HOST_TIME_DAEMONS = ("auto", "chrony", "none")  # the host time daemons host_time can read, or none (off)
 # Words an operator may mean a group by, Bahasa Indonesia included, for the "did you mean" hint.
 GROUP_WORDS = {**{g: g for g in ALERTING_GROUPS}, "nasional": "national", "internasional": "global",
                "international": "global", "router": "gateway", "lokal": "gateway", "local": "gateway"}
@@ -187,6 +188,19 @@ class UpstreamGroup:
 
 
 @dataclass(frozen=True)
+class HostTimeConfig:
+    """`host_time:`: read the host's own time daemon and group its sources by what this config says of them."""
+
+    daemon: str  # auto (chrony if it answers, else none) or chrony
+    chronyc: tuple[str, ...]  # the command and its options, before `-c sources`
+    national_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    # (host, group) of every time server and upstream check host this config groups, clock.servers first
+    known_hosts: tuple[tuple[str, str], ...]
+    interval: float
+    timeout: float
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     interval: float
@@ -194,6 +208,7 @@ class Config:
     targets: tuple[Target, ...]
     clock: ClockConfig | None
     upstream: tuple[UpstreamGroup, ...]
+    host_time: HostTimeConfig | None = None
 
     def summary(self) -> str:
         checks = sum(len(g.checks) for g in self.upstream)
@@ -628,6 +643,27 @@ def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockC
     return ClockConfig(tuple(sources), interval, r.settle(interval, timeout), host_kernel)
 
 
+def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None, clock: ClockConfig | None,
+                    upstream: tuple[UpstreamGroup, ...]) -> HostTimeConfig:
+    raw = r.mapping(raw if raw is not None else {}, "host_time",
+                    ("daemon", "chronyc", "national_networks", "interval", "timeout"))
+    daemon = r.choice(raw.get("daemon", "auto"), "host_time.daemon", HOST_TIME_DAEMONS)
+    chronyc = tuple(r.string_list(raw.get("chronyc", ["chronyc"]), "host_time.chronyc"))
+    if not chronyc:
+        raise r.fail("host_time.chronyc", "needs the chronyc command, e.g. [chronyc] or [chronyc, -h, 127.0.0.1]")
+    networks = []
+    for i, text in enumerate(r.string_list(raw.get("national_networks", []), "host_time.national_networks")):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError as err:
+            raise r.fail(f"host_time.national_networks[{i}]", f"must be a network such as 103.0.0.0/8: {err}") from None
+    known = [(s.endpoint.host, s.via) for s in (clock.sources if clock else ()) if s.via]
+    known += [(c.endpoint.host, g.name) for g in upstream if g.name in ALERTING_GROUPS for c in g.checks]
+    interval, timeout = r.timing(raw, "host_time", interval, timeout)
+    return HostTimeConfig(daemon, chronyc, tuple(networks), tuple(dict.fromkeys(known)), interval,
+                          r.settle(interval, timeout))
+
+
 def parse_check(url: str) -> Check:
     """Parse one upstream check URL; raise ValueError saying what is wrong."""
     parts = urlsplit(url)
@@ -739,7 +775,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(source, "", f"invalid YAML: {err}") from None
     if raw is None:
         raise r.fail("", "is empty")
-    raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream", "holidays"))
+    raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream", "holidays", "host_time"))
     interval, timeout = r.timing(raw, "", DEFAULT_INTERVAL, None)
     targets_raw = raw.get("targets", [])
     if not isinstance(targets_raw, list):
@@ -754,8 +790,11 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     clock = _read_clock(r, raw["clock"], interval, timeout) if raw.get("clock") is not None else None
     upstream = (_read_upstream(r, raw["upstream"], interval, r.settle(interval, timeout))
                 if raw.get("upstream") is not None else ())
-    if not targets and clock is None and not upstream:
-        raise r.fail("", "configures nothing to probe: add targets, clock or upstream")
+    host_time = _read_host_time(r, raw["host_time"], interval, timeout, clock, upstream) if "host_time" in raw else None
+    if host_time and host_time.daemon == "none":  # turned off
+        host_time = None
+    if not targets and clock is None and not upstream and host_time is None:
+        raise r.fail("", "configures nothing to probe: add targets, clock, upstream or host_time")
     # A `via` link the exporter does not watch cannot be seen lost; only a lost gateway would then
     # "explain" ClockUnvalidated, confirmed by no national or global check: a refused router check
     # would silence the clock alert while the internet works.
@@ -764,7 +803,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         if time_source.via and time_source.via not in groups:
             raise r.fail(f"clock.servers[{i}].via", f"{time_source.via!r} is no upstream group of this config: add "
                                                    f"upstream.{time_source.via} (its loss explains ClockUnvalidated) or remove via")
-    return Config(source, interval, r.settle(interval, timeout), targets, clock, upstream)
+    return Config(source, interval, r.settle(interval, timeout), targets, clock, upstream, host_time)
 
 
 def load_config(path: str | Path) -> Config:

@@ -16,9 +16,11 @@ from http import HTTPStatus
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
 
 from exporter import __version__
-from exporter.config import ClockConfig, Target, UpstreamGroup
+from exporter.config import ClockConfig, HostTimeConfig, Target, UpstreamGroup
 from exporter.exposition import Exposition, Family, sample
 from exporter.probes import ProbeResult
+from exporter.probes.host_time import GROUPS as HOST_TIME_GROUPS
+from exporter.probes.host_time import HostTimeRound
 from exporter.probes.http import PHASES, HttpResult
 from exporter.probes.kind import ProbeKey
 from exporter.probes.ntp import SERVER_TIME_REASONS, NtpResult
@@ -83,6 +85,9 @@ FAMILIES = [
     Family("spse_host_clock_estimated_error_seconds", "gauge", "The host kernel's estimated clock error (adjtimex esterror); clock.host_kernel only."),
     Family("spse_host_clock_maximum_error_seconds", "gauge", "The host kernel's maximum clock error (adjtimex maxerror; grows 0.5ms/s undisciplined, 16s caps it); clock.host_kernel only."),
     Family("spse_host_clock_offset_seconds", "gauge", "Offset the host kernel is still slewing (adjtimex offset; 0 when the time daemon steers the clock itself); clock.host_kernel only."),
+    Family("spse_host_time_sources", "gauge", "How many sources the host's time daemon uses, per group (gateway, national, global, unknown by this config); daemon none when no daemon was found."),
+    Family("spse_host_time_source_reachable", "gauge", "1 if the host's time daemon still reaches this source (its reach register is non-zero), else 0."),
+    Family("spse_host_time_synchronised", "gauge", "1 if the host's time daemon says the clock is synchronised, 0 if not or if it could not be read."),
     Family("spse_upstream_probe_success", "gauge", "1 if the last upstream check succeeded."),
     Family("spse_upstream_probe_duration_seconds", "gauge", "Duration of the last upstream check."),
     Family("spse_upstream_probe_failures_total", "counter", "Failed upstream checks by reason (the reasons each check kind can fail with)."),
@@ -319,6 +324,26 @@ class Metrics:
                 "spse_host_clock_offset_seconds": sample("spse_host_clock_offset_seconds", {}, host.offset),
             })
         self.exposition.update(("clock",), fragments)
+
+    def record_host_time(self, spec: HostTimeConfig, round_: HostTimeRound) -> None:
+        """Every group's count from the start (0 when empty), so a rule sees a group lose its last source."""
+        owner = ProbeKey("host_time")
+        daemon = {"daemon": round_.daemon}
+        counts = dict.fromkeys(HOST_TIME_GROUPS, 0)
+        reachable: dict[tuple[str, str], int] = {}  # one series per address: chrony may list one twice (two ports)
+        for source in round_.sources:
+            counts[source.group] += 1
+            reachable[source.name, source.group] = max(reachable.get((source.name, source.group), 0), source.reachable)
+        self.exposition.update(owner, {
+            "spse_host_time_sources": "".join(sample("spse_host_time_sources", {**daemon, "group": group}, count)
+                                              for group, count in counts.items()),
+            "spse_host_time_source_reachable": "".join(
+                sample("spse_host_time_source_reachable", {**daemon, "source": name, "group": group}, value)
+                for (name, group), value in reachable.items()),
+            "spse_host_time_synchronised": sample("spse_host_time_synchronised", daemon, int(round_.synchronised)),
+            **self._staleness(owner, spec.interval),
+        })
+        self._remember(owner, asdict(round_))
 
     def record_upstream(self, group: UpstreamGroup, results: list[ProbeResult]) -> None:
         owner = ProbeKey("upstream", group.name)

@@ -14,7 +14,7 @@ import yaml
 
 from exporter.main import raise_open_files_limit
 from tests.fakes import FakeDNS, FakeNTP, FakeSPSE, TcpListener, free_port
-from tests.real_servers import ChronyServer
+from tests.real_servers import ChronyClient, ChronyServer
 from tests.stack import AlertmanagerProcess, PrometheusProcess, WebhookReceiver
 from tests.support import ExporterProcess
 
@@ -116,10 +116,19 @@ def start_exporter(tmp_path):
 
 @pytest.fixture
 def start_chrony(tmp_path):
-    """Start Debian's chronyd on a loopback port (tests/real_servers.py), synchronised or not."""
+    """Start Debian's chronyd on a loopback port (tests/real_servers.py), synchronised or not, on 127.0.0.1 or
+    another `host` of 127/8."""
     names = itertools.count()
-    yield from launcher(lambda **kwargs: ChronyServer(tmp_path / f"chrony{next(names)}",
-                                                      free_port(kind=socket.SOCK_DGRAM), **kwargs))
+    yield from launcher(lambda host="127.0.0.1", **kwargs: ChronyServer(
+        tmp_path / f"chrony{next(names)}", free_port(host, kind=socket.SOCK_DGRAM), host=host, **kwargs))
+
+
+@pytest.fixture
+def start_chrony_client(tmp_path):
+    """Start Debian's chronyd as a host's time daemon polling `servers` ("host port"), read with its `chronyc`."""
+    names = itertools.count()
+    yield from launcher(lambda servers: ChronyClient(tmp_path / f"chrony-client{next(names)}",
+                                                     free_port(kind=socket.SOCK_DGRAM), servers))
 
 
 # Prometheus, Alertmanager and a webhook receiver (tests/stack.py), stopped after each test.

@@ -7,6 +7,7 @@ from dnsmasq-base. `wrapper` runs a server through another command, e.g. ["ip", 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import dns.exception
@@ -88,10 +89,12 @@ class ChronyServer(ServerProcess):
 
     name = "chronyd"
 
-    def __init__(self, workdir: Path, port: int, synced: bool = True, offset: float = 0.0):
+    def __init__(self, workdir: Path, port: int, synced: bool = True, offset: float = 0.0, host: str = "127.0.0.1"):
         workdir.mkdir(parents=True, exist_ok=True)
+        # Any 127/8 address (chronyc -n lists sources by address, not port); clients send from 127.0.0.1.
+        self.host = host
         (workdir / "chrony.conf").write_text(
-            f"port {port}\nbindaddress {self.host}\nallow {self.host}\ncmdport 0\nbindcmdaddress /\n"
+            f"port {port}\nbindaddress {self.host}\nallow 127.0.0.1\ncmdport 0\nbindcmdaddress /\n"
             f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n" + ("local stratum 8\n" if synced else ""))
         env = None
         if offset:
@@ -110,3 +113,32 @@ class ChronyServer(ServerProcess):
             except ntplib.NTPException:
                 return None
         poll(answers, timeout, what="chronyd answering NTP")
+
+
+CHRONYC = ROOT / ".cache/debs/root/usr/bin/chronyc"
+
+
+class ChronyClient(ServerProcess):
+    """chronyd as a host's time daemon (-x: it never touches the clock), polling `servers` ("host port") every
+    1/16 s, serving no NTP and answering chronyc on 127.0.0.1:`cmdport` (UDP): `chronyc` is the command to read it."""
+
+    name = "chronyd client"
+
+    def __init__(self, workdir: Path, cmdport: int, servers: list[str]):
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "chrony.conf").write_text(
+            f"port 0\ncmdport {cmdport}\nbindcmdaddress 127.0.0.1\ncmdallow 127.0.0.1\n"
+            f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n"
+            + "".join(f"server {host} port {port} iburst minpoll -4 maxpoll -4\n"
+                      for host, port in (server.split() for server in servers)))
+        self.chronyc = [str(CHRONYC), "-h", "127.0.0.1", "-p", str(cmdport)]
+        command = [str(CHRONYD), "-f", str(workdir / "chrony.conf"), "-x", "-d", "-u", "root"]
+        super().__init__(command, workdir / "chronyd.log", cmdport)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Ready once chronyc gets an answer on the command port."""
+        def answers():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chronyd exited with {self.proc.returncode}:\n{self.logs()}")
+            return subprocess.run([*self.chronyc, "-c", "tracking"], capture_output=True, timeout=10).returncode == 0
+        poll(answers, timeout, what="chronyd answering chronyc")

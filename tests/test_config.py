@@ -176,6 +176,14 @@ def test_a_time_source_may_be_a_bare_ipv6_address():
     (with_changes(holidays=["2026-12-26/2026-12-24"]), "holidays[0]", "ends before it starts"),
     (with_changes(holidays=["2026-12-24/"]), "holidays[0]", "or a range FIRST/LAST"),
     (with_changes(holidays=[20261225]), "holidays[0]", "got int"),
+    (with_changes(host_time={"daemon": "ntpd"}), "host_time.daemon", "auto"),
+    (with_changes(host_time={"chronyc": []}), "host_time.chronyc", "needs the chronyc command"),
+    (with_changes(host_time={"chronyc": "chronyc -h 127.0.0.1"}), "host_time.chronyc", "must be a list"),
+    (with_changes(host_time={"national_networks": ["103.0.0.0/33"]}), "host_time.national_networks[0]",
+     "must be a network"),
+    (with_changes(host_time={"socket": "/run/chrony/chronyd.sock"}), "host_time.socket", "unknown key"),
+    (with_changes(host_time=["chrony"]), "host_time", "must be a mapping"),
+    (with_changes(host_time={"interval": "5s", "timeout": "5s"}), "host_time.timeout", "must be below interval"),
 ])
 def test_errors_name_the_key_path(text, path, words):
     err = error_for(text)
@@ -313,3 +321,24 @@ def test_help_lists_the_commands():
 def test_version_flag():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("spse-exporter ")
+
+
+def test_host_time_groups_sources_by_what_the_config_says_of_them():
+    config = parse_config(yaml.safe_dump({
+        "clock": {"servers": [{"host": "ntp.global.example", "via": "global"}, "plain.example"]},
+        "upstream": {"global": ["tcp://192.0.2.1:53"], "gateway": ["ntp://10.0.0.1"],
+                     "custom_dc": ["tcp://198.51.100.1:80"]},
+        "host_time": {"national_networks": ["103.10.0.0/16"]}}))
+    host_time = config.host_time
+    assert (host_time.daemon, host_time.chronyc) == ("auto", ("chronyc",))
+    assert (host_time.interval, host_time.timeout) == (15, 10)
+    assert [str(n) for n in host_time.national_networks] == ["103.10.0.0/16"]
+    # A source without via, and a custom group's check, say nothing of the link they need.
+    assert host_time.known_hosts == (("ntp.global.example", "global"), ("10.0.0.1", "gateway"), ("192.0.2.1", "global"))
+
+
+def test_host_time_alone_is_something_to_probe_and_daemon_none_turns_it_off():
+    assert parse_config("host_time:\n").host_time.daemon == "auto"
+    assert parse_config(with_changes(host_time={"daemon": "none"})).host_time is None
+    assert parse_config(with_changes()).host_time is None  # opt-in: the exporter often runs away from the SPSE host
+    assert "configures nothing to probe" in error_for("host_time: {daemon: none}\n").message

@@ -19,13 +19,15 @@ SPSE_ERROR = "terjadi error pada aplikasi SPSE"
 
 
 @pytest.fixture
-def world(spse_tls, ntp, dns_server, tcp_listener, ca_file):
+def world(spse_tls, ntp, dns_server, tcp_listener, ca_file, start_chrony_client):
     """A site whose SPSE answers over TLS with a skewed clock, one good and one dead time source of
-    its own, an answering reference source, a working national group and a dead global group."""
+    its own, an answering reference source, a working national group and a dead global group; the host's
+    chronyd takes its time from the dead (global) source only."""
     spse_tls.set("ok", date_skew=-120.0)
     ntp.set("ok", offset=0.5)
     dead_ntp, reference = FakeNTP(), FakeNTP(offset=0.5)
     dead_ntp.set("silent")
+    host_daemon = start_chrony_client([dead_ntp.address.replace(":", " ")])
     config = {
         "interval": "1s",
         "timeout": "500ms",
@@ -37,6 +39,7 @@ def world(spse_tls, ntp, dns_server, tcp_listener, ca_file):
             "national": [f"tcp://{tcp_listener.address}", f"dns://{dns_server.address}/lkpp.go.id"],
             "global": [f"tcp://127.0.0.1:{free_port()}", f"ntp://{dead_ntp.address}"],
         },
+        "host_time": {"chronyc": host_daemon.chronyc, "interval": "10s", "timeout": "5s"},
     }
     yield config
     dead_ntp.close()
@@ -50,7 +53,8 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
     samples = poll(lambda: (s := exporter.scrape()).get_value("spse_http_probe_success", target="kutaibarat") == 1
                    and s.get_value("spse_upstream_group_reachable_ratio", group="global") is not None
                    and s.get_value("spse_app_probe_success", target="kutaibarat") is not None
-                   and s.get_value("spse_http_server_clock_offset_seconds", target="kutaibarat") is not None and s,
+                   and s.get_value("spse_http_server_clock_offset_seconds", target="kutaibarat") is not None
+                   and s.get_value("spse_host_time_synchronised", daemon="chrony") is not None and s,
                    what="a complete round, the HTTP probe with an NTP reference")
     names = {name for name, _ in samples}
     for family in FAMILIES:
@@ -108,6 +112,12 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
     assert samples.get_value("spse_upstream_probe_failures_total", group="global", check=global_[0],
                              reason="connect") >= 1
     assert samples.get_value("spse_upstream_probe_duration_seconds", group="national", check=national[0]) < 0.5
+
+    assert samples.get_value("spse_host_time_source_reachable", daemon="chrony", source="127.0.0.1",
+                             group="global") == 0  # via global in clock.servers; it never answers
+    assert samples.get_value("spse_host_time_sources", daemon="chrony", group="global") == 1
+    assert samples.get_value("spse_host_time_sources", daemon="chrony", group="national") == 0
+    assert samples.get_value("spse_host_time_synchronised", daemon="chrony") == 0
 
     now = time.time()
     for probe, name in (("http", "kutaibarat"), ("ntp", good), ("upstream", "global")):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exporter.probes import clock, http, spse_app, upstream
+from exporter.probes import clock, host_time, http, spse_app, upstream
 from exporter.probes.kind import ProbeKind
 
 PROBE_KINDS: dict[str, ProbeKind] = {kind.name: kind for kind in (
@@ -10,4 +10,5 @@ PROBE_KINDS: dict[str, ProbeKind] = {kind.name: kind for kind in (
     spse_app.PROBE_KIND,
     clock.PROBE_KIND,
     upstream.PROBE_KIND,
+    host_time.PROBE_KIND,
 )}

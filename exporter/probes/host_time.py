@@ -1,0 +1,173 @@
+"""The host's own time daemon: which sources it uses, which it still reaches, and whether it is synchronised.
+
+The April 2023 outage was foreseeable: the SPSE host took its time only from servers abroad. Each source is
+grouped (gateway, national, global, unknown) by what this exporter's config says of it, so a host that would
+lose every source with the international link can be flagged before that happens. chronyd is read with `chronyc`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+from exporter.config import HostTimeConfig, is_ip_literal
+from exporter.probes import ProbeFailure
+from exporter.probes.kind import Health, ProbeKey, ProbeKind
+from exporter.probes.runner import guarded
+
+GROUPS = ("gateway", "national", "global", "unknown")
+REASONS = ("not_installed", "not_running", "timeout", "bad_output")  # why the daemon could not be read
+MAX_OUTPUT = 1 << 20  # bytes read from chronyc: far above 100 sources' ~10 KB
+CHRONY_MODES = {"^": "server", "=": "peer", "#": "refclock"}
+
+
+@dataclass(frozen=True)
+class HostTimeSource:
+    name: str  # as the daemon lists it: an address (chronyc -n) or a reference clock's name
+    mode: str  # server, peer or refclock
+    state: str  # chrony's state character: * selected, + combined, - not combined, ? unusable, x falseticker, ~ jittery
+    stratum: int
+    reach: int  # the reach register: one bit for each of the last 8 polls that got an answer
+    group: str = "unknown"
+
+    @property
+    def reachable(self) -> bool:
+        return self.reach != 0
+
+
+@dataclass(frozen=True)
+class HostTimeRound:
+    daemon: str  # chrony, or none when auto found no daemon
+    sources: tuple[HostTimeSource, ...] = ()
+    synchronised: bool = False
+    reason: str = ""  # one of REASONS when the daemon could not be read
+    message: str = ""
+
+    @property
+    def success(self) -> bool:
+        return not self.reason
+
+
+def parse_chrony_sources(text: str) -> list[HostTimeSource]:
+    """`chronyc -c -n sources`: mode,state,name,stratum,poll,reach(octal),lastrx,offsets... one source a line."""
+    sources = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split(",")
+        if len(fields) != 10 or fields[0] not in CHRONY_MODES or len(fields[1]) != 1 or not fields[2]:
+            raise ValueError(f"line {number} is not a chronyc -c sources line: {line[:80]!r}")
+        try:
+            stratum, reach = int(fields[3]), int(fields[5], 8)
+        except ValueError:
+            raise ValueError(f"line {number}: stratum {fields[3][:20]!r} or reach {fields[5][:20]!r} "
+                             "is not a number") from None
+        if not 0 <= reach <= 0o377:
+            raise ValueError(f"line {number}: reach {fields[5]!r} is no 8-bit register")
+        sources.append(HostTimeSource(fields[2], CHRONY_MODES[fields[0]], fields[1], stratum, reach))
+    return sources
+
+
+def parse_chrony_tracking(text: str) -> bool:
+    """`chronyc -c tracking`: synchronised unless the reference ID is 0 or the leap status says otherwise."""
+    fields = text.strip().split(",")
+    if len(fields) != 14 or len(fields[0]) != 8:
+        raise ValueError(f"not a chronyc -c tracking line: {text.strip()[:80]!r}")
+    return int(fields[0], 16) != 0 and fields[13] != "Not synchronised"
+
+
+async def _run(command: tuple[str, ...]) -> str:
+    """Run chronyc, killing it if the round's deadline cancels us; raise ProbeFailure saying why it failed."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+    except FileNotFoundError:
+        raise ProbeFailure("not_installed", f"{command[0]} not found: chrony is not installed") from None
+    except PermissionError as err:
+        raise ProbeFailure("not_installed", f"cannot run {command[0]}: {err}") from None
+    try:
+        output = b""
+        while chunk := await proc.stdout.read(MAX_OUTPUT - len(output)):  # until EOF, or too much to be chronyc
+            output += chunk
+            if len(output) >= MAX_OUTPUT:
+                raise ProbeFailure("bad_output", f"chronyc {command[-1]}: more than {MAX_OUTPUT} bytes of output")
+        await proc.wait()
+    finally:
+        if proc.returncode is None:  # cancelled by the deadline, or more output than MAX_OUTPUT
+            proc.kill()
+            await proc.wait()
+    text = output.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        first = text.strip().splitlines()[0][:200] if text.strip() else f"exit status {proc.returncode}"
+        reason = "not_running" if first.startswith("506 ") else "bad_output"  # "506 Cannot talk to daemon"
+        raise ProbeFailure(reason, f"chronyc {command[-1]}: {first}")
+    return text
+
+
+async def _resolve(hosts: list[str], timeout: float) -> dict[str, str]:
+    """Each configured host name's addresses, for matching chronyc's; a name that does not resolve matches none."""
+    loop = asyncio.get_running_loop()
+
+    async def one(host: str) -> list[str]:
+        try:
+            infos = await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM), timeout)
+        except (OSError, TimeoutError):
+            return []
+        return [info[4][0] for info in infos]
+    resolved = await asyncio.gather(*(one(host) for host in hosts))
+    return {address: host for host, addresses in zip(hosts, resolved) for address in addresses}
+
+
+def classify(name: str, spec: HostTimeConfig, addresses: dict[str, str]) -> str:
+    """The source's group: the config's time servers and checks by name or resolved address, then the national
+    networks; anything else is unknown (never counted as national)."""
+    groups = dict(reversed(spec.known_hosts))  # the first listing of a host wins
+    host = addresses.get(name, name)
+    if host in groups:
+        return groups[host]
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return "unknown"
+    return "national" if any(address in network for network in spec.national_networks) else "unknown"
+
+
+async def _read_chrony(spec: HostTimeConfig) -> HostTimeRound:
+    sources_text = await _run((*spec.chronyc, "-c", "-n", "sources"))  # one at a time: a failure leaves no child
+    tracking_text = await _run((*spec.chronyc, "-c", "tracking"))
+    try:
+        sources, synchronised = parse_chrony_sources(sources_text), parse_chrony_tracking(tracking_text)
+    except ValueError as err:
+        raise ProbeFailure("bad_output", f"chronyc answered garbage: {err}") from None
+    names = [host for host, _ in spec.known_hosts if not is_ip_literal(host)]
+    addresses = await _resolve(names, spec.timeout) if names else {}
+    return HostTimeRound("chrony", tuple(
+        HostTimeSource(s.name, s.mode, s.state, s.stratum, s.reach, classify(s.name, spec, addresses))
+        for s in sources), synchronised)
+
+
+async def probe_host_time(spec: HostTimeConfig) -> HostTimeRound:
+    """One reading of the daemon within spec.timeout. With daemon auto, a chrony not installed or not running
+    is no daemon (daemon="none"); with daemon chrony it is chrony failing."""
+    round_, reason, message, _ = await guarded(
+        spec.timeout, _read_chrony(spec), "chronyc",
+        lambda: ("timeout", f"chronyc did not answer within {spec.timeout:g}s"))
+    if round_ is not None:
+        return round_
+    no_daemon = spec.daemon == "auto" and reason in ("not_installed", "not_running")
+    return HostTimeRound("none" if no_daemon else "chrony", reason=reason, message=message)
+
+
+def _health(key: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> list[tuple[ProbeKey, Health]]:
+    if round_.daemon == "none":
+        return [(key, Health(False, f"no time daemon found on this host: {round_.message}", (round_.reason,)))]
+    if not round_.success:
+        return [(key, Health(False, f"cannot read the host's time daemon: {round_.message}", (round_.reason,)))]
+    return [(key, Health(True, ""))]
+
+
+PROBE_KIND = ProbeKind(
+    "host_time", specs=lambda config: [("", config.host_time)] if config.host_time else [],
+    probe=probe_host_time, record=lambda metrics, spec, round_: metrics.record_host_time(spec, round_),
+    health=_health)

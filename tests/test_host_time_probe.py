@@ -1,0 +1,165 @@
+"""The host_time probe against Debian's real chronyd (read with its chronyc) and against chronyc answering badly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+
+import pytest
+import yaml
+
+from exporter.config import HostTimeConfig, parse_config
+from exporter.metrics import Metrics
+from exporter.probes.host_time import (HostTimeRound, parse_chrony_sources, parse_chrony_tracking,
+                                       probe_host_time)
+from tests.fakes import free_port
+from tests.real_servers import CHRONYC
+from tests.support import parse_metrics, poll
+
+# Recorded from chronyc 4.3 (Debian 12) reading a chronyd with one answering and one silent source.
+SOURCES = ("^,*,127.0.0.1,8,-4,377,0,-0.000000453,-0.000000512,0.000004192\n"
+           "^,?,127.0.0.2,0,0,0,4294967295,0.000000000,0.000000000,0.000000000\n")
+TRACKING_SYNCED = ("7F000001,127.0.0.1,9,1796652200.090797634,-0.000003080,-0.000000059,0.000000175,0.126,"
+                   "-0.004,0.598,0.000007006,0.000000638,0.1,Normal\n")
+TRACKING_UNSYNCED = ("00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,1.000000000,"
+                     "1.000000000,0.0,Not synchronised\n")
+
+
+def host_time_config(chronyc: list[str], **section) -> HostTimeConfig:
+    """The host_time section of a config that has only that (timeout 5s: a loaded machine runs chronyc slowly)."""
+    return parse_config(yaml.safe_dump({"host_time": {"chronyc": chronyc, "timeout": "5s", "interval": "15s",
+                                                      **section}})).host_time
+
+
+def script(text: str) -> list[str]:
+    """A chronyc stand-in: a shell script, given chronyc's options as its arguments."""
+    return ["sh", "-c", text, "chronyc"]
+
+
+def read(spec) -> HostTimeRound:
+    return asyncio.run(probe_host_time(spec))
+
+
+def exposition(spec, round_: HostTimeRound) -> dict:
+    metrics = Metrics()
+    metrics.record_host_time(spec, round_)
+    return parse_metrics(metrics.exposition.render().decode())
+
+
+def test_chronyc_sources_are_parsed_with_the_reach_register_in_octal():
+    selected, silent = parse_chrony_sources(SOURCES)
+    assert (selected.name, selected.mode, selected.state, selected.stratum, selected.reach) == (
+        "127.0.0.1", "server", "*", 8, 0o377)
+    assert selected.reachable and not silent.reachable
+    assert parse_chrony_sources("^,+,10.0.0.1,2,6,1,3,0,0,0\n")[0].reach == 1  # one answer out of eight polls
+    assert parse_chrony_sources("") == []
+
+
+def test_chronyc_tracking_says_synchronised_or_not():
+    assert parse_chrony_tracking(TRACKING_SYNCED) is True
+    assert parse_chrony_tracking(TRACKING_UNSYNCED) is False
+    assert parse_chrony_tracking(TRACKING_SYNCED.replace("Normal", "Not synchronised")) is False
+
+
+@pytest.mark.parametrize("garbage", ["hello\n", "^,*,127.0.0.1,8,-4,999,0,0,0,0\n", "^,*,127.0.0.1,x,-4,377,0,0,0,0\n",
+                                     "^,*,,8,-4,377,0,0,0,0\n", SOURCES.replace(",", ";")])
+def test_chronyc_sources_garbage_is_refused_naming_the_line(garbage):
+    with pytest.raises(ValueError, match="line 1"):
+        parse_chrony_sources(garbage)
+
+
+def test_a_missing_chronyc_is_no_daemon_in_auto_mode_and_a_failure_when_chrony_is_asked_for(tmp_path):
+    missing = [str(tmp_path / "no-chronyc")]
+    auto = read(host_time_config(missing))
+    assert (auto.daemon, auto.reason) == ("none", "not_installed")
+    samples = exposition(host_time_config(missing), auto)
+    assert samples.get_value("spse_host_time_synchronised", daemon="none") == 0
+    assert samples.get_value("spse_host_time_sources", daemon="none", group="unknown") == 0
+    chrony = read(host_time_config(missing, daemon="chrony"))
+    assert (chrony.daemon, chrony.reason) == ("chrony", "not_installed")
+    assert "not found" in chrony.message
+
+
+def test_chronyd_not_running_is_no_daemon_with_chronycs_own_words():
+    port = free_port(kind=socket.SOCK_DGRAM)  # nothing listens: the real chronyc says 506
+    round_ = read(host_time_config([str(CHRONYC), "-h", "127.0.0.1", "-p", str(port)]))
+    assert (round_.daemon, round_.reason) == ("none", "not_running")
+    assert "506 Cannot talk to daemon" in round_.message
+
+
+def test_garbage_from_chronyc_is_bad_output_not_a_crash():
+    round_ = read(host_time_config(script("echo '<html>proxy error</html>'")))
+    assert (round_.daemon, round_.reason) == ("chrony", "bad_output")
+    assert "garbage" in round_.message and "proxy error" in round_.message
+    assert exposition(host_time_config(script("true")), round_).get_value(
+        "spse_host_time_synchronised", daemon="chrony") == 0
+
+
+def test_a_hanging_chronyc_is_killed_at_the_timeout(tmp_path):
+    pid_file = tmp_path / "pid"
+    spec = host_time_config(script(f"echo $$ > {pid_file}; exec sleep 600"), timeout="1s")
+    began = time.monotonic()
+    round_ = read(spec)
+    assert (round_.daemon, round_.reason) == ("chrony", "timeout")
+    assert time.monotonic() - began < 60  # bounded by the timeout, not by sleep's 600 s
+    pid = int(pid_file.read_text())
+    poll(lambda: not os.path.exists(f"/proc/{pid}"), 30, what="the hung chronyc killed")
+
+
+def test_a_hundred_sources_each_get_a_series(tmp_path):
+    lines = "".join(f"^,-,10.1.{i // 250}.{i % 250 + 1},3,6,{'377' if i % 2 else '0'},10,0,0,0\n" for i in range(100))
+    (tmp_path / "sources").write_text(lines)
+    (tmp_path / "tracking").write_text(TRACKING_SYNCED)
+    spec = host_time_config(script(f'if [ "$3" = sources ]; then cat {tmp_path}/sources; '
+                                   f'else cat {tmp_path}/tracking; fi'), national_networks=["10.1.0.0/16"])
+    round_ = read(spec)
+    assert round_.success and len(round_.sources) == 100
+    samples = exposition(spec, round_)
+    assert samples.get_value("spse_host_time_sources", daemon="chrony", group="national") == 100
+    assert sorted(samples.series("spse_host_time_source_reachable").values()) == [0] * 50 + [1] * 50
+
+
+def test_real_chronyd_sources_are_grouped_and_their_reach_read(start_chrony, start_chrony_client):
+    """A host's chronyd with a global source (a clock server this config routes via global), a national one (by
+    national_networks), one the config does not know, and one that never answers."""
+    global_server = start_chrony()
+    national_server = start_chrony(host="127.0.0.2")
+    unknown_server = start_chrony(host="127.0.0.3")
+    silent = ("127.0.0.4", free_port("127.0.0.4", kind=socket.SOCK_DGRAM))
+    daemon = start_chrony_client([f"{s.host} {s.port}" for s in (global_server, national_server, unknown_server)]
+                                 + [f"{silent[0]} {silent[1]}"])
+    spec = parse_config(yaml.safe_dump({
+        "clock": {"servers": [{"host": global_server.address, "via": "global"}]},
+        "upstream": {"global": [f"ntp://{global_server.address}"]},
+        "host_time": {"chronyc": daemon.chronyc, "national_networks": ["127.0.0.2/32"], "timeout": "5s"}})).host_time
+
+    def settled():
+        round_ = read(spec)
+        reached = {s.name for s in round_.sources if s.reachable}
+        return round_ if round_.synchronised and reached == {"127.0.0.1", "127.0.0.2", "127.0.0.3"} else None
+    round_ = poll(settled, 60, interval=0.5, what="chronyd reaching its three answering sources")
+    samples = exposition(spec, round_)
+    reachable = {(dict(labels)["source"], dict(labels)["group"]): value
+                 for labels, value in samples.series("spse_host_time_source_reachable").items()}
+    assert reachable == {("127.0.0.1", "global"): 1, ("127.0.0.2", "national"): 1, ("127.0.0.3", "unknown"): 1,
+                         ("127.0.0.4", "unknown"): 0}
+    counts = {dict(labels)["group"]: value for labels, value in samples.series("spse_host_time_sources").items()}
+    assert counts == {"gateway": 0, "national": 1, "global": 1, "unknown": 2}
+    assert samples.get_value("spse_host_time_synchronised", daemon="chrony") == 1
+
+
+def test_real_chronyd_with_no_answering_source_is_not_synchronised(start_chrony_client):
+    silent = f"127.0.0.4 {free_port('127.0.0.4', kind=socket.SOCK_DGRAM)}"
+    daemon = start_chrony_client([silent])
+    spec = host_time_config(daemon.chronyc)
+
+    def polled():  # iburst has sent its first requests: the register still says none came back
+        round_ = read(spec)
+        return round_ if round_.success and round_.sources else None
+    round_ = poll(polled, 60, interval=0.5, what="chronyd listing its source")
+    assert [(s.name, s.reachable) for s in round_.sources] == [("127.0.0.4", False)]
+    samples = exposition(spec, round_)
+    assert samples.get_value("spse_host_time_synchronised", daemon="chrony") == 0
+    assert samples.get_value("spse_host_time_source_reachable", daemon="chrony", group="unknown", source="127.0.0.4") == 0

@@ -25,7 +25,7 @@ CONTRACT = {
     "SPSEDown": {"critical"}, "SPSEGatewayTimeout": {"critical"}, "SPSEServerErrors": {"warning"},
     "SPSESlowResponses": {"warning"}, "SPSEServerClockSkew": {"warning"},
     "SPSETLSCertExpiringSoon": {"warning", "critical"}, "ClockUnvalidated": {"critical"},
-    "ClockOffsetHigh": {"warning"}, "UpstreamGlobalLost": {"critical"}, "UpstreamNationalLost": {"critical"},
+    "ClockOffsetHigh": {"warning"}, "SPSETimeSourcesAtRisk": {"warning"}, "UpstreamGlobalLost": {"critical"}, "UpstreamNationalLost": {"critical"},
     "UpstreamGatewayLost": {"critical"}, "UpstreamDegraded": {"warning"}, "SPSEExporterDown": {"critical"},
     "SPSEProbesStale": {"warning"}, "SPSEConfigReloadFailed": {"warning"},
     "NotificationsNotConfigured": {"warning"}, "NotificationsFailing": {"warning"}, "Watchdog": {"none"},

@@ -60,7 +60,7 @@ IP_PROTOCOLS = ("ip4", "ip6")
 ALERTING_GROUPS = ("gateway", "national", "global")
 CUSTOM_GROUP_PREFIX = "custom_"
 CLOCK_VIA_GROUPS = ("national", "global")  # the links a time source's path can go through
-HOST_TIME_DAEMONS = ("auto", "chrony", "none")  # the host time daemons host_time can read, or none (off)
+HOST_TIME_DAEMONS = ("auto", "chrony", "ntpsec", "none")  # the host time daemons host_time can read, or none (off)
 # Words an operator may mean a group by, Bahasa Indonesia included, for the "did you mean" hint.
 GROUP_WORDS = {**{g: g for g in ALERTING_GROUPS}, "nasional": "national", "internasional": "global",
                "international": "global", "router": "gateway", "lokal": "gateway", "local": "gateway"}
@@ -191,8 +191,9 @@ class UpstreamGroup:
 class HostTimeConfig:
     """`host_time:`: read the host's own time daemon and group its sources by what this config says of them."""
 
-    daemon: str  # auto (chrony if it answers, else none) or chrony
+    daemon: str  # auto (chrony if it answers, else ntpsec, else none), chrony or ntpsec
     chronyc: tuple[str, ...]  # the command and its options, before `-c sources`
+    ntpq: tuple[str, ...]  # the same for ntpsec's ntpq
     national_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     # (host, group) of every time server and upstream check host this config groups, clock.servers first
     known_hosts: tuple[tuple[str, str], ...]
@@ -646,11 +647,13 @@ def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockC
 def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None, clock: ClockConfig | None,
                     upstream: tuple[UpstreamGroup, ...]) -> HostTimeConfig:
     raw = r.mapping(raw if raw is not None else {}, "host_time",
-                    ("daemon", "chronyc", "national_networks", "interval", "timeout"))
+                    ("daemon", "chronyc", "ntpq", "national_networks", "interval", "timeout"))
     daemon = r.choice(raw.get("daemon", "auto"), "host_time.daemon", HOST_TIME_DAEMONS)
-    chronyc = tuple(r.string_list(raw.get("chronyc", ["chronyc"]), "host_time.chronyc"))
-    if not chronyc:
-        raise r.fail("host_time.chronyc", "needs the chronyc command, e.g. [chronyc] or [chronyc, -h, 127.0.0.1]")
+    clients = {}
+    for client in ("chronyc", "ntpq"):
+        clients[client] = tuple(r.string_list(raw.get(client, [client]), f"host_time.{client}"))
+        if not clients[client]:
+            raise r.fail(f"host_time.{client}", f"needs the {client} command, e.g. [{client}]")
     networks = []
     for i, text in enumerate(r.string_list(raw.get("national_networks", []), "host_time.national_networks")):
         try:
@@ -660,8 +663,8 @@ def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None
     known = [(s.endpoint.host, s.via) for s in (clock.sources if clock else ()) if s.via]
     known += [(c.endpoint.host, g.name) for g in upstream if g.name in ALERTING_GROUPS for c in g.checks]
     interval, timeout = r.timing(raw, "host_time", interval, timeout)
-    return HostTimeConfig(daemon, chronyc, tuple(networks), tuple(dict.fromkeys(known)), interval,
-                          r.settle(interval, timeout))
+    return HostTimeConfig(daemon, clients["chronyc"], clients["ntpq"], tuple(networks), tuple(dict.fromkeys(known)),
+                          interval, r.settle(interval, timeout))
 
 
 def parse_check(url: str) -> Check:

@@ -41,15 +41,19 @@ for service in "${SERVICES[@]}"; do
   fi
 done
 
-# chronyd and nginx are unpacked under .cache/debs, not installed: installing chrony would replace the
-# host's time service and installing nginx starts a web server on port 80. The tests run their own.
+# chronyd, ntpsec and nginx are unpacked under .cache/debs, not installed: installing chrony or ntpsec would
+# replace the host's time service (they conflict) and installing nginx starts a web server on port 80. The
+# tests run their own. ntpq loads libntpc from beside its Python module first.
 DEBS_DIR=.cache/debs
-if [ ! -x "$DEBS_DIR/root/usr/sbin/chronyd" ] || [ ! -x "$DEBS_DIR/root/usr/sbin/nginx" ]; then
-  echo "==> apt-get download chrony nginx (unpacked into $DEBS_DIR)"
+DEBS=(chrony nginx ntpsec python3-ntp)
+if [ ! -x "$DEBS_DIR/root/usr/sbin/chronyd" ] || [ ! -x "$DEBS_DIR/root/usr/sbin/nginx" ] \
+   || [ ! -x "$DEBS_DIR/root/usr/sbin/ntpd" ] || [ ! -e "$DEBS_DIR/root/usr/lib/python3/dist-packages/ntp/libntpc.so" ]; then
+  echo "==> apt-get download ${DEBS[*]} (unpacked into $DEBS_DIR)"
   mkdir -p "$DEBS_DIR"
-  (cd "$DEBS_DIR" && apt-get download -q chrony nginx >/dev/null 2>&1 \
-     || { apt-get update -qq && apt-get download -q chrony nginx >/dev/null; })
+  (cd "$DEBS_DIR" && apt-get download -q "${DEBS[@]}" >/dev/null 2>&1 \
+     || { apt-get update -qq && apt-get download -q "${DEBS[@]}" >/dev/null; })
   for deb in "$DEBS_DIR"/*.deb; do dpkg -x "$deb" "$DEBS_DIR/root"; done
+  cp "$DEBS_DIR"/root/usr/lib/x86_64-linux-gnu/ntp/libntpc.so.1 "$DEBS_DIR/root/usr/lib/python3/dist-packages/ntp/libntpc.so"
 fi
 
 if [ ! -x .venv/bin/python ]; then

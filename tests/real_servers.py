@@ -89,22 +89,24 @@ class ChronyServer(ServerProcess):
 
     name = "chronyd"
 
-    def __init__(self, workdir: Path, port: int, synced: bool = True, offset: float = 0.0, host: str = "127.0.0.1"):
+    def __init__(self, workdir: Path, port: int, synced: bool = True, offset: float = 0.0, host: str = "127.0.0.1",
+                 allow: str = "127.0.0.1", wrapper: list[str] | None = None):
         workdir.mkdir(parents=True, exist_ok=True)
-        # Any 127/8 address (chronyc -n lists sources by address, not port); clients send from 127.0.0.1.
+        # Any 127/8 address (chronyc -n lists sources by address, not port), whose clients send from 127.0.0.1;
+        # or, with a `wrapper` into a network namespace, that namespace's address and the clients it `allow`s.
         self.host = host
         (workdir / "chrony.conf").write_text(
-            f"port {port}\nbindaddress {self.host}\nallow 127.0.0.1\ncmdport 0\nbindcmdaddress /\n"
+            f"port {port}\nbindaddress {self.host}\nallow {allow}\ncmdport 0\nbindcmdaddress /\n"
             f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n" + ("local stratum 8\n" if synced else ""))
         env = None
         if offset:
             env = {**os.environ, "LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": f"{offset:+g}",
                    "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-        command = [str(CHRONYD), "-f", str(workdir / "chrony.conf"), "-x", "-d", "-u", "root"]
+        command = [*(wrapper or []), str(CHRONYD), "-f", str(workdir / "chrony.conf"), "-x", "-d", "-u", "root"]
         super().__init__(command, workdir / "chronyd.log", port, env=env)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Ready once it answers an NTP request, synchronised or not."""
+        """Ready once it answers an NTP request, synchronised or not (call it from the server's namespace)."""
         def answers():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"chronyd exited with {self.proc.returncode}:\n{self.logs()}")
@@ -142,3 +144,36 @@ class ChronyClient(ServerProcess):
                 raise RuntimeError(f"chronyd exited with {self.proc.returncode}:\n{self.logs()}")
             return subprocess.run([*self.chronyc, "-c", "tracking"], capture_output=True, timeout=10).returncode == 0
         poll(answers, timeout, what="chronyd answering chronyc")
+
+
+NTPSEC = ROOT / ".cache/debs/root/usr/sbin/ntpd"
+NTPQ = ["/usr/bin/python3", str(ROOT / ".cache/debs/root/usr/bin/ntpq")]  # its own interpreter, not the venv's
+NTPQ_PYTHONPATH = ROOT / ".cache/debs/root/usr/lib/python3/dist-packages"  # ntpq's `ntp` module, from python3-ntp
+
+
+class NtpsecDaemon(ServerProcess):
+    """ntpsec's ntpd as a host's time daemon polling `servers` every 8 s, run through `wrapper` (a network
+    namespace: ntpd serves only port 123 and refuses 127.x sources besides 127.0.0.1). It runs without
+    CAP_SYS_TIME, so it never sets the clock. `ntpq` is the command that reads it."""
+
+    name = "ntpd"
+
+    def __init__(self, workdir: Path, servers: list[str], wrapper: list[str]):
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "ntp.conf").write_text(
+            f"driftfile {workdir}/ntp.drift\n"
+            + "".join(f"server {server} iburst minpoll 3 maxpoll 3\n" for server in servers)
+            + "tos minsane 1\nrestrict default kod nomodify noquery limited\nrestrict 127.0.0.1\n")
+        self.ntpq = [*wrapper, "env", f"PYTHONPATH={NTPQ_PYTHONPATH}", *NTPQ]
+        command = [*wrapper, "setpriv", "--bounding-set=-sys_time", "--inh-caps=-sys_time",
+                   str(NTPSEC), "-n", "-c", str(workdir / "ntp.conf")]
+        super().__init__(command, workdir / "ntpd.log", 123)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Ready once ntpq gets its peer list."""
+        def answers():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ntpd exited with {self.proc.returncode}:\n{self.logs()}")
+            return "remote" in subprocess.run([*self.ntpq, "-n", "-p"], capture_output=True, text=True,
+                                              timeout=10).stdout
+        poll(answers, timeout, what="ntpd answering ntpq")

@@ -178,6 +178,7 @@ def test_a_time_source_may_be_a_bare_ipv6_address():
     (with_changes(holidays=[20261225]), "holidays[0]", "got int"),
     (with_changes(host_time={"daemon": "ntpd"}), "host_time.daemon", "auto"),
     (with_changes(host_time={"chronyc": []}), "host_time.chronyc", "needs the chronyc command"),
+    (with_changes(host_time={"ntpq": []}), "host_time.ntpq", "needs the ntpq command"),
     (with_changes(host_time={"chronyc": "chronyc -h 127.0.0.1"}), "host_time.chronyc", "must be a list"),
     (with_changes(host_time={"national_networks": ["103.0.0.0/33"]}), "host_time.national_networks[0]",
      "must be a network"),
@@ -330,7 +331,7 @@ def test_host_time_groups_sources_by_what_the_config_says_of_them():
                      "custom_dc": ["tcp://198.51.100.1:80"]},
         "host_time": {"national_networks": ["103.10.0.0/16"]}}))
     host_time = config.host_time
-    assert (host_time.daemon, host_time.chronyc) == ("auto", ("chronyc",))
+    assert (host_time.daemon, host_time.chronyc, host_time.ntpq) == ("auto", ("chronyc",), ("ntpq",))
     assert (host_time.interval, host_time.timeout) == (15, 10)
     assert [str(n) for n in host_time.national_networks] == ["103.10.0.0/16"]
     # A source without via, and a custom group's check, say nothing of the link they need.

@@ -1,4 +1,5 @@
-"""The host_time probe against Debian's real chronyd (read with its chronyc) and against chronyc answering badly."""
+"""The host_time probe against Debian's real chronyd and ntpsec (read with chronyc and ntpq), and against
+clients answering badly."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import yaml
 from exporter.config import HostTimeConfig, parse_config
 from exporter.metrics import Metrics
 from exporter.probes.host_time import (HostTimeRound, parse_chrony_sources, parse_chrony_tracking,
-                                       probe_host_time)
+                                       parse_ntpq_leap, parse_ntpq_peers, probe_host_time)
+from tests import netns
 from tests.fakes import free_port
-from tests.real_servers import CHRONYC
+from tests.real_servers import CHRONYC, ChronyServer, NtpsecDaemon
 from tests.support import parse_metrics, poll
 
 # Recorded from chronyc 4.3 (Debian 12) reading a chronyd with one answering and one silent source.
@@ -28,9 +30,10 @@ TRACKING_UNSYNCED = ("00000000,,0,0.000000000,0.000000000,0.000000000,0.00000000
 
 
 def host_time_config(chronyc: list[str], **section) -> HostTimeConfig:
-    """The host_time section of a config that has only that (timeout 5s: a loaded machine runs chronyc slowly)."""
-    return parse_config(yaml.safe_dump({"host_time": {"chronyc": chronyc, "timeout": "5s", "interval": "15s",
-                                                      **section}})).host_time
+    """The host_time section of a config that has only that (timeout 5s: a loaded machine runs chronyc slowly);
+    no ntpq unless given, so that auto finds only the chronyd under test."""
+    return parse_config(yaml.safe_dump({"host_time": {"chronyc": chronyc, "ntpq": ["/nonexistent/ntpq"],
+                                                      "timeout": "5s", "interval": "15s", **section}})).host_time
 
 
 def script(text: str) -> list[str]:
@@ -163,3 +166,78 @@ def test_real_chronyd_with_no_answering_source_is_not_synchronised(start_chrony_
     samples = exposition(spec, round_)
     assert samples.get_value("spse_host_time_synchronised", daemon="chrony") == 0
     assert samples.get_value("spse_host_time_source_reachable", daemon="chrony", group="unknown", source="127.0.0.4") == 0
+
+
+# Recorded from ntpsec 1.2.2's ntpq (Debian 12): ntpd synchronised to a chronyd, one source never answering.
+NTPQ_PEERS = """     remote           refid      st t when poll reach   delay   offset   jitter
+===============================================================================
+*203.0.113.10    127.127.1.1      8 u    1    8    1   0.0367   0.0077   0.0151
+ 192.0.2.99      .INIT.          16 u    -    8    0   0.0000   0.0000   0.0001
+"""
+
+
+def test_ntpq_peers_are_parsed_with_the_reach_register_in_octal():
+    selected, silent = parse_ntpq_peers(NTPQ_PEERS)
+    assert (selected.name, selected.mode, selected.state, selected.stratum, selected.reach) == (
+        "203.0.113.10", "u", "*", 8, 1)
+    assert selected.reachable and not silent.reachable
+    wrapped = NTPQ_PEERS.replace("*203.0.113.10    127.127.1.1", "*2001:db8::10\n                 127.127.1.1")
+    assert parse_ntpq_peers(wrapped)[0].name == "2001:db8::10"  # ntpq puts what follows a long remote on a new line
+    with pytest.raises(ValueError, match="line 3"):
+        parse_ntpq_peers(NTPQ_PEERS.replace(" 8    1 ", " 8    9 "))
+    with pytest.raises(ValueError, match="not ntpq -p output"):
+        parse_ntpq_peers("***Socket error\n")
+
+
+def test_ntpq_leap_says_synchronised_or_not():
+    assert parse_ntpq_leap("leap=00\n") is True
+    assert parse_ntpq_leap("leap=11\n") is False  # recorded from ntpd with no answering source
+    with pytest.raises(ValueError):
+        parse_ntpq_leap("associd=0 status=c016\n")
+
+
+def test_ntpd_not_running_is_no_daemon(tmp_path):
+    spec = host_time_config([str(tmp_path / "no-chronyc")],
+                            ntpq=script("echo '***Socket error; probably ntpd is not running' >&2"))
+    round_ = read(spec)
+    assert (round_.daemon, round_.reason) == ("none", "not_running")
+    assert "not found" in round_.message and "probably ntpd is not running" in round_.message
+
+
+@pytest.mark.skipif(bool(netns.unavailable()), reason=netns.unavailable() or "")
+def test_real_ntpsec_sources_are_grouped_and_their_reach_read(tmp_path):
+    """ntpd on the SPSE host (namespace lpse) with a national chronyd, a global one and a silent address."""
+    topology = netns.Topology(tmp_path)
+    started = []
+    try:
+        for namespace, address in ((topology.national, netns.NATIONAL), (topology.internet, netns.INTERNET)):
+            server = ChronyServer(tmp_path / address, 123, host=address, allow="all",
+                                  wrapper=["ip", "netns", "exec", namespace.name])
+            started.append(server)
+            namespace.call(server.wait_ready)
+        daemon = NtpsecDaemon(tmp_path / "ntpd", [netns.NATIONAL, netns.INTERNET, netns.INTERNET_2],
+                              ["ip", "netns", "exec", topology.lpse.name])
+        started.append(daemon)
+        daemon.wait_ready()
+        spec = parse_config(yaml.safe_dump({
+            "clock": {"servers": [{"host": netns.INTERNET, "via": "global"}]},
+            "upstream": {"global": [f"ntp://{netns.INTERNET}"]},
+            "host_time": {"chronyc": ["/nonexistent/chronyc"], "ntpq": daemon.ntpq, "timeout": "8s",
+                          "national_networks": ["198.51.100.0/24"]}})).host_time
+
+        def settled():
+            round_ = read(spec)
+            reached = {s.name for s in round_.sources if s.reachable}
+            return round_ if round_.synchronised and reached == {netns.NATIONAL, netns.INTERNET} else None
+        round_ = poll(settled, 90, interval=1, what="ntpd reaching and selecting its two answering sources")
+        assert round_.daemon == "ntpsec"  # auto: no chronyc here, so ntpq
+        samples = exposition(spec, round_)
+        reachable = {(dict(labels)["source"], dict(labels)["group"]): value
+                     for labels, value in samples.series("spse_host_time_source_reachable").items()}
+        assert reachable == {(netns.NATIONAL, "national"): 1, (netns.INTERNET, "global"): 1,
+                             (netns.INTERNET_2, "unknown"): 0}
+        assert samples.get_value("spse_host_time_synchronised", daemon="ntpsec") == 1
+    finally:
+        for process in started:
+            process.stop()
+        topology.close()

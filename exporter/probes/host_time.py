@@ -2,13 +2,15 @@
 
 The April 2023 outage was foreseeable: the SPSE host took its time only from servers abroad. Each source is
 grouped (gateway, national, global, unknown) by what this exporter's config says of it, so a host that would
-lose every source with the international link can be flagged before that happens. chronyd is read with `chronyc`.
+lose every source with the international link can be flagged before that happens. chronyd is read with `chronyc`,
+ntpd (ntpsec) with `ntpq`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 
@@ -21,13 +23,14 @@ GROUPS = ("gateway", "national", "global", "unknown")
 REASONS = ("not_installed", "not_running", "timeout", "bad_output")  # why the daemon could not be read
 MAX_OUTPUT = 1 << 20  # bytes read from chronyc: far above 100 sources' ~10 KB
 CHRONY_MODES = {"^": "server", "=": "peer", "#": "refclock"}
+NTPQ_TALLY = " x.-+#*o"  # ntpq -p's first column: the peer's selection status
 
 
 @dataclass(frozen=True)
 class HostTimeSource:
     name: str  # as the daemon lists it: an address (chronyc -n) or a reference clock's name
-    mode: str  # server, peer or refclock
-    state: str  # chrony's state character: * selected, + combined, - not combined, ? unusable, x falseticker, ~ jittery
+    mode: str  # chrony: server, peer or refclock; ntpq: its `t` column (u unicast, p pool, l local, ...)
+    state: str  # chrony's state or ntpq's tally character; `*` is the selected source in both
     stratum: int
     reach: int  # the reach register: one bit for each of the last 8 polls that got an answer
     group: str = "unknown"
@@ -39,7 +42,7 @@ class HostTimeSource:
 
 @dataclass(frozen=True)
 class HostTimeRound:
-    daemon: str  # chrony, or none when auto found no daemon
+    daemon: str  # chrony or ntpsec, or none when auto found no daemon
     sources: tuple[HostTimeSource, ...] = ()
     synchronised: bool = False
     reason: str = ""  # one of REASONS when the daemon could not be read
@@ -76,14 +79,49 @@ def parse_chrony_tracking(text: str) -> bool:
     return int(fields[0], 16) != 0 and fields[13] != "Not synchronised"
 
 
+def parse_ntpq_peers(text: str) -> list[HostTimeSource]:
+    """`ntpq -pn`: a header, a rule of '=', then tally+remote, refid, st, t, when, poll, reach (octal), delay,
+    offset, jitter; a remote too long for its column (IPv6) has the rest on the next line."""
+    lines = text.splitlines()
+    if len(lines) < 2 or lines[0].split()[:1] != ["remote"] or not lines[1].startswith("==="):
+        raise ValueError(f"not ntpq -p output: {text.strip()[:80]!r}")
+    sources, pending = [], ""
+    for number, line in enumerate(lines[2:], 3):
+        line = pending + line
+        fields = line[1:].split()
+        if len(fields) == 1:
+            pending = line
+            continue
+        pending = ""
+        if len(fields) != 10 or line[0] not in NTPQ_TALLY:
+            raise ValueError(f"line {number} is not an ntpq -p peer line: {line[:80]!r}")
+        try:
+            stratum, reach = int(fields[2]), int(fields[6], 8)
+        except ValueError:
+            raise ValueError(f"line {number}: st {fields[2][:20]!r} or reach {fields[6][:20]!r} "
+                             "is not a number") from None
+        if not 0 <= reach <= 0o377:
+            raise ValueError(f"line {number}: reach {fields[6]!r} is no 8-bit register")
+        sources.append(HostTimeSource(fields[0], fields[3], line[0], stratum, reach))
+    return sources
+
+
+def parse_ntpq_leap(text: str) -> bool:
+    """`ntpq -c "rv 0 leap"`: leap=11 is ntpd's "not synchronised"."""
+    match = re.search(r"\bleap=([01]{2})\b", text)
+    if not match:
+        raise ValueError(f"no leap=.. in ntpq rv: {text.strip()[:80]!r}")
+    return match.group(1) != "11"
+
+
 async def _run(command: tuple[str, ...]) -> str:
-    """Run chronyc, killing it if the round's deadline cancels us; raise ProbeFailure saying why it failed."""
+    """Run chronyc or ntpq, killing it if the round's deadline cancels us; raise ProbeFailure saying why it failed."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT)
     except FileNotFoundError:
-        raise ProbeFailure("not_installed", f"{command[0]} not found: chrony is not installed") from None
+        raise ProbeFailure("not_installed", f"{command[0]} not found") from None
     except PermissionError as err:
         raise ProbeFailure("not_installed", f"cannot run {command[0]}: {err}") from None
     try:
@@ -91,17 +129,19 @@ async def _run(command: tuple[str, ...]) -> str:
         while chunk := await proc.stdout.read(MAX_OUTPUT - len(output)):  # until EOF, or too much to be chronyc
             output += chunk
             if len(output) >= MAX_OUTPUT:
-                raise ProbeFailure("bad_output", f"chronyc {command[-1]}: more than {MAX_OUTPUT} bytes of output")
+                raise ProbeFailure("bad_output", f"{' '.join(command[-2:])}: more than {MAX_OUTPUT} bytes of output")
         await proc.wait()
     finally:
         if proc.returncode is None:  # cancelled by the deadline, or more output than MAX_OUTPUT
             proc.kill()
             await proc.wait()
     text = output.decode("utf-8", "replace")
+    # chronyc: "506 Cannot talk to daemon", exit 1; ntpq: "***Socket error; probably ntpd is not running", exit 0
+    if "506 Cannot talk to daemon" in text or "probably ntpd is not running" in text:
+        raise ProbeFailure("not_running", f"{' '.join(command[-2:])}: {text.strip().splitlines()[-1][:200]}")
     if proc.returncode != 0:
         first = text.strip().splitlines()[0][:200] if text.strip() else f"exit status {proc.returncode}"
-        reason = "not_running" if first.startswith("506 ") else "bad_output"  # "506 Cannot talk to daemon"
-        raise ProbeFailure(reason, f"chronyc {command[-1]}: {first}")
+        raise ProbeFailure("bad_output", f"{' '.join(command[-2:])}: {first}")
     return text
 
 
@@ -133,30 +173,46 @@ def classify(name: str, spec: HostTimeConfig, addresses: dict[str, str]) -> str:
     return "national" if any(address in network for network in spec.national_networks) else "unknown"
 
 
-async def _read_chrony(spec: HostTimeConfig) -> HostTimeRound:
-    sources_text = await _run((*spec.chronyc, "-c", "-n", "sources"))  # one at a time: a failure leaves no child
-    tracking_text = await _run((*spec.chronyc, "-c", "tracking"))
+# Per daemon: the client, its two queries (sources, synchronised) and their parsers.
+READERS = {
+    "chrony": (lambda spec: spec.chronyc, ("-c", "-n", "sources"), parse_chrony_sources, ("-c", "tracking"),
+               parse_chrony_tracking),
+    "ntpsec": (lambda spec: spec.ntpq, ("-n", "-p"), parse_ntpq_peers, ("-c", "rv 0 leap"), parse_ntpq_leap),
+}
+
+
+async def _read(daemon: str, spec: HostTimeConfig) -> HostTimeRound:
+    client, sources_args, parse_sources, sync_args, parse_sync = READERS[daemon]
+    sources_text = await _run((*client(spec), *sources_args))  # one at a time: a failure leaves no child
+    sync_text = await _run((*client(spec), *sync_args))
     try:
-        sources, synchronised = parse_chrony_sources(sources_text), parse_chrony_tracking(tracking_text)
+        sources, synchronised = parse_sources(sources_text), parse_sync(sync_text)
     except ValueError as err:
-        raise ProbeFailure("bad_output", f"chronyc answered garbage: {err}") from None
+        raise ProbeFailure("bad_output", f"{client(spec)[0]} answered garbage: {err}") from None
     names = [host for host, _ in spec.known_hosts if not is_ip_literal(host)]
     addresses = await _resolve(names, spec.timeout) if names else {}
-    return HostTimeRound("chrony", tuple(
+    return HostTimeRound(daemon, tuple(
         HostTimeSource(s.name, s.mode, s.state, s.stratum, s.reach, classify(s.name, spec, addresses))
         for s in sources), synchronised)
 
 
 async def probe_host_time(spec: HostTimeConfig) -> HostTimeRound:
-    """One reading of the daemon within spec.timeout. With daemon auto, a chrony not installed or not running
-    is no daemon (daemon="none"); with daemon chrony it is chrony failing."""
-    round_, reason, message, _ = await guarded(
-        spec.timeout, _read_chrony(spec), "chronyc",
-        lambda: ("timeout", f"chronyc did not answer within {spec.timeout:g}s"))
-    if round_ is not None:
-        return round_
-    no_daemon = spec.daemon == "auto" and reason in ("not_installed", "not_running")
-    return HostTimeRound("none" if no_daemon else "chrony", reason=reason, message=message)
+    """One reading within spec.timeout. With daemon auto, chrony, then ntpsec if chrony is not installed or
+    not running, and daemon="none" if neither is; with a daemon named, its failure is that daemon failing."""
+    loop, messages, reasons = asyncio.get_running_loop(), [], set()
+    deadline = loop.time() + spec.timeout
+    for daemon in (("chrony", "ntpsec") if spec.daemon == "auto" else (spec.daemon,)):
+        round_, reason, message, _ = await guarded(
+            max(deadline - loop.time(), 0.001), _read(daemon, spec), daemon,
+            lambda: ("timeout", f"{daemon} did not answer within {spec.timeout:g}s"))  # noqa: B023 - called at once
+        if round_ is not None:
+            return round_
+        if spec.daemon != "auto" or reason not in ("not_installed", "not_running"):
+            return HostTimeRound(daemon, reason=reason, message=message)
+        messages.append(message)
+        reasons.add(reason)
+    return HostTimeRound("none", reason="not_running" if "not_running" in reasons else "not_installed",
+                         message="; ".join(messages))
 
 
 def _health(key: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> list[tuple[ProbeKey, Health]]:

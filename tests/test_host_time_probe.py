@@ -241,3 +241,16 @@ def test_real_ntpsec_sources_are_grouped_and_their_reach_read(tmp_path):
         for process in started:
             process.stop()
         topology.close()
+
+
+def test_a_configured_name_matches_the_address_the_daemon_lists(tmp_path):
+    """chronyc -n lists addresses; clock.servers may name the same source: `localhost` (from /etc/hosts, no DNS
+    query leaves the machine) is matched through its resolved 127.0.0.1."""
+    (tmp_path / "sources").write_text("^,*,127.0.0.1,2,6,377,10,0,0,0\n^,+,127.0.0.9,2,6,377,10,0,0,0\n")
+    (tmp_path / "tracking").write_text(TRACKING_SYNCED)
+    spec = parse_config(yaml.safe_dump({
+        "clock": {"servers": [{"host": "localhost", "via": "national"}]},
+        "upstream": {"national": ["tcp://127.0.0.5:9"]},  # not 127.0.0.1: only the name can match it
+        "host_time": {"chronyc": script(f'if [ "$3" = sources ]; then cat {tmp_path}/sources; '
+                                        f'else cat {tmp_path}/tracking; fi'), "timeout": "5s"}})).host_time
+    assert [(s.name, s.group) for s in read(spec).sources] == [("127.0.0.1", "national"), ("127.0.0.9", "unknown")]

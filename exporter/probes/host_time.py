@@ -53,6 +53,17 @@ class HostTimeRound:
         return not self.reason
 
 
+def _source(number: int, name: str, mode: str, state: str, stratum: str, reach: str) -> HostTimeSource:
+    """One listed source; the reach register is written in octal by both chronyc and ntpq."""
+    try:
+        stratum_value, reach_value = int(stratum), int(reach, 8)
+    except ValueError:
+        raise ValueError(f"line {number}: stratum {stratum[:20]!r} or reach {reach[:20]!r} is not a number") from None
+    if not 0 <= reach_value <= 0o377:
+        raise ValueError(f"line {number}: reach {reach!r} is no 8-bit register")
+    return HostTimeSource(name, mode, state, stratum_value, reach_value)
+
+
 def parse_chrony_sources(text: str) -> list[HostTimeSource]:
     """`chronyc -c -n sources`: mode,state,name,stratum,poll,reach(octal),lastrx,offsets... one source a line."""
     sources = []
@@ -60,14 +71,7 @@ def parse_chrony_sources(text: str) -> list[HostTimeSource]:
         fields = line.split(",")
         if len(fields) != 10 or fields[0] not in CHRONY_MODES or len(fields[1]) != 1 or not fields[2]:
             raise ValueError(f"line {number} is not a chronyc -c sources line: {line[:80]!r}")
-        try:
-            stratum, reach = int(fields[3]), int(fields[5], 8)
-        except ValueError:
-            raise ValueError(f"line {number}: stratum {fields[3][:20]!r} or reach {fields[5][:20]!r} "
-                             "is not a number") from None
-        if not 0 <= reach <= 0o377:
-            raise ValueError(f"line {number}: reach {fields[5]!r} is no 8-bit register")
-        sources.append(HostTimeSource(fields[2], CHRONY_MODES[fields[0]], fields[1], stratum, reach))
+        sources.append(_source(number, fields[2], CHRONY_MODES[fields[0]], fields[1], fields[3], fields[5]))
     return sources
 
 
@@ -95,14 +99,7 @@ def parse_ntpq_peers(text: str) -> list[HostTimeSource]:
         pending = ""
         if len(fields) != 10 or line[0] not in NTPQ_TALLY:
             raise ValueError(f"line {number} is not an ntpq -p peer line: {line[:80]!r}")
-        try:
-            stratum, reach = int(fields[2]), int(fields[6], 8)
-        except ValueError:
-            raise ValueError(f"line {number}: st {fields[2][:20]!r} or reach {fields[6][:20]!r} "
-                             "is not a number") from None
-        if not 0 <= reach <= 0o377:
-            raise ValueError(f"line {number}: reach {fields[6]!r} is no 8-bit register")
-        sources.append(HostTimeSource(fields[0], fields[3], line[0], stratum, reach))
+        sources.append(_source(number, fields[0], fields[3], line[0], fields[2], fields[6]))
     return sources
 
 

@@ -23,13 +23,17 @@ from tests.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
 WATCHER_DIR = STACK_DIR / "watcher"
 RULES = WATCHER_DIR / "rules" / "watcher.yml"
 UNIT_TESTS = ROOT / "tests" / "watcher" / "rules.yml"
+REPLICA_UNIT_TESTS = ROOT / "tests" / "watcher" / "replicas.yml"  # prometheus/watcher/rules/replicas.yml
 COMPOSE = ROOT / "docker-compose.watcher.yml"
 ALERTS = {"SiteSilent", "SPSEDownFromOutside", "SiteNotificationsFailing", "SiteAlertForwarded",
-          "WatcherNotificationsFailing", "WatcherWatchdog"}
+          "WatcherNotificationsFailing", "WatcherWatchdog", "SiteHeard"}
+REPLICAS = ("a", "b")
+PEERS = ("alertmanager-1", "alertmanager-2", "alertmanager-3")
 
 
 def watcher_alerts() -> list[dict]:
-    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"] if "alert" in rule]
+    return [rule for path in sorted((WATCHER_DIR / "rules").glob("*.yml"))
+            for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"] if "alert" in rule]
 
 
 def test_promtool_checks_the_watcher_config_and_rules():
@@ -38,7 +42,7 @@ def test_promtool_checks_the_watcher_config_and_rules():
 
 
 def test_watcher_unit_tests_pass():
-    result = promtool("test", "rules", str(UNIT_TESTS))
+    result = promtool("test", "rules", str(UNIT_TESTS), str(REPLICA_UNIT_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -78,7 +82,8 @@ def test_watcher_unit_tests_bite_on_the_delivery_rules(tmp_path, rule, mutation)
 
 def test_every_watcher_alert_is_unit_tested_firing_and_silent():
     firing, silent = set(), set()
-    for test in yaml.safe_load(UNIT_TESTS.read_text())["tests"]:
+    tests = [test for path in (UNIT_TESTS, REPLICA_UNIT_TESTS) for test in yaml.safe_load(path.read_text())["tests"]]
+    for test in tests:
         for case in test.get("alert_rule_test", []):
             (firing if case["exp_alerts"] else silent).add(case["alertname"])
     assert {rule["alert"] for rule in watcher_alerts()} == ALERTS == firing
@@ -114,6 +119,7 @@ def test_amtool_checks_the_watcher_alertmanager_config():
     # for when the failing integration is ops-fallback's own.
     ("alertname=WatcherNotificationsFailing integration=telegram severity=critical", "ops-fallback,ops-critical"),
     ("alertname=WatcherWatchdog severity=none", "watchdog"),
+    ("alertname=SiteHeard site=kb heard_by=a severity=none", "heard"),  # to no one: the inhibit rule's source
 ])
 def test_watcher_routes(labels, receiver):
     result = amtool("config", "routes", "test", f"--config.file={WATCHER_DIR / 'alertmanager.yml'}",
@@ -128,10 +134,15 @@ def test_site_config_with_remote_write_is_valid(tmp_path):
     combined.write_text((STACK_DIR / "prometheus.yml").read_text() + (STACK_DIR / "remote-write.yml").read_text())
     result = promtool("check", "config", str(combined))
     assert result.returncode == 0, result.stdout + result.stderr
-    (writer,) = yaml.safe_load(combined.read_text())["remote_write"]
-    assert writer["basic_auth"]["password_file"] == "secrets/watcher_password"  # ./secrets/ is out of git
-    relabel = {rule.get("target_label"): rule for rule in writer["write_relabel_configs"]}
+    writers = yaml.safe_load(combined.read_text())["remote_write"]
+    assert [writer["name"] for writer in writers] == [f"watcher-{replica}" for replica in REPLICAS]  # one per replica
+    a, b = ({key: value for key, value in writer.items() if key not in ("name", "url")} for writer in writers)
+    assert a == b and writers[0]["url"] != writers[1]["url"]
+    assert a["basic_auth"]["password_file"] == "secrets/watcher_password"  # ./secrets/ is out of git
+    relabel = {rule.get("target_label"): rule for rule in a["write_relabel_configs"]}
     assert relabel["vantage"]["replacement"] == "site"
+    # What a dead replica can hold in the site's memory: capacity samples per shard, max_shards shards.
+    assert a["queue_config"]["capacity"] * a["queue_config"]["max_shards"] <= 10_000
 
 
 def test_watcher_exporter_example_is_valid():
@@ -162,16 +173,62 @@ def watcher_stack(tmp_path_factory) -> dict:
 
 def test_watcher_compose_runs_the_watcher_role(watcher_stack):
     site = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    for name in ("prometheus", "alertmanager", "grafana"):
-        assert watcher_stack[name]["image"] == site[name]["image"], name  # the same pinned versions
-    command = watcher_stack["prometheus"]["command"]
-    assert "--config.file=/etc/prometheus/watcher/prometheus.yml" in command
-    assert "--web.enable-remote-write-receiver" in command
-    assert any(flag.startswith("--web.config.file=/etc/prometheus/secrets/") for flag in command)  # basic auth
+    for name, site_name in (*((f"prometheus-{r}", "prometheus") for r in REPLICAS),
+                            *((peer, "alertmanager") for peer in PEERS), ("grafana", "grafana")):
+        assert watcher_stack[name]["image"] == site[site_name]["image"], name  # the same pinned versions
+    for replica in REPLICAS:
+        command = watcher_stack[f"prometheus-{replica}"]["command"]
+        assert "--config.file=/etc/prometheus/watcher/prometheus.yml" in command
+        assert "--web.enable-remote-write-receiver" in command
+        assert any(flag.startswith("--web.config.file=/etc/prometheus/secrets/") for flag in command)  # basic auth
+        assert [target for _, _, target in ports(watcher_stack[f"prometheus-{replica}"])] == [9090]
     assert watcher_stack["alertmanager-config"]["command"][1] == "/etc/alertmanager/watcher/alertmanager.yml"
-    # The sites reach Prometheus and people reach Grafana; Alertmanager stays on loopback.
-    assert [address for address, _, _ in ports(watcher_stack["alertmanager"])] == ["127.0.0.1"]
-    assert [target for _, _, target in ports(watcher_stack["prometheus"])] == [9090]
+    # The sites reach Prometheus and people reach Grafana; the Alertmanager peers stay on loopback.
+    for peer in PEERS:
+        assert [address for address, _, _ in ports(watcher_stack[peer])] == ["127.0.0.1"], peer
+
+
+def data_volumes(service: dict) -> list[str]:
+    return [volume.split(":")[0] for volume in service["volumes"] if not volume.startswith("/")]
+
+
+def test_watcher_replicas_differ_only_in_their_name_port_and_storage(watcher_stack):
+    a, b = (watcher_stack[f"prometheus-{replica}"] for replica in REPLICAS)
+    assert [a["environment"], b["environment"]] == [{"WATCHER_REPLICA": replica} for replica in REPLICAS]
+    assert "--enable-feature=expand-external-labels" in a["command"]  # the label takes WATCHER_REPLICA
+    assert ports(a) != ports(b) and data_volumes(a) != data_volumes(b)
+    shared = {key for key in a if key not in ("environment", "ports", "volumes")}
+    assert {key: a[key] for key in shared} == {key: b[key] for key in shared}
+    assert [v for v in a["volumes"] if v.startswith("/")] == [v for v in b["volumes"] if v.startswith("/")]
+    config = yaml.safe_load((WATCHER_DIR / "prometheus.yml").read_text())
+    assert config["global"]["external_labels"]["replica"] == "${WATCHER_REPLICA}"
+    # Without `replica` both replicas' alerts are one alert to Alertmanager.
+    (drop,) = [rule for rule in config["alerting"]["alert_relabel_configs"] if rule["action"] == "labeldrop"]
+    assert "replica" in drop["regex"].split("|")
+
+
+def test_watcher_alertmanager_peers_gossip_in_one_cluster_and_get_every_alert(watcher_stack):
+    peers = [watcher_stack[peer] for peer in PEERS]
+    commands = [peer["command"] for peer in peers]
+    assert commands[0] == commands[1] == commands[2]
+    assert "--cluster.listen-address=0.0.0.0:9094" in commands[0]
+    assert sorted(flag.split("=", 1)[1] for flag in commands[0] if flag.startswith("--cluster.peer=")) == \
+        [f"{peer}:9094" for peer in PEERS]
+    assert len({volume for peer in peers for volume in data_volumes(peer)}) == 1 + len(PEERS)  # shared config, own data
+    config = yaml.safe_load((WATCHER_DIR / "prometheus.yml").read_text())
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    assert alertmanagers["static_configs"][0]["targets"] == [f"{peer}:9093" for peer in PEERS]
+    scraped = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert scraped["alertmanager"] == [f"{peer}:9093" for peer in PEERS]
+
+
+def test_watcher_grafana_reads_each_replica(watcher_stack):
+    datasources = yaml.safe_load((ROOT / "grafana/provisioning-watcher/datasources/watcher.yml").read_text())["datasources"]
+    prometheus = [source for source in datasources if source["type"] == "prometheus"]
+    assert [source["url"] for source in prometheus] == [f"http://prometheus-{replica}:9090" for replica in REPLICAS]
+    assert prometheus[0]["uid"] == "spse-prometheus"  # the dashboards' default, as at a site
+    assert all(source["basicAuthUser"] == "grafana" for source in prometheus)
+    assert set(watcher_stack["grafana"]["depends_on"]) == {f"prometheus-{replica}" for replica in REPLICAS}
 
 
 def test_watcher_compose_refuses_to_start_without_passwords(tmp_path):

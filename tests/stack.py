@@ -78,39 +78,43 @@ def compress_rules(dest_dir: Path, factor: float, source_dir: Path = STACK_DIR /
     return dest_dir
 
 
-def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | None = None,
+def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | list[str] | None = None,
                              prometheus: str | None = None, rules_dir: Path | None = None,
                              scrape_interval: str | None = None, evaluation_interval: str | None = None,
-                             source: Path = STACK_DIR / "prometheus.yml", remote_write: str | None = None) -> Path:
+                             source: Path = STACK_DIR / "prometheus.yml",
+                             remote_write: str | list[str] | None = None) -> Path:
     """Write the shipped prometheus.yml into `tmp_dir` with test addresses ("host:port") swapped in.
 
     Keeps every label and rule of the shipped file; a job whose address is None is dropped,
-    and so is the alerting section when `alertmanager` is None. `source` is the site's file or the
-    watcher's; `remote_write` (a write URL) appends the shipped remote-write.yml, as a site opting in does.
+    and so is the alerting section when `alertmanager` is None (a list: every peer of a cluster). `source`
+    is the site's file or the watcher's; `remote_write` (a write URL, or one per watcher replica) appends
+    the shipped remote-write.yml's first entries, one per URL, as a site opting in does.
     """
     config = yaml.safe_load(source.read_text())
     if remote_write:
-        config["remote_write"] = yaml.safe_load((STACK_DIR / "remote-write.yml").read_text())["remote_write"]
-        config["remote_write"][0]["url"] = remote_write
+        urls = [remote_write] if isinstance(remote_write, str) else remote_write
+        writers = yaml.safe_load((STACK_DIR / "remote-write.yml").read_text())["remote_write"]
+        config["remote_write"] = [{**writer, "url": url} for writer, url in zip(writers, urls)]
     if scrape_interval:
         config["global"]["scrape_interval"] = scrape_interval
     if evaluation_interval:
         config["global"]["evaluation_interval"] = evaluation_interval
     rules_base = rules_dir or source.parent / "rules"
     config["rule_files"] = [str(rules_base / Path(pattern).name) for pattern in config.get("rule_files", [])]
-    addresses = {EXPORTER_JOB: exporter, "prometheus": prometheus, "alertmanager": alertmanager}
+    alertmanagers = [alertmanager] if isinstance(alertmanager, str) else alertmanager
+    addresses = {EXPORTER_JOB: [exporter], "prometheus": prometheus and [prometheus], "alertmanager": alertmanagers}
     jobs = []
     for job in config["scrape_configs"]:
-        address = addresses[job["job_name"]]
-        if address is None:
+        targets = addresses[job["job_name"]]
+        if targets is None:
             continue
-        job["static_configs"] = [{**job["static_configs"][0], "targets": [address]}]
+        job["static_configs"] = [{**job["static_configs"][0], "targets": targets}]
         jobs.append(job)
     config["scrape_configs"] = jobs
-    if alertmanager is None:
+    if alertmanagers is None:
         config.pop("alerting", None)
     else:
-        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]
+        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": alertmanagers}]}]
     path = tmp_dir / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -132,6 +136,17 @@ def render_alertmanager_config(tmp_dir: Path, webhook_url: str, factor: float = 
     path = tmp_dir / "alertmanager.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return path
+
+
+def compress_remote_write(path: Path, factor: float) -> None:
+    """Divide the durations of every remote_write of the Prometheus config at `path` by `factor` (the queue's
+    sizes stay): a site's remote write on the tests' faster clock."""
+    config = yaml.safe_load(path.read_text())
+    for writer in config["remote_write"]:
+        writer["remote_timeout"] = scale_duration(writer["remote_timeout"], factor)
+        writer["queue_config"] = {key: scale_duration(value, factor) if isinstance(value, str) else value
+                                  for key, value in writer["queue_config"].items()}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 class _Process(ServerProcess):
@@ -170,15 +185,17 @@ class PrometheusProcess(_Process):
 
 
 class AlertmanagerProcess(_Process):
-    """Debian's /usr/bin/prometheus-alertmanager, clustering off, tmp storage."""
+    """Debian's /usr/bin/prometheus-alertmanager with tmp storage; clustering off unless `cluster` gives its
+    --cluster.* flags. The same `port` again restarts a peer on its storage."""
 
     name = "alertmanager"
 
-    def __init__(self, config_path: Path, tmp_dir: Path, extra_flags: list[str] = (), wrapper: list[str] = ()):
-        port = free_port()
+    def __init__(self, config_path: Path, tmp_dir: Path, extra_flags: list[str] = (), wrapper: list[str] = (),
+                 cluster: list[str] = ("--cluster.listen-address=",), port: int | None = None):
+        port = port or free_port()
         storage = tmp_dir / f"alertmanager-data-{port}"
         super().__init__([ALERTMANAGER_BIN, f"--config.file={config_path}", f"--storage.path={storage}",
-                          f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+                          f"--web.listen-address=127.0.0.1:{port}", *cluster,
                           "--log.level=warn", *extra_flags], tmp_dir, port, wrapper)
 
     def alerts(self, **filters) -> list[dict]:

@@ -297,5 +297,6 @@ def test_notify_test_checks_the_watchers_receivers_at_once(tmp_path, telegram, s
 @pytest.mark.parametrize("name", ["README.md", "README.id.md"])
 def test_readme_watcher_steps_end_with_a_test_notification(name):
     steps = (ROOT / name).read_text().split("docker compose -p spse-watcher -f docker-compose.watcher.yml up -d", 1)[1]
-    assert ("docker compose -p spse-watcher -f docker-compose.watcher.yml exec exporter spse-exporter notify-test "
-            "--alertmanager.url=http://alertmanager:9093") in steps.split("```", 1)[0], name
+    assert ("for peer in 1 2 3; do docker compose -p spse-watcher -f docker-compose.watcher.yml exec exporter "
+            "spse-exporter notify-test --alertmanager.url=http://alertmanager-$peer:9093; done") \
+        in steps.split("```", 1)[0], name

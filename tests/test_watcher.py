@@ -223,7 +223,8 @@ def test_watcher_alertmanager_peers_gossip_in_one_cluster_and_get_every_alert(wa
 
 
 def test_watcher_grafana_reads_each_replica(watcher_stack):
-    datasources = yaml.safe_load((ROOT / "grafana/provisioning-watcher/datasources/watcher.yml").read_text())["datasources"]
+    provisioned = ROOT / "grafana/provisioning-watcher/datasources/watcher.yml"
+    datasources = yaml.safe_load(provisioned.read_text())["datasources"]
     prometheus = [source for source in datasources if source["type"] == "prometheus"]
     assert [source["url"] for source in prometheus] == [f"http://prometheus-{replica}:9090" for replica in REPLICAS]
     assert prometheus[0]["uid"] == "spse-prometheus"  # the dashboards' default, as at a site

@@ -1,0 +1,141 @@
+"""The watcher without Docker: contrib/systemd's template units for the two Prometheus replicas and the three
+Alertmanager peers verify under systemd 252 (Debian 12), and their own command lines, as README.md's "The watcher
+without Docker" sets them up (/etc/hosts naming the peers, one loopback address per peer), run Debian's binaries
+as one cluster that gets both replicas' alerts. Run in a network namespace whose /etc/hosts is the README's."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import bcrypt
+import pytest
+import yaml
+
+from tests import netns
+from tests.stack import STACK_DIR
+from tests.support import ROOT, ServerProcess, http_get, parse_metrics, poll
+
+UNITS = ROOT / "contrib/systemd"
+PROMETHEUS_UNIT = UNITS / "spse-watcher-prometheus@.service"
+ALERTMANAGER_UNIT = UNITS / "spse-watcher-alertmanager@.service"
+REPLICAS, PEERS = ("a", "b"), ("1", "2", "3")
+HOSTS = "127.0.1.1 alertmanager-1\n127.0.1.2 alertmanager-2\n127.0.1.3 alertmanager-3\n127.0.0.1 exporter\n"
+PASSWORD = "reader-test-password"
+
+
+def unit_settings(unit: Path) -> dict[str, list[str]]:
+    """Key -> values of the [Service] lines, continuation lines joined."""
+    found: dict[str, list[str]] = {}
+    for line in unit.read_text().replace("\\\n", " ").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            found.setdefault(key, []).append(" ".join(value.split()))
+    return found
+
+
+def command(unit: Path, instance: str, env: dict[str, str], root: Path) -> list[str]:
+    """The unit's ExecStart for `instance` as systemd runs it, with its directories moved under `root`."""
+    (line,) = unit_settings(unit)["ExecStart"]
+    line = line.replace("%i", instance).replace("/etc/spse-watcher", str(root / "etc"))
+    line = line.replace("/var/lib/spse-watcher", str(root / "var"))
+    return [re.sub(r"\$\{(\w+)\}", lambda match: env[match.group(1)], word) for word in line.split()]
+
+
+@pytest.mark.parametrize("unit, instance", [(PROMETHEUS_UNIT, "a"), (ALERTMANAGER_UNIT, "1")])
+def test_units_verify_without_warnings(tmp_path, unit, instance):
+    shutil.copy(unit, tmp_path)
+    (tmp_path / unit.name.replace("@", f"@{instance}")).symlink_to(tmp_path / unit.name)
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit.name.replace("@", f"@{instance}"))],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_replicas_differ_only_in_their_instance():
+    settings = unit_settings(PROMETHEUS_UNIT)
+    assert settings["Environment"] == ["WATCHER_REPLICA=%i"] and settings["User"] == ["prometheus"]
+    (exec_start,) = settings["ExecStart"]
+    assert "--enable-feature=expand-external-labels" in exec_start
+    assert "--config.file=/etc/spse-watcher/prometheus/watcher/prometheus.yml" in exec_start
+    peers = [flag for flag in unit_settings(ALERTMANAGER_UNIT)["ExecStart"][0].split() if "--cluster.peer=" in flag]
+    assert peers == [f"--cluster.peer=alertmanager-{peer}:9094" for peer in PEERS]
+    assert re.findall(r"(\S+) alertmanager-", HOSTS) == [f"127.0.1.{peer}" for peer in PEERS]
+    readme = (ROOT / "README.md").read_text()
+    assert HOSTS.strip().replace("\n", "\\n") in readme  # the README's printf line
+
+
+UNAVAILABLE = netns.unavailable()
+
+
+@pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
+@pytest.mark.timeout(180)
+def test_the_native_layout_runs_as_one_cluster_with_both_replicas(tmp_path):
+    name = f"spse-units-{os.getpid()}"
+    hosts_dir = Path("/etc/netns") / name  # `ip netns exec` shows this hosts file as /etc/hosts
+    namespace, processes = None, []
+    try:
+        hosts_dir.mkdir(parents=True)
+        (hosts_dir / "hosts").write_text(HOSTS)
+        namespace = netns.Namespace(name)
+        etc = tmp_path / "etc"
+        shutil.copytree(STACK_DIR, etc / "prometheus")  # README: sudo cp -r prometheus /etc/spse-watcher/
+        (etc / "alertmanager.yml").write_text((STACK_DIR / "watcher/alertmanager.yml").read_text().replace(
+            "../templates/*.tmpl", str(etc / "prometheus/templates/*.tmpl")))  # as alertmanager-config renders it
+        (etc / "watcher-web.yml").write_text(yaml.safe_dump({"basic_auth_users": {
+            "grafana": bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()}}))
+        wrapper = ["ip", "netns", "exec", name]
+        peers = []
+        for peer in PEERS:
+            argv = command(ALERTMANAGER_UNIT, peer, {"ADDRESS": f"127.0.1.{peer}"}, tmp_path)
+            process = ServerProcess([*wrapper, *argv], tmp_path / f"alertmanager-{peer}.log", 9093)
+            process.host, process.name = f"127.0.1.{peer}", f"alertmanager-{peer}"
+            processes.append(process)
+            peers.append(process)
+        replicas = []
+        for replica, port in zip(REPLICAS, (9090, 9091)):
+            env = {"LISTEN": f"127.0.0.1:{port}", "EXTERNAL_URL": f"http://watcher.example.go.id:{port}"}
+            argv = command(PROMETHEUS_UNIT, replica, env, tmp_path)
+            # resend-delay: the first alert, sent before the peers are discovered, comes again in 1 s, not 1 minute
+            process = ServerProcess([*wrapper, "env", f"WATCHER_REPLICA={replica}", *argv,
+                                     "--rules.alert.resend-delay=1s"], tmp_path / f"prometheus-{replica}.log", port)
+            process.name = f"prometheus-{replica}"
+            process.headers = {"Authorization": "Basic " + base64.b64encode(f"grafana:{PASSWORD}".encode()).decode()}
+            processes.append(process)
+            replicas.append(process)
+        for process in processes:
+            namespace.call(process.wait_ready)
+
+        def metric(process, name: str) -> float:
+            status, body, _ = namespace.call(http_get, f"{process.url}/metrics", headers=process.headers)
+            assert status == 200, status
+            return sum(value for (found, _), value in parse_metrics(body.decode()).items() if found == name)
+        poll(lambda: all(metric(peer, "alertmanager_cluster_members") == len(PEERS) for peer in peers), 60, 0.5,
+             "three peers in one cluster")
+        for replica, process in zip(REPLICAS, replicas):
+            status, body, _ = namespace.call(http_get, f"{process.url}/api/v1/status/config", headers=process.headers)
+            loaded = yaml.safe_load(yaml.safe_load(body)["data"]["yaml"])
+            assert loaded["global"]["external_labels"]["replica"] == replica
+        # Both replicas reach every peer by the names of the shipped prometheus.yml: each peer counts two senders
+        # of WatcherWatchdog's alert (one alert: `replica` is dropped).
+        poll(lambda: all(metric(process, "prometheus_notifications_alertmanagers_discovered") == len(PEERS)
+                         and metric(process, "prometheus_notifications_sent_total") > 0 for process in replicas),
+             60, 0.5, "both replicas sending to the three peers")
+
+        def one_watchdog_at_every_peer():
+            for peer in peers:
+                status, body, _ = namespace.call(
+                    http_get, f"{peer.url}/api/v2/alerts?filter=alertname%3D%22WatcherWatchdog%22")
+                alerts = yaml.safe_load(body)
+                assert status == 200 and len(alerts) == 1 and "replica" not in alerts[0]["labels"], alerts
+            return True
+        poll(one_watchdog_at_every_peer, 60, 0.5, "WatcherWatchdog, once, at every peer")
+    finally:
+        for process in processes:
+            process.stop()
+        if namespace:
+            namespace.delete()
+        shutil.rmtree(hosts_dir, ignore_errors=True)

@@ -210,6 +210,9 @@ class Watcher:
         poll(calm_for_a_group_wait, 90, 0.5, what)
 
     def close(self) -> None:
+        for process in self.processes:  # all at once: each takes a few seconds to shut down
+            if process.proc.poll() is None:
+                process.proc.terminate()
         for process in reversed(self.processes):
             process.stop()
         for server in self.servers:
@@ -225,7 +228,6 @@ def ha(tmp_path_factory):
             poll(lambda: watcher.query(replica, f'up{{job="spse-exporter",vantage="site",site="{SITE}"}} == 1'),
                  60, 0.5, f"the site's series at replica {replica}")
         poll(watcher.one_cluster, 60, 0.5, "three Alertmanager peers in one cluster")
-        poll(watcher.heard_by_both, 60, 0.5, "SiteHeard from both replicas")
         watcher.quiet("a healthy site and watcher")
         yield watcher
     finally:
@@ -300,52 +302,10 @@ def both_replicas_hold(ha: Watcher, start: float, end: float, what: str) -> floa
     return poll(same, 60, 0.5, what)
 
 
-def test_a_killed_alertmanager_peer_mid_incident_the_next_page_arrives_once(ha):
-    """The peer that sent the first page dies; the alert that joins the group next still pages, once. First in the
-    file: a peer that takes over also re-sends the group's alerts resolved in the last 15 minutes that it still
-    holds (docs/alerting.md), which here must be none."""
-    began, incident = time.monotonic(), time.time()
-    before = [ha.pages(peer) for peer in ha.peers]
-    updates = [ha.gossiped(peer) for peer in ha.peers]
-    ha.silence_site()
-    arrived, _ = poll(lambda: first(ha.oncall, began, lambda p: "SiteSilent" in names(p, "firing")), 60, 0.2,
-                      "SiteSilent at the on-call webhook")
-    # Kill the peer that sent it (the first in the cluster's order) once the others have its notification log
-    # entry (gossip, every 200 ms): the others must take over. A peer that dies before it gossips is the
-    # at-least-once case: the others send the page again (docs/alerting.md).
-    sender = next(index for index, peer in enumerate(ha.peers) if ha.pages(peer) > before[index])
-    poll(lambda: all(ha.gossiped(peer) > updates[index] for index, peer in enumerate(ha.peers) if index != sender),
-         10, 0.1, "the page's notification log entry at the other peers")
-    killed = time.monotonic()
-    ha.peers[sender].proc.kill()
-    ha.peers[sender].stop()
-    ha.spse.set("status", status=500)  # SPSEDownFromOutside will join the site's group: the next page
-    page, _ = poll(lambda: first(ha.oncall, killed, lambda p: "SPSEDownFromOutside" in names(p, "firing")), 60, 0.2,
-                   "SPSEDownFromOutside at the on-call webhook after the peer died")
-    hold(GROUP_INTERVAL + PEERS * PEER_TIMEOUT, lambda: None)  # a duplicate from the third peer would come now
-    new, repeats = paged(ha.oncall, began, incident)
-    assert new == [["SiteSilent"], ["SPSEDownFromOutside"]], summary(ha.oncall, began)  # each page once
-    assert not resolved_since(ha.oncall, incident), summary(ha.oncall, began)
-
-    recovered = time.monotonic()
-    ha.silence_site("-D")
-    ha.spse.set("ok")
-    poll(lambda: {"SiteSilent", "SPSEDownFromOutside"} <= resolved_since(ha.oncall, incident), 60, 0.2,
-         "both resolved at the on-call webhook")
-    resolved = time.monotonic()
-    ha.peers[sender] = ha.start_peer(sender)
-    poll(ha.one_cluster, 60, 0.5, "the restarted peer back in the cluster")
-    ha.quiet("the watcher to settle")
-    assert paged(ha.oncall, began, incident)[0] == new
-    report(f"both site->replica paths cut; Alertmanager peer {sender + 1} (which sent the page) killed mid-incident",
-           f"on-call webhook: SiteSilent after {production(arrived - began)}; after the kill, SPSEDownFromOutside "
-           f"arrived once, {production(page - killed)} later, from a surviving peer ({repeats} repeat(s) of the "
-           f"group); both resolved {production(resolved - recovered)} after recovery")
-
-
 def test_one_cut_site_to_replica_path_pages_no_one_and_loses_no_sample(ha):
     """Replica b hears nothing from the site for 5 production minutes and judges it silent; its SiteSilent is muted
     by replica a's SiteHeard. The site keeps paging for itself and holds at most its queue's bound for b."""
+    poll(ha.heard_by_both, 60, 0.5, "SiteHeard from both replicas (3 production minutes after they hear the site)")
     began, start = time.monotonic(), time.time()
     ha.cut_path("b")
 
@@ -378,6 +338,49 @@ def test_one_cut_site_to_replica_path_pages_no_one_and_loses_no_sample(ha):
            "samples of the cut window")
 
 
+def test_a_killed_alertmanager_peer_mid_incident_the_next_page_arrives_once(ha):
+    """The peer that sent the first page dies; the alert that joins the group next still pages, once. The first
+    scenario that pages: a peer that takes over also re-sends the group's alerts resolved in the last 15 minutes
+    that it still holds (docs/alerting.md), which here must be none."""
+    began, incident = time.monotonic(), time.time()
+    before = [ha.pages(peer) for peer in ha.peers]
+    updates = [ha.gossiped(peer) for peer in ha.peers]
+    ha.silence_site()
+    arrived, _ = poll(lambda: first(ha.oncall, began, lambda p: "SiteSilent" in names(p, "firing")), 60, 0.2,
+                      "SiteSilent at the on-call webhook")
+    # Kill the peer that sent it (the first in the cluster's order) once the others have its notification log
+    # entry (gossip, every 200 ms): the others must take over. A peer that dies before it gossips is the
+    # at-least-once case: the others send the page again (docs/alerting.md).
+    sender = next(index for index, peer in enumerate(ha.peers) if ha.pages(peer) > before[index])
+    poll(lambda: all(ha.gossiped(peer) > updates[index] for index, peer in enumerate(ha.peers) if index != sender),
+         10, 0.1, "the page's notification log entry at the other peers")
+    killed = time.monotonic()
+    ha.peers[sender].proc.kill()
+    ha.peers[sender].stop()
+    ha.spse.set("status", status=500)  # SPSEDownFromOutside will join the site's group: the next page
+    page, _ = poll(lambda: first(ha.oncall, killed, lambda p: "SPSEDownFromOutside" in names(p, "firing")), 60, 0.2,
+                   "SPSEDownFromOutside at the on-call webhook after the peer died")
+    hold(PEERS * PEER_TIMEOUT + GROUP_WAIT, lambda: None)  # a duplicate from the third peer would come now
+    new, repeats = paged(ha.oncall, began, incident)
+    assert new == [["SiteSilent"], ["SPSEDownFromOutside"]], summary(ha.oncall, began)  # each page once
+    assert not resolved_since(ha.oncall, incident), summary(ha.oncall, began)
+
+    recovered = time.monotonic()
+    ha.silence_site("-D")
+    ha.spse.set("ok")
+    poll(lambda: {"SiteSilent", "SPSEDownFromOutside"} <= resolved_since(ha.oncall, incident), 60, 0.2,
+         "both resolved at the on-call webhook")
+    resolved = time.monotonic()
+    ha.peers[sender] = ha.start_peer(sender)
+    poll(ha.one_cluster, 60, 0.5, "the restarted peer back in the cluster")
+    ha.quiet("the watcher to settle")
+    assert paged(ha.oncall, began, incident)[0] == new
+    report(f"both site->replica paths cut; Alertmanager peer {sender + 1} (which sent the page) killed mid-incident",
+           f"on-call webhook: SiteSilent after {production(arrived - began)}; after the kill, SPSEDownFromOutside "
+           f"arrived once, {production(page - killed)} later, from a surviving peer ({repeats} repeat(s) of the "
+           f"group); both resolved {production(resolved - recovered)} after recovery")
+
+
 def test_no_replica_hears_the_site_it_pages_once_and_a_replica_killed_mid_incident_changes_nothing(ha):
     """The positive control of the one above (both paths cut: SiteSilent pages), then replica a dies mid-incident:
     the alert joining the group still pages once, nothing resolves early, and replica a back gets what it missed."""
@@ -396,7 +399,7 @@ def test_no_replica_hears_the_site_it_pages_once_and_a_replica_killed_mid_incide
     joined = poll(lambda: no_early_resolved() or first(ha.oncall, killed,
                                                         lambda p: "SPSEDownFromOutside" in names(p, "firing")),
                   60, 0.2, "SPSEDownFromOutside at the on-call webhook")
-    hold(GROUP_INTERVAL + GROUP_WAIT, no_early_resolved)  # any duplicate or early resolved would come now
+    hold(PEERS * PEER_TIMEOUT + GROUP_WAIT, no_early_resolved)  # a duplicate of the new page would come now
     new, repeats = paged(ha.oncall, began, incident)
     assert new == [["SiteSilent"], ["SPSEDownFromOutside"]], summary(ha.oncall, began)  # each page once
 
@@ -421,9 +424,7 @@ def test_no_replica_hears_the_site_it_pages_once_and_a_replica_killed_mid_incide
 
 def test_partitioned_alertmanager_peers_each_page_none_is_lost(ha):
     """Split-brain: each peer alone still pages. What the on-call gets is measured and reported (docs/alerting.md)."""
-    ha.partition()
-    poll(lambda: all(ha.peer_metric(peer, "alertmanager_cluster_members") == 1 for peer in ha.peers), 60, 0.5,
-         "each peer alone")
+    ha.partition()  # the peers may not have noticed yet: either way none sees the others' notification log
     began = time.monotonic()
     ha.silence_site()
     poll(lambda: firing_pages(ha.oncall, began, "SiteSilent"), 60, 0.2, "SiteSilent at the on-call webhook")

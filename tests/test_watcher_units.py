@@ -97,7 +97,7 @@ def test_the_native_layout_runs_as_one_cluster_with_both_replicas(tmp_path):
             peers.append(process)
         replicas = []
         for replica, port in zip(REPLICAS, (9090, 9091)):
-            env = {"LISTEN": f"127.0.0.1:{port}", "EXTERNAL_URL": f"http://watcher.example.go.id:{port}"}
+            env = {"LISTEN": f"127.0.0.1:{port}", "EXTERNAL_URL": f"http://watcher.contoh.example:{port}"}
             argv = command(PROMETHEUS_UNIT, replica, env, tmp_path)
             # resend-delay: the first alert, sent before the peers are discovered, comes again in 1 s, not 1 minute
             process = ServerProcess([*wrapper, "env", f"WATCHER_REPLICA={replica}", *argv,

@@ -78,7 +78,7 @@ def compress_rules(dest_dir: Path, factor: float, source_dir: Path = STACK_DIR /
     return dest_dir
 
 
-def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | list[str] | None = None,
+def render_prometheus_config(tmp_dir: Path, exporter: str | None, alertmanager: str | list[str] | None = None,
                              prometheus: str | None = None, rules_dir: Path | None = None,
                              scrape_interval: str | None = None, evaluation_interval: str | None = None,
                              source: Path = STACK_DIR / "prometheus.yml",
@@ -102,7 +102,8 @@ def render_prometheus_config(tmp_dir: Path, exporter: str, alertmanager: str | l
     rules_base = rules_dir or source.parent / "rules"
     config["rule_files"] = [str(rules_base / Path(pattern).name) for pattern in config.get("rule_files", [])]
     alertmanagers = [alertmanager] if isinstance(alertmanager, str) else alertmanager
-    addresses = {EXPORTER_JOB: [exporter], "prometheus": prometheus and [prometheus], "alertmanager": alertmanagers}
+    addresses = {EXPORTER_JOB: exporter and [exporter], "prometheus": prometheus and [prometheus],
+                 "alertmanager": alertmanagers}
     jobs = []
     for job in config["scrape_configs"]:
         targets = addresses[job["job_name"]]

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from tests.fakes import FakeSPSE
-from tests.stack import (STACK_DIR, VictoriaMetricsProcess, compress_rules, render_alertmanager_config,
-                         WebhookReceiver, render_prometheus_config, scale_duration)
+from tests.stack import (STACK_DIR, VictoriaMetricsProcess, compress_remote_write, compress_rules,
+                         render_alertmanager_config, WebhookReceiver, render_prometheus_config)
 from tests.support import http_get, poll
 
 pytestmark = pytest.mark.timeout(240)
@@ -103,10 +103,9 @@ def watchers(tmp_path, start_exporter, start_prometheus, start_alertmanager, web
         path = render_prometheus_config(site_dir, exporter=site_exporter.address, scrape_interval="1s",
                                         evaluation_interval="1s", rules_dir=compress_rules(site_dir / "rules", SPEEDUP),
                                         remote_write=f"{prom_watcher.url}/api/v1/write")
+        compress_remote_write(path, SPEEDUP)
         config = yaml.safe_load(path.read_text())
         writer = config["remote_write"][0]
-        writer["remote_timeout"] = scale_duration(writer["remote_timeout"], SPEEDUP)
-        writer["queue_config"] = {key: scale_duration(value, SPEEDUP) for key, value in writer["queue_config"].items()}
         config["remote_write"].append({**writer, "name": "watcher-vm", "url": f"{store.url}/api/v1/write"})
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         (site_dir / "secrets").mkdir()

@@ -21,6 +21,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
+from tests.support import ExporterProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 CLONE_NEWNET = 0x40000000
 LPSE, ROUTER_LPSE = "192.0.2.2", "192.0.2.1"
@@ -168,3 +172,49 @@ class Topology:
                 proc.wait(5)
         for namespace in self.namespaces:
             namespace.delete()
+
+
+class NamespacedStack:
+    """Processes and servers a test starts inside a Topology's namespaces, stopped together; the watcher's
+    end-to-end tests build their site and watcher on it."""
+
+    def __init__(self, workdir: Path):
+        self.topology = Topology(workdir)
+        self.processes: list = []
+        self.servers: list = []
+        try:
+            self._start(workdir)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, workdir: Path) -> None:
+        """Start the stack's servers and processes; what it started so far is stopped if this fails."""
+        raise NotImplementedError
+
+    def _server(self, server):
+        self.servers.append(server)
+        return server
+
+    def _process(self, namespace: Namespace, process):
+        """Keep `process` for close() and wait until it is ready, asked from inside `namespace`."""
+        self.processes.append(process)
+        namespace.call(process.wait_ready)
+        return process
+
+    def _exporter(self, namespace: Namespace, directory: Path, config: dict) -> ExporterProcess:
+        """The real exporter with `config` (a dict, written to directory/spse.yml), run inside `namespace`."""
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "spse.yml"
+        path.write_text(yaml.safe_dump(config))
+        return self._process(namespace, ExporterProcess(path, wrapper=["ip", "netns", "exec", namespace.name]))
+
+    def close(self) -> None:
+        for process in self.processes:  # all at once: each takes a few seconds to shut down
+            if process.proc.poll() is None:
+                process.proc.terminate()
+        for process in reversed(self.processes):
+            process.stop()
+        for server in self.servers:
+            server.close()
+        self.topology.close()

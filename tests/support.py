@@ -35,6 +35,20 @@ def poll(check: Callable[[], object], timeout: float = 10.0, interval: float = 0
     raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f": {last_error}" if last_error else ""))
 
 
+def poll_steady(check: Callable[[], object], steady: float, timeout: float, interval: float, what: str) -> None:
+    """Call `check` until it has held `steady` seconds in a row, within `timeout`: settled, not passing by."""
+    since = None
+
+    def held():
+        nonlocal since
+        if not check():
+            since = None
+            return False
+        since = since or time.monotonic()
+        return time.monotonic() - since >= steady
+    poll(held, timeout, interval, what)
+
+
 def http_get(url: str, timeout: float = 5.0, method: str = "GET", headers: dict | None = None,
              context=None, data: bytes | None = None) -> tuple[int, bytes, dict]:
     request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)

@@ -23,10 +23,10 @@ import yaml
 
 from tests import netns
 from tests.fakes import FakeSPSE, free_port
-from tests.netns import LPSE, NATIONAL, Topology
+from tests.netns import LPSE, NATIONAL, NamespacedStack
 from tests.stack import (STACK_DIR, AlertmanagerProcess, PrometheusProcess, WebhookReceiver, compress_remote_write,
                          compress_rules, render_alertmanager_config, render_prometheus_config)
-from tests.support import ExporterProcess, http_get, parse_metrics, poll
+from tests.support import http_get, parse_metrics, poll, poll_steady
 from tests.test_watcher_netns import first, hold, names, payloads, production, settled
 
 UNAVAILABLE = netns.unavailable()
@@ -43,46 +43,25 @@ GROUP_WAIT, GROUP_INTERVAL = 30 / SPEEDUP, 120 / SPEEDUP  # the watcher's site g
 PEER_TIMEOUT = 15 / SPEEDUP  # Alertmanager's --cluster.peer-timeout: a peer waits its position times this
 BLOCKED = 5 * 60 / SPEEDUP  # the 5 production minutes one site->replica path is cut
 ALWAYS_ON = {"SiteHeard", "WatcherWatchdog"}
+PROBES = {"interval": "1s", "timeout": "800ms", "targets": [{"name": SITE, "url": SPSE_URL}]}  # site and outside
 QUEUE = yaml.safe_load((STACK_DIR / "remote-write.yml").read_text())["remote_write"][0]["queue_config"]
 REPORT: list[str] = []
 
 
-class Watcher:
+class Watcher(NamespacedStack):
     """The site and the two-replica, three-peer watcher, each in its namespace."""
 
-    def __init__(self, tmp):
-        self.topology = t = Topology(tmp)
-        self.tmp = tmp
-        self.processes, self.servers = [], []
-        try:
-            self.spse = self._server(t.lpse.call(FakeSPSE, LPSE, 80))
-            self.oncall = self._server(t.national.call(WebhookReceiver, NATIONAL, 8080))
-            self.site_receiver = self._server(t.lpse.call(WebhookReceiver, LPSE, 8080))
-            self._start_watcher(tmp / "watcher")
-            self._start_site(tmp / "site")
-        except BaseException:
-            self.close()
-            raise
-
-    def _server(self, server):
-        self.servers.append(server)
-        return server
-
-    def _process(self, namespace, process):
-        self.processes.append(process)
-        namespace.call(process.wait_ready)
-        return process
-
-    def _exporter(self, namespace, directory) -> ExporterProcess:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / "spse.yml"
-        path.write_text(yaml.safe_dump({"interval": "1s", "timeout": "800ms",
-                                        "targets": [{"name": SITE, "url": SPSE_URL}]}))
-        return self._process(namespace, ExporterProcess(path, wrapper=["ip", "netns", "exec", namespace.name]))
+    def _start(self, tmp) -> None:
+        t = self.topology
+        self.spse = self._server(t.lpse.call(FakeSPSE, LPSE, 80))
+        self.oncall = self._server(t.national.call(WebhookReceiver, NATIONAL, 8080))
+        self.site_receiver = self._server(t.lpse.call(WebhookReceiver, LPSE, 8080))
+        self._start_watcher(tmp / "watcher")
+        self._start_site(tmp / "site")
 
     def _start_watcher(self, directory) -> None:
         national = self.topology.national
-        self.outside = self._exporter(national, directory)
+        self.outside = self._exporter(national, directory, PROBES)
         self.cluster_ports = [free_port() for _ in range(PEERS)]
         self.peer_ports = [free_port() for _ in range(PEERS)]
         self.peer_config = render_alertmanager_config(directory, self.oncall.url, SPEEDUP,
@@ -123,7 +102,7 @@ class Watcher:
     def _start_site(self, directory) -> None:
         lpse = self.topology.lpse
         wrapper = ["ip", "netns", "exec", lpse.name]
-        self.exporter = self._exporter(lpse, directory)
+        self.exporter = self._exporter(lpse, directory, PROBES)
         self.site_am = self._process(lpse, AlertmanagerProcess(
             render_alertmanager_config(directory, self.site_receiver.url, SPEEDUP), directory, wrapper=wrapper))
         path = render_prometheus_config(
@@ -198,26 +177,7 @@ class Watcher:
             held = [alert for peer in self.peers for alert in self.peer_alerts(peer)
                     if alert["labels"]["alertname"] not in ALWAYS_ON]
             return not held and settled(self.oncall)
-        since = None
-
-        def calm_for_a_group_wait():
-            nonlocal since
-            if not calm():
-                since = None
-                return False
-            since = since or time.monotonic()
-            return time.monotonic() - since >= GROUP_WAIT
-        poll(calm_for_a_group_wait, 90, 0.5, what)
-
-    def close(self) -> None:
-        for process in self.processes:  # all at once: each takes a few seconds to shut down
-            if process.proc.poll() is None:
-                process.proc.terminate()
-        for process in reversed(self.processes):
-            process.stop()
-        for server in self.servers:
-            server.close()
-        self.topology.close()
+        poll_steady(calm, GROUP_WAIT, 90, 0.5, what)
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +262,15 @@ def both_replicas_hold(ha: Watcher, start: float, end: float, what: str) -> floa
     return poll(same, 60, 0.5, what)
 
 
+def recover(ha: Watcher, incident: float) -> float:
+    """Both paths and SPSE back: when the on-call had SiteSilent and SPSEDownFromOutside of `incident` resolved."""
+    ha.silence_site("-D")
+    ha.spse.set("ok")
+    poll(lambda: {"SiteSilent", "SPSEDownFromOutside"} <= resolved_since(ha.oncall, incident), 60, 0.2,
+         "both resolved at the on-call webhook")
+    return time.monotonic()
+
+
 def test_one_cut_site_to_replica_path_pages_no_one_and_loses_no_sample(ha):
     """Replica b hears nothing from the site for 5 production minutes and judges it silent; its SiteSilent is muted
     by replica a's SiteHeard. The site keeps paging for itself and holds at most its queue's bound for b."""
@@ -366,11 +335,7 @@ def test_a_killed_alertmanager_peer_mid_incident_the_next_page_arrives_once(ha):
     assert not resolved_since(ha.oncall, incident), summary(ha.oncall, began)
 
     recovered = time.monotonic()
-    ha.silence_site("-D")
-    ha.spse.set("ok")
-    poll(lambda: {"SiteSilent", "SPSEDownFromOutside"} <= resolved_since(ha.oncall, incident), 60, 0.2,
-         "both resolved at the on-call webhook")
-    resolved = time.monotonic()
+    resolved = recover(ha, incident)
     ha.peers[sender] = ha.start_peer(sender)
     poll(ha.one_cluster, 60, 0.5, "the restarted peer back in the cluster")
     ha.quiet("the watcher to settle")
@@ -404,11 +369,7 @@ def test_no_replica_hears_the_site_it_pages_once_and_a_replica_killed_mid_incide
     assert new == [["SiteSilent"], ["SPSEDownFromOutside"]], summary(ha.oncall, began)  # each page once
 
     recovered = time.monotonic()
-    ha.silence_site("-D")
-    ha.spse.set("ok")
-    poll(lambda: {"SiteSilent", "SPSEDownFromOutside"} <= resolved_since(ha.oncall, incident), 60, 0.2,
-         "both resolved at the on-call webhook")
-    resolved = time.monotonic()
+    resolved = recover(ha, incident)
     ha.replicas["a"] = ha.start_replica("a", port)  # back on its storage, within the site's WAL window
     back = time.time()
     count = both_replicas_hold(ha, dead_from, back, "replica a's dead window from the site's WAL")

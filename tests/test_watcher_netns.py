@@ -30,10 +30,10 @@ import yaml
 
 from tests import netns
 from tests.fakes import FakeSPSE
-from tests.netns import INTERNET, INTERNET_2, LPSE, NATIONAL, Topology
+from tests.netns import INTERNET, INTERNET_2, LPSE, NATIONAL, NamespacedStack
 from tests.stack import (STACK_DIR, AlertmanagerProcess, PrometheusProcess, WebhookReceiver, compress_remote_write,
                          compress_rules, render_alertmanager_config, render_prometheus_config)
-from tests.support import ExporterProcess, http_get, parse_metrics, poll
+from tests.support import http_get, parse_metrics, poll, poll_steady
 
 UNAVAILABLE = netns.unavailable()
 pytestmark = [pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE), pytest.mark.timeout(300)]
@@ -107,43 +107,23 @@ def names(payload: dict, status: str) -> set[str]:
     return {alert["labels"]["alertname"] for alert in payload["alerts"] if alert["status"] == status}
 
 
-class Stack:
+class Stack(NamespacedStack):
     """The site and the watcher, each in its namespace, with their receivers."""
 
-    def __init__(self, tmp):
+    def _start(self, tmp) -> None:
         self.started = time.monotonic()
-        self.topology = t = Topology(tmp)
-        self.processes, self.servers = [], []
-        try:
-            t.serve(t.national, {"tcp": [{"host": NATIONAL, "port": 443}], "dns": [{"host": NATIONAL, "port": 53}]},
-                    seconds=900)
-            t.serve(t.internet, {"tcp": [{"host": INTERNET, "port": 443}], "dns": [{"host": INTERNET, "port": 53}],
-                                 "ntp": [{"host": INTERNET, "port": 123}, {"host": INTERNET_2, "port": 123}]},
-                    seconds=900)
-            self.spse = self._server(t.lpse.call(FakeSPSE, LPSE, 80))
-            self.telegram = self._server(t.internet.call(WebhookReceiver, INTERNET, 8443))
-            self.oncall = self._server(t.national.call(WebhookReceiver, NATIONAL, 8080))
-            self.relay = self._server(t.national.call(SmtpRelay, NATIONAL, 25))
-            self._start_watcher(tmp / "watcher")
-            self._start_site(tmp / "site")
-        except BaseException:
-            self.close()
-            raise
-
-    def _server(self, server):
-        self.servers.append(server)
-        return server
-
-    def _process(self, namespace, process):
-        self.processes.append(process)
-        namespace.call(process.wait_ready)
-        return process
-
-    def _exporter(self, namespace, directory, config: dict) -> ExporterProcess:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / "spse.yml"
-        path.write_text(yaml.safe_dump(config))
-        return self._process(namespace, ExporterProcess(path, wrapper=["ip", "netns", "exec", namespace.name]))
+        t = self.topology
+        t.serve(t.national, {"tcp": [{"host": NATIONAL, "port": 443}], "dns": [{"host": NATIONAL, "port": 53}]},
+                seconds=900)
+        t.serve(t.internet, {"tcp": [{"host": INTERNET, "port": 443}], "dns": [{"host": INTERNET, "port": 53}],
+                             "ntp": [{"host": INTERNET, "port": 123}, {"host": INTERNET_2, "port": 123}]},
+                seconds=900)
+        self.spse = self._server(t.lpse.call(FakeSPSE, LPSE, 80))
+        self.telegram = self._server(t.internet.call(WebhookReceiver, INTERNET, 8443))
+        self.oncall = self._server(t.national.call(WebhookReceiver, NATIONAL, 8080))
+        self.relay = self._server(t.national.call(SmtpRelay, NATIONAL, 25))
+        self._start_watcher(tmp / "watcher")
+        self._start_site(tmp / "site")
 
     def _start_watcher(self, directory) -> None:
         national = self.topology.national
@@ -228,23 +208,7 @@ class Stack:
             healthy = self.watcher_query(f'watcher:site_cause{{site="{SITE}",cause="none"}}')
             return (not site and not watcher and not held and healthy and settled(self.telegram)
                     and settled(self.oncall))
-        since = None
-
-        def calm_for_a_group_wait():
-            nonlocal since
-            if not calm():
-                since = None
-                return False
-            since = since or time.monotonic()
-            return time.monotonic() - since >= GROUP_WAIT
-        poll(calm_for_a_group_wait, 120, 0.5, what)
-
-    def close(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-        for server in self.servers:
-            server.close()
-        self.topology.close()
+        poll_steady(calm, GROUP_WAIT, 120, 0.5, what)
 
 
 @pytest.fixture(scope="module")

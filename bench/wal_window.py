@@ -79,11 +79,10 @@ def trial(directory: Path, block: str, outage: int, results: dict) -> None:
         time.sleep(outage)
         ended = time.time()
         receiver = start(directory, receiver_port, "global: {}\n", receiver_flags)
-        deadline = time.monotonic() + 120  # caught up: nothing pending, for 5 s
-        while time.monotonic() < deadline and query(sender_port, "prometheus_remote_storage_samples_pending") > 0:
-            time.sleep(1)
-        time.sleep(5)
         window = f'count_over_time(up{{job="site"}}[{round((ended - began) * 1000)}ms] @ {ended:.3f})'
+        deadline = time.monotonic() + 60  # caught up: the receiver has all of the outage, or what it gets in 60 s
+        while time.monotonic() < deadline and query(receiver_port, window) < query(sender_port, window):
+            time.sleep(1)
         results[outage] = (query(sender_port, window), query(receiver_port, window),
                            query(sender_port, "prometheus_tsdb_compactions_total"))
     finally:

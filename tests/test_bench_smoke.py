@@ -47,3 +47,13 @@ def test_probe_cpu_runs_the_probe_code_against_the_world():
     # 9 sites (the slow one is left out), round robin: site 3 answers 504 on probes 3, 12 and 21
     assert len(runs) == 2 and all(line.endswith("{'http_status': 3, 'success': 27}") for line in runs), run.stdout
     assert f"| {ROOT} |" in run.stdout and run.stdout.rstrip().endswith("| 1.00 |"), run.stdout
+
+
+def test_wal_window_measures_a_short_outage_without_loss():
+    """bench/wal_window.py at toy size: a receiver away for a third of the sender's block gets every sample back."""
+    run = subprocess.run([sys.executable, "-m", "bench.wal_window", "--block=15s", "--outages=5"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (row,) = [line for line in run.stdout.splitlines() if line.startswith("| 5 s |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert int(cells[4]) >= 4 and cells[5] == cells[4] and cells[6] == "0", run.stdout  # sent, received, lost

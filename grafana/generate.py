@@ -202,7 +202,9 @@ def annotations() -> dict:
     ]}
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[dict]) -> dict:
+def dashboard(uid: str, title: str, description: str, panels: list[dict], templating: list[dict] | None = None,
+              with_annotations: bool = True) -> dict:
+    notes = annotations() if with_annotations else {"list": annotations()["list"][:1]}
     return {
         "uid": uid, "title": title, "description": description, "tags": TAGS, "editable": True,
         "schemaVersion": SCHEMA_VERSION, "graphTooltip": 1, "fiscalYearStartMonth": 0, "liveNow": False,
@@ -211,7 +213,7 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict]) -> dic
         "links": [{"title": "SPSE dashboards", "type": "dashboards", "tags": ["spse"], "asDropdown": False,
                    "includeVars": True, "keepTime": True, "icon": "external link", "targetBlank": False,
                    "tooltip": "", "url": ""}],
-        "templating": {"list": variables()}, "annotations": annotations(), "panels": layout(panels),
+        "templating": {"list": templating or variables()}, "annotations": notes, "panels": layout(panels),
     }
 
 
@@ -587,7 +589,135 @@ def watcher() -> dict:
                      "and whether its notifications get out, worst first.", panels)
 
 
-DASHBOARDS = {"spse-overview.json": overview, "spse-incident.json": incident, "spse-watcher.json": watcher}
+# The filter of the national dashboard: the sites of the chosen provinces and time zones (watcher:site_info,
+# from the labels each site's remote_write adds). With both on All, also the sites the watcher probes that
+# have never written (no province yet): their outside probe has no province label, which only ".*" matches.
+REGION = 'province=~"$province", timezone=~"$timezone"'
+CHOSEN = (f"group by (site) (watcher:site_info{{{REGION}}}) "
+          f'or on (site) group by (site) (spse_http_probe_success{{vantage="outside", {REGION}}})')
+# Host time at risk (the prevention work: the SPSE host's own clock about to be unvalidated) joins the worst-first
+# order and gets a column once a per-site series of it exists, 1 at risk, else 0: name it here, e.g.
+# "watcher:host_time_at_risk". Until then no query names it (a query of a missing series only shows empty).
+HOST_TIME_AT_RISK: str | None = None
+
+
+def chosen(expr: str) -> str:
+    return f"({expr}) and on (site) ({CHOSEN})"
+
+
+def region_variables() -> list[dict]:
+    def region(name: str, label: str, selector: str, description: str) -> dict:
+        return {"type": "query", "name": name, "label": label, "description": description, "datasource": DS,
+                "query": f"label_values({selector}, {name})", "refresh": 2, "sort": 1, "regex": "",
+                "includeAll": True, "multi": True, "allValue": ".*", "options": [],
+                "current": {"text": ["All"], "value": ["$__all"]}, "hide": 0}
+
+    return [
+        variables()[0],
+        region("province", "Province / Provinsi", "watcher:site_info",
+               "The province each site's remote_write names (prometheus/remote-write.yml). All also shows sites "
+               "that have never written."),
+        region("timezone", "Time zone / Zona waktu", 'watcher:site_info{province=~"$province"}',
+               "WIB, WITA or WIT, as each site's remote_write names it."),
+    ]
+
+
+def national() -> dict:
+    """Every LPSE on one page for a national team: worst first, filtered by province and time zone, each row
+    linking to the site's own dashboards (the watcher's Grafana has them, with the site's remote-written series)."""
+    silent, outside, inside = "watcher:site_silent", "watcher:outside_down", "watcher:inside_down"
+    inside_known = f"({inside} or on (site) {silent} * 0)"  # a site that never wrote has no inside view
+    failing = ('(count by (site) (watcher:notifications_failing{vantage="site"}) > bool 0) '
+               f"or on (site) {silent} * 0")
+    # Worst first: silent, down from outside, SPSE down at the site, notifications failing (, host time at risk).
+    states = [(silent, "silent / diam"), (outside, "outside / luar"), (inside_known, "SPSE at the site / di situs"),
+              (failing, "notifications / notifikasi")]
+    if HOST_TIME_AT_RISK:
+        states.append((f"({HOST_TIME_AT_RISK} or on (site) {silent} * 0)", "host time / jam host"))
+    worst = " + on (site) ".join(f"{2 ** (len(states) - 1 - i)} * {expr}" for i, (expr, _) in enumerate(states))
+    column = "Worst / Terburuk"
+    refs = [chr(ord("B") + i) for i in range(len(states))]
+    cause_ref, info_ref = chr(ord(refs[-1]) + 1), chr(ord(refs[-1]) + 2)
+    silent_state = two_states("REPORTING / MENGIRIM", "green", "SILENT / DIAM", "red")
+    down_state = two_states("UP / NORMAL", "green", "DOWN / GANGGUAN", "red")
+    failing_state = two_states("OK", "green", "FAILING / GAGAL", "red")
+    site_links = [
+        {"title": "Site overview / Ringkasan situs", "url": "/d/spse-overview?var-site=${__value.raw}&${__url_time_range}"},
+        {"title": "Root-cause chain / Rantai penyebab", "url": "/d/spse-incident?var-site=${__value.raw}&${__url_time_range}"},
+        {"title": "Inside and outside / Dalam dan luar", "url": "/d/spse-watcher?var-site=${__value.raw}&${__url_time_range}"},
+    ]
+
+    def count(title: str, description: str, expr: str, red_from: float = 1) -> dict:
+        return stat(title, description, "none", [query(f"{expr} or vector(0)", instant=True)], size=(24 // 5, 4),
+                    steps=thresholds("green", (red_from, "red")), text_mode="value")
+
+    panels = [
+        row("Now / Saat ini"),
+        stat("Sites watched / Situs diawasi",
+             "Sites of the chosen provinces and time zones that the watcher probes from outside. ID: Situs pada "
+             "provinsi dan zona waktu terpilih yang diperiksa watcher dari luar.",
+             "none", [query(f"count({chosen(outside)}) or vector(0)", instant=True)], size=(4, 4), text_mode="value"),
+        count("Silent / Diam", "Sites that have sent nothing for 2 minutes (SiteSilent): uplink cut, or the site's "
+              "Prometheus down. ID: Situs yang tidak mengirim data selama 2 menit.", f"sum({chosen(silent)})"),
+        count("Down from outside / Gangguan dari luar", "Sites whose public SPSE fails from the watcher. ID: Situs yang "
+              "SPSE-nya gagal diakses dari watcher.", f"sum({chosen(outside)})"),
+        count("SPSE down at the site / SPSE gangguan di situs", "Sites whose own probe sees SPSE fail. ID: Situs yang "
+              "pemeriksaannya sendiri melihat SPSE gagal.", f"sum({chosen(inside)})"),
+        count("Notifications failing / Notifikasi gagal", "Sites whose Alertmanager cannot deliver "
+              "(SiteNotificationsFailing); the watcher forwards their critical alerts. ID: Situs yang Alertmanager-nya "
+              "gagal mengirim notifikasi.", f'count({chosen(failing)} == 1)'),
+        row("Every LPSE, worst first / Setiap LPSE, terburuk di atas"),
+        table("Sites, worst first / Situs, terburuk di atas",
+              "One row per site: silent, SPSE down from outside, SPSE down at the site, notifications failing, in "
+              "that order of weight, and the probable cause (watcher:site_cause: uplink_cut, site_silent, path, a "
+              "lost link such as global_lost, application, none). Click a site for its own dashboards. Province and "
+              "time zone come from the site's remote_write; a site that has never written has none. ID: Satu baris "
+              "per situs, terburuk di atas, dengan kemungkinan penyebabnya; klik nama situs untuk dasbornya.",
+              "none", [query(chosen(worst), instant=True, table=True),
+                       *(query(chosen(expr), instant=True, table=True) for expr, _ in states),
+                       query(chosen("watcher:site_cause"), instant=True, table=True),
+                       query(chosen("watcher:site_info"), instant=True, table=True)],
+              size=(24, 20),
+              transformations=[
+                  {"id": "joinByField", "options": {"byField": "site", "mode": "outer"}},
+                  {"id": "organize", "options": {
+                      "excludeByName": {"Time": True, "__name__": True, f"Value #{cause_ref}": True,
+                                        f"Value #{info_ref}": True,
+                                        **{f"Time {n}": True for n in range(1, len(states) + 4)}},
+                      "indexByName": {"site": 0, "Value #A": 1, "cause": 2,
+                                      **{f"Value #{ref}": 3 + i for i, ref in enumerate(refs)},
+                                      "province": 3 + len(refs), "timezone": 4 + len(refs)},
+                      "renameByName": {"Value #A": column, "cause": "cause / penyebab", "province": "province / provinsi",
+                                       "timezone": "time zone / zona waktu",
+                                       **{f"Value #{ref}": title for ref, (_, title) in zip(refs, states)}}}}],
+              overrides=[{"matcher": {"id": "byName", "options": "site"}, "properties": [{"id": "links", "value": site_links}]},
+                         by_name("^silent.*", ("mappings", silent_state)),
+                         by_name("^(outside|SPSE at|host time).*", ("mappings", down_state)),
+                         by_name("^notifications.*", ("mappings", failing_state)),
+                         by_name(f"^{column}$", ("custom.cellOptions", {"type": "color-background"}),
+                                 ("thresholds", thresholds("green", (1, "orange"), (2 ** (len(states) - 2), "red"))))],
+              sort=[{"displayName": column, "desc": True}]),
+        row("Over time / Dari waktu ke waktu"),
+        timeseries("Sites per probable cause / Situs per kemungkinan penyebab",
+                   "How many of the chosen sites each cause explains (watcher:site_cause); none is healthy. ID: Jumlah "
+                   "situs per kemungkinan penyebab; none berarti sehat.",
+                   "short", [query(f"count by (cause) ({chosen('watcher:site_cause')})", "{{cause}}")],
+                   size=(12, 8), bars=True, stack=True, overrides=[by_name("^none$", fixed("green"))]),
+        timeseries("Sites in trouble / Situs bermasalah",
+                   "Chosen sites silent, down from outside and down at the site. ID: Jumlah situs yang diam, gangguan "
+                   "dari luar, dan gangguan di situs.",
+                   "short", [query(f"sum({chosen(silent)})", "silent / diam"),
+                             query(f"sum({chosen(outside)})", "down from outside / gangguan dari luar"),
+                             query(f"sum({chosen(inside)})", "down at the site / gangguan di situs")],
+                   size=(12, 8)),
+    ]
+    return dashboard("spse-national", "SPSE national: every LPSE / Nasional: setiap LPSE",
+                     "Every watched LPSE on one page, worst first, by province and time zone, for national teams.",
+                     panels, templating=region_variables(), with_annotations=False)
+
+
+DASHBOARDS = {"spse-overview.json": overview, "spse-incident.json": incident, "spse-watcher.json": watcher,
+              "spse-national.json": national}
 
 
 def render() -> dict[str, str]:

@@ -24,7 +24,11 @@ from tests.support import ROOT, http_get, poll
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
 DASHBOARD_FILES = sorted(DASHBOARD_DIR.glob("*.json"))
 WATCHER_DASHBOARD = DASHBOARD_DIR / "spse-watcher.json"  # runs on the watcher's Prometheus (docker-compose.watcher.yml)
-SITE_DASHBOARDS = [path for path in DASHBOARD_FILES if path != WATCHER_DASHBOARD]
+NATIONAL_DASHBOARD = DASHBOARD_DIR / "spse-national.json"  # the watcher's too: every site, by province and time zone
+WATCHER_DASHBOARDS = [WATCHER_DASHBOARD, NATIONAL_DASHBOARD]
+SITE_DASHBOARDS = [path for path in DASHBOARD_FILES if path not in WATCHER_DASHBOARDS]
+# The variables each dashboard filters by: a site and its targets, or (national) a province and a time zone.
+FILTERS = {path: ("site", "target") for path in DASHBOARD_FILES} | {NATIONAL_DASHBOARD: ("province", "timezone")}
 SCHEMA_DIR = ROOT / "tests" / "dashboard-schema"
 TSC = SCHEMA_DIR / "node_modules" / ".bin" / "tsc"
 DS_VARIABLE = {"type": "prometheus", "uid": "${datasource}"}
@@ -85,7 +89,8 @@ def test_generated_dashboards_are_current():
     result = subprocess.run([sys.executable, "grafana/generate.py", "--check"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in DASHBOARD_FILES} == {"spse-overview.json", "spse-incident.json", WATCHER_DASHBOARD.name}
+    assert {p.name for p in DASHBOARD_FILES} == {"spse-overview.json", "spse-incident.json", WATCHER_DASHBOARD.name,
+                                                NATIONAL_DASHBOARD.name}
 
 
 def test_uids_titles_and_tags():
@@ -105,12 +110,12 @@ def test_template_variables():
     for path in DASHBOARD_FILES:
         variables = {v["name"]: v for v in load(path)["templating"]["list"]}
         assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
-        for name in ("site", "target"):
+        for name in FILTERS[path]:
             variable = variables[name]
             assert variable["type"] == "query" and variable["datasource"] == DS_VARIABLE, (path.name, name)
             match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
             assert match and match.group(2) == name, variable["query"]
-            assert metric_names(match.group(1)) <= {f.name for f in FAMILIES}, variable["query"]
+            assert metric_names(match.group(1)) <= produced_metrics(), variable["query"]
 
 
 def test_every_panel_has_datasource_unit_description_and_place():
@@ -343,4 +348,12 @@ def test_watcher_dashboard_queries_return_series_from_a_real_watcher(spse, start
     start = time.time()
     poll(lambda: watcher.query('count_over_time(spse_http_probe_success{vantage="site"}[1m]) >= 5'), timeout=60,
          interval=0.5, what="5 s of the site's remote-written series at the watcher")
-    assert_queries_return_series(watcher, [WATCHER_DASHBOARD], start)
+    # The national dashboard filters by the site's province and time zone: wait for the watcher's rules to record them.
+    poll(lambda: watcher.query("watcher:site_info and on (site) watcher:inside_down"), timeout=60, interval=0.5,
+         what="the watcher's rules to record where the site is and its inside view")
+    assert_queries_return_series(watcher, WATCHER_DASHBOARDS, start)
+    # The site's remote_write names its province and time zone (prometheus/remote-write.yml): the national
+    # dashboard's filters offer them, and the site is found under them, not only under All.
+    info = watcher.query('watcher:site_info{site="kutaibarat"}')
+    assert [series["metric"] for series in info] == [
+        {"__name__": "watcher:site_info", "site": "kutaibarat", "province": "Kalimantan Timur", "timezone": "WITA"}]

@@ -47,6 +47,8 @@ QUERY_RANGE = 3600
 QUERY_STEP = "15s"  # Grafana's step for 1 hour on a panel: the datasource's timeInterval (15s) bounds it below
 RATE_INTERVAL = "1m"  # Grafana's $__rate_interval at a 15s scrape interval
 SAMPLE_EVERY = 5.0
+BROWSER_CONNECTIONS = 6  # requests a browser has in flight to one HTTP/1.1 host: Grafana's panel queries queue behind them
+DEFAULT_MAX_CONNECTIONS = 512  # Prometheus' --web.max-connections
 GOALS = {"rule_share": 0.25, "rss_gb": 4.0, "query_p99_s": 1.0}  # at 700 sites (issue 24)
 DASHBOARD_METRICS = ("watcher:site_info", "watcher:site_cause", "watcher:outside_down", "watcher:inside_down",
                      "watcher:site_silent")
@@ -141,12 +143,12 @@ def timed_query(prometheus: PrometheusProcess, expr: str, instant: bool) -> tupl
 
 
 def query_latencies(prometheus: PrometheusProcess, rounds: int) -> dict:
-    """Every query of the dashboard at once, as a browser loading it sends them, `rounds` times."""
+    """Every query of the dashboard, as a browser loading it sends them (6 at a time), `rounds` times."""
     queries = dashboard_queries()
     times: list[float] = []
     empty = set()
     slowest: dict[str, float] = {}
-    with concurrent.futures.ThreadPoolExecutor(len(queries)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(BROWSER_CONNECTIONS) as pool:
         for _ in range(rounds):
             answers = list(pool.map(lambda q: timed_query(prometheus, q[1], q[2]), queries))
             for (title, _, _), (took, series) in zip(queries, answers):
@@ -166,7 +168,8 @@ def loadavg() -> str:
 class Replica:
     """One watcher Prometheus, its storage backfilled before it starts."""
 
-    def __init__(self, name: str, workdir: Path, exporter: str, openmetrics: Path, interval: float):
+    def __init__(self, name: str, workdir: Path, exporter: str, openmetrics: Path, interval: float,
+                 max_connections: int | None):
         self.dir = workdir / f"watcher-{name}"
         self.dir.mkdir()
         self.port = free_port()
@@ -178,7 +181,10 @@ class Replica:
         doc = yaml.safe_load(config.read_text())
         doc["global"]["external_labels"]["replica"] = name  # as the replica pair tells its two apart
         config.write_text(yaml.safe_dump(doc, sort_keys=False))
-        self.process = PrometheusProcess(config, self.dir, ["--web.enable-remote-write-receiver"], port=self.port)
+        flags = ["--web.enable-remote-write-receiver"]
+        if max_connections:  # Prometheus' default, 512, is below one connection per site past 500 sites
+            flags.append(f"--web.max-connections={max_connections}")
+        self.process = PrometheusProcess(config, self.dir, flags, port=self.port)
         self.name = name
 
     @property
@@ -203,7 +209,9 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
         backfilled = backfill(openmetrics, sites, f"127.0.0.1:{exporter.port}", time.time() - 60, args.backfill)
         replicas = []
         for name in "ab"[:args.replicas]:
-            replicas.append(Replica(name, workdir, f"127.0.0.1:{exporter.port}", openmetrics, args.interval))
+            connections = None if args.max_connections == 0 else args.max_connections or sites + DEFAULT_MAX_CONNECTIONS
+            replicas.append(Replica(name, workdir, f"127.0.0.1:{exporter.port}", openmetrics, args.interval,
+                                    connections))
             started.append(replicas[-1].process)
         openmetrics.unlink()
         backfill_s = time.monotonic() - began
@@ -229,7 +237,8 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
         while time.monotonic() - t0 < args.window:
             for r in replicas:
                 durations = own_metrics(r.process).series("prometheus_rule_group_last_duration_seconds")
-                rule_share[r.name].append(max(durations.values()) / args.interval if durations else None)
+                rule_share[r.name].append({dict(labels)["rule_group"].rpartition(";")[2]: value / args.interval
+                                           for labels, value in durations.items()})
                 rss[r.name].append(proc_status(r.process.proc.pid, "VmRSS") / 1024**2)
             await asyncio.sleep(SAMPLE_EVERY)
         window = time.monotonic() - t0
@@ -242,13 +251,16 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
         sent = json.loads(await asyncio.to_thread(generator.stdout.readline) or "{}")
         per_replica = {}
         for r in replicas:
-            shares = [s for s in rule_share[r.name] if s is not None]
+            shares = [max(sample.values()) for sample in rule_share[r.name] if sample]
+            groups = {group: max(sample.get(group, 0.0) for sample in rule_share[r.name])
+                      for group in set().union(*rule_share[r.name])}
             per_replica[r.name] = {
                 "head_series": total(last[r.name], "prometheus_tsdb_head_series"),
                 "samples_per_s": (total(last[r.name], "prometheus_tsdb_head_samples_appended_total")
                                   - total(first[r.name], "prometheus_tsdb_head_samples_appended_total")) / window,
                 "rule_share_max": max(shares) if shares else None,
                 "rule_share_median": statistics.median(shares) if shares else None,
+                "rule_share_max_by_group": groups,
                 "rule_iterations_missed": total(last[r.name], "prometheus_rule_group_iterations_missed_total"),
                 "rss_gb_end": rss[r.name][-1], "rss_gb_peak": proc_status(r.process.proc.pid, "VmHWM") / 1024**2,
                 "cpu_pct": (cpu1[r.name] - cpu0[r.name]) / window * 100,
@@ -291,7 +303,9 @@ def row(result: dict) -> str:
 def notes(result: dict) -> str:
     q, g = result["queries"], result["generator"]
     replicas = "; ".join(f"replica {name}: CPU {r['cpu_pct']:.0f}% of a core, rule evaluation median "
-                         f"{(r['rule_share_median'] or 0) * 100:.1f}%, missed iterations {r['rule_iterations_missed']:.0f}"
+                         f"{(r['rule_share_median'] or 0) * 100:.1f}% (max by group: "
+                         + ", ".join(f"{g} {v * 100:.1f}%" for g, v in sorted(r["rule_share_max_by_group"].items()))
+                         + f"), missed iterations {r['rule_iterations_missed']:.0f}"
                          for name, r in result["per_replica"].items())
     return (f"- {result['sites']} sites: window {result['window_s']:g} s; {replicas}; generator sent "
             f"{g.get('samples_per_s_per_url', 0):,.0f} samples/s per replica ({g.get('failed', '?')} failed of "
@@ -314,6 +328,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="scrape, evaluation, probe and send interval (15 s as shipped; shorter only for tests)")
     parser.add_argument("--backfill", type=float, default=BACKFILL_SECONDS,
                         help="seconds of history written before the start, for the dashboard's 1-hour queries")
+    parser.add_argument("--max-connections", type=int, default=None,
+                        help="the replicas' --web.max-connections (default: sites + 512, one per site over "
+                             "Prometheus' default; 0: Prometheus' default of 512)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs and logs)")
     return parser.parse_args(argv)

@@ -590,11 +590,9 @@ def watcher() -> dict:
 
 
 # The filter of the national dashboard: the sites of the chosen provinces and time zones (watcher:site_info,
-# from the labels each site's remote_write adds). With both on All, also the sites the watcher probes that
-# have never written (no province yet): their outside probe has no province label, which only ".*" matches.
-REGION = 'province=~"$province", timezone=~"$timezone"'
-CHOSEN = (f"group by (site) (watcher:site_info{{{REGION}}}) "
-          f'or on (site) group by (site) (spse_http_probe_success{{vantage="outside", {REGION}}})')
+# from the labels each site's remote_write adds). With both on All (".*"), also the sites the watcher probes
+# that have never written: their watcher:site_info has no province, which only ".*" matches.
+CHOSEN = 'watcher:site_info{province=~"$province", timezone=~"$timezone"}'
 # Host time at risk (the prevention work: the SPSE host's own clock about to be unvalidated) joins the worst-first
 # order and gets a column once a per-site series of it exists, 1 at risk, else 0: name it here, e.g.
 # "watcher:host_time_at_risk". Until then no query names it (a query of a missing series only shows empty).
@@ -602,7 +600,7 @@ HOST_TIME_AT_RISK: str | None = None
 
 
 def chosen(expr: str) -> str:
-    return f"({expr}) and on (site) ({CHOSEN})"
+    return f"({expr}) and on (site) {CHOSEN}"
 
 
 def region_variables() -> list[dict]:
@@ -676,7 +674,7 @@ def national() -> dict:
               "none", [query(chosen(worst), instant=True, table=True),
                        *(query(chosen(expr), instant=True, table=True) for expr, _ in states),
                        query(chosen("watcher:site_cause"), instant=True, table=True),
-                       query(chosen("watcher:site_info"), instant=True, table=True)],
+                       query(CHOSEN, instant=True, table=True)],
               size=(24, 20),
               transformations=[
                   {"id": "joinByField", "options": {"byField": "site", "mode": "outer"}},

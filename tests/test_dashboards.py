@@ -348,9 +348,12 @@ def test_watcher_dashboard_queries_return_series_from_a_real_watcher(spse, start
     start = time.time()
     poll(lambda: watcher.query('count_over_time(spse_http_probe_success{vantage="site"}[1m]) >= 5'), timeout=60,
          interval=0.5, what="5 s of the site's remote-written series at the watcher")
-    # The national dashboard filters by the site's province and time zone: wait for the watcher's rules to record them.
-    poll(lambda: watcher.query("watcher:site_info and on (site) watcher:inside_down"), timeout=60, interval=0.5,
-         what="the watcher's rules to record where the site is and its inside view")
+    # The national dashboard filters by the site's province and time zone. The watcher's rules see a remote-written
+    # sample only once its batch arrives (batch_send_deadline: 5s), later than a query does: wait for them.
+    # Three evaluations, so that the range queries' steps (1s apart) have them too.
+    poll(lambda: watcher.query('count_over_time(watcher:site_info{province!=""}[1m]) >= 3 '
+                               'and on (site) count_over_time(watcher:inside_down[1m]) >= 3'), timeout=60,
+         interval=0.5, what="the watcher's rules to record where the site is and its inside view")
     assert_queries_return_series(watcher, WATCHER_DASHBOARDS, start)
     # The site's remote_write names its province and time zone (prometheus/remote-write.yml): the national
     # dashboard's filters offer them, and the site is found under them, not only under All.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import concurrent.futures
 import json
 import os
@@ -50,10 +51,6 @@ SAMPLE_EVERY = 5.0
 BROWSER_CONNECTIONS = 6  # requests a browser has in flight to one HTTP/1.1 host: Grafana's panel queries queue behind them
 DEFAULT_MAX_CONNECTIONS = 512  # Prometheus' --web.max-connections
 GOALS = {"rule_share": 0.25, "rss_gb": 4.0, "query_p99_s": 1.0}  # at 700 sites (issue 24)
-DASHBOARD_METRICS = ("watcher:site_info", "watcher:site_cause", "watcher:outside_down", "watcher:inside_down",
-                     "watcher:site_silent")
-
-
 def duration(seconds: float) -> str:
     """15 -> '15s', 1.333 -> '1333ms': the exporter's duration form."""
     ms = round(seconds * 1000)
@@ -85,7 +82,8 @@ def total(samples, name: str) -> float:
 
 def backfill(path: Path, sites: int, outside_instance: str, end: float, seconds: float) -> int:
     """OpenMetrics text for the hour before `end` of the series the national dashboard reads: the outside probe,
-    the site's `up`, and the watcher's recorded series per site (every site healthy). Returns the sample count."""
+    the site's `up`, the watcher's recorded series per site and the count per cause (every site healthy).
+    Returns the sample count."""
     labels, _, _ = national_load.load_profile(national_load.PROFILE)
     site_up = next(series for series in labels if series["__name__"] == "up" and series.get("job") == "spse-exporter")
     stamps = [f"{end - seconds + i * INTERVAL:.3f}" for i in range(int(seconds / INTERVAL))]
@@ -108,6 +106,11 @@ def backfill(path: Path, sites: int, outside_instance: str, end: float, seconds:
             series("watcher:site_cause", {**site, "cause": "none"}, "1")
             for name in ("watcher:outside_down", "watcher:inside_down", "watcher:site_silent"):
                 series(name, site, "0")
+        regions = collections.Counter(tuple(national_load.site_labels(i)[k] for k in ("province", "timezone"))
+                                      for i in range(sites))
+        for (province, zone), number in sorted(regions.items()):
+            series("watcher:sites_by_cause:count", {"province": province, "timezone": zone, "cause": "none"},
+                   str(number))
         handle.write("# EOF\n")
     return count
 

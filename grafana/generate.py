@@ -697,17 +697,12 @@ def national() -> dict:
               sort=[{"displayName": column, "desc": True}]),
         row("Over time / Dari waktu ke waktu"),
         timeseries("Sites per probable cause / Situs per kemungkinan penyebab",
-                   "How many of the chosen sites each cause explains (watcher:site_cause); none is healthy. ID: Jumlah "
-                   "situs per kemungkinan penyebab; none berarti sehat.",
-                   "short", [query(f"count by (cause) ({chosen('watcher:site_cause')})", "{{cause}}")],
-                   size=(12, 8), bars=True, stack=True, overrides=[by_name("^none$", fixed("green"))]),
-        timeseries("Sites in trouble / Situs bermasalah",
-                   "Chosen sites silent, down from outside and down at the site. ID: Jumlah situs yang diam, gangguan "
-                   "dari luar, dan gangguan di situs.",
-                   "short", [query(f"sum({chosen(silent)})", "silent / diam"),
-                             query(f"sum({chosen(outside)})", "down from outside / gangguan dari luar"),
-                             query(f"sum({chosen(inside)})", "down at the site / gangguan di situs")],
-                   size=(12, 8)),
+                   "How many of the chosen sites each cause explained over time (watcher:site_cause, counted by the "
+                   "rule watcher:sites_by_cause:count per province and time zone); none is healthy. ID: Jumlah situs "
+                   "per kemungkinan penyebab dari waktu ke waktu; none berarti sehat.",
+                   "short", [query('sum by (cause) (watcher:sites_by_cause:count{province=~"$province", '
+                                   'timezone=~"$timezone"})', "{{cause}}")],
+                   size=(24, 8), bars=True, stack=True, overrides=[by_name("^none$", fixed("green"))]),
     ]
     return dashboard("spse-national", "SPSE national: every LPSE / Nasional: setiap LPSE",
                      "Every watched LPSE on one page, worst first, by province and time zone, for national teams.",

@@ -222,13 +222,14 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
             await asyncio.to_thread(replica.process.wait_ready, 600)
         command = [sys.executable, "-m", "bench.national_load", f"--sites={sites}",
                    f"--seconds={args.warmup + args.window + 900}", "--stdin", f"--interval={args.interval:g}",
+                   f"--ramp={args.ramp:g}",
                    *(f"--url={replica.write_url}" for replica in replicas)]
         generator = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=open(workdir / f"load-{sites}.log", "wb"), text=True)
         expected = sites * len(national_load.load_profile(national_load.PROFILE)[0])
         for replica in replicas:  # every site has written once
             await asyncio.to_thread(poll, lambda r=replica: total(own_metrics(r.process), "prometheus_tsdb_head_series")
-                                    >= expected, 600, 2.0, f"{expected} series at replica {replica.name}")
+                                    >= expected, 600 + args.ramp, 2.0, f"{expected} series at replica {replica.name}")
         await asyncio.sleep(args.warmup)  # rule evaluations and head chunks settle: a duration, not a wait for something
         t0 = time.monotonic()
         first = {r.name: own_metrics(r.process) for r in replicas}
@@ -293,6 +294,8 @@ HEADER = ("| Sites | Active series (per replica) | Samples/s appended | Rule eva
 
 
 def row(result: dict) -> str:
+    if "failed" in result:
+        return f"| {result['sites']} | did not come up: {result['failed'][:200]} | | | | | | {result['load_before']} |"
     replicas = result["per_replica"].values()
     series = " / ".join(f"{r['head_series']:,.0f}" for r in replicas)
     samples = " / ".join(f"{r['samples_per_s']:,.0f}" for r in replicas)
@@ -304,6 +307,8 @@ def row(result: dict) -> str:
 
 
 def notes(result: dict) -> str:
+    if "failed" in result:
+        return f"- {result['sites']} sites: {result['failed']}; load average after {result['load_after']}"
     q, g = result["queries"], result["generator"]
     replicas = "; ".join(f"replica {name}: CPU {r['cpu_pct']:.0f}% of a core, rule evaluation median "
                          f"{(r['rule_share_median'] or 0) * 100:.1f}% (max by group: "
@@ -327,6 +332,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds after every site has written once")
     parser.add_argument("--window", type=float, default=120.0, help="measured seconds")
     parser.add_argument("--query-rounds", type=int, default=10, help="dashboard loads timed after the window")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the sites start writing (a first deployment: sites join in turn)")
     parser.add_argument("--interval", type=float, default=INTERVAL,
                         help="scrape, evaluation, probe and send interval (15 s as shipped; shorter only for tests)")
     parser.add_argument("--backfill", type=float, default=BACKFILL_SECONDS,
@@ -345,8 +352,12 @@ async def run(args: argparse.Namespace) -> int:
     for sites in args.sites:
         workdir = Path(tempfile.mkdtemp(prefix=f"spse-national-{sites}-"))
         print(f"# {sites} sites ... (work dir {workdir})", flush=True)
+        load_before = loadavg()
         try:
             results.append(await measure_size(args, sites, workdir))
+        except (AssertionError, RuntimeError, OSError, TimeoutError) as err:  # the watcher fell over: that is a result
+            results.append({"sites": sites, "failed": str(err)[:500], "load_before": load_before,
+                            "load_after": loadavg()})
         finally:
             if not args.keep:
                 shutil.rmtree(workdir, ignore_errors=True)

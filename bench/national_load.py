@@ -114,6 +114,7 @@ class Site:
 
 async def run_site(site: Site, targets: list[tuple[Client, str]], interval: float, started: float, stop: float,
                    tally: Tally) -> None:
+    """Send the site's series every interval until `stop`, beginning at `started` plus the site's own offset."""
     loop = asyncio.get_running_loop()
     wall_offset = time.time() - loop.time()
     due = started + zlib.crc32(site.name.encode()) / 2**32 * interval
@@ -159,7 +160,8 @@ async def run(args: argparse.Namespace) -> dict:
             client = Client(parts.hostname, parts.port, timeout=args.timeout)
             clients.append(client)
             targets.append((client, parts.path))
-        tasks.append(asyncio.create_task(run_site(site, targets, interval, started, stop, tally)))
+        joins = started + args.ramp * len(tasks) / len(sites)  # sites join one after the other over --ramp seconds
+        tasks.append(asyncio.create_task(run_site(site, targets, interval, joins, stop, tally)))
     ended = asyncio.create_task(end_of_input()) if args.stdin else None
     waiting = [asyncio.gather(*tasks)] + ([ended] if ended else [])
     await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -193,6 +195,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=None, help="seconds between a site's sends (default: the "
                                                                      "profile's scrape interval, 15)")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the sites start writing, one after the other (0: all in the first "
+                             "interval, as after the watcher's restart)")
     return parser.parse_args(argv)
 
 

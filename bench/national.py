@@ -229,7 +229,7 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
         expected = sites * len(national_load.load_profile(national_load.PROFILE)[0])
         for replica in replicas:  # every site has written once
             await asyncio.to_thread(poll, lambda r=replica: total(own_metrics(r.process), "prometheus_tsdb_head_series")
-                                    >= expected, 600 + args.ramp, 2.0, f"{expected} series at replica {replica.name}")
+                                    >= expected, 300 + args.ramp, 2.0, f"{expected} series at replica {replica.name}")
         await asyncio.sleep(args.warmup)  # rule evaluations and head chunks settle: a duration, not a wait for something
         t0 = time.monotonic()
         first = {r.name: own_metrics(r.process) for r in replicas}

@@ -172,13 +172,15 @@ def layout(panels: list[dict]) -> list[dict]:
     return panels
 
 
-def variables() -> list[dict]:
-    def label_values(name: str, label: str, metric: str, description: str) -> dict:
-        return {"type": "query", "name": name, "label": label, "description": description, "datasource": DS,
-                "query": f"label_values({metric}, {name})", "refresh": 2, "sort": 1, "regex": "",
-                "includeAll": True, "multi": True, "allValue": ".*", "options": [],
-                "current": {"text": ["All"], "value": ["$__all"]}, "hide": 0}
+def label_values(name: str, label: str, metric: str, description: str) -> dict:
+    """A filter variable: the values of label `name` on `metric`, several at once or All (".*")."""
+    return {"type": "query", "name": name, "label": label, "description": description, "datasource": DS,
+            "query": f"label_values({metric}, {name})", "refresh": 2, "sort": 1, "regex": "",
+            "includeAll": True, "multi": True, "allValue": ".*", "options": [],
+            "current": {"text": ["All"], "value": ["$__all"]}, "hide": 0}
 
+
+def variables() -> list[dict]:
     return [
         {"type": "datasource", "name": "datasource", "label": "Data source", "query": "prometheus", "regex": "",
          "description": "Prometheus that scrapes the SPSE exporter.", "includeAll": False, "multi": False,
@@ -604,18 +606,12 @@ def chosen(expr: str) -> str:
 
 
 def region_variables() -> list[dict]:
-    def region(name: str, label: str, selector: str, description: str) -> dict:
-        return {"type": "query", "name": name, "label": label, "description": description, "datasource": DS,
-                "query": f"label_values({selector}, {name})", "refresh": 2, "sort": 1, "regex": "",
-                "includeAll": True, "multi": True, "allValue": ".*", "options": [],
-                "current": {"text": ["All"], "value": ["$__all"]}, "hide": 0}
-
     return [
         variables()[0],
-        region("province", "Province / Provinsi", "watcher:site_info",
+        label_values("province", "Province / Provinsi", "watcher:site_info",
                "The province each site's remote_write names (prometheus/remote-write.yml). All also shows sites "
                "that have never written."),
-        region("timezone", "Time zone / Zona waktu", 'watcher:site_info{province=~"$province"}',
+        label_values("timezone", "Time zone / Zona waktu", 'watcher:site_info{province=~"$province"}',
                "WIB, WITA or WIT, as each site's remote_write names it."),
     ]
 

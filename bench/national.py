@@ -279,12 +279,15 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
             "generator_cpu_pct": (cpu1["generator"] - cpu0["generator"]) / window * 100,
             "world_cpu_pct": (cpu1["world"] - cpu0["world"]) / window * 100,
         }
-    finally:
+    finally:  # every process this size started is stopped, whatever stopped the measurement
         if generator and generator.poll() is None:
             generator.kill()
             generator.wait(10)
         for process in reversed(started):
-            await process.stop() if isinstance(process, SpseExporter) else process.stop()
+            try:
+                await process.stop() if isinstance(process, SpseExporter) else process.stop()
+            except (OSError, subprocess.SubprocessError, asyncio.CancelledError):
+                pass  # a process already gone; the rest are still stopped
         world.stop()
 
 

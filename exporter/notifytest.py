@@ -118,7 +118,7 @@ def notification(run_id: str, runbook: str, ends: datetime) -> dict:
     return {
         "labels": {"alertname": "NotificationTest", "severity": "critical", "site": "notify-test", "run": run_id},
         "annotations": {
-            "summary": "UJI: notifikasi percobaan dari spse-exporter, bukan gangguan / "
+            "summary": "UJI: notifikasi uji dari spse-exporter, bukan gangguan / "
                        "TEST: a test notification from spse-exporter, not an incident",
             "description": "Dikirim oleh perintah spse-exporter notify-test untuk memastikan notifikasi sampai kepada "
                            "Anda. Tidak perlu tindakan apa pun, dan tidak akan ada pesan pemulihan. / Sent by the "

@@ -114,7 +114,7 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
     [message] = telegram.messages
     assert message["chat_id"] == CHAT_ID and message["parse_mode"] == "HTML"
     assert message["text"].startswith("<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>"), message["text"]
-    assert "UJI: notifikasi percobaan dari spse-exporter, bukan gangguan" in message["text"], message["text"]
+    assert "UJI: notifikasi uji dari spse-exporter, bukan gangguan" in message["text"], message["text"]
 
 
 def render_template(tmp_path, data: dict, text: str) -> str:
@@ -164,7 +164,7 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
     text = message["text"]
     assert text.startswith("<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>"), text
     assert "[FIRING" not in text and "[RESOLVED" not in text, text
-    assert text.index("UJI: notifikasi percobaan") < text.index("TEST: a test notification"), text
+    assert text.index("UJI: notifikasi uji") < text.index("TEST: a test notification"), text
     assert "tidak akan ada pesan pemulihan" in text and "no RESOLVED message follows" in text, text
     [link] = re.findall(r"^Runbook: (\S+)$", text, re.M)
     assert link == f"{exporter.url}/runbook#notificationtest", text
@@ -212,7 +212,7 @@ def test_rendered_from_a_relative_path_outside_compose_the_message_keeps_its_tex
 
     assert notify_test(alertmanager).returncode == 0
     [message] = telegram.messages
-    assert "UJI: notifikasi percobaan dari spse-exporter" in message["text"], message["text"]
+    assert "UJI: notifikasi uji dari spse-exporter" in message["text"], message["text"]
 
 
 def test_integrations_written_into_ops_critical_by_hand_reach_the_test_receiver_once_rendered(

@@ -292,7 +292,7 @@ def test_notify_test_checks_the_watchers_receivers_at_once(tmp_path, telegram, s
     result = notify_test(start_alertmanager(tmp_path / "alertmanager.yml"))  # waits 20 s at most
     assert result.returncode == 0, result.stdout + result.stderr
     [message] = telegram.messages
-    assert "UJI: notifikasi percobaan dari spse-exporter" in message["text"], message["text"]
+    assert "UJI: notifikasi uji dari spse-exporter" in message["text"], message["text"]
 
 
 @pytest.mark.parametrize("name", ["README.md", "README.id.md"])

@@ -7,8 +7,12 @@ series, and the harness must run end to end: the figures themselves are judged b
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+
+import pytest
 
 from bench import national, national_load, remote_write
 from tests.stack import PrometheusProcess
@@ -53,12 +57,22 @@ def test_generated_sites_arrive_at_a_real_prometheus_as_the_profiled_site_sent_t
         receiver.stop()
 
 
+@pytest.mark.timeout(200)  # above the run's own 150 s, so the process group is always ended below
 def test_national_benchmark_runs_end_to_end(tmp_path):
     figures = tmp_path / "national.json"
-    run = subprocess.run(
+    # Its own session: a benchmark killed on timeout would leave its Prometheus, exporter and world running for
+    # the rest of the suite; the whole group goes.
+    process = subprocess.Popen(
         [sys.executable, "-m", "bench.national", f"--sites={SITES}", "--interval=2", "--warmup=2", "--window=4",
          "--backfill=120", "--query-rounds=1", f"--json={figures}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=150)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=150)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    run = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "| Sites | Active series" in run.stdout, run.stdout
     [result] = json.loads(figures.read_text())

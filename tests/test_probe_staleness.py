@@ -116,6 +116,10 @@ def test_a_fresh_start_and_a_restart_page_nothing_and_the_report_has_no_incident
         exporter.stop()
         exporter = ExporterProcess(config, port=exporter.port)
         exporter.wait_ready()
+        # Prometheus must have scraped the restarted exporter first: until then the old exporter's last sample
+        # (already APP_ROUNDS) would end the wait at once, and the restart might not be in the data at all.
+        poll(lambda: [float(s["value"][1]) for s in prometheus.query('spse_probe_rounds_total{probe="spse_app"}')]
+             < [float(APP_ROUNDS)], 30, 0.2, "Prometheus scraping the restarted exporter")
         wait_for_app_rounds(prometheus, APP_ROUNDS)
     finally:
         exporter.stop()

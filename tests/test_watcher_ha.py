@@ -373,6 +373,12 @@ def test_no_replica_hears_the_site_it_pages_once_and_a_replica_killed_mid_incide
 
     recovered = time.monotonic()
     resolved = recover(ha, incident)
+    # Replica a comes back once replica b has heard the site again for SiteHeard's 3 minutes, as after any outage
+    # of a replica while its sites are healthy: until the site's queue has caught up with a, a judges the site
+    # silent, and b's SiteHeard mutes that. A replica back within those 3 minutes of a site's recovery can page
+    # SiteSilent again once (docs/alerting.md, "What the engines do not do"): a known limit, not tested here.
+    poll(lambda: {alert["labels"].get("heard_by") for alert in ha.peer_alerts(ha.peers[0])
+                  if alert["labels"]["alertname"] == "SiteHeard"} == {"b"}, 60, 0.5, "SiteHeard from replica b again")
     ha.replicas["a"] = ha.start_replica("a", port)  # back on its storage, within the site's WAL window
     back = time.time()
     count = both_replicas_hold(ha, dead_from, back, "replica a's dead window from the site's WAL")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates the Grafana dashboards in grafana/dashboards/ from this one file.
 
-Building them in code gives every panel the same datasource variable, a unit and a description.
+Building them in code gives every panel the same datasource variable, a unit and a description. Their
+thresholds come from prometheus/mixin/thresholds.yml, the one source the alert rules are rendered from too.
 After an edit run `python3 grafana/generate.py`; `--check` exits 1 when the committed JSON is stale
 (tests/test_dashboards.py runs it).
 """
@@ -14,6 +15,16 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "dashboards"
+sys.path.insert(0, str(OUT.parents[1] / "prometheus" / "mixin"))
+import thresholds as mixin  # noqa: E402  the alerts' and dashboards' thresholds, written once
+
+LIMITS = mixin.load()  # by alert, and the dashboards' own colours
+TLS = LIMITS["SPSETLSCertExpiringSoon"]
+AVAILABILITY = LIMITS["dashboards"]["availability"]
+PROBE_AGE = {color: mixin.seconds(age) for color, age in LIMITS["dashboards"]["probe_age"].items()}
+CLOCK_SKEW = mixin.seconds(LIMITS["SPSEServerClockSkew"]["offset"])
+# A clock with fewer sources answering is one loss from unvalidated: SPSETimeSourcesAtRisk's count.
+SAFE_SOURCES = LIMITS["SPSETimeSourcesAtRisk"]["sources"]
 SCHEMA_VERSION = 42  # dashboard JSON version of the pinned Grafana image (13.2.3)
 DATASOURCE_UID = "spse-prometheus"  # fixed in grafana/provisioning/datasources/spse.yml
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -331,7 +342,8 @@ def overview() -> dict:
              "percentunit",
              [query(f"avg_over_time(spse_http_probe_success{{{TARGET}}}[$__range])", "{{site}} {{target}}",
                     instant=True)],
-             steps=thresholds("red", (0.95, "orange"), (0.99, "green")), decimals=2, min=0, max=1),
+             steps=thresholds("red", (AVAILABILITY["orange"], "orange"), (AVAILABILITY["green"], "green")), decimals=2,
+             min=0, max=1),
         stat("Last HTTP status / Status HTTP terakhir",
              "Status code of the last probe's final response; 0 means no HTTP answer. ID: Kode status HTTP "
              "terakhir; 0 berarti tidak ada jawaban.",
@@ -340,11 +352,12 @@ def overview() -> dict:
                                                       (500, "red"))),
         stat("TLS certificate expires in / Sertifikat TLS berakhir",
              "Time left until the certificate the SPSE site served expires (https targets only); orange under "
-             "14 days, red under 3 (the SPSETLSCertExpiringSoon alerts). ID: Sisa waktu sampai sertifikat "
-             "TLS situs SPSE kedaluwarsa.",
+             f"{mixin.words(TLS['warning'], 'en')}, red under {mixin.days(TLS['critical'])} (the "
+             "SPSETLSCertExpiringSoon alerts). ID: Sisa waktu sampai sertifikat TLS situs SPSE kedaluwarsa.",
              "s", [query(f"spse_tls_cert_expiry_timestamp_seconds{{{TARGET}}} - time()", "{{site}} {{target}}",
                          instant=True)],
-             steps=thresholds("red", (3 * 86400, "orange"), (14 * 86400, "green"))),
+             steps=thresholds("red", *((mixin.seconds(TLS[level]), color)
+                                       for level, color in (("critical", "orange"), ("warning", "green"))))),
         timeline("SPSE up/down over time / Status SPSE dari waktu ke waktu",
                  "Each SPSE target's probe result on the time axis. ID: Hasil pemeriksaan tiap situs SPSE "
                  "sepanjang waktu.",
@@ -376,10 +389,11 @@ def overview() -> dict:
                    size=(8, 8), stack=True),
         timeseries("SPSE server clock skew / Selisih jam server SPSE",
                    "SPSE server's Date header minus the NTP-corrected reference time (+-0.5 s resolution); the "
-                   "dashed lines at +-5 s are the SPSEServerClockSkew alert's threshold. ID: Selisih jam server "
-                   "SPSE terhadap waktu acuan NTP.",
+                   f"dashed lines at +-{CLOCK_SKEW} s are the SPSEServerClockSkew alert's threshold. ID: Selisih "
+                   "jam server SPSE terhadap waktu acuan NTP.",
                    "s", [query(f"spse_http_server_clock_offset_seconds{{{TARGET}}}", "{{site}} {{target}}")],
-                   size=(8, 8), steps=thresholds("red", (-5, "green"), (5, "red")), threshold_style="dashed"),
+                   size=(8, 8), steps=thresholds("red", (-CLOCK_SKEW, "green"), (CLOCK_SKEW, "red")),
+                   threshold_style="dashed"),
         row("Clock (NTP) / Jam (NTP)"),
         stat("Time sources answering / Sumber waktu yang menjawab",
              "How many of the SPSE server's own NTP sources (clock.servers) answered in the last round. 0 means "
@@ -387,7 +401,7 @@ def overview() -> dict:
              "yang menjawab; 0 berarti SPSE tidak dapat memvalidasi waktunya.",
              "short", [query(f"spse_clock_sources_reachable{{{SITE}}}", "{{site}} answering", instant=True),
                        query(f"spse_clock_sources_configured{{{SITE}}}", "{{site}} configured", instant=True)],
-             size=(6, 8), steps=thresholds("red", (1, "orange"), (2, "green")),
+             size=(6, 8), steps=thresholds("red", (1, "orange"), (SAFE_SOURCES, "green")),
              overrides=[by_name(".*configured$", fixed("blue"))]),
         clock_offset_panel(size=(9, 8)),
         timeline("Time sources over time / Sumber waktu dari waktu ke waktu",
@@ -443,7 +457,8 @@ def overview() -> dict:
              "pemeriksaan selesai (menurut jam Prometheus).",
              "s", [query(f"time() - max_over_time(timestamp(changes(spse_probe_rounds_total{{{SITE}}}[30s]) > 0)[1h:])",
                          "{{site}} {{probe}} {{name}}", instant=True)],
-             size=(6, 8), steps=thresholds("green", (60, "orange"), (300, "red")), color_mode="value"),
+             size=(6, 8), steps=thresholds("green", (PROBE_AGE["orange"], "orange"), (PROBE_AGE["red"], "red")),
+             color_mode="value"),
         stat("Exporter scraped / Exporter terjangkau",
              "Whether Prometheus could scrape each site's exporter. DOWN here explains empty panels above. ID: "
              "Apakah Prometheus dapat mengambil metrik exporter; DOWN menjelaskan panel yang kosong.",
@@ -516,7 +531,7 @@ def incident() -> dict:
                  "How many NTP sources answered each round; 0 (red) means the clock cannot be validated. ID: "
                  "Jumlah sumber NTP yang menjawab; 0 berarti jam tidak dapat divalidasi.",
                  "short", [query(f"spse_clock_sources_reachable{{{SITE}}}", "{{site}} answering / menjawab")],
-                 [], size=(12, 8), steps=thresholds("red", (1, "orange"), (2, "green"))),
+                 [], size=(12, 8), steps=thresholds("red", (1, "orange"), (SAFE_SOURCES, "green"))),
         http_status_timeline(size=(12, 8)),
         failures("spse_http_probe_failures_total", TARGET, "site, target, reason", "{{site}} {{target}}: {{reason}}",
                  "SPSE", size=(12, 8)),

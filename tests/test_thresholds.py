@@ -31,6 +31,9 @@ RUNBOOK_QUOTES = {
     "UpstreamGatewayLost": ("for",), "UpstreamNationalLost": ("for",), "UpstreamGlobalLost": ("for", "keep_firing_for"),
     "UpstreamDegraded": ("for",), "SPSEExporterDown": ("for",), "NotificationsFailing": ("for",),
 }
+# The exporter's defaults that sections of the runbook quote.
+RUNBOOK_DEFAULTS = {"SPSEProbesStale": ("interval", "app_interval"), "SPSEApplicationDown": ("app_interval",),
+                    "SPSEDataStale": ("data_max_age",)}
 # Which thresholds each row of the alert tables in README.md and docs/alerting.md quotes (English).
 README_QUOTES = {
     "SPSEDown": ("for",), "SPSEGatewayTimeout": ("window",), "SPSEServerErrors": ("ratio", "for"),
@@ -44,11 +47,6 @@ ALERTING_QUOTES = README_QUOTES | {
     "SPSEGatewayTimeout": ("answers", "window"), "UpstreamLost": ("for", "keep_firing_for"),
     "SPSEProbesStale": ("for",), "NotificationsNotConfigured": ("for",),
 }
-
-
-# The exporter's defaults that sections of the runbook quote.
-RUNBOOK_DEFAULTS = {"SPSEProbesStale": ("interval", "app_interval"), "SPSEApplicationDown": ("app_interval",),
-                    "SPSEDataStale": ("data_max_age",)}
 
 
 def threshold(alert: str, key: str) -> object:

@@ -29,7 +29,7 @@ RUNBOOK_QUOTES = {
     "SPSEDataStale": ("for",), "SPSETLSCertExpiringSoon": ("warning", "critical"), "ClockUnvalidated": ("for",),
     "ClockOffsetHigh": ("offset", "for"), "SPSETimeSourcesAtRisk": ("sources", "for"),
     "UpstreamGatewayLost": ("for",), "UpstreamNationalLost": ("for",), "UpstreamGlobalLost": ("for", "keep_firing_for"),
-    "UpstreamDegraded": ("for",), "SPSEExporterDown": ("for",), "NotificationsFailing": ("for",),
+    "UpstreamDegraded": ("ratio", "for"), "SPSEExporterDown": ("for",), "NotificationsFailing": ("for",),
 }
 # The exporter's defaults that sections of the runbook quote.
 RUNBOOK_DEFAULTS = {"SPSEProbesStale": ("interval", "app_interval"), "SPSEApplicationDown": ("app_interval",),
@@ -40,7 +40,7 @@ README_QUOTES = {
     "SPSESlowResponses": ("p90", "for"), "SPSEServerClockSkew": ("offset", "for"), "SPSEApplicationDown": ("for",),
     "SPSEDataStale": ("for",), "SPSETLSCertExpiringSoon": ("warning", "critical"), "ClockUnvalidated": ("for",),
     "ClockOffsetHigh": ("offset", "for"), "SPSETimeSourcesAtRisk": ("sources", "for"), "UpstreamLost": ("for",),
-    "UpstreamDegraded": ("for",), "SPSEExporterDown": ("for",), "SPSEConfigReloadFailed": ("for",),
+    "UpstreamDegraded": ("ratio", "for"), "SPSEExporterDown": ("for",), "SPSEConfigReloadFailed": ("for",),
     "NotificationsFailing": ("for",),
 }
 ALERTING_QUOTES = README_QUOTES | {
@@ -63,8 +63,8 @@ def forms(value: object, language: str, compact: bool = False) -> list[str]:
             number, unit = mixin.duration(value)
             found += [f"{number}{unit}", f"{number} {unit}"]
         return found
-    if isinstance(value, float) and value < 1:
-        return [mixin.FORMATS["percent"](value)]
+    if isinstance(value, float):
+        return [mixin.words(value, language), mixin.percent(value)]
     return [str(value)]
 
 
@@ -161,6 +161,7 @@ def test_a_wrong_name_format_or_duration_is_an_error_naming_it():
         mixin.days("36h")
     assert [mixin.words(value, "en") for value in ("1m", "30s", "14d")] == ["1 minute", "30 seconds", "14 days"]
     assert [mixin.words(value, "id") for value in ("1m", "8h")] == ["1 menit", "8 jam"]
+    assert [mixin.words(value, "id") for value in (0.5, 0.25)] == ["separuh", "25%"]
 
 
 def test_a_quote_is_the_whole_number():

@@ -26,6 +26,8 @@ DURATION = re.compile(r"([0-9]+)([smhd])")
 # Seconds, English and Indonesian name of each duration unit.
 UNITS = {"s": (1, "second", "detik"), "m": (60, "minute", "menit"), "h": (3600, "hour", "jam"),
          "d": (86400, "day", "hari")}
+# Shares the texts name in words (English, Indonesian); any other is a percentage.
+SHARES = {0.5: ("half", "separuh")}
 
 
 def load(path: Path = SOURCE) -> dict[str, dict]:
@@ -45,8 +47,15 @@ def seconds(value: object) -> int:
     return number * UNITS[unit][0]
 
 
+def percent(value: object) -> str:
+    return f"{float(value) * 100:g}%"
+
+
 def words(value: object, language: str) -> str:
-    """A duration as the alert texts say it: "2 minutes" (en), "2 menit" (id)."""
+    """A duration or a share as the alert texts say it: "2 minutes", "half" (en); "2 menit", "separuh" (id)."""
+    if isinstance(value, float):
+        english, indonesian = SHARES.get(value, (percent(value), percent(value)))
+        return indonesian if language == "id" else english
     number, unit = duration(value)
     _, english, indonesian = UNITS[unit]
     if language == "id":
@@ -63,7 +72,7 @@ def days(value: object) -> str:
 
 FORMATS = {"en": lambda value: words(value, "en"), "id": lambda value: words(value, "id"),
            "seconds": lambda value: str(seconds(value)), "days": days,
-           "percent": lambda value: f"{float(value) * 100:g}%"}
+           "percent": percent}
 
 
 def render(template: str, thresholds: dict[str, dict]) -> str:

@@ -68,8 +68,18 @@ def forms(value: object, language: str, compact: bool = False) -> list[str]:
     return [str(value)]
 
 
+# "2 minutes " before a quote: the quote is the tail of a compound duration.
+COMPOUND_HEAD = re.compile(r"\d (?:%s)s? $" % "|".join(name for _, *names in mixin.UNITS.values() for name in names))
+
+
 def quoted(text: str, value: object, language: str, compact: bool = False) -> bool:
-    return any(re.search(rf"(?<![\d.,]){re.escape(form)}(?![\d%])", text) for form in forms(value, language, compact))
+    """Whether the text says the value as a whole: not in a longer number, nor as the tail of a compound duration
+    ("30 seconds" in "2 minutes 30 seconds")."""
+    for form in forms(value, language, compact):
+        for match in re.finditer(rf"(?<![\d.,]){re.escape(form)}(?![\d%])", text):
+            if not COMPOUND_HEAD.search(text[:match.start()]):
+                return True
+    return False
 
 
 def runbook_section(alert: str) -> str:
@@ -170,6 +180,7 @@ def test_a_quote_is_the_whole_number():
     assert quoted("over 5s for", "5s", "en", compact=True) and not quoted("over 5s for", "5s", "en")
     assert quoted("over 25% of", 0.25, "en") and not quoted("over 125% of", 0.25, "en")
     assert quoted("fewer than 2 sources", 2, "en") and not quoted("fewer than 20 sources", 2, "en")
+    assert quoted("every 30 seconds", "30s", "en") and not quoted("after 2 minutes 30 seconds", "30s", "en")
 
 
 @pytest.mark.parametrize("alert", sorted(RUNBOOK_QUOTES.keys() | RUNBOOK_DEFAULTS.keys()))
@@ -209,6 +220,11 @@ def test_the_exporters_defaults_are_the_ones_the_rules_assume():
     assert target.spse.data_max_age == mixin.seconds(defaults["data_max_age"])
     # SPSEApplicationDown waits for two failed application checks at the default interval.
     assert mixin.seconds(LIMITS["SPSEApplicationDown"]["for"]) == 2 * target.spse.app_interval
+    # A probe that times out fails (SPSEDown's): SPSESlowResponses must see slowness before the default timeout.
+    assert mixin.seconds(LIMITS["SPSESlowResponses"]["p90"]) < target.timeout
+    # SPSEGatewayTimeout's count of 504s must fit in the probes its window holds at the default interval.
+    gateway_timeout = LIMITS["SPSEGatewayTimeout"]
+    assert gateway_timeout["answers"] <= mixin.seconds(gateway_timeout["window"]) / target.interval
 
 
 def test_probes_at_the_default_intervals_are_watched_for_staleness_in_the_shortest_windows():

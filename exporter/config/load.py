@@ -27,7 +27,7 @@ import dns.name
 import httpx
 import yaml
 
-EXAMPLE_CONFIG = Path(__file__).parent / "examples" / "spse.yml"
+EXAMPLE_CONFIG = Path(__file__).parent.parent / "examples" / "spse.yml"
 # A config of a thousand targets is about 130 kB; a file past this is a mistake (a log, an image), not
 # read into memory and parsed for minutes.
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -9,38 +9,33 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import os
 import re
 import ssl
-import stat
 import sys
-import zoneinfo
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone, tzinfo
+from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import dns.exception
 import dns.name
-import httpx
-import yaml
+
+from exporter.config.durations import format_duration, parse_duration
+from exporter.config.errors import ConfigError, join, type_name
+from exporter.config.model import (Check, ClockConfig, Config, Endpoint, HostTimeConfig, SpseConfig, Target,
+                                   TimeSource, TLSConfig, UpstreamGroup)
+from exporter.config.network import check_url, parse_endpoint
+from exporter.config.secrets import secrets_in
+from exporter.config.strict_yaml import parse_yaml, read_text
+from exporter.config.tls import is_sni_name, make_ssl_context
+from exporter.config.zones import parse_zone
 
 EXAMPLE_CONFIG = Path(__file__).parent.parent / "examples" / "spse.yml"
-# A config of a thousand targets is about 130 kB; a file past this is a mistake (a log, an image), not
-# read into memory and parsed for minutes.
-MAX_CONFIG_BYTES = 1024 * 1024
-# YAML nesting; the config's own goes 4 deep (targets[0].tls.ca_file). PyYAML's scanner slows with depth
-# (seconds at 1,000 levels) and its composer ends in RecursionError, so deeper is refused early.
-MAX_NESTING = 32
+# What docker compose leaves on the host when SPSE_CONFIG_FILE's file did not exist (README, Quick start).
+DIRECTORY_HINT = ("; docker creates a directory where a file to mount is missing: remove it and copy your config to "
+                  "that path (SPSE_CONFIG_FILE)")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-DURATION_RE = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
-MAX_DURATION = 366 * 86400  # no setting here means more than a year: a longer one is a typo, not a wish
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # RFC 9110 field values: visible characters, space and tab; CR, LF, NUL and the rest of C0 and DEL
 # would split the request or be rejected by the server.
@@ -50,9 +45,6 @@ SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "MB": 10**6, "GB": 10**9,
               "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 DNS_RECORD_TYPES = ("A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME")
 CHECK_SCHEMES = ("tcp", "dns", "ntp", "http", "https")
-# Probes send no credentials from a URL, and URLs are shown in /probes, logs and the `check` label.
-URL_CREDENTIALS = "has a user name or password, which probes never send and /probes, logs and metrics would show"
-SECRET_MIN_LENGTH = 6  # shorter parts of a query or header are no credential; hiding them would garble the log
 HTTP_METHODS = ("GET", "HEAD")
 IP_PROTOCOLS = ("ip4", "ip6")
 # Upstream groups the alert rules read (gateway -> national/global -> clock -> SPSE); any other group
@@ -68,239 +60,6 @@ DEFAULT_INTERVAL = 15.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_NTP_PORT = 123
 DEFAULT_DNS_PORT = 53
-# Indonesia's three zones by their usual names; none has daylight saving time.
-INDONESIAN_ZONES = {"WIB": timezone(timedelta(hours=7), "WIB"), "WITA": timezone(timedelta(hours=8), "WITA"),
-                    "WIT": timezone(timedelta(hours=9), "WIT")}
-
-
-class ConfigError(Exception):
-    """A config problem, naming the file and the key path it was found at."""
-
-    def __init__(self, source: str, path: str, message: str):
-        self.source, self.path, self.message = source, path, message
-        where = f"{path}: " if path else ""
-        super().__init__(f"{source}: {where}{message}")
-
-
-@dataclass(frozen=True)
-class TLSConfig:
-    insecure_skip_verify: bool = False
-    ca_file: str | None = None
-    server_name: str | None = None
-
-
-@dataclass(frozen=True)
-class SpseConfig:
-    """SPSE-aware checks of one target (`spse:` in the config)."""
-
-    timezone: str = "WIB"  # the site's zone, for "Update terakhir"
-    zone: tzinfo = INDONESIAN_ZONES["WIB"]
-    data_max_age: float = 28800.0  # SPSEDataStale's threshold in working time (one working day), exported
-    app_check: bool = True
-    app_interval: float = 300.0  # the application check's own, longer interval
-    holidays: tuple[tuple[date, date], ...] = ()  # the config's non-working days: (first, last) ranges
-
-    def is_holiday(self, day: date) -> bool:
-        """Whether `day`, a date in the site's zone, is one of the config's holidays."""
-        return any(first <= day <= last for first, last in self.holidays)
-
-
-@dataclass(frozen=True)
-class Target:
-    """One SPSE site to probe over HTTP(S)."""
-
-    name: str
-    url: str
-    interval: float
-    timeout: float
-    method: str = "GET"
-    valid_status_codes: tuple[int, ...] = ()
-    fail_if_body_matches: tuple[re.Pattern, ...] = ()
-    fail_if_body_not_matches: tuple[re.Pattern, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
-    ip_protocol: str = "ip4"
-    ip_protocol_fallback: bool = True
-    max_redirects: int = 10
-    body_size_limit: int = 1024 * 1024
-    tls: TLSConfig = TLSConfig()
-    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
-    spse: SpseConfig | None = None
-    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)  # secrets_in(url, headers)
-
-    def status_is_valid(self, code: int) -> bool:
-        if self.valid_status_codes:
-            return code in self.valid_status_codes
-        return 200 <= code <= 299
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class TimeSource:
-    """One NTP server: one of SPSE's own sources (role "spse") or a reference that only measures the offset."""
-
-    server: str  # as written in the config: the `server` label
-    endpoint: Endpoint
-    role: str  # "spse" or "reference"
-    via: str = ""  # the upstream group its path goes through (national/global), if the operator said so
-
-
-@dataclass(frozen=True)
-class ClockConfig:
-    sources: tuple[TimeSource, ...]  # SPSE's own first, then the references
-    interval: float
-    timeout: float
-    host_kernel: bool = False  # also read the kernel's verdict (adjtimex): the exporter runs on the SPSE host
-
-    @property
-    def servers(self) -> tuple[str, ...]:
-        """SPSE's own sources: the ones ClockUnvalidated watches."""
-        return tuple(source.server for source in self.sources if source.role == "spse")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One upstream reachability check, parsed from its URL."""
-
-    url: str
-    kind: str  # tcp, dns, ntp, http, https
-    endpoint: Endpoint
-    query_name: str = ""
-    query_type: str = "A"
-    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
-    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)  # secrets_in(url) of http(s) checks
-
-
-@dataclass(frozen=True)
-class UpstreamGroup:
-    name: str
-    checks: tuple[Check, ...]
-    interval: float
-    timeout: float
-
-
-@dataclass(frozen=True)
-class HostTimeConfig:
-    """`host_time:`: read the host's own time daemon and group its sources by what this config says of them."""
-
-    daemon: str  # auto (chrony if it answers, else ntpsec, else none), chrony or ntpsec
-    chronyc: tuple[str, ...]  # the command and its options, before `-c sources`
-    ntpq: tuple[str, ...]  # the same for ntpsec's ntpq
-    national_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-    # (host, group) of every time server and upstream check host this config groups, clock.servers first
-    known_hosts: tuple[tuple[str, str], ...]
-    interval: float
-    timeout: float
-
-
-@dataclass(frozen=True)
-class Config:
-    source: str
-    interval: float
-    timeout: float
-    targets: tuple[Target, ...]
-    clock: ClockConfig | None
-    upstream: tuple[UpstreamGroup, ...]
-    host_time: HostTimeConfig | None = None
-
-    def summary(self) -> str:
-        checks = sum(len(g.checks) for g in self.upstream)
-        sources = len(self.clock.servers) if self.clock else 0
-        references = len(self.clock.sources) - sources if self.clock else 0
-        groups = ", ".join(f"{g.name}={len(g.checks)}" for g in self.upstream) or "none"
-        return (f"{self.source}: OK: {len(self.targets)} SPSE target(s), {sources} SPSE time source(s) "
-                f"+ {references} reference(s), "
-                f"{len(self.upstream)} upstream group(s) with {checks} check(s) ({groups}); "
-                f"interval {format_duration(self.interval)}, timeout {format_duration(self.timeout)}")
-
-
-def parse_duration(value: Any) -> float:
-    """Parse a Prometheus duration such as ``15s``, ``1m30s`` or ``500ms`` into seconds."""
-    if not isinstance(value, str) or not value:
-        raise ValueError("must be a duration string such as 15s or 1m")
-    match = DURATION_RE.match(value)
-    if not match or not any(match.groups()):
-        raise ValueError(f"{value!r} is not a duration (use forms like 500ms, 15s, 1m, 1h30m)")
-    seconds = sum(int(g) * unit for g, unit in zip(match.groups(), DURATION_UNITS) if g)
-    if seconds <= 0:
-        raise ValueError("must be greater than zero")
-    if seconds > MAX_DURATION:
-        raise ValueError(f"{value!r} is longer than a year (366d at most)")
-    return float(seconds)
-
-
-def format_duration(seconds: float) -> str:
-    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
-
-
-class DuplicateKeyError(yaml.YAMLError):
-    """A mapping lists a key twice: plain YAML loading would keep the last one silently."""
-
-    def __init__(self, path: str, line: int, first_line: int):
-        super().__init__(f"{path}: duplicate key")
-        self.path, self.line, self.first_line = path, line, first_line
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys, naming the key path and both lines, and nesting
-    deeper than MAX_NESTING."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        if self._depth >= MAX_NESTING:
-            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels",
-                                              self.peek_event().start_mark)
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_document(self, node):
-        self._paths = {}
-        stack = [(node, "")]
-        while stack:  # iterative with a visited set: aliases may form cycles
-            current, path = stack.pop()
-            if id(current) in self._paths:
-                continue
-            self._paths[id(current)] = path
-            if isinstance(current, yaml.MappingNode):
-                stack.extend((value, join(path, str(key.value))) for key, value in current.value
-                             if isinstance(key, yaml.ScalarNode))
-            elif isinstance(current, yaml.SequenceNode):
-                stack.extend((item, f"{path}[{i}]") for i, item in enumerate(current.value))
-        return super().construct_document(node)
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # merged keys may be overridden: that is what << is for
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.setdefault(key, key_node)
-                except TypeError:
-                    continue  # unhashable: SafeLoader reports it
-                if first is not key_node:
-                    path = join(self._paths.get(id(node), ""), str(key_node.value))
-                    raise DuplicateKeyError(path, key_node.start_mark.line + 1, first.start_mark.line + 1)
-        return super().construct_mapping(node, deep)
-
-
-# Dates stay text (holidays: 2026-12-25), so a bad one is an error naming its key, not a bare YAML error.
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 class _Reader:
@@ -416,41 +175,7 @@ class _Reader:
         return timeout if timeout is not None else min(DEFAULT_TIMEOUT, round(interval * 0.8, 3))
 
 
-def join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
-
-def type_name(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
-
-def parse_endpoint(text: str, default_port: int | None) -> Endpoint:
-    """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; raise ValueError naming the problem."""
-    if default_port is not None and ":" in text and is_ip_literal(text):
-        return Endpoint(text, default_port)  # as chrony takes `server 2001:db8::1`: no port can be meant
-    parts = urlsplit(f"//{text}")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError as err:
-        raise ValueError(f"bad port in {text!r}: {err}") from None
-    if not host or parts.path or parts.query or parts.username:
-        raise ValueError(f"{text!r} is not host or host:port")
-    if port is None:
-        if default_port is None:
-            raise ValueError(f"{text!r} needs a port")
-        port = default_port
-    if port == 0:
-        raise ValueError(f"port 0 in {text!r} is not usable")
-    return Endpoint(host, port)
-
-
-def make_ssl_context(tls: TLSConfig) -> ssl.SSLContext:
-    """A client TLS context, built at config load: loading CA files per probe costs CPU."""
-    context = ssl.create_default_context(cafile=tls.ca_file)
-    if tls.insecure_skip_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def _read_tls(r: _Reader, raw: Any, path: str) -> TLSConfig:
@@ -463,20 +188,10 @@ def _read_tls(r: _Reader, raw: Any, path: str) -> TLSConfig:
     if tls.ca_file is not None:
         if not isinstance(tls.ca_file, str) or not Path(tls.ca_file).is_file():
             raise r.fail(join(path, "ca_file"), f"file {tls.ca_file!r} does not exist")
-    if tls.server_name is not None and not _is_sni_name(tls.server_name):
+    if tls.server_name is not None and not is_sni_name(tls.server_name):
         raise r.fail(join(path, "server_name"), "must be a host name")
     return tls
 
-
-def _is_sni_name(name: Any) -> bool:
-    """A name TLS can send: the ssl module refuses NUL and empty or over-long labels at every handshake."""
-    if not isinstance(name, str) or not name or "\0" in name:
-        return False
-    try:
-        name.encode("idna")
-    except UnicodeError:
-        return False
-    return True
 
 
 TARGET_KEYS = ("name", "url", "interval", "timeout", "method", "valid_status_codes",
@@ -484,18 +199,6 @@ TARGET_KEYS = ("name", "url", "interval", "timeout", "method", "valid_status_cod
                "ip_protocol_fallback", "max_redirects", "body_size_limit", "tls", "spse")
 SPSE_KEYS = ("timezone", "data_max_age", "app_check", "app_interval")
 
-
-def parse_zone(name: Any) -> tzinfo:
-    """WIB, WITA, WIT or an IANA zone name such as Asia/Makassar; raise ValueError otherwise."""
-    if not isinstance(name, str) or not name:
-        raise ValueError("must be WIB, WITA, WIT or an IANA zone name such as Asia/Makassar")
-    if name.upper() in INDONESIAN_ZONES:
-        return INDONESIAN_ZONES[name.upper()]
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long for a file
-        raise ValueError(f"unknown time zone {name[:64]!r} (use WIB, WITA, WIT or an IANA name such as "
-                         "Asia/Makassar)") from None
 
 
 def _read_holidays(r: _Reader, raw: Any) -> tuple[tuple[date, date], ...]:
@@ -557,22 +260,8 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
     if not isinstance(url, str):
         raise r.fail(join(path, "url"), f"must be a string, got {type_name(url)}")
     try:
-        parts = urlsplit(url)
-    except ValueError as err:  # e.g. an unclosed [ of an IPv6 address
-        raise r.fail(join(path, "url"), str(err)) from None
-    if parts.scheme not in ("http", "https"):
-        raise r.fail(join(path, "url"), "scheme must be http or https")
-    try:
-        parts.port
+        check_url(url, ("http", "https"), "scheme must be http or https", "send them with headers: {Authorization: ...}")
     except ValueError as err:
-        raise r.fail(join(path, "url"), f"bad port: {err}") from None
-    if not parts.hostname:
-        raise r.fail(join(path, "url"), "has no host")
-    if parts.username is not None or parts.password is not None:
-        raise r.fail(join(path, "url"), f"{URL_CREDENTIALS}: send them with headers: {{Authorization: ...}}")
-    try:
-        httpx.URL(url)  # the probe's HTTP client refuses what it cannot send, e.g. control characters
-    except httpx.InvalidURL as err:
         raise r.fail(join(path, "url"), str(err)) from None
     interval, timeout = r.timing(raw, path, interval, timeout)
     timeout = r.settle(interval, timeout)
@@ -669,23 +358,12 @@ def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None
 
 def parse_check(url: str) -> Check:
     """Parse one upstream check URL; raise ValueError saying what is wrong."""
-    parts = urlsplit(url)
-    if parts.scheme == "icmp":
+    if urlsplit(url).scheme == "icmp":
         raise ValueError("icmp checks are not supported (they need raw-socket privileges); "
                          "use tcp://host:port, dns://, ntp:// or http(s)://")
-    if parts.scheme not in CHECK_SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(CHECK_SCHEMES)}")
-    try:
-        port = parts.port
-    except ValueError as err:
-        raise ValueError(f"bad port: {err}") from None
-    host = parts.hostname
-    if not host:
-        raise ValueError("has no host")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(f"{URL_CREDENTIALS}: remove them (an http(s) check counts a 401 as an answer)")
-    if port == 0:
-        raise ValueError("port 0 is not usable")
+    parts = check_url(url, CHECK_SCHEMES, f"scheme must be one of {', '.join(CHECK_SCHEMES)}",
+                      "remove them (an http(s) check counts a 401 as an answer)")
+    host, port = parts.hostname, parts.port
     if parts.scheme == "tcp":
         if port is None:
             raise ValueError("tcp checks need a port, e.g. tcp://host:443")
@@ -713,24 +391,9 @@ def parse_check(url: str) -> Check:
             raise ValueError(f"type must be one of {', '.join(DNS_RECORD_TYPES)}")
         return Check(url, "dns", Endpoint(host, port or DEFAULT_DNS_PORT), query_name=name, query_type=qtype)
     default_port = 443 if parts.scheme == "https" else 80
-    try:
-        httpx.URL(url)  # the probe's HTTP client refuses what it cannot send, e.g. control characters
-    except httpx.InvalidURL as err:
-        raise ValueError(str(err)) from None
     context = make_ssl_context(TLSConfig()) if parts.scheme == "https" else None
     return Check(url, parts.scheme, Endpoint(host, port or default_port), ssl_context=context, secrets=secrets_in(url))
 
-
-def secrets_in(url: str, headers: Iterable[tuple[str, str]] = ()) -> tuple[str, ...]:
-    """What of a URL and its (name, value) headers may be a credential, for the probes to keep
-    out of logs and messages: the query string and each value in it, each header value and each of its words
-    (the token after "Bearer"). A user name or password in a URL is refused at load."""
-    query = urlsplit(url).query
-    found = {query, *(value for _, value in parse_qsl(query, keep_blank_values=True)),
-             *(part.partition("=")[2] for part in query.split("&"))}  # as written, before percent-decoding
-    for _, value in headers:
-        found.update((value, *value.split()))
-    return tuple(sorted(s for s in found if len(s) >= SECRET_MIN_LENGTH))
 
 
 def _read_upstream(r: _Reader, raw: Any, interval: float, timeout: float) -> tuple[UpstreamGroup, ...]:
@@ -764,18 +427,7 @@ def _read_upstream(r: _Reader, raw: Any, interval: float, timeout: float) -> tup
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Parse and validate config text; raise ConfigError on the first problem."""
     r = _Reader(source)
-    try:
-        raw = yaml.load(text, Loader=_StrictLoader)
-    except DuplicateKeyError as err:
-        raise ConfigError(source, err.path, f"duplicate key at line {err.line} (first at line {err.first_line}); "
-                                            "remove one of them") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(source, where, f"invalid YAML: {problem}") from None
-    except (ValueError, TypeError, RecursionError) as err:
-        raise ConfigError(source, "", f"invalid YAML: {err}") from None
+    raw = parse_yaml(text, source)
     if raw is None:
         raise r.fail("", "is empty")
     raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream", "holidays", "host_time"))
@@ -812,28 +464,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError naming the file."""
     source = str(path)
-    try:
-        # O_NONBLOCK: opening a FIFO that nobody writes to would wait forever.
-        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # open() itself refuses a directory
-                raise ConfigError(source, "", "cannot read: it is a FIFO, device or socket, not a regular file")
-            data = file.read(MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError(source, "", f"cannot read: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB, "
-                                          "the most a config file may be")
-        text = data.decode("utf-8")
-    except IsADirectoryError as err:
-        # What docker compose leaves on the host when SPSE_CONFIG_FILE's file did not exist (README, Quick start).
-        raise ConfigError(source, "", f"cannot read: {err}; docker creates a directory where a file to mount is "
-                                      "missing: remove it and copy your config to that path (SPSE_CONFIG_FILE)") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(source, "", f"cannot read: {err}") from None
+    text = read_text(path, source, DIRECTORY_HINT)
     return parse_config(text, source)
 
 
-def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

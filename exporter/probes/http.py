@@ -23,6 +23,7 @@ from cryptography import x509
 
 from exporter import __version__
 from exporter.config import Target
+from exporter.config.network import check_url
 from exporter.probes import ProbeFailure, ProbeResult, spse_page
 from exporter.probes.kind import Health, ProbeKey, ProbeKind
 from exporter.probes.resolve import resolve
@@ -301,13 +302,11 @@ async def fetch(target: Target, session: Session, url: str, method: str, headers
 def _redirect_url(url: str, seen: Observation) -> str:
     """The absolute URL a redirect's Location names; ProbeFailure("protocol") for one no request can go to."""
     try:
-        parts = urlsplit(urljoin(url, seen.location))
-        usable = seen.location and parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
-        httpx.URL(parts.geturl())  # what httpx will not send: control characters, a URL over 64 kB
-    except (ValueError, httpx.InvalidURL):  # also a bad port or an unclosed [ of an IPv6 address
-        usable = False
-    if not usable:
-        raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location")
+        if not seen.location:
+            raise ValueError("no Location")
+        parts = check_url(urlsplit(urljoin(url, seen.location)).geturl(), ("http", "https"), "not http(s)", None)
+    except ValueError:  # also a bad port or an unclosed [ of an IPv6 address
+        raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location") from None
     return parts.geturl()
 
 

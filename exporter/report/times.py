@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Indonesia's three zones by the names everyone uses; the IANA names are accepted as well.
-ZONE_NAMES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+from exporter.config.zones import ZONES
+
+# Indonesia's three zones by the names everyone uses (the config's table); the IANA names are accepted as well.
+ZONE_NAMES = {name: iana for name, (_, iana) in ZONES.items()}
 ABBREVIATIONS = {iana: name for name, iana in ZONE_NAMES.items()}
 # Other IANA names that share the Indonesian zones (e.g. Asia/Pontianak is WIB).
 ABBREVIATIONS.update({"Asia/Pontianak": "WIB"})
@@ -33,7 +35,7 @@ def zone(name: str) -> ZoneInfo:
 
 def zone_at_offset(seconds: float) -> tzinfo:
     """The Indonesian zone with this UTC offset (25200 is WIB), else a fixed offset."""
-    name = {25200: "WIB", 28800: "WITA", 32400: "WIT"}.get(int(seconds))
+    name = {hours * 3600: name for name, (hours, _) in ZONES.items()}.get(int(seconds))
     return zone(name) if name else timezone(timedelta(seconds=seconds))
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
-import yaml
+
+from exporter.config.errors import ConfigError
+from exporter.config.strict_yaml import parse_yaml, read_text
 
 # exporter-toolkit's client_auth_type values that Python's ssl module can honour. It has no way to ask
 # for a certificate without verifying it, so RequestClientCert and RequireAnyClientCert are refused
@@ -129,9 +131,14 @@ def load_web_config(path: str) -> WebConfig:
     """Read and validate a web config file; relative file names are relative to it."""
     source = str(path)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise WebConfigError(f"{source}: cannot read: {err}") from None
+        text = read_text(path, source)
+    except ConfigError as err:  # says "cannot read" itself
+        raise WebConfigError(str(err)) from None
+    try:  # the main config's loader: a duplicate key is an error, not the last one silently kept
+        raw = parse_yaml(text, source) or {}
+    except ConfigError as err:
+        where = f"{err.path}: " if err.path else ""
+        raise WebConfigError(f"{source}: cannot read: {where}{err.message}") from None
     if not isinstance(raw, dict):
         raise WebConfigError(f"{source}: must be a mapping")
     unknown = set(raw) - {"tls_server_config", "basic_auth_users"}

@@ -171,6 +171,8 @@ BAD_WEB_CONFIGS = {  # file content: words the error must carry
     "basic_auth_user: {prometheus: x}": "basic_auth_user: unknown key",
     "tls_server_config: {cert_file: a, key_file: b, min_version: TLS10}": "tls_server_config.min_version",
     "tls_server_config: [": "cannot read",
+    # The main config's strict loader: a duplicate key is an error, not the last one silently kept.
+    "basic_auth_users:\n  prometheus: '$2b$04$short'\n  prometheus: x\n": "basic_auth_users.prometheus: duplicate key at line 3",
     # Python's TLS cannot ask for a client certificate without verifying it: refused, not silently changed.
     "tls_server_config: {cert_file: a, key_file: b, client_auth_type: RequireAnyClientCert}":
         "client_auth_type: RequireAnyClientCert is not supported",

@@ -15,6 +15,7 @@ import httpx
 import yaml
 
 from exporter.exposition import sample
+from exporter.metrics import ALERTMANAGER
 from exporter.receivers import integration_receivers
 
 FAMILY = "spse_alertmanager_receiver_info"
@@ -45,7 +46,7 @@ class ReceiverInfo:
                 except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
                     log.warning("cannot read the receivers of Alertmanager at %s: %s", self.url,
                                 err or type(err).__name__)
-            self.exposition.update(("alertmanager",), {FAMILY: self._text})
+            self.exposition.update(ALERTMANAGER, {FAMILY: self._text})
 
     def _read(self) -> str:
         status = httpx.get(f"{self.url}/api/v2/status", timeout=TIMEOUT_SECONDS).raise_for_status().json()

@@ -1,4 +1,4 @@
-"""The metric contract: every family the exporter serves, and how probe results become samples.
+"""The metric contract: every family the exporter serves, and how probe results become samples in the store.
 
 Rules, dashboards and tests depend on these names and labels; the README's metric table
 lists the same families (a test keeps the two in step).
@@ -7,7 +7,6 @@ lists the same families (a test keeps the two in step).
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -17,8 +16,11 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter import __version__
 from exporter.config import ClockConfig, HostTimeConfig, Target, UpstreamGroup
+from exporter.counters import CounterStore, Rounds
 from exporter.exposition import Exposition, Family, sample
+from exporter.probe_history import ProbeHistory
 from exporter.probes import ProbeResult
+from exporter.probes.clock import source_key
 from exporter.probes.host_time import GROUPS as HOST_TIME_GROUPS
 from exporter.probes.host_time import HostTimeRound
 from exporter.probes.http import PHASES, HttpResult
@@ -44,7 +46,8 @@ PREINITIALISED_CODES = ("500", "502", "503", "504", "5xx")
 # Statuses in IANA's registry (as Python lists it) keep their own `code` label; any other only its class,
 # so a peer inventing statuses adds at most five series per target.
 REGISTERED_CODES = frozenset(HTTPStatus)
-DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30, 60)
+# Owners of the samples no probe job writes: they stay through every reload (the clock's while a time source does).
+EXPORTER, CONFIG, CLOCK, ALERTMANAGER = (ProbeKey(name) for name in ("exporter", "config", "clock", "alertmanager"))
 
 FAMILIES = [
     Family("spse_exporter_build_info", "gauge", "Always 1; the version label says which exporter build runs."),
@@ -104,32 +107,6 @@ def code_label(status: int, valid: tuple[int, ...]) -> str:
     return str(status) if status in REGISTERED_CODES or status in valid else f"{status // 100}xx"
 
 
-class _Counters:
-    """Cumulative counts for one owner; they survive reloads while the owner stays configured."""
-
-    def __init__(self, reasons: tuple[str, ...], codes: tuple[str, ...] = ()):
-        self.failures = dict.fromkeys(reasons, 0)
-        self.codes = dict.fromkeys(codes, 0)
-        self.buckets = [0] * len(DURATION_BUCKETS)
-        self.count = 0
-        self.sum = 0.0
-
-    def observe(self, duration: float) -> None:
-        self.count += 1
-        self.sum += duration
-        for i, bound in enumerate(DURATION_BUCKETS):
-            if duration <= bound:
-                self.buckets[i] += 1
-
-    def histogram(self, name: str, labels: dict) -> str:
-        lines = [sample(f"{name}_bucket", {**labels, "le": f"{bound:g}"}, count)
-                 for bound, count in zip(DURATION_BUCKETS, self.buckets)]
-        lines.append(sample(f"{name}_bucket", {**labels, "le": "+Inf"}, self.count))
-        lines.append(sample(f"{name}_sum", labels, self.sum))
-        lines.append(sample(f"{name}_count", labels, self.count))
-        return "".join(lines)
-
-
 def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
     """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
     labels, page = {"target": target.name}, result.spse
@@ -153,40 +130,29 @@ def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
 
 
 class Metrics:
-    """Turns probe results into exposition fragments and keeps the last result for the debug view."""
+    """The store the probes record into: families of samples by owner (the exposition), the owners' counters and
+    round counts, the last result of each for /probes, and the reference clock offset; `retain` forgets owners."""
 
     def __init__(self):
         self.exposition = Exposition(FAMILIES)
+        self.counters = CounterStore()
+        self.rounds = Rounds()
+        self.history = ProbeHistory()
         self.clock_offset: float | None = None
         self._loaded_at: float | None = None
-        self._counters: dict[tuple, _Counters] = {}
-        self._rounds: dict[tuple, int] = {}
-        self._last: dict[tuple, dict] = {}
-        self._last_lock = threading.Lock()
         process = CollectorRegistry()
         ProcessCollector(registry=process)  # the exporter's own CPU and memory, for its own health
         PlatformCollector(registry=process)
         self.exposition.extra = lambda: generate_latest(process)
-        self.exposition.update(("exporter",), {
+        self.exposition.update(EXPORTER, {
             "spse_exporter_build_info": sample("spse_exporter_build_info", {"version": __version__}, 1)})
-
-    def _counters_for(self, owner: tuple, reasons: tuple[str, ...], codes: tuple[str, ...] = ()) -> _Counters:
-        if owner not in self._counters:
-            self._counters[owner] = _Counters(reasons, codes)
-        counters = self._counters[owner]
-        for reason in reasons:  # a reload may have added some (spse: on): they start at 0 too
-            counters.failures.setdefault(reason, 0)
-        for code in codes:
-            counters.codes.setdefault(code, 0)
-        return counters
 
     def _staleness(self, key: ProbeKey, interval: float) -> dict[str, str]:
         """Count one completed round of a probe. Prometheus judges staleness by the counter's increase over a
         window of several intervals, on its own clock: a wrong clock on this host cannot make probes look stale."""
-        self._rounds[key] = self._rounds.get(key, 0) + 1
         labels = {"probe": key.kind, "name": key.name}
         return {
-            "spse_probe_rounds_total": sample("spse_probe_rounds_total", labels, self._rounds[key]),
+            "spse_probe_rounds_total": sample("spse_probe_rounds_total", labels, self.rounds.complete(key)),
             "spse_last_probe_timestamp_seconds": sample("spse_last_probe_timestamp_seconds", labels, round(time.time(), 3)),
             "spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval),
         }
@@ -197,19 +163,13 @@ class Metrics:
         completes a round goes stale too, and a reloaded interval counts at once, as the job restarts with it."""
         labels = {"probe": key.kind, "name": key.name}
         fragments = {"spse_probe_interval_seconds": sample("spse_probe_interval_seconds", labels, interval)}
-        if key not in self._rounds:  # kept by a reload, the counter goes on
-            self._rounds[key] = 0
+        if self.rounds.register(key):  # kept by a reload, the counter goes on
             fragments["spse_probe_rounds_total"] = sample("spse_probe_rounds_total", labels, 0)
         self.exposition.patch(key, fragments)
 
-    def _remember(self, owner: tuple, record: dict) -> None:
-        with self._last_lock:
-            self._last[owner] = {**record, "completed_at": round(time.time(), 3)}
-
     def last_results(self) -> dict[str, dict]:
         """Last result per probe, keyed "probe/name", for the debug view."""
-        with self._last_lock:
-            return {"/".join(owner): record for owner, record in sorted(self._last.items())}
+        return self.history.last_results()
 
     def config_loaded(self, success: bool) -> None:
         fragments = {"spse_config_last_reload_successful": sample("spse_config_last_reload_successful", {}, int(success))}
@@ -218,18 +178,16 @@ class Metrics:
         if self._loaded_at is not None:
             fragments["spse_config_last_reload_success_timestamp_seconds"] = sample(
                 "spse_config_last_reload_success_timestamp_seconds", {}, round(self._loaded_at, 3))
-        self.exposition.update(("config",), fragments)
+        self.exposition.update(CONFIG, fragments)
 
-    def record_http(self, target: Target, result: HttpResult) -> None:
-        owner = ProbeKey("http", target.name)
+    def record_http(self, owner: ProbeKey, target: Target, result: HttpResult) -> None:
         codes = tuple(dict.fromkeys((*map(str, target.valid_status_codes or (200,)), *PREINITIALISED_CODES)))
-        counters = self._counters_for(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
+        counters = self.counters.of(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
         counters.observe(result.duration)
         if result.status_code:
             code = code_label(result.status_code, target.valid_status_codes)
             counters.codes[code] = counters.codes.get(code, 0) + 1
-        if result.reason:
-            counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+        counters.fail(result.reason)
         labels = {"target": target.name}
         fragments = {
             "spse_http_probe_success": sample("spse_http_probe_success", labels, int(result.success)),
@@ -237,9 +195,7 @@ class Metrics:
             "spse_http_responses_total": "".join(
                 sample("spse_http_responses_total", {**labels, "code": code}, count)
                 for code, count in sorted(counters.codes.items())),  # three characters each: "2xx" after "299"
-            "spse_http_probe_failures_total": "".join(
-                sample("spse_http_probe_failures_total", {**labels, "reason": reason}, count)
-                for reason, count in counters.failures.items()),
+            "spse_http_probe_failures_total": counters.failure_samples("spse_http_probe_failures_total", labels),
             "spse_http_probe_duration_seconds": counters.histogram("spse_http_probe_duration_seconds", labels),
             "spse_http_phase_duration_seconds": "".join(
                 sample("spse_http_phase_duration_seconds", {**labels, "phase": phase}, round(result.phases[phase], 6))
@@ -262,41 +218,33 @@ class Metrics:
         record = {"url": target.url, **vars(result)}  # shallow: asdict's deep copy costs per probe
         if result.spse:
             record["spse"] = asdict(result.spse)
-        self._remember(owner, record)
+        self.history.remember(owner, record)
 
-    def record_spse_app(self, target: Target, result: HttpResult) -> None:
-        owner = ProbeKey("spse_app", target.name)
-        counters = self._counters_for(owner, SPSE_APP_REASONS)
-        if result.reason:
-            counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+    def record_spse_app(self, owner: ProbeKey, target: Target, result: HttpResult) -> None:
+        counters = self.counters.of(owner, SPSE_APP_REASONS)
+        counters.fail(result.reason)
         labels = {"target": target.name}
         self.exposition.update(owner, {
             "spse_app_probe_success": sample("spse_app_probe_success", labels, int(result.success)),
-            "spse_app_probe_failures_total": "".join(
-                sample("spse_app_probe_failures_total", {**labels, "reason": reason}, count)
-                for reason, count in counters.failures.items()),
+            "spse_app_probe_failures_total": counters.failure_samples("spse_app_probe_failures_total", labels),
             "spse_app_probe_duration_seconds": sample("spse_app_probe_duration_seconds", labels,
                                                       round(result.duration, 6)),
             **self._staleness(owner, target.spse.app_interval),
         })
-        self._remember(owner, {"url": result.url, **vars(result)})
+        self.history.remember(owner, {"url": result.url, **vars(result)})
 
     def record_clock(self, clock: ClockConfig, results: list[NtpResult], host: HostClock | None = None) -> None:
         """One round: every source's result (SPSE's own first), and the host kernel's verdict if read."""
         for source, result in zip(clock.sources, results):
-            server = source.server
-            owner = ProbeKey("ntp", server)
-            counters = self._counters_for(owner, NTP_REASONS)
-            if result.reason:
-                counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
-            labels = {"server": server}
+            owner = source_key(source)
+            counters = self.counters.of(owner, NTP_REASONS)
+            counters.fail(result.reason)
+            labels = {"server": source.server}
             fragments = {
                 "spse_clock_source_info": sample("spse_clock_source_info", {
                     **labels, "role": source.role, **({"via": source.via} if source.via else {})}, 1),
                 "spse_ntp_probe_success": sample("spse_ntp_probe_success", labels, int(result.success)),
-                "spse_ntp_probe_failures_total": "".join(
-                    sample("spse_ntp_probe_failures_total", {**labels, "reason": reason}, count)
-                    for reason, count in counters.failures.items()),
+                "spse_ntp_probe_failures_total": counters.failure_samples("spse_ntp_probe_failures_total", labels),
                 **self._staleness(owner, clock.interval),
             }
             if result.success:
@@ -304,7 +252,8 @@ class Metrics:
                 fragments["spse_ntp_rtt_seconds"] = sample("spse_ntp_rtt_seconds", labels, round(result.rtt, 6))
                 fragments["spse_ntp_stratum"] = sample("spse_ntp_stratum", labels, result.stratum)
             self.exposition.update(owner, fragments)
-            self._remember(owner, asdict(result))
+            self.history.remember(owner, asdict(result))
+
         offsets = [r.offset for r in results if r.success]
         self.clock_offset = statistics.median(offsets) if offsets else None
         reachable = sum(r.success for s, r in zip(clock.sources, results) if s.role == "spse")
@@ -323,11 +272,10 @@ class Metrics:
                     "spse_host_clock_maximum_error_seconds", {}, host.maximum_error),
                 "spse_host_clock_offset_seconds": sample("spse_host_clock_offset_seconds", {}, host.offset),
             })
-        self.exposition.update(("clock",), fragments)
+        self.exposition.update(CLOCK, fragments)
 
-    def record_host_time(self, spec: HostTimeConfig, round_: HostTimeRound) -> None:
+    def record_host_time(self, owner: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> None:
         """Every group's count from the start (0 when empty), so a rule sees a group lose its last source."""
-        owner = ProbeKey("host_time")
         daemon = {"daemon": round_.daemon}
         counts = dict.fromkeys(HOST_TIME_GROUPS, 0)
         reachable: dict[tuple[str, str], int] = {}  # one series per address: chrony may list one twice (two ports)
@@ -343,47 +291,37 @@ class Metrics:
             "spse_host_time_synchronised": sample("spse_host_time_synchronised", daemon, int(round_.synchronised)),
             **self._staleness(owner, spec.interval),
         })
-        self._remember(owner, asdict(round_))
+        self.history.remember(owner, asdict(round_))
 
-    def record_upstream(self, group: UpstreamGroup, results: list[ProbeResult]) -> None:
-        owner = ProbeKey("upstream", group.name)
+    def record_upstream(self, owner: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> None:
         lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
                                        "spse_upstream_probe_failures_total": []}
         for check, result in zip(group.checks, results):
-            counters = self._counters_for((*owner, check.url), UPSTREAM_REASONS[check.kind])  # the group's, per check
-            if result.reason:
-                counters.failures[result.reason] = counters.failures.get(result.reason, 0) + 1
+            counters = self.counters.of(owner, UPSTREAM_REASONS[check.kind], part=check.url)  # the group's, per check
+            counters.fail(result.reason)
             labels = {"group": group.name, "check": check.url}
             lines["spse_upstream_probe_success"].append(sample("spse_upstream_probe_success", labels, int(result.success)))
             lines["spse_upstream_probe_duration_seconds"].append(
                 sample("spse_upstream_probe_duration_seconds", labels, round(result.duration, 6)))
-            lines["spse_upstream_probe_failures_total"].extend(
-                sample("spse_upstream_probe_failures_total", {**labels, "reason": reason}, count)
-                for reason, count in counters.failures.items())
+            lines["spse_upstream_probe_failures_total"].append(
+                counters.failure_samples("spse_upstream_probe_failures_total", labels))
         ratio = sum(r.success for r in results) / len(results)
         fragments = {name: "".join(parts) for name, parts in lines.items()}
         fragments["spse_upstream_group_reachable_ratio"] = sample(
             "spse_upstream_group_reachable_ratio", {"group": group.name}, round(ratio, 4))
         fragments.update(self._staleness(owner, group.interval))
         self.exposition.update(owner, fragments)
-        self._remember(owner, {
+        self.history.remember(owner, {
             "ratio": ratio, "checks": {c.url: asdict(r) for c, r in zip(group.checks, results)}})
 
-    def retain(self, owners: set[tuple]) -> None:
+    def retain(self, owners: set[ProbeKey]) -> None:
         """Forget every probe owner not in `owners` (after a reload removed it)."""
-        keep = owners | {("exporter",), ("config",), ("clock",), ("alertmanager",)}
-        if not any(owner[0] == "ntp" for owner in owners):
-            keep.discard(("clock",))
+        keep = owners | {EXPORTER, CONFIG, CLOCK, ALERTMANAGER}
+        if not any(owner.kind == "ntp" for owner in owners):
+            keep.discard(CLOCK)
             self.clock_offset = None
         for owner in self.exposition.owners() - keep:
             self.exposition.drop(owner)
-        for owner in list(self._counters):
-            if owner[:2] not in keep and owner not in keep:
-                del self._counters[owner]
-        for owner in list(self._rounds):
-            if owner not in keep:
-                del self._rounds[owner]
-        with self._last_lock:
-            for owner in list(self._last):
-                if owner not in keep:
-                    del self._last[owner]
+        self.counters.retain(keep)
+        self.rounds.retain(keep)
+        self.history.retain(keep)

@@ -105,7 +105,7 @@ class Scheduler:
         """One round of a job, as its kind says: probe, record the result, note its health."""
         kind = job.kind
         result = await kind.probe(job.spec)
-        kind.record(self.metrics, job.spec, result)
+        kind.record(self.metrics, job.key, job.spec, result)
         for key, health in kind.health(job.key, job.spec, result):
             self._note_health(key, health)
 

@@ -87,7 +87,7 @@ def representative_page(monkeypatch) -> str:
     for key, rounds in results_for(config).items():
         job = jobs[key]
         for result in rounds:
-            job.kind.record(metrics, job.spec, result)
+            job.kind.record(metrics, job.key, job.spec, result)
     metrics.exposition.extra = None  # the process collector's CPU and memory differ from run to run
     return metrics.exposition.render().decode().replace(f'version="{__version__}"', 'version="VERSION"')
 

@@ -15,6 +15,7 @@ from exporter.config import HostTimeConfig, parse_config
 from exporter.metrics import Metrics
 from exporter.probes.host_time import (HostTimeRound, parse_chrony_sources, parse_chrony_tracking,
                                        parse_ntpq_leap, parse_ntpq_peers, probe_host_time)
+from exporter.probes.kind import ProbeKey
 from tests import netns
 from tests.fakes import free_port
 from tests.real_servers import CHRONYC, ChronyServer, NtpsecDaemon
@@ -47,7 +48,7 @@ def read(spec) -> HostTimeRound:
 
 def exposition(spec, round_: HostTimeRound) -> dict:
     metrics = Metrics()
-    metrics.record_host_time(spec, round_)
+    metrics.record_host_time(ProbeKey("host_time"), spec, round_)
     return parse_metrics(metrics.exposition.render().decode())
 
 

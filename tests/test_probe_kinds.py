@@ -46,7 +46,7 @@ def test_a_kind_added_to_the_registry_is_scheduled_recorded_and_logged(monkeypat
 
     monkeypatch.setitem(PROBE_KINDS, "ping", ProbeKind(
         "ping", specs=lambda config: [("gateway", Ping(0.05))], probe=probe_ping,
-        record=lambda metrics, spec, result: recorded.append(result),
+        record=lambda metrics, key, spec, result: recorded.append(result),
         health=lambda key, spec, result: [(key, Health(result.success, result.message))]))
 
     async def scenario() -> str:

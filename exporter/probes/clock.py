@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from exporter.config import ClockConfig
+from exporter.config import ClockConfig, TimeSource
 from exporter.probes.kind import Health, ProbeKey, ProbeKind, several
 from exporter.probes.ntp import NtpResult, probe_ntp
 from exporter.probes.timex import HostClock, read_host_clock
 
 HOST_KERNEL = ProbeKey("clock", "host_kernel")  # its own line in the log
+
+
+def source_key(source: TimeSource) -> ProbeKey:
+    """The owner of one time source's samples and round counter: the clock job counts rounds per source."""
+    return ProbeKey("ntp", source.server)
 
 
 @dataclass(frozen=True)
@@ -44,5 +49,5 @@ def _health(key: ProbeKey, clock: ClockConfig, round_: ClockRound) -> list[tuple
 
 PROBE_KIND = ProbeKind(
     "clock", specs=lambda config: [("", config.clock)] if config.clock else [], probe=probe_clock,
-    record=lambda metrics, clock, round_: metrics.record_clock(clock, round_.sources, round_.host),
-    health=_health, owners=lambda key, clock: [ProbeKey("ntp", source.server) for source in clock.sources])
+    record=lambda metrics, key, clock, round_: metrics.record_clock(clock, round_.sources, round_.host),
+    health=_health, owners=lambda key, clock: [source_key(source) for source in clock.sources])

@@ -222,5 +222,5 @@ def _health(key: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> list[
 
 PROBE_KIND = ProbeKind(
     "host_time", specs=lambda config: [("", config.host_time)] if config.host_time else [],
-    probe=probe_host_time, record=lambda metrics, spec, round_: metrics.record_host_time(spec, round_),
+    probe=probe_host_time, record=lambda metrics, key, spec, round_: metrics.record_host_time(key, spec, round_),
     health=_health)

@@ -355,4 +355,4 @@ def _health(key: ProbeKey, target: Target, result: HttpResult) -> list[tuple[Pro
 
 PROBE_KIND = ProbeKind(
     "http", specs=lambda config: ((target.name, target) for target in config.targets), probe=probe_http,
-    record=lambda metrics, target, result: metrics.record_http(target, result), health=_health)
+    record=lambda metrics, key, target, result: metrics.record_http(key, target, result), health=_health)

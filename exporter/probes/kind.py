@@ -52,7 +52,7 @@ class ProbeKind:
     name: str  # the first half of its jobs' keys
     specs: Callable[[Config], Iterable[tuple[str, Any]]]  # (job name, spec) for each job the config asks for
     probe: Callable[[Any], Awaitable[Any]]  # one round; never raises for a peer's fault
-    record: Callable[[Metrics, Any, Any], None]  # (metrics, spec, result): the round's samples
+    record: Callable[[Metrics, ProbeKey, Any, Any], None]  # (metrics, key, spec, result): the round's samples
     health: Callable[[ProbeKey, Any, Any], Iterable[tuple[ProbeKey, Health]]]  # (key, spec, result): the log's verdicts
     # The `probe` label(s) of the job's round counters and metric owners, if not the job's own key (the clock
     # counts rounds per time source).

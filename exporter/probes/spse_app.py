@@ -123,6 +123,6 @@ async def probe_spse_app(check: AppCheck) -> HttpResult:
 PROBE_KIND = ProbeKind(
     "spse_app", probe=probe_spse_app,
     specs=lambda config: ((t.name, AppCheck(t)) for t in config.targets if t.spse and t.spse.app_check),
-    record=lambda metrics, check, result: metrics.record_spse_app(check.target, result),
+    record=lambda metrics, key, check, result: metrics.record_spse_app(key, check.target, result),
     health=lambda key, check, result: [(key, Health(result.success, result.message))],
     ready_waits=False)  # the first round may be minutes away (its long interval): readiness does not wait

@@ -101,4 +101,4 @@ def _health(key: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> 
 
 PROBE_KIND = ProbeKind(
     "upstream", specs=lambda config: ((group.name, group) for group in config.upstream), probe=probe_group,
-    record=lambda metrics, group, results: metrics.record_upstream(group, results), health=_health)
+    record=lambda metrics, key, group, results: metrics.record_upstream(key, group, results), health=_health)

@@ -1,52 +1,24 @@
-"""The metric contract: every family the exporter serves, and how probe results become samples in the store.
+"""The metric contract and its store: every family the exporter serves, and `Metrics`, where each probe kind's
+`record` puts its samples (by owner), counters and last result, and where a reload's retention forgets them.
 
 Rules, dashboards and tests depend on these names and labels; the README's metric table
-lists the same families (a test keeps the two in step).
+lists the same families (a test keeps the two in step). Each kind's failure reasons live in its module.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
-from dataclasses import asdict
-from datetime import datetime
-from http import HTTPStatus
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
 
 from exporter import __version__
-from exporter.config import ClockConfig, HostTimeConfig, Target, UpstreamGroup
 from exporter.counters import CounterStore, Rounds
 from exporter.exposition import Exposition, Family, sample
 from exporter.probe_history import ProbeHistory
-from exporter.probes import ProbeResult
-from exporter.probes.clock import source_key
-from exporter.probes.host_time import GROUPS as HOST_TIME_GROUPS
-from exporter.probes.host_time import HostTimeRound
-from exporter.probes.http import PHASES, HttpResult
 from exporter.probes.kind import ProbeKey
-from exporter.probes.ntp import SERVER_TIME_REASONS, NtpResult
-from exporter.probes.timex import HostClock
-from exporter.workhours import is_working_time, working_seconds
 
-HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
-SPSE_REASONS = ("spse_error", "not_spse")  # front-page reasons of targets with `spse:` on
-SPSE_APP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "protocol", "spse_error", "no_token",
-                    "bad_data")
-NTP_REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
-UPSTREAM_REASONS = {
-    "tcp": ("timeout", "dns", "connect"),
-    "dns": ("timeout", "dns", "connect", "protocol", "rcode", "no_answer"),
-    "ntp": tuple(r for r in NTP_REASONS if r not in SERVER_TIME_REASONS),  # a check tests the path, not the time
-    "http": ("timeout", "dns", "connect", "protocol", "http_status"),
-    "https": ("timeout", "dns", "connect", "tls", "protocol", "http_status"),
-}
-# Codes whose counters exist from the start, so increase() sees the first 5xx, not only the second.
-PREINITIALISED_CODES = ("500", "502", "503", "504", "5xx")
-# Statuses in IANA's registry (as Python lists it) keep their own `code` label; any other only its class,
-# so a peer inventing statuses adds at most five series per target.
-REGISTERED_CODES = frozenset(HTTPStatus)
-# Owners of the samples no probe job writes: they stay through every reload (the clock's while a time source does).
+# Owners the scheduler registers no round counter for: they stay through every reload; CLOCK, the clock job's own
+# samples (the sources' median, the kernel's verdict), while a time source is configured.
 EXPORTER, CONFIG, CLOCK, ALERTMANAGER = (ProbeKey(name) for name in ("exporter", "config", "clock", "alertmanager"))
 
 FAMILIES = [
@@ -102,33 +74,6 @@ FAMILIES = [
 FAMILY_NAMES = [family.name for family in FAMILIES]
 
 
-def code_label(status: int, valid: tuple[int, ...]) -> str:
-    """The `code` label of a response: "504" for a registered or configured valid status, else "5xx"."""
-    return str(status) if status in REGISTERED_CODES or status in valid else f"{status // 100}xx"
-
-
-def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
-    """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
-    labels, page = {"target": target.name}, result.spse
-    spse = target.spse
-    now = datetime.now(spse.zone)  # the zone's wall time now: right across a DST change
-    fragments = {
-        "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, spse.data_max_age),
-        "spse_site_working_time": sample("spse_site_working_time", labels,
-                                         int(is_working_time(now.timestamp(), spse.zone, spse.is_holiday))),
-        "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, now.utcoffset().total_seconds()),
-        "spse_site_holiday": sample("spse_site_holiday", labels, int(spse.is_holiday(now.date()))),
-    }
-    if page and page.version:
-        fragments["spse_info"] = sample("spse_info", {**labels, "version": page.version}, 1)
-    if page and page.data_updated_at is not None:
-        fragments["spse_data_last_update_timestamp_seconds"] = sample(
-            "spse_data_last_update_timestamp_seconds", labels, page.data_updated_at)
-        fragments["spse_data_age_working_seconds"] = sample("spse_data_age_working_seconds", labels, round(
-            working_seconds(page.data_updated_at, now.timestamp(), spse.zone, spse.is_holiday), 3))
-    return fragments
-
-
 class Metrics:
     """The store the probes record into: families of samples by owner (the exposition), the owners' counters and
     round counts, the last result of each for /probes, and the reference clock offset; `retain` forgets owners."""
@@ -147,8 +92,8 @@ class Metrics:
         self.exposition.update(EXPORTER, {
             "spse_exporter_build_info": sample("spse_exporter_build_info", {"version": __version__}, 1)})
 
-    def _staleness(self, key: ProbeKey, interval: float) -> dict[str, str]:
-        """Count one completed round of a probe. Prometheus judges staleness by the counter's increase over a
+    def round_completed(self, key: ProbeKey, interval: float) -> dict[str, str]:
+        """Count one completed round of a probe, for its record to expose with its samples. Prometheus judges staleness by the counter's increase over a
         window of several intervals, on its own clock: a wrong clock on this host cannot make probes look stale."""
         labels = {"probe": key.kind, "name": key.name}
         return {
@@ -179,140 +124,6 @@ class Metrics:
             fragments["spse_config_last_reload_success_timestamp_seconds"] = sample(
                 "spse_config_last_reload_success_timestamp_seconds", {}, round(self._loaded_at, 3))
         self.exposition.update(CONFIG, fragments)
-
-    def record_http(self, owner: ProbeKey, target: Target, result: HttpResult) -> None:
-        codes = tuple(dict.fromkeys((*map(str, target.valid_status_codes or (200,)), *PREINITIALISED_CODES)))
-        counters = self.counters.of(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
-        counters.observe(result.duration)
-        if result.status_code:
-            code = code_label(result.status_code, target.valid_status_codes)
-            counters.codes[code] = counters.codes.get(code, 0) + 1
-        counters.fail(result.reason)
-        labels = {"target": target.name}
-        fragments = {
-            "spse_http_probe_success": sample("spse_http_probe_success", labels, int(result.success)),
-            "spse_http_status_code": sample("spse_http_status_code", labels, result.status_code),
-            "spse_http_responses_total": "".join(
-                sample("spse_http_responses_total", {**labels, "code": code}, count)
-                for code, count in sorted(counters.codes.items())),  # three characters each: "2xx" after "299"
-            "spse_http_probe_failures_total": counters.failure_samples("spse_http_probe_failures_total", labels),
-            "spse_http_probe_duration_seconds": counters.histogram("spse_http_probe_duration_seconds", labels),
-            "spse_http_phase_duration_seconds": "".join(
-                sample("spse_http_phase_duration_seconds", {**labels, "phase": phase}, round(result.phases[phase], 6))
-                for phase in PHASES),
-            "spse_http_response_size_bytes": sample("spse_http_response_size_bytes", labels, result.response_size),
-            "spse_http_redirects": sample("spse_http_redirects", labels, result.redirects),
-            "spse_http_ip_protocol": sample("spse_http_ip_protocol", labels, result.ip_version),
-            **self._staleness(owner, target.interval),
-        }
-        if target.spse:
-            fragments.update(_spse_page_fragments(target, result))
-        if result.date_offset is not None and self.clock_offset is not None:  # no answering source: no reference
-            offset = result.date_offset - self.clock_offset
-            fragments["spse_http_server_clock_offset_seconds"] = sample(
-                "spse_http_server_clock_offset_seconds", labels, round(offset, 3))
-        if result.cert_expiry is not None:
-            fragments["spse_tls_cert_expiry_timestamp_seconds"] = sample(
-                "spse_tls_cert_expiry_timestamp_seconds", labels, result.cert_expiry)
-        self.exposition.update(owner, fragments)
-        record = {"url": target.url, **vars(result)}  # shallow: asdict's deep copy costs per probe
-        if result.spse:
-            record["spse"] = asdict(result.spse)
-        self.history.remember(owner, record)
-
-    def record_spse_app(self, owner: ProbeKey, target: Target, result: HttpResult) -> None:
-        counters = self.counters.of(owner, SPSE_APP_REASONS)
-        counters.fail(result.reason)
-        labels = {"target": target.name}
-        self.exposition.update(owner, {
-            "spse_app_probe_success": sample("spse_app_probe_success", labels, int(result.success)),
-            "spse_app_probe_failures_total": counters.failure_samples("spse_app_probe_failures_total", labels),
-            "spse_app_probe_duration_seconds": sample("spse_app_probe_duration_seconds", labels,
-                                                      round(result.duration, 6)),
-            **self._staleness(owner, target.spse.app_interval),
-        })
-        self.history.remember(owner, {"url": result.url, **vars(result)})
-
-    def record_clock(self, clock: ClockConfig, results: list[NtpResult], host: HostClock | None = None) -> None:
-        """One round: every source's result (SPSE's own first), and the host kernel's verdict if read."""
-        for source, result in zip(clock.sources, results):
-            owner = source_key(source)
-            counters = self.counters.of(owner, NTP_REASONS)
-            counters.fail(result.reason)
-            labels = {"server": source.server}
-            fragments = {
-                "spse_clock_source_info": sample("spse_clock_source_info", {
-                    **labels, "role": source.role, **({"via": source.via} if source.via else {})}, 1),
-                "spse_ntp_probe_success": sample("spse_ntp_probe_success", labels, int(result.success)),
-                "spse_ntp_probe_failures_total": counters.failure_samples("spse_ntp_probe_failures_total", labels),
-                **self._staleness(owner, clock.interval),
-            }
-            if result.success:
-                fragments["spse_ntp_offset_seconds"] = sample("spse_ntp_offset_seconds", labels, round(result.offset, 6))
-                fragments["spse_ntp_rtt_seconds"] = sample("spse_ntp_rtt_seconds", labels, round(result.rtt, 6))
-                fragments["spse_ntp_stratum"] = sample("spse_ntp_stratum", labels, result.stratum)
-            self.exposition.update(owner, fragments)
-            self.history.remember(owner, asdict(result))
-
-        offsets = [r.offset for r in results if r.success]
-        self.clock_offset = statistics.median(offsets) if offsets else None
-        reachable = sum(r.success for s, r in zip(clock.sources, results) if s.role == "spse")
-        fragments = {
-            "spse_clock_sources_reachable": sample("spse_clock_sources_reachable", {}, reachable),
-            "spse_clock_sources_configured": sample("spse_clock_sources_configured", {}, len(clock.servers)),
-        }
-        if self.clock_offset is not None:
-            fragments["spse_clock_offset_seconds"] = sample("spse_clock_offset_seconds", {}, round(self.clock_offset, 6))
-        if host is not None:
-            fragments.update({
-                "spse_host_clock_synchronized": sample("spse_host_clock_synchronized", {}, int(host.synchronized)),
-                "spse_host_clock_estimated_error_seconds": sample(
-                    "spse_host_clock_estimated_error_seconds", {}, host.estimated_error),
-                "spse_host_clock_maximum_error_seconds": sample(
-                    "spse_host_clock_maximum_error_seconds", {}, host.maximum_error),
-                "spse_host_clock_offset_seconds": sample("spse_host_clock_offset_seconds", {}, host.offset),
-            })
-        self.exposition.update(CLOCK, fragments)
-
-    def record_host_time(self, owner: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> None:
-        """Every group's count from the start (0 when empty), so a rule sees a group lose its last source."""
-        daemon = {"daemon": round_.daemon}
-        counts = dict.fromkeys(HOST_TIME_GROUPS, 0)
-        reachable: dict[tuple[str, str], int] = {}  # one series per address: chrony may list one twice (two ports)
-        for source in round_.sources:
-            counts[source.group] += 1
-            reachable[source.name, source.group] = max(reachable.get((source.name, source.group), 0), source.reachable)
-        self.exposition.update(owner, {
-            "spse_host_time_sources": "".join(sample("spse_host_time_sources", {**daemon, "group": group}, count)
-                                              for group, count in counts.items()),
-            "spse_host_time_source_reachable": "".join(
-                sample("spse_host_time_source_reachable", {**daemon, "source": name, "group": group}, value)
-                for (name, group), value in reachable.items()),
-            "spse_host_time_synchronised": sample("spse_host_time_synchronised", daemon, int(round_.synchronised)),
-            **self._staleness(owner, spec.interval),
-        })
-        self.history.remember(owner, asdict(round_))
-
-    def record_upstream(self, owner: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> None:
-        lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
-                                       "spse_upstream_probe_failures_total": []}
-        for check, result in zip(group.checks, results):
-            counters = self.counters.of(owner, UPSTREAM_REASONS[check.kind], part=check.url)  # the group's, per check
-            counters.fail(result.reason)
-            labels = {"group": group.name, "check": check.url}
-            lines["spse_upstream_probe_success"].append(sample("spse_upstream_probe_success", labels, int(result.success)))
-            lines["spse_upstream_probe_duration_seconds"].append(
-                sample("spse_upstream_probe_duration_seconds", labels, round(result.duration, 6)))
-            lines["spse_upstream_probe_failures_total"].append(
-                counters.failure_samples("spse_upstream_probe_failures_total", labels))
-        ratio = sum(r.success for r in results) / len(results)
-        fragments = {name: "".join(parts) for name, parts in lines.items()}
-        fragments["spse_upstream_group_reachable_ratio"] = sample(
-            "spse_upstream_group_reachable_ratio", {"group": group.name}, round(ratio, 4))
-        fragments.update(self._staleness(owner, group.interval))
-        self.exposition.update(owner, fragments)
-        self.history.remember(owner, {
-            "ratio": ratio, "checks": {c.url: asdict(r) for c, r in zip(group.checks, results)}})
 
     def retain(self, owners: set[ProbeKey]) -> None:
         """Forget every probe owner not in `owners` (after a reload removed it)."""

@@ -14,7 +14,7 @@ import yaml
 from exporter.config import HostTimeConfig, parse_config
 from exporter.metrics import Metrics
 from exporter.probes.host_time import (HostTimeRound, parse_chrony_sources, parse_chrony_tracking,
-                                       parse_ntpq_leap, parse_ntpq_peers, probe_host_time)
+                                       parse_ntpq_leap, parse_ntpq_peers, probe_host_time, record)
 from exporter.probes.kind import ProbeKey
 from tests import netns
 from tests.fakes import free_port
@@ -48,7 +48,7 @@ def read(spec) -> HostTimeRound:
 
 def exposition(spec, round_: HostTimeRound) -> dict:
     metrics = Metrics()
-    metrics.record_host_time(ProbeKey("host_time"), spec, round_)
+    record(metrics, ProbeKey("host_time"), spec, round_)
     return parse_metrics(metrics.exposition.render().decode())
 
 

@@ -12,10 +12,12 @@ import yaml
 
 from exporter.config import parse_config
 from exporter.metrics import Metrics
-from exporter.probes import ProbeResult
+from exporter.probes import ProbeResult, clock, http, spse_app, upstream
+from exporter.probes.clock import ClockRound
 from exporter.probes.http import PHASES, HttpResult, probe_http
 from exporter.probes.kind import ProbeKey
 from exporter.probes.ntp import NtpResult
+from exporter.probes.spse_app import AppCheck
 from exporter.probes.spse_page import SpsePage
 from exporter.probes.timex import HostClock
 from exporter.scheduler import Scheduler, jobs_for
@@ -30,13 +32,13 @@ AFTER = {"targets": [{"name": "b", "url": "https://b.example/eproc4", "spse": {"
 
 def freeze_now(monkeypatch, moment: datetime) -> None:
     """The exporter's metrics read the time at `moment`, in whatever zone they ask for."""
-    import exporter.metrics
+    import exporter.probes.http
 
     class Frozen(datetime):
         @classmethod
         def now(cls, tz=None):
             return moment.astimezone(tz)
-    monkeypatch.setattr(exporter.metrics, "datetime", Frozen)
+    monkeypatch.setattr(exporter.probes.http, "datetime", Frozen)
 
 
 def answered(url: str, page: SpsePage | None = None) -> HttpResult:
@@ -49,11 +51,11 @@ def test_a_reload_drops_everything_of_what_it_removed():
     metrics = Metrics()
     ok = HttpResult(True, "", "ok", 0.1, 200, dict.fromkeys(PHASES, 0.01), None, None, 10, 0, 4, "https://a.example/")
     for target in config.targets:
-        metrics.record_http(ProbeKey("http", target.name), target, ok)
-        metrics.record_spse_app(ProbeKey("spse_app", target.name), target, ok)
-    metrics.record_clock(config.clock, [NtpResult(True, "", "ok", 0.01, 0.001, 0.01, 2)],
-                         HostClock(True, 0.001, 0.01, 0.0, 0))
-    metrics.record_upstream(ProbeKey("upstream", "global"), config.upstream[0], [ProbeResult(True, "", "ok", 0.01)])
+        http.record(metrics, ProbeKey("http", target.name), target, ok)
+        spse_app.record(metrics, ProbeKey("spse_app", target.name), AppCheck(target), ok)
+    clock.record(metrics, ProbeKey("clock"), config.clock,
+                 ClockRound([NtpResult(True, "", "ok", 0.01, 0.001, 0.01, 2)], HostClock(True, 0.001, 0.01, 0.0, 0)))
+    upstream.record(metrics, ProbeKey("upstream", "global"), config.upstream[0], [ProbeResult(True, "", "ok", 0.01)])
     before = metrics.exposition.render().decode()
     assert 'spse_app_probe_success{target="a"}' in before and "spse_host_clock_synchronized" in before
 
@@ -78,7 +80,7 @@ def test_every_probe_counts_rounds_from_0_and_a_reload_shows_its_new_interval_at
         try:
             scheduler.apply(parse_config(yaml.safe_dump(BEFORE)))
             started = metrics.exposition.render().decode()
-            metrics.record_http(ProbeKey("http", "b"), parse_config(yaml.safe_dump(BEFORE)).targets[1],
+            http.record(metrics, ProbeKey("http", "b"), parse_config(yaml.safe_dump(BEFORE)).targets[1],
                                 answered("https://b.example/eproc4"))
             scheduler.apply(parse_config(yaml.safe_dump({**BEFORE, "interval": "1m"})))
             return started, metrics.exposition.render().decode()
@@ -105,7 +107,7 @@ def test_site_utc_offset_is_the_zones_offset_now(monkeypatch):
     config = parse_config(yaml.safe_dump({"targets": [
         {"name": "ny", "url": "https://ny.example/", "spse": {"timezone": "America/New_York"}}]}))
     metrics = Metrics()
-    metrics.record_http(ProbeKey("http", config.targets[0].name), config.targets[0], answered("https://ny.example/"))
+    http.record(metrics, ProbeKey("http", config.targets[0].name), config.targets[0], answered("https://ny.example/"))
     assert 'spse_site_utc_offset_seconds{target="ny"} -18000\n' in metrics.exposition.render().decode()
 
 
@@ -118,7 +120,7 @@ def test_site_holiday_is_read_on_the_sites_own_date(monkeypatch):
                                                                                                   ("utc", "UTC"))]}))
     metrics = Metrics()
     for target in config.targets:
-        metrics.record_http(ProbeKey("http", target.name), target, answered("https://x.example/"))
+        http.record(metrics, ProbeKey("http", target.name), target, answered("https://x.example/"))
     text = metrics.exposition.render().decode()
     assert 'spse_site_holiday{target="wita"} 1\n' in text and 'spse_site_holiday{target="utc"} 0\n' in text, text
 
@@ -133,7 +135,7 @@ def test_data_age_is_working_time_so_monday_morning_is_fresh(monkeypatch):
     friday = monday.timestamp() - 64.5 * 3600
     metrics = Metrics()
     for target, page in zip(config.targets, (SpsePage("spse", data_updated_at=friday), SpsePage("spse"))):
-        metrics.record_http(ProbeKey("http", target.name), target, answered("https://x.example/", page))
+        http.record(metrics, ProbeKey("http", target.name), target, answered("https://x.example/", page))
     samples = parse_metrics(metrics.exposition.render().decode())
     assert samples.get_value("spse_data_age_working_seconds", target="fresh") == 1800
     assert samples.get_value("spse_data_age_working_seconds", target="blank") is None
@@ -149,7 +151,7 @@ def test_a_reload_that_turns_spse_on_preinitialises_its_reasons():
     for spse, codes in ((False, []), (True, [200, 203])):
         target = parse_config(yaml.safe_dump({"targets": [
             {"name": "s", "url": "https://s.example/", "spse": spse, "valid_status_codes": codes}]})).targets[0]
-        metrics.record_http(ProbeKey("http", target.name), target, ok)
+        http.record(metrics, ProbeKey("http", target.name), target, ok)
     text = metrics.exposition.render().decode()
     assert 'spse_http_probe_failures_total{target="s",reason="spse_error"} 0\n' in text
     assert 'spse_http_responses_total{target="s",code="203"} 0\n' in text
@@ -168,7 +170,7 @@ def test_a_server_rotating_status_codes_adds_few_code_series(spse):
         for status in statuses:
             spse.set("status", status=status)
             result = await probe_http(target)
-            metrics.record_http(ProbeKey("http", target.name), target, result)
+            http.record(metrics, ProbeKey("http", target.name), target, result)
             if status >= 600:
                 assert (result.reason, result.status_code) == ("protocol", 0), (status, result)
     asyncio.run(rotate())

@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from exporter.metrics import HTTP_REASONS, NTP_REASONS, SPSE_APP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
+from exporter.probes.http import HTTP_REASONS, SPSE_REASONS
+from exporter.probes.ntp import REASONS as NTP_REASONS
+from exporter.probes.spse_app import REASONS as SPSE_APP_REASONS
+from exporter.probes.upstream import REASONS as UPSTREAM_REASONS
 from tests.support import ROOT
 
 OPERATOR_FILES = [*sorted((ROOT / "prometheus").glob("**/*.yml")), *sorted((ROOT / "prometheus").glob("**/*.tmpl")),

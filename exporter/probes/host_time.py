@@ -12,12 +12,17 @@ import asyncio
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from exporter.config import HostTimeConfig, is_ip_literal
+from exporter.exposition import sample
 from exporter.probes import ProbeFailure
 from exporter.probes.kind import Health, ProbeKey, ProbeKind
 from exporter.probes.runner import guarded
+
+if TYPE_CHECKING:  # the store the probes record into
+    from exporter.metrics import Metrics
 
 GROUPS = ("gateway", "national", "global", "unknown")
 REASONS = ("not_installed", "not_running", "timeout", "bad_output")  # why the daemon could not be read
@@ -212,6 +217,26 @@ async def probe_host_time(spec: HostTimeConfig) -> HostTimeRound:
                          message="; ".join(messages))
 
 
+def record(metrics: Metrics, owner: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> None:
+    """Every group's count from the start (0 when empty), so a rule sees a group lose its last source."""
+    daemon = {"daemon": round_.daemon}
+    counts = dict.fromkeys(GROUPS, 0)
+    reachable: dict[tuple[str, str], int] = {}  # one series per address: chrony may list one twice (two ports)
+    for source in round_.sources:
+        counts[source.group] += 1
+        reachable[source.name, source.group] = max(reachable.get((source.name, source.group), 0), source.reachable)
+    metrics.exposition.update(owner, {
+        "spse_host_time_sources": "".join(sample("spse_host_time_sources", {**daemon, "group": group}, count)
+                                          for group, count in counts.items()),
+        "spse_host_time_source_reachable": "".join(
+            sample("spse_host_time_source_reachable", {**daemon, "source": name, "group": group}, value)
+            for (name, group), value in reachable.items()),
+        "spse_host_time_synchronised": sample("spse_host_time_synchronised", daemon, int(round_.synchronised)),
+        **metrics.round_completed(owner, spec.interval),
+    })
+    metrics.history.remember(owner, asdict(round_))
+
+
 def _health(key: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> list[tuple[ProbeKey, Health]]:
     if round_.daemon == "none":
         return [(key, Health(False, f"no time daemon found on this host: {round_.message}", (round_.reason,)))]
@@ -222,5 +247,5 @@ def _health(key: ProbeKey, spec: HostTimeConfig, round_: HostTimeRound) -> list[
 
 PROBE_KIND = ProbeKind(
     "host_time", specs=lambda config: [("", config.host_time)] if config.host_time else [],
-    probe=probe_host_time, record=lambda metrics, key, spec, round_: metrics.record_host_time(key, spec, round_),
+    probe=probe_host_time, record=record,
     health=_health)

@@ -13,9 +13,10 @@ import re
 import ssl
 import time
 import zlib
-from dataclasses import dataclass, field
-from datetime import timezone
-from typing import Awaitable, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -24,13 +25,25 @@ from cryptography import x509
 from exporter import __version__
 from exporter.config import Target
 from exporter.config.network import check_url
+from exporter.exposition import sample
 from exporter.probes import ProbeFailure, ProbeResult, spse_page
 from exporter.probes.kind import Health, ProbeKey, ProbeKind
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
 from exporter.probes.transport import FreshConnectionTransport
+from exporter.workhours import is_working_time, working_seconds
+
+if TYPE_CHECKING:  # the store the probes record into
+    from exporter.metrics import Metrics
 
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+HTTP_REASONS = ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol")
+SPSE_REASONS = ("spse_error", "not_spse")  # front-page reasons of targets with `spse:` on
+# Codes whose counters exist from the start, so increase() sees the first 5xx, not only the second.
+PREINITIALISED_CODES = ("500", "502", "503", "504", "5xx")
+# Statuses in IANA's registry (as Python lists it) keep their own `code` label; any other only its class,
+# so a peer inventing statuses adds at most five series per target.
+REGISTERED_CODES = frozenset(HTTPStatus)
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 USER_AGENT = f"spse-exporter/{__version__}"
 
@@ -348,6 +361,75 @@ async def probe_http(target: Target) -> HttpResult:
     return await run_requests(target, functools.partial(_follow, target))
 
 
+def code_label(status: int, valid: tuple[int, ...]) -> str:
+    """The `code` label of a response: "504" for a registered or configured valid status, else "5xx"."""
+    return str(status) if status in REGISTERED_CODES or status in valid else f"{status // 100}xx"
+
+
+def _spse_page_fragments(target: Target, result: HttpResult) -> dict[str, str]:
+    """What an SPSE target's front page said about itself, and the settings the SPSE rules compare it with."""
+    labels, page = {"target": target.name}, result.spse
+    spse = target.spse
+    now = datetime.now(spse.zone)  # the zone's wall time now: right across a DST change
+    fragments = {
+        "spse_data_max_age_seconds": sample("spse_data_max_age_seconds", labels, spse.data_max_age),
+        "spse_site_working_time": sample("spse_site_working_time", labels,
+                                         int(is_working_time(now.timestamp(), spse.zone, spse.is_holiday))),
+        "spse_site_utc_offset_seconds": sample("spse_site_utc_offset_seconds", labels, now.utcoffset().total_seconds()),
+        "spse_site_holiday": sample("spse_site_holiday", labels, int(spse.is_holiday(now.date()))),
+    }
+    if page and page.version:
+        fragments["spse_info"] = sample("spse_info", {**labels, "version": page.version}, 1)
+    if page and page.data_updated_at is not None:
+        fragments["spse_data_last_update_timestamp_seconds"] = sample(
+            "spse_data_last_update_timestamp_seconds", labels, page.data_updated_at)
+        fragments["spse_data_age_working_seconds"] = sample("spse_data_age_working_seconds", labels, round(
+            working_seconds(page.data_updated_at, now.timestamp(), spse.zone, spse.is_holiday), 3))
+    return fragments
+
+
+def record(metrics: Metrics, owner: ProbeKey, target: Target, result: HttpResult) -> None:
+    """One round's samples: status, code and reason counters, the duration histogram, phases, the SPSE page."""
+    codes = tuple(dict.fromkeys((*map(str, target.valid_status_codes or (200,)), *PREINITIALISED_CODES)))
+    counters = metrics.counters.of(owner, HTTP_REASONS + SPSE_REASONS if target.spse else HTTP_REASONS, codes)
+    counters.observe(result.duration)
+    if result.status_code:
+        code = code_label(result.status_code, target.valid_status_codes)
+        counters.codes[code] = counters.codes.get(code, 0) + 1
+    counters.fail(result.reason)
+    labels = {"target": target.name}
+    fragments = {
+        "spse_http_probe_success": sample("spse_http_probe_success", labels, int(result.success)),
+        "spse_http_status_code": sample("spse_http_status_code", labels, result.status_code),
+        "spse_http_responses_total": "".join(
+            sample("spse_http_responses_total", {**labels, "code": code}, count)
+            for code, count in sorted(counters.codes.items())),  # three characters each: "2xx" after "299"
+        "spse_http_probe_failures_total": counters.failure_samples("spse_http_probe_failures_total", labels),
+        "spse_http_probe_duration_seconds": counters.histogram("spse_http_probe_duration_seconds", labels),
+        "spse_http_phase_duration_seconds": "".join(
+            sample("spse_http_phase_duration_seconds", {**labels, "phase": phase}, round(result.phases[phase], 6))
+            for phase in PHASES),
+        "spse_http_response_size_bytes": sample("spse_http_response_size_bytes", labels, result.response_size),
+        "spse_http_redirects": sample("spse_http_redirects", labels, result.redirects),
+        "spse_http_ip_protocol": sample("spse_http_ip_protocol", labels, result.ip_version),
+        **metrics.round_completed(owner, target.interval),
+    }
+    if target.spse:
+        fragments.update(_spse_page_fragments(target, result))
+    if result.date_offset is not None and metrics.clock_offset is not None:  # no answering source: no reference
+        offset = result.date_offset - metrics.clock_offset
+        fragments["spse_http_server_clock_offset_seconds"] = sample(
+            "spse_http_server_clock_offset_seconds", labels, round(offset, 3))
+    if result.cert_expiry is not None:
+        fragments["spse_tls_cert_expiry_timestamp_seconds"] = sample(
+            "spse_tls_cert_expiry_timestamp_seconds", labels, result.cert_expiry)
+    metrics.exposition.update(owner, fragments)
+    last = {"url": target.url, **vars(result)}  # shallow: asdict's deep copy costs per probe
+    if result.spse:
+        last["spse"] = asdict(result.spse)
+    metrics.history.remember(owner, last)
+
+
 def _health(key: ProbeKey, target: Target, result: HttpResult) -> list[tuple[ProbeKey, Health]]:
     why = f"{result.reason} {result.status_code}" if result.reason == "http_status" else result.reason
     return [(key, Health(result.success, f"{why}: {result.message}", (why,)))]
@@ -355,4 +437,4 @@ def _health(key: ProbeKey, target: Target, result: HttpResult) -> list[tuple[Pro
 
 PROBE_KIND = ProbeKind(
     "http", specs=lambda config: ((target.name, target) for target in config.targets), probe=probe_http,
-    record=lambda metrics, key, target, result: metrics.record_http(key, target, result), health=_health)
+    record=record, health=_health)

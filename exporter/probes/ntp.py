@@ -35,6 +35,7 @@ STRATUM_UNSYNCHRONISED = 16
 # leap 3 and stratum 0 while they have no reference, which is "unsynchronised", not a refusal.
 KISS_CODES = frozenset(b"ACST AUTH AUTO BCST CRYP DENY DROP RSTR MCST NKEY RATE RMOT STEP".split())
 # Rejections of the server's own time, not of the exchange: the reply still proves the path works.
+REASONS = ("timeout", "dns", "connect", "protocol", "kod", "unsynchronized", "origin_mismatch")
 SERVER_TIME_REASONS = frozenset({"kod", "unsynchronized"})
 # SO_TIMESTAMPNS: the kernel's receive time of each datagram. Python has no constant for it; 35 is
 # its value on Linux's common architectures. Elsewhere the receive time is when the datagram is read.

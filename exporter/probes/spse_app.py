@@ -14,16 +14,22 @@ import functools
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from exporter.config import Target
+from exporter.exposition import sample
 from exporter.probes import ProbeFailure, spse_page
 from exporter.probes.http import HttpResult, Observation, Session, check_status, fetch, request_headers, run_requests
-from exporter.probes.kind import Health, ProbeKind
+from exporter.probes.kind import Health, ProbeKey, ProbeKind
+
+if TYPE_CHECKING:  # the store the probes record into
+    from exporter.metrics import Metrics
 
 # `d.authenticityToken = '...';` as SPSE writes it; any object's name and no semicolon are tolerated.
 TOKEN_RE = re.compile(r"""\.authenticityToken\s*=\s*(['"])([A-Za-z0-9_.:=+/-]{1,256})\1""")
 DATATABLES_KEYS = ("draw", "recordsTotal", "recordsFiltered", "data")
+REASONS = ("timeout", "dns", "connect", "tls", "http_status", "protocol", "spse_error", "no_token", "bad_data")
 
 
 @dataclass(frozen=True)
@@ -120,9 +126,24 @@ async def probe_spse_app(check: AppCheck) -> HttpResult:
     return dataclasses.replace(result, url=result.url.partition("?")[0], spse=None)
 
 
+def record(metrics: Metrics, owner: ProbeKey, check: AppCheck, result: HttpResult) -> None:
+    target = check.target
+    counters = metrics.counters.of(owner, REASONS)
+    counters.fail(result.reason)
+    labels = {"target": target.name}
+    metrics.exposition.update(owner, {
+        "spse_app_probe_success": sample("spse_app_probe_success", labels, int(result.success)),
+        "spse_app_probe_failures_total": counters.failure_samples("spse_app_probe_failures_total", labels),
+        "spse_app_probe_duration_seconds": sample("spse_app_probe_duration_seconds", labels,
+                                                  round(result.duration, 6)),
+        **metrics.round_completed(owner, target.spse.app_interval),
+    })
+    metrics.history.remember(owner, {"url": result.url, **vars(result)})
+
+
 PROBE_KIND = ProbeKind(
     "spse_app", probe=probe_spse_app,
     specs=lambda config: ((t.name, AppCheck(t)) for t in config.targets if t.spse and t.spse.app_check),
-    record=lambda metrics, key, check, result: metrics.record_spse_app(key, check.target, result),
+    record=record,
     health=lambda key, check, result: [(key, Health(result.success, result.message))],
     ready_waits=False)  # the first round may be minutes away (its long interval): readiness does not wait

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import dns.asyncquery
 import dns.exception
@@ -16,12 +18,17 @@ import dns.message
 import dns.rcode
 
 from exporter.config import Check, UpstreamGroup
+from exporter.exposition import sample
 from exporter.probes import ProbeFailure, ProbeResult
 from exporter.probes.http import Observation, Session, send, USER_AGENT
 from exporter.probes.kind import Health, ProbeKey, ProbeKind, several
-from exporter.probes.ntp import probe_ntp
+from exporter.probes.ntp import REASONS as NTP_REASONS
+from exporter.probes.ntp import SERVER_TIME_REASONS, probe_ntp
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded, scrub
+
+if TYPE_CHECKING:  # the store the probes record into
+    from exporter.metrics import Metrics
 
 
 def os_error(err: OSError) -> str:
@@ -71,6 +78,13 @@ async def _http(check: Check, timeout: float) -> str:
 
 
 KINDS = {"tcp": _tcp, "dns": _dns, "http": _http, "https": _http}
+REASONS = {  # what each kind of check can fail with
+    "tcp": ("timeout", "dns", "connect"),
+    "dns": ("timeout", "dns", "connect", "protocol", "rcode", "no_answer"),
+    "ntp": tuple(r for r in NTP_REASONS if r not in SERVER_TIME_REASONS),  # a check tests the path, not the time
+    "http": ("timeout", "dns", "connect", "protocol", "http_status"),
+    "https": ("timeout", "dns", "connect", "tls", "protocol", "http_status"),
+}
 
 
 async def run_check(check: Check, timeout: float) -> ProbeResult:
@@ -94,6 +108,28 @@ async def probe_group(group: UpstreamGroup) -> list[ProbeResult]:
     return await asyncio.gather(*(run_check(check, group.timeout) for check in group.checks))
 
 
+def record(metrics: Metrics, owner: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> None:
+    lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
+                                   "spse_upstream_probe_failures_total": []}
+    for check, result in zip(group.checks, results):
+        counters = metrics.counters.of(owner, REASONS[check.kind], part=check.url)  # the group's, per check
+        counters.fail(result.reason)
+        labels = {"group": group.name, "check": check.url}
+        lines["spse_upstream_probe_success"].append(sample("spse_upstream_probe_success", labels, int(result.success)))
+        lines["spse_upstream_probe_duration_seconds"].append(
+            sample("spse_upstream_probe_duration_seconds", labels, round(result.duration, 6)))
+        lines["spse_upstream_probe_failures_total"].append(
+            counters.failure_samples("spse_upstream_probe_failures_total", labels))
+    ratio = sum(r.success for r in results) / len(results)
+    fragments = {name: "".join(parts) for name, parts in lines.items()}
+    fragments["spse_upstream_group_reachable_ratio"] = sample(
+        "spse_upstream_group_reachable_ratio", {"group": group.name}, round(ratio, 4))
+    fragments.update(metrics.round_completed(owner, group.interval))
+    metrics.exposition.update(owner, fragments)
+    metrics.history.remember(owner, {
+        "ratio": ratio, "checks": {c.url: asdict(r) for c, r in zip(group.checks, results)}})
+
+
 def _health(key: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> list[tuple[ProbeKey, Health]]:
     labelled = [(scrub(check.url, check.secrets), result) for check, result in zip(group.checks, results)]
     return [(key, several(labelled, "checks", "no check answered: "))]
@@ -101,4 +137,4 @@ def _health(key: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> 
 
 PROBE_KIND = ProbeKind(
     "upstream", specs=lambda config: ((group.name, group) for group in config.upstream), probe=probe_group,
-    record=lambda metrics, key, group, results: metrics.record_upstream(key, group, results), health=_health)
+    record=record, health=_health)

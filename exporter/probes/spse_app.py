@@ -127,6 +127,7 @@ async def probe_spse_app(check: AppCheck) -> HttpResult:
 
 
 def record(metrics: Metrics, owner: ProbeKey, check: AppCheck, result: HttpResult) -> None:
+    """One application check's samples, counted on the check's own (longer) interval."""
     target = check.target
     counters = metrics.counters.of(owner, REASONS)
     counters.fail(result.reason)

@@ -109,6 +109,7 @@ async def probe_group(group: UpstreamGroup) -> list[ProbeResult]:
 
 
 def record(metrics: Metrics, owner: ProbeKey, group: UpstreamGroup, results: list[ProbeResult]) -> None:
+    """Each check's samples and counters (the group's owner, a part per check), and the group's reachable share."""
     lines: dict[str, list[str]] = {"spse_upstream_probe_success": [], "spse_upstream_probe_duration_seconds": [],
                                    "spse_upstream_probe_failures_total": []}
     for check, result in zip(group.checks, results):

@@ -248,7 +248,8 @@ def http_status_timeline(size=(12, 7)) -> dict:
         "none", [query(f"spse_http_status_code{{{TARGET}}}", "{{site}} {{target}}")], STATUS_CODES, size)
 
 
-# The reasons each kind of probe fails with (exporter/metrics.py; tests/test_words.py keeps them in step).
+# The reasons each kind of probe fails with (REASONS in its module under exporter/probes/; tests/test_words.py keeps
+# them in step).
 REASONS = {
     "SPSE": "timeout, dns, connect, tls, http_status, body_match, protocol; with spse: also spse_error, not_spse",
     "Application check": "timeout, dns, connect, tls, http_status, protocol, spse_error, no_token, bad_data",

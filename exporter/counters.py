@@ -4,7 +4,7 @@ rounds each probe completed. They survive reloads while their owner stays config
 from __future__ import annotations
 
 from exporter.exposition import sample
-from exporter.probes.kind import ProbeKey
+from exporter.probes.key import ProbeKey
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30, 60)
 

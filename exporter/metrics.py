@@ -15,7 +15,7 @@ from exporter import __version__
 from exporter.counters import CounterStore, Rounds
 from exporter.exposition import Exposition, Family, sample
 from exporter.probe_history import ProbeHistory
-from exporter.probes.kind import ProbeKey
+from exporter.probes.key import ProbeKey
 
 # Owners the scheduler registers no round counter for: they stay through every reload; CLOCK, the clock job's own
 # samples (the sources' median, the kernel's verdict), while a time source is configured.

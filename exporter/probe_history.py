@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from exporter.probes.kind import ProbeKey
+from exporter.probes.key import ProbeKey
 
 
 class ProbeHistory:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.counters import CounterStore, Rounds
-from exporter.probes.kind import ProbeKey
+from exporter.probes.key import ProbeKey
 
 GROUP, TARGET = ProbeKey("upstream", "national"), ProbeKey("http", "lpse-a")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.probe_history import ProbeHistory
-from exporter.probes.kind import ProbeKey
+from exporter.probes.key import ProbeKey
 
 TARGET = ProbeKey("http", "lpse-a")
 

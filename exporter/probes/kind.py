@@ -6,23 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # metrics.py imports the probe modules
+from exporter.probes.key import ProbeKey
+
+if TYPE_CHECKING:  # only for the types: the store imports probes/key.py, not this module
     from exporter.config import Config
     from exporter.metrics import Metrics
-
-
-class ProbeKey(NamedTuple):
-    """Names one job, its metrics owner and its log lines: ("http", "lpse-x"). A kind with one job per config
-    (the clock) has no name; as a tuple the key compares and joins like the bare tuples it replaced."""
-
-    kind: str
-    name: str = ""
-
-    def __str__(self) -> str:
-        """The job's name in the log: "http/lpse-x", or "clock"."""
-        return f"{self.kind}/{self.name}" if self.name else self.kind
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,8 @@ class CounterStore:
         return counters
 
     def retain(self, keep: set[ProbeKey]) -> None:
-        for key in [key for key in self._counters if key[0] not in keep]:
-            del self._counters[key]
+        for owner, part in [(owner, part) for owner, part in self._counters if owner not in keep]:
+            del self._counters[owner, part]
 
 
 class Rounds:

@@ -12,6 +12,8 @@ import math
 import threading
 from dataclasses import dataclass
 
+from exporter.probes.key import ProbeKey
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -62,13 +64,13 @@ class Exposition:
 
     def __init__(self, families: list[Family]):
         self._families = list(families)
-        self._fragments: dict[str, dict[tuple, str]] = {f.name: {} for f in families}
+        self._fragments: dict[str, dict[ProbeKey, str]] = {f.name: {} for f in families}
         self._lock = threading.Lock()
         self._generation = 0
         self._cached: tuple[int, bytes] | None = None
         self.extra = None  # optional callable returning bytes appended to every page
 
-    def update(self, owner: tuple, fragments: dict[str, str]) -> None:
+    def update(self, owner: ProbeKey, fragments: dict[str, str]) -> None:
         """Replace every fragment of `owner` with `fragments` (family name -> text)."""
         with self._lock:
             for name, by_owner in self._fragments.items():
@@ -79,17 +81,17 @@ class Exposition:
                     by_owner.pop(owner, None)
             self._generation += 1
 
-    def patch(self, owner: tuple, fragments: dict[str, str]) -> None:
+    def patch(self, owner: ProbeKey, fragments: dict[str, str]) -> None:
         """Replace only these families' fragments of `owner`; its other families stay as they are."""
         with self._lock:
             for name, text in fragments.items():
                 self._fragments[name][owner] = text
             self._generation += 1
 
-    def drop(self, owner: tuple) -> None:
+    def drop(self, owner: ProbeKey) -> None:
         self.update(owner, {})
 
-    def owners(self) -> set[tuple]:
+    def owners(self) -> set[ProbeKey]:
         with self._lock:
             return {owner for by_owner in self._fragments.values() for owner in by_owner}
 

@@ -249,17 +249,17 @@ def test_a_failing_integration_is_reported_through_the_one_that_works(tmp_path, 
 
 
 def test_template_names_every_cause_in_both_languages():
-    """Every link the recording rules can name, alone or chained, has English and Indonesian text."""
+    """Every link the recording rules can name, alone or chained, has Indonesian and English words
+    (spse-words.tmpl, written from exporter/formatting.py; tests/test_formatting.py compares them word for word)."""
     recording = (STACK_DIR / "rules" / "recording.yml").read_text()
     links = re.findall(r'"link", "(\w+)"', recording)
     assert links == ["gateway_lost", "national_lost", "global_lost", "clock_unvalidated"]
     for cause in [*links, "none", "global_lost clock_unvalidated"]:
-        text = render(f'{{{{ template "spse.cause" "{cause}" }}}}').strip()
-        english, _, indonesian = text.partition(" / ")
-        assert english and indonesian and "unknown" not in text, (cause, text)
-    assert render('{{ template "spse.cause" "global_lost clock_unvalidated" }}').strip() == (
-        "global connectivity lost → time sources unreachable, clock not validated"
-        " / koneksi global terputus → sumber waktu tidak terjangkau, jam tidak tervalidasi")
+        for lang, unknown in (("id", "tidak diketahui"), ("en", "unknown")):
+            text = render(f'{{{{ template "spse.cause.{lang}" "{cause}" }}}}').strip()
+            assert text and unknown not in text and "_" not in text, (cause, text)
+    assert render('{{ template "spse.cause.id" "global_lost clock_unvalidated" }}').strip() == (
+        "konektivitas global (internasional) terputus → server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP)")
 
 
 def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
@@ -273,10 +273,12 @@ def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
     data = {"receiver": "ops-critical", "status": "firing", "groupLabels": {"site": "kutaibarat"},
             "commonLabels": {"site": "kutaibarat"}, "commonAnnotations": {}, "externalURL": "http://am", "alerts": alerts}
     message = render('{{ template "spse.message" . }}', data, tmp_path)
-    assert message.startswith("<b>[FIRING:3] SPSE kutaibarat</b>\n"
-                              "Probable cause / Kemungkinan penyebab: <b>gateway lost (local router or ISP link) / ")
+    assert message.startswith("<b>3 peringatan aktif / 3 firing: SPSE kutaibarat</b>\n"
+                              "Kemungkinan penyebab: <b>gateway (router lokal) tidak dapat dihubungi</b>\n"
+                              "Probable cause: <b>the gateway (local router) became unreachable</b>\n"), message
+    assert "[FIRING" not in message and "(kritis / critical, t)" in message and "(kritis / critical, gateway)" in message
     assert message.index("UpstreamGatewayLost") < message.index("ClockUnvalidated") < message.index("SPSEDown")
-    assert message.index("Resolved / Pulih:") < message.index("SPSEGatewayTimeout")
+    assert message.index("Pulih / Resolved:") < message.index("SPSEGatewayTimeout")
     assert "&lt;summary&gt; &amp; co" in message and "<summary>" not in message  # safe for Telegram's HTML mode
 
 
@@ -284,4 +286,4 @@ def test_a_group_without_a_site_is_titled_by_its_alert(tmp_path):
     """NotificationsFailing is about the site's Alertmanager, which has no site label: not "SPSE " and nothing."""
     data = {"status": "firing", "groupLabels": {}, "commonLabels": {"alertname": "NotificationsFailing"},
             "alerts": [{"status": "firing", "labels": {"alertname": "NotificationsFailing"}}]}
-    assert render('{{ template "spse.title" . }}', data, tmp_path).strip() == "[FIRING:1] NotificationsFailing"
+    assert render('{{ template "spse.title" . }}', data, tmp_path).strip() == "1 peringatan aktif / 1 firing: NotificationsFailing"

@@ -158,8 +158,9 @@ def test_incident_replay_pages_once_with_root_cause(world, tmp_path, start_expor
         ["amtool", "template", "render", f"--template.glob={STACK_DIR / 'templates' / '*.tmpl'}",
          '--template.text={{ template "spse.message" . }}', f"--template.data={data}"],
         capture_output=True, text=True, check=True, timeout=30).stdout
-    assert ("Probable cause / Kemungkinan penyebab: <b>global connectivity lost → time sources unreachable, clock not "
-            "validated / koneksi global terputus → sumber waktu tidak terjangkau, jam tidak tervalidasi</b>") in message
+    assert ("Kemungkinan penyebab: <b>konektivitas global (internasional) terputus → server SPSE tidak dapat "
+            "memvalidasi waktu ke sumber waktu (NTP)</b>\nProbable cause: <b>global (international) connectivity was "
+            "lost → the SPSE server could not validate its time against its time sources (NTP)</b>") in message
     assert message.index("UpstreamGlobalLost") < message.index("SPSEGatewayTimeout")
 
     timeline = [

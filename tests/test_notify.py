@@ -166,7 +166,7 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
     assert "[FIRING" not in text and "[RESOLVED" not in text, text
     assert text.index("UJI: notifikasi uji") < text.index("TEST: a test notification"), text
     assert "tidak akan ada pesan pemulihan" in text and "no RESOLVED message follows" in text, text
-    [link] = re.findall(r"^Runbook: (\S+)$", text, re.M)
+    [link] = re.findall(r"^Panduan penanganan / Runbook: (\S+)$", text, re.M)
     assert link == f"{exporter.url}/runbook#notificationtest", text
     status, page, _ = http_get(link.partition("#")[0])
     assert status == 200 and b'id="notificationtest"' in page
@@ -179,7 +179,7 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
     subject = render_template(tmp_path, fired, email["headers"]["Subject"])
     body = render_template(tmp_path, fired, email["html"])
     assert subject == "UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter", subject
-    assert "[FIRING" not in body and f"Runbook: {link}" in body, body
+    assert "[FIRING" not in body and f"Panduan penanganan / Runbook: {link}" in body, body
     # It ended itself: nothing about the test stays active in Alertmanager.
     assert not alertmanager.alerts(filter='alertname="NotificationTest"')
 
@@ -197,8 +197,8 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
         time.sleep(0.2)
     assert [p["status"] for p in alert_payloads(webhook_receiver, "NotificationTest")] == ["firing"]
     assert [m["text"].split("\n", 1)[0] for m in telegram.messages] == [
-        "<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>", "<b>[FIRING:1] SPSE control</b>",
-        "<b>[RESOLVED] SPSE control</b>"]
+        "<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>", "<b>1 peringatan aktif / 1 firing: SPSE control</b>",
+        "<b>Pulih / Resolved: SPSE control</b>"]
 
 
 def test_rendered_from_a_relative_path_outside_compose_the_message_keeps_its_text(tmp_path, telegram,

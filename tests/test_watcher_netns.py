@@ -374,7 +374,7 @@ def test_international_routes_cut_the_page_gets_out_through_the_watcher(stack):
         ["amtool", "template", "render", f"--template.glob={STACK_DIR / 'templates' / '*.tmpl'}",
          '--template.text={{ template "spse.message" . }}', f"--template.data={data}"],
         capture_output=True, text=True, check=True, timeout=30).stdout
-    assert "Probable cause / Kemungkinan penyebab: <b>global connectivity lost → time sources unreachable" in message
+    assert "Kemungkinan penyebab: <b>konektivitas global (internasional) terputus → server SPSE tidak dapat" in message
     assert "<b>SiteAlertForwarded: SPSEDown</b>" in message
     assert f"SPSEDown at {SITE} ({SITE}), forwarded by the watcher" in message
 
@@ -491,7 +491,7 @@ def test_one_of_two_paths_fails_one_page_per_incident(stack):
     poll(site_word_on_the_broken_path, 60, 0.2, "the site's NotificationsFailing about its webhook through the relay")
     no_page_from_the_watcher()
     assert not payloads(stack.telegram, began), "the Telegram stand-in is abroad: nothing can reach it"
-    pages = [subject for subject, _ in stack.relay.texts() if subject.startswith("[FIRING") and subject.endswith(SITE)]
+    pages = [subject for subject, _ in stack.relay.texts() if " firing: " in subject and subject.endswith(SITE)]
     report("international routes cut, the site with a second path (e-mail through a national relay)",
            f"relay: SPSEDown after {production(mailed - began)} ({len(pages)} firing message(s) for the site's group, "
            f"as alerts joined it), and the site's NotificationsFailing (webhook); the watcher saw the Telegram path "

@@ -13,6 +13,7 @@ import tomllib
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 
 from exporter.report import cli, plots
 from tests.fakes import free_port
@@ -187,31 +188,39 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
     text = report(prometheus, capsys, "--site", "kutaibarat", "--site-name", "LPSE Kabupaten Kutai Barat",
                   "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00", "--timezone", "WITA")
     for fact in ("BERITA ACARA GANGGUAN LAYANAN SPSE", "Nomor: [NOMOR BERITA ACARA]",
-                 "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA", "14 jam 24 menit",
+                 "## 1. Gangguan 1: Selasa, 4 April 2023, 08.00 WITA s.d. 22.24 WITA", "c. Lama gangguan: 14 jam 24 menit",
                  "ERROR 504 Gateway Timeout: 3.456 kali",
-                 "Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07:52 WITA",
+                 "g. Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07.52 WITA",
                  "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (jumlah terendah selama gangguan)",
-                 "| 07:53 WITA | sumber waktu (NTP): terputus |", "| 08:02 WITA | Alert SPSEDown aktif |",
+                 "| 07.53 WITA | sumber waktu (NTP): terputus |", "| 08.02 WITA | Peringatan SPSEDown aktif |",
                  # the links that held are in the chain too: national routes worked, global ones did not
                  "| konektivitas nasional | tetap normal | – |", "| gateway (router lokal) | tetap normal | – |",
                  "Resolusi data: 15 detik.",
                  # Markdown on standard output has no file to put the plot in: it says where the plot is
                  "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
-                 "SPSE juga gagal diakses dari luar, 08:00 WITA s.d. 22:24 WITA",
-                 "(spse:probable_cause): konektivitas global (internasional) terputus (global_lost)", "[TINDAKAN YANG TELAH DILAKUKAN]", "[NAMA]",
-                 "> Sehubungan dengan terjadinya gangguan pada layanan SPSE LPSE Kabupaten Kutai Barat pada hari "
-                 "Selasa, 4 April 2023 pukul 08:00 WITA s.d. 22:24 WITA, yang menyebabkan pengguna menerima "
-                 "ERROR 504 Gateway Timeout saat mengakses SPSE",
-                 "disebabkan oleh terputusnya konektivitas global (internasional) dari penyedia layanan internet, "
-                 "sehingga server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP).",
-                 "Layanan SPSE telah kembali normal sejak pukul 22:24 WITA."):
+                 "SPSE juga gagal diakses dari luar, 08.00 WITA s.d. 22.24 WITA",
+                 "(spse:probable_cause): konektivitas global (internasional) terputus (global_lost)",
+                 "## 3. Tindakan yang telah dilakukan", "[TINDAKAN YANG TELAH DILAKUKAN]",
+                 # without --letterhead: the kop surat and the signers as placeholders to fill in
+                 "**[NAMA INSTANSI]**", "| Mengetahui, | Yang membuat berita acara, |",
+                 "| [JABATAN, MISALNYA KEPALA LPSE] | [JABATAN] |", "| NIP. [NIP] | NIP. [NIP] |",
+                 "> Layanan SPSE LPSE Kabupaten Kutai Barat mengalami gangguan pada hari Selasa, 4 April 2023, pukul "
+                 "08.00 WITA sampai dengan 22.24 WITA. Selama gangguan, pengguna menerima ERROR 504 Gateway Timeout "
+                 "saat membuka SPSE.",
+                 "> Gangguan ini disebabkan oleh terputusnya konektivitas global (internasional) dari penyedia layanan "
+                 "internet. Akibatnya, server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP).",
+                 "> Layanan SPSE sudah normal kembali sejak pukul 22.24 WITA."):
         assert fact in text, fact
     english = report(prometheus, capsys, "--site", "kutaibarat", "--lang", "en", "--from", "2023-04-04 00:00",
                      "--to", "2023-04-05 00:00")
     assert "pasang matplotlib" not in text  # matplotlib is installed
     assert "Incident 1: Tuesday, 4 April 2023, 08:00 WITA to 22:24 WITA" in english  # WITA: the site's spse.timezone
+    assert "Duration: 14 hours 24 minutes" in english and "| Acknowledged by, | Made by, |" in english
     assert "| national connectivity | stayed up | – |" in english
-    assert "caused by the loss of global (international) connectivity" in english
+    assert "The disruption was caused by the loss of global (international) connectivity" in english
+    # short sentences a bidder reads at a glance (the chained sentence it replaces had 63 words)
+    notice = text[text.index("> **PENGUMUMAN**"):]
+    assert max(len(sentence.split()) for sentence in re.split(r"[.!?]\s", notice)) <= 25
 
 
 def test_readme_quotes_the_notice_the_command_writes(prometheus, capsys):
@@ -225,7 +234,7 @@ def test_readme_quotes_the_notice_the_command_writes(prometheus, capsys):
                   "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00")
     notice = text[text.index("> **PENGUMUMAN**"):].splitlines()
     generated = [line.removeprefix("> ") for line in notice if line.startswith("> ")]
-    assert len(paragraphs) == 4 and paragraphs == generated[:4]  # the signature line is left out of the sample
+    assert len(paragraphs) == 6 and paragraphs == generated[:-1]  # the signature line is left out of the sample
 
 
 def print_pdf(page, tmp_path):
@@ -254,7 +263,7 @@ def test_html_is_one_printable_file_that_renders(prometheus, tmp_path):
     assert not re.search(r'(src|href)="(?!data:)|<script|<link', html)  # nothing to fetch: one file
     pdf = print_pdf(page, tmp_path)
     text = "".join(pdf_pages(pdf))
-    assert "BERITA ACARA GANGGUAN LAYANAN SPSE" in text and "22:24 WITA" in text and "Sehubungan" in text
+    assert "BERITA ACARA GANGGUAN LAYANAN SPSE" in text and "22.24 WITA" in text and "PENGUMUMAN" in text
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
                    check=True, timeout=60)
     from PIL import Image  # matplotlib's own dependency
@@ -296,7 +305,7 @@ def test_grafana_panel_command_drafts_the_report(prometheus, tmp_path):
     argv = [arg.replace("http://127.0.0.1:9090", prometheus.url).replace("berita-acara.html", str(output))
             for arg in argv[2:]]
     assert cli.main(argv) == 0
-    assert "Gangguan 1: Selasa, 4 April 2023, 08:00 WITA s.d. 22:24 WITA" in output.read_text()
+    assert "Gangguan 1: Selasa, 4 April 2023, 08.00 WITA s.d. 22.24 WITA" in output.read_text()
 
 
 def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):
@@ -315,8 +324,8 @@ def test_two_incidents_a_blip_and_the_flags(prometheus, capsys):
     [merged] = report_json(prometheus, capsys, *window, "--merge-gap", "5h")["incidents"]
     assert (merged["start"], merged["end"]) == (first["start"], second["end"])
     text = report(prometheus, capsys, *window)
-    assert "Gangguan 2: Senin, 1 Mei 2023, 14:00 WIB s.d. 14:30 WIB" in text
-    assert "11:00 WIB (1 pemeriksaan gagal)" in text
+    assert "Gangguan 2: Senin, 1 Mei 2023, 14.00 WIB s.d. 14.30 WIB" in text
+    assert "11.00 WIB (1 pemeriksaan gagal)" in text
     assert "disebabkan oleh kendala teknis pada server atau aplikasi SPSE" in text
 
 
@@ -327,7 +336,7 @@ def test_ongoing_incident_and_markdown_plot_file(prometheus, capsys, tmp_path):
     assert incident["ongoing"] and incident["end"] is None and incident["duration_seconds"] is None
     assert cli.main(["--prometheus.url", prometheus.url, *window, "--output", str(tmp_path / "ba.md")]) == 0
     text = (tmp_path / "ba.md").read_text()
-    assert "09:00 WIB s.d. belum pulih pada akhir periode" in text and "Kami sedang menangani gangguan ini" in text
+    assert "09.00 WIB s.d. belum pulih pada akhir periode" in text and "Kami sedang menangani gangguan ini" in text
     assert "](ba.png)" in text and (tmp_path / "ba.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -348,7 +357,7 @@ def test_incident_already_going_when_the_data_begins(prometheus, capsys):
     window = ("--site", "kutaibarat", "--from", "2023-04-04 12:00", "--to", "2023-04-04 23:00")
     [incident] = report_json(prometheus, capsys, *window)["incidents"]
     assert incident["started_before_data"] and incident["start"] == "2023-04-04T11:30:00+08:00"
-    assert "Mulai: sebelum 11:30 WITA (SPSE sudah gagal saat data yang dibaca dimulai" in report(prometheus, capsys,
+    assert "Mulai: sebelum 11.30 WITA (SPSE sudah gagal saat data yang dibaca dimulai" in report(prometheus, capsys,
                                                                                                  *window)
 
 
@@ -384,8 +393,8 @@ def test_incident_over_midnight(prometheus, capsys):
     assert (incident["start"], incident["end"]) == ("2023-05-01T23:50:00+07:00", "2023-05-02T00:20:00+07:00")
     assert incident["duration_seconds"] == 1800
     text = report(prometheus, capsys, *window)
-    assert "1 Mei 2023 23:50 WIB" in text and "2 Mei 2023 00:20 WIB" in text and "30 menit" in text
-    assert "pukul 23:50 WIB s.d. 2 Mei 2023 00:20 WIB" in text  # the notice names the second day
+    assert "1 Mei 2023 23.50 WIB" in text and "2 Mei 2023 00.20 WIB" in text and "30 menit" in text
+    assert "pukul 23.50 WIB sampai dengan 2 Mei 2023 00.20 WIB" in text  # the notice names the second day
 
 
 def test_exporter_down_is_not_an_outage(prometheus, capsys):
@@ -398,7 +407,7 @@ def test_exporter_down_is_not_an_outage(prometheus, capsys):
                                        "outside_failed_probes": 30 * 60 // STEP}]
     text = report(prometheus, capsys, *window)
     assert "Tidak tercatat gangguan layanan SPSE pada periode ini." in text
-    assert "10 Juni 2023 10:00 WIT s.d. 10 Juni 2023 12:00 WIT: Prometheus tidak mendapat data" in text
+    assert "10 Juni 2023 10.00 WIT s.d. 10 Juni 2023 12.00 WIT: Prometheus tidak mendapat data" in text
     assert "Dari luar (watcher), SPSE gagal diakses pada 120 pemeriksaan dalam rentang ini" in text
     assert "Sehubungan" not in text  # no notice for an outage the site's own data does not show
 
@@ -441,8 +450,8 @@ def test_spse_error_page(prometheus, capsys):
     assert incident["failure_reasons"] == [{"reason": "spse_error", "count": 10 * 60 // STEP}]
     assert incident["dominant_status_code"] == "200"
     text = report(prometheus, capsys, *window)
-    assert 'Yang dialami pengguna: halaman error SPSE ("terjadi error pada aplikasi SPSE"); 200 OK: 40 kali' in text
-    assert 'menyebabkan pengguna menerima halaman error SPSE ("terjadi error pada aplikasi SPSE") saat' in text
+    assert 'Yang dialami pengguna: halaman galat SPSE ("terjadi error pada aplikasi SPSE"); 200 OK: 40 kali' in text
+    assert 'Selama gangguan, pengguna menerima halaman galat SPSE ("terjadi error pada aplikasi SPSE") saat' in text
 
 
 def test_refused_gateway_check_is_not_the_first_broken_link(prometheus, capsys):
@@ -482,11 +491,11 @@ def test_site_without_a_zone_and_an_spse_that_does_not_answer(prometheus, capsys
     assert incident["failure_reasons"] == [{"reason": "timeout", "count": 100}, {"reason": "http_status", "count": 20}]
     text = report(prometheus, capsys, *window)
     assert "Yang dialami pengguna: halaman tidak dapat dibuka; ERROR 504 Gateway Timeout: 20 kali" in text
-    assert "| 09:00 WIB | SPSE mulai gagal (halaman tidak dapat dibuka) |" in text
-    assert ("pukul 09:00 WIB s.d. 09:30 WIB, yang menyebabkan SPSE tidak dapat diakses oleh pengguna, dengan ini "
-            "kami sampaikan") in text
+    assert "| 09.00 WIB | SPSE mulai gagal (halaman tidak dapat dibuka) |" in text
+    assert ("pukul 09.00 WIB sampai dengan 09.30 WIB. Selama gangguan, SPSE tidak dapat dibuka oleh pengguna."
+            ) in text
     english = report(prometheus, capsys, *window, "--lang", "en")
-    assert "from 09:00 WIB to 09:30 WIB, during which users could not open SPSE, we inform you" in english
+    assert "from 09:00 WIB to 09:30 WIB. During the disruption, users could not open SPSE." in english
 
 
 def test_a_link_back_before_spse_failed_is_not_the_cause(prometheus, capsys):
@@ -498,7 +507,7 @@ def test_a_link_back_before_spse_failed_is_not_the_cause(prometheus, capsys):
     assert incident["chain"][0]["came_back"] == "2023-08-14T10:05:00+07:00"
     assert incident["first_broken_link"] == "spse"
     text = report(prometheus, capsys, *window)
-    assert "Mata rantai pertama yang terputus: **SPSE**, sejak 10:20 WIB" in text
+    assert "Mata rantai pertama yang terputus: **SPSE**, sejak 10.20 WIB" in text
     assert "disebabkan oleh kendala teknis pada server atau aplikasi SPSE" in text
 
 
@@ -578,7 +587,50 @@ def test_times_and_zones():
     assert parse_time("2023-04-04 08:00", zone("WITA")).isoformat() == "2023-04-04T08:00:00+08:00"
     assert parse_time("2023-04-04T00:00:00Z", zone("WIB")).timestamp() == wita("08:00")
     clock = Clock(zone("wit"), "id", False)
-    assert clock.time(wita("08:00")) == "09:00 WIT" and clock.date(wita("08:00")) == "Selasa, 4 April 2023"
+    assert clock.time(wita("08:00")) == "09.00 WIT" and clock.date(wita("08:00")) == "Selasa, 4 April 2023"
     assert Clock(zone("WIB"), "en", True).time(wita("08:00")) == "4 April 2023 07:00 WIB"
     assert clock.duration(14 * 3600 + 24 * 60) == "14 jam 24 menit" and clock.duration(45) == "45 detik"
     assert timedelta(seconds=int(wita("22:24") - wita("08:00"))) == timedelta(hours=14, minutes=24)
+
+
+def test_letterhead_and_signers_from_the_office_file(prometheus, capsys, tmp_path):
+    """The shipped example plus a logo: the kop surat heads the HTML with the logo inside the one file, and the
+    signers' names and NIP replace the placeholders."""
+    from PIL import Image  # matplotlib's own dependency
+    Image.new("RGB", (40, 40), "navy").save(tmp_path / "logo.png")
+    kop = yaml.safe_load((ROOT / "exporter/examples/kop.yml").read_text())
+    kop.update(logo="logo.png", mengetahui={"jabatan": "Kepala LPSE", "nama": "Drs. Andi Saputra",
+                                            "nip": "19800101 200501 1 001"})
+    (tmp_path / "kop.yml").write_text(yaml.safe_dump(kop))
+    page = tmp_path / "ba.html"
+    assert cli.main(["--prometheus.url", prometheus.url, "--site", "kutaibarat", "--from", "2023-04-04 06:00",
+                     "--to", "2023-04-05 00:00", "--format", "html", "--output", str(page),
+                     "--letterhead", str(tmp_path / "kop.yml")]) == 0
+    html = page.read_text()
+    assert html.count('src="data:image/png;base64,') == 2  # the logo and the plot, nothing to fetch
+    assert html.index("PEMERINTAH KABUPATEN KUTAI BARAT") < html.index("<h1>BERITA ACARA GANGGUAN LAYANAN SPSE")
+    for fact in ("Telp. (0545) 000000", "Sendawar, [TANGGAL]", "Drs. Andi Saputra", "NIP. 19800101 200501 1 001",
+                 "Pengelola Layanan LPSE", "<ol class=\"points\">"):
+        assert fact in html, fact
+    assert "[NAMA INSTANSI]" not in html and "[KOTA]" not in html
+    text = report(prometheus, capsys, "--site", "kutaibarat", "--from", "2023-04-04 06:00", "--to",
+                  "2023-04-05 00:00", "--letterhead", str(tmp_path / "kop.yml"))
+    assert text.startswith("![logo](logo.png)\n\n**PEMERINTAH KABUPATEN KUTAI BARAT**")
+    assert "| Kepala LPSE | Pengelola Layanan LPSE |" in text and "| Drs. Andi Saputra | [NAMA] |" in text
+
+
+@pytest.mark.parametrize("content, message", [
+    ("instansi: X\nalamt: Jl. Y\n", "alamt: unknown key; use instansi, unit, alamat"),
+    ("mengetahui: {nip: '1980'}\n", "mengetahui.nip: a NIP has 18 digits"),
+    ("logo: missing.png\n", "logo: cannot read"),
+    ("logo: kop.yml\n", "is not a PNG or JPEG image"),
+    ("- instansi\n", "(top): expected keys such as instansi"),
+    ("instansi: [a, b]\n", "instansi: expected text"),
+])
+def test_a_bad_letterhead_file_is_a_clear_error_before_anything_is_queried(capsys, tmp_path, content, message):
+    (tmp_path / "kop.yml").write_text(content)
+    # A closed port: the error must come from the letterhead file, before Prometheus is asked anything.
+    assert cli.main(["--prometheus.url", f"http://127.0.0.1:{free_port()}", "--site", "x", "--from",
+                     "2023-05-01 08:00", "--to", "2023-05-01 09:00", "--letterhead", str(tmp_path / "kop.yml")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and " / " in err and "kop.yml" in err, err

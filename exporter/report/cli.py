@@ -10,6 +10,7 @@ from pathlib import Path
 from exporter.config import parse_duration
 from exporter.report import document, plots, render
 from exporter.report.analysis import Collector, ReportError, quote
+from exporter.report.letterhead import Letterhead, LetterheadError, load
 from exporter.report.prom import Prometheus, PrometheusError
 from exporter.report.text import PHRASES
 from exporter.report.times import DEFAULT_ZONE, Clock, parse_time, zone, zone_at_offset
@@ -39,6 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--to", dest="end", required=True, help="RFC 3339, or 'YYYY-MM-DD HH:MM' in the zone")
     parser.add_argument("--timezone", help="WIB, WITA, WIT or an IANA name (default: the site's spse.timezone "
                                            f"as its exporter reports it, else {DEFAULT_ZONE})")
+    parser.add_argument("--letterhead", help="YAML file with the letterhead (kop surat) and the signers: instansi, "
+                                             "unit, alamat, telepon, surel, laman, kota, logo, pembuat and "
+                                             "mengetahui (jabatan, nama, nip); see exporter/examples/kop.yml")
     parser.add_argument("--lang", choices=("id", "en"), default="id")
     parser.add_argument("--format", choices=("md", "html", "json"), default="md")
     parser.add_argument("--output", help="file to write (default: standard output); with md, the plot is "
@@ -63,11 +67,15 @@ def main(argv: list[str]) -> int:
         except OSError as err:
             return fail(f"--prometheus.password-file: {err} / berkas kata sandi tidak dapat dibaca", 2)
     try:
+        head = load(args.letterhead) if args.letterhead else Letterhead()
+    except LetterheadError as err:
+        return fail(str(err), 2)
+    try:
         prom = Prometheus(args.url, args.username, password, args.ca_file)
     except OSError as err:  # an unreadable or invalid CA file
         return fail(f"--prometheus.ca-file: {err} / berkas CA tidak dapat dibaca", 2)
     try:
-        return write(args, prom)
+        return write(args, prom, head)
     except PrometheusError as err:
         return fail(str(err), 1)
     except (ReportError, ValueError) as err:
@@ -78,7 +86,7 @@ def main(argv: list[str]) -> int:
         prom.close()
 
 
-def write(args: argparse.Namespace, prom: Prometheus) -> int:
+def write(args: argparse.Namespace, prom: Prometheus, head: Letterhead) -> int:
     tz = zone(args.timezone) if args.timezone else site_zone(prom, args)
     start, end = parse_time(args.start, tz).timestamp(), parse_time(args.end, tz).timestamp()
     report = Collector(prom, args.site, args.target, start, end, args.step, args.merge_gap,
@@ -91,7 +99,7 @@ def write(args: argparse.Namespace, prom: Prometheus) -> int:
         # Markdown on standard output has nowhere to put the plot.
         wanted = args.format == "html" or args.output
         plot = plots.render(report, clock) if wanted and plots.available() else None
-        blocks = document.build(report, clock, args.site_name or args.site, plot)
+        blocks = document.build(report, clock, args.site_name or args.site, plot, head)
         if args.format == "html":
             output = render.html_page(blocks, f"{PHRASES[args.lang]['title']} — {args.site_name or args.site}",
                                       args.lang)

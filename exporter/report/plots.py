@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from exporter import formatting
 from exporter.report import text
 from exporter.report.analysis import LINKS, Report
 from exporter.report.times import Clock, abbreviation
@@ -39,7 +40,7 @@ def render(report: Report, clock: Clock) -> bytes:
     from matplotlib import dates, figure
 
     lang, times, signals = clock.lang, report.times, report.signals
-    names, say = text.LINK_NAMES[lang], text.PHRASES[lang]
+    names, say = formatting.LINKS[lang], text.PHRASES[lang]
     moments = [clock.local(t) for t in times]
     fig = figure.Figure(figsize=(8.2, 6.4), dpi=96, layout="constrained")
     availability, chain, sources = fig.subplots(3, 1, sharex=True, height_ratios=(1, 1.6, 1.2))
@@ -54,7 +55,7 @@ def render(report: Report, clock: Clock) -> bytes:
         end = incident.end if incident.end is not None else times[-1]
         availability.axvspan(clock.local(incident.start), clock.local(end), color=DOWN, alpha=0.15)
     availability.set_ylim(-0.1, 1.1)
-    availability.set_yticks([0, 1], ["DOWN", "UP"])
+    availability.set_yticks([0, 1], [say["plot_down"], say["plot_up"]])
     availability.set_title(say["plot_alt"], fontsize=10)
 
     rows = [link for link in LINKS if link in signals]
@@ -67,11 +68,11 @@ def render(report: Report, clock: Clock) -> bytes:
     chain.set_ylim(-0.6, len(rows) - 0.4)
 
     sources.step(moments, gaps(signals["time_sources"]), where="post", color="#6a1b9a")
-    sources.set_ylabel("NTP", fontsize=8)
+    sources.set_ylabel(say["plot_sources"], fontsize=8)
     sources.set_ylim(bottom=-0.2)
     offset = sources.twinx()
     offset.plot(moments, gaps(signals["offset"]), color="#ef6c00", linewidth=0.8)
-    offset.set_ylabel("offset (s)", fontsize=8)
+    offset.set_ylabel(say["plot_offset"], fontsize=8)
     sources.xaxis.set_major_formatter(dates.DateFormatter("%d/%m %H:%M" if clock.several_days else "%H:%M",
                                                           tz=clock.tz))
     sources.set_xlabel(abbreviation(clock.tz, moments[0]), fontsize=8)

@@ -13,6 +13,7 @@ from exporter.report.times import Clock, abbreviation
 
 SCHEMA = "spse-exporter/report/v1"
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # the sub-points of a numbered point, as office documents letter them
 
 CSS = """
 @page { size: A4; margin: 18mm 16mm; }
@@ -27,7 +28,14 @@ table { border-collapse: collapse; width: 100%; font-size: 10pt; }
 th, td { border: 1px solid #444; padding: 2pt 5pt; text-align: left; vertical-align: top; }
 th { background: #eee; }
 img { width: 100%; }
-.signature { margin-left: 55%; white-space: pre-line; margin-top: 18pt; }
+.kop { display: flex; align-items: center; border-bottom: 3px double #000; padding-bottom: 4pt; margin-bottom: 10pt; }
+.kop img { width: auto; height: 22mm; margin-right: 8pt; }
+.kop div { flex: 1; text-align: center; }
+.kop .agency { font-size: 14pt; font-weight: bold; } .kop .unit { font-size: 13pt; font-weight: bold; }
+.kop .contact { font-size: 9pt; }
+ol.points { list-style-type: lower-alpha; }
+table.signatures { margin-top: 18pt; font-size: 11pt; }
+table.signatures td { border: 0; width: 50%; white-space: pre-line; text-align: center; }
 .notice { border: 1px solid #444; padding: 6pt 10pt; }
 .break { break-before: page; border: 0; }
 """
@@ -38,12 +46,18 @@ def markdown(blocks: list[Block], image_path: str | None = None) -> str:
     out = []
     for block in blocks:
         kind, content = block.kind, block.content
-        if kind in ("h1", "h2", "h3"):
+        if kind == "letterhead":
+            logo = f"![logo]({content['logo'][2]})\n\n" if content["logo"] else ""
+            agency, unit, contact = content["lines"]
+            out.append(f"{logo}**{agency}**  \n**{unit}**  \n{contact}\n\n***")
+        elif kind in ("h1", "h2", "h3"):
             out.append("#" * int(kind[1]) + " " + content)
         elif kind == "p":
             out.append(content)
         elif kind == "list":
             out.append("\n".join(f"- {item}" for item in content))
+        elif kind == "points":
+            out.append("\n".join(f"{letter}. {item}" for letter, item in zip(LETTERS, content)).replace("\n", "  \n"))
         elif kind == "table":
             lines = ["| " + " | ".join(block.header) + " |", "|" + "---|" * len(block.header)]
             lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in content]
@@ -52,8 +66,10 @@ def markdown(blocks: list[Block], image_path: str | None = None) -> str:
             out.append(f"![{content[1]}]({image_path})")
         elif kind == "notice":
             out.append("\n>\n".join(f"> {paragraph}" for paragraph in content))
-        elif kind == "signature":
-            out.append("  \n".join(line or "&nbsp;" for line in content))
+        elif kind == "signatures":
+            left, right = content
+            rows = [f"| {a or '&nbsp;'} | {b or '&nbsp;'} |" for a, b in zip(left, right)]
+            out.append("\n".join([rows[0], "|---|---|", *rows[1:]]))
         elif kind == "rule":
             out.append("---")
     return "\n\n".join(out) + "\n"
@@ -68,10 +84,18 @@ def html_page(blocks: list[Block], title: str, lang: str) -> str:
     body = []
     for block in blocks:
         kind, content = block.kind, block.content
-        if kind in ("h1", "h2", "h3", "p"):
+        if kind == "letterhead":
+            logo = content["logo"]
+            image = f'<img alt="logo" src="data:{logo[1]};base64,{base64.b64encode(logo[0]).decode()}">' if logo else ""
+            agency, unit, contact = (html.escape(line) for line in content["lines"])
+            body.append(f'<header class="kop">{image}<div><div class="agency">{agency}</div>'
+                        f'<div class="unit">{unit}</div><div class="contact">{contact}</div></div></header>')
+        elif kind in ("h1", "h2", "h3", "p"):
             body.append(f"<{kind}>{inline(content)}</{kind}>")
         elif kind == "list":
             body.append("<ul>" + "".join(f"<li>{inline(item)}</li>" for item in content) + "</ul>")
+        elif kind == "points":
+            body.append('<ol class="points">' + "".join(f"<li>{inline(item)}</li>" for item in content) + "</ol>")
         elif kind == "table":
             head = "".join(f"<th>{inline(h)}</th>" for h in block.header)
             rows = "".join("<tr>" + "".join(f"<td>{inline(v)}</td>" for v in row) + "</tr>" for row in content)
@@ -81,8 +105,9 @@ def html_page(blocks: list[Block], title: str, lang: str) -> str:
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
         elif kind == "notice":
             body.append('<div class="notice">' + "".join(f"<p>{inline(p)}</p>" for p in content) + "</div>")
-        elif kind == "signature":
-            body.append(f'<div class="signature">{inline(chr(10).join(content))}</div>')
+        elif kind == "signatures":
+            cells = "".join(f"<td>{inline(chr(10).join(column))}</td>" for column in content)
+            body.append(f'<table class="signatures"><tr>{cells}</tr></table>')
         elif kind == "rule":
             body.append('<hr class="break">')
     return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from exporter import formatting
+
 PHRASES = {
     "id": {
         "title": "BERITA ACARA GANGGUAN LAYANAN SPSE",
@@ -25,10 +27,10 @@ PHRASES = {
         "users_saw": "Yang dialami pengguna",
         "times": "kali",
         "reasons": "Alasan kegagalan pemeriksaan",
-        "error_page": "halaman error SPSE (\"terjadi error pada aplikasi SPSE\")",
+        "error_page": "halaman galat SPSE (\"terjadi error pada aplikasi SPSE\")",
         "no_answer": "halaman tidak dapat dibuka",
-        "effect": "pengguna menerima {what} saat mengakses SPSE",
-        "effect_no_answer": "SPSE tidak dapat diakses oleh pengguna",
+        "effect": "pengguna menerima {what} saat membuka SPSE",
+        "effect_no_answer": "SPSE tidak dapat dibuka oleh pengguna",
         "first_link": "Mata rantai pertama yang terputus",
         "since": "sejak",
         "recorded_cause": "Kemungkinan penyebab menurut Prometheus (spse:probable_cause)",
@@ -37,8 +39,8 @@ PHRASES = {
         "offset_before": "selisih waktu sebelum gangguan {offset} detik",
         "offset_during": "selisih waktu terbesar selama gangguan {offset} detik",
         "offset_unknown": "selisih waktu tidak dapat diukur selama gangguan",
-        "alerts": "Alert",
-        "no_alerts": "tidak ada alert yang tercatat",
+        "alerts": "Peringatan",
+        "no_alerts": "tidak ada peringatan yang tercatat",
         "outside": "Pengamatan dari luar (watcher)",
         "outside_failed": "SPSE juga gagal diakses dari luar, {start} s.d. {end} ({n} pemeriksaan gagal)",
         "outside_ok": "SPSE dapat diakses dari luar selama gangguan: masalah ada pada jalur antara",
@@ -55,11 +57,13 @@ PHRASES = {
         "ev_link_up": "{link}: pulih kembali",
         "ev_spse_down": "SPSE mulai gagal ({what})",
         "ev_spse_up": "SPSE kembali normal",
-        "ev_alert_fired": "Alert {name} aktif",
-        "ev_alert_resolved": "Alert {name} selesai",
+        "ev_alert_fired": "Peringatan {name} aktif",
+        "ev_alert_resolved": "Peringatan {name} selesai",
         "plots": "Grafik",
         "plot_alt": "Ketersediaan SPSE, rantai penyebab dan sumber waktu",
         "inside": "dari dalam", "outside_short": "dari luar",
+        "plot_up": "NORMAL", "plot_down": "GAGAL", "plot_sources": "sumber NTP terjangkau",
+        "plot_offset": "selisih waktu (detik)",
         "no_plots": "Grafik tidak dibuat: pasang matplotlib (di folder spse-exporter: pip install '.[report]').",
         "plot_elsewhere": "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
         "exporter_down": "Data pemantauan tidak tersedia",
@@ -75,19 +79,25 @@ PHRASES = {
         "actions_placeholder": "[TINDAKAN YANG TELAH DILAKUKAN]",
         "closing": ("Demikian berita acara ini dibuat dengan sebenarnya untuk dapat dipergunakan sebagaimana "
                     "mestinya."),
-        "signature": ["[KOTA], [TANGGAL]", "[JABATAN]", "", "", "[NAMA]", "NIP. [NIP]"],
+        "kop": ["[NAMA INSTANSI]", "[NAMA UNIT KERJA (LPSE)]", "[ALAMAT, TELEPON, SUREL, LAMAN]"],
+        "place_date": "{city}, [TANGGAL]", "city": "[KOTA]",
+        "acknowledged": "Mengetahui,", "made_by": "Yang membuat berita acara,",
+        "head_position": "[JABATAN, MISALNYA KEPALA LPSE]", "position": "[JABATAN]", "name": "[NAMA]",
+        "nip": "NIP. {nip}", "nip_placeholder": "[NIP]",
         "notice_title": "Draf pengumuman",
         "notice_heading": "**PENGUMUMAN**",
-        "notice": ("Sehubungan dengan terjadinya gangguan pada layanan SPSE {site} pada hari {date} pukul {start} "
-                   "s.d. {end}, yang menyebabkan {effect}, dengan ini kami sampaikan bahwa gangguan tersebut "
-                   "disebabkan oleh {cause}. {recovery}"),
-        "notice_recovered": "Layanan SPSE telah kembali normal sejak pukul {end}.",
-        "notice_ongoing": "Kami sedang menangani gangguan ini dan akan menyampaikan informasi selanjutnya.",
+        "notice_when": ("Layanan SPSE {site} mengalami gangguan pada hari {date}, pukul {start} sampai dengan {end}. "
+                        "Selama gangguan, {effect}."),
+        "notice_when_ongoing": "Layanan SPSE {site} mengalami gangguan sejak hari {date}, pukul {start}. "
+                               "Selama gangguan, {effect}.",
+        "notice_cause": "Gangguan ini disebabkan oleh {cause}.",
+        "notice_consequence": "Akibatnya, {consequence}.",
+        "notice_recovered": "Layanan SPSE sudah normal kembali sejak pukul {end}.",
+        "notice_ongoing": "Kami sedang menangani gangguan ini. Informasi selanjutnya akan kami sampaikan.",
         "notice_actions": "[TINDAK LANJUT BAGI PENGGUNA, MISALNYA PENYESUAIAN JADWAL TAHAPAN PEMILIHAN]",
-        "notice_closing": ("Atas ketidaknyamanan ini kami mohon maaf. Demikian pengumuman ini kami sampaikan, "
-                           "terima kasih."),
+        "notice_closing": "Kami mohon maaf atas ketidaknyamanan ini. Terima kasih.",
         "signed": "[NAMA LPSE]",
-        "joiner": ", sehingga ",
+        "and": " dan ",
     },
     "en": {
         "title": "SPSE SERVICE DISRUPTION REPORT (BERITA ACARA GANGGUAN)",
@@ -142,6 +152,7 @@ PHRASES = {
         "plots": "Plots",
         "plot_alt": "SPSE availability, root-cause chain and time sources",
         "inside": "inside", "outside_short": "outside",
+        "plot_up": "UP", "plot_down": "DOWN", "plot_sources": "NTP sources reachable", "plot_offset": "offset (s)",
         "no_plots": "No plots: install matplotlib (in the spse-exporter folder: pip install '.[report]').",
         "plot_elsewhere": "The plots are in the HTML report (--format html), or next to the --output file.",
         "exporter_down": "No monitoring data",
@@ -156,27 +167,30 @@ PHRASES = {
         "actions": "Actions taken",
         "actions_placeholder": "[ACTIONS TAKEN]",
         "closing": "This report is made truthfully, to be used as appropriate.",
-        "signature": ["[CITY], [DATE]", "[POSITION]", "", "", "[NAME]", "NIP [EMPLOYEE NUMBER]"],
+        "kop": ["[AGENCY NAME]", "[UNIT NAME (LPSE)]", "[ADDRESS, TELEPHONE, E-MAIL, WEBSITE]"],
+        "place_date": "{city}, [DATE]", "city": "[CITY]",
+        "acknowledged": "Acknowledged by,", "made_by": "Made by,",
+        "head_position": "[POSITION, E.G. HEAD OF THE LPSE]", "position": "[POSITION]", "name": "[NAME]",
+        "nip": "NIP {nip}", "nip_placeholder": "[EMPLOYEE NUMBER]",
         "notice_title": "Public notice draft",
         "notice_heading": "**ANNOUNCEMENT**",
-        "notice": ("Due to a disruption of the SPSE service of {site} on {date} from {start} to {end}, during "
-                   "which {effect}, we inform you that the disruption was caused by {cause}. {recovery}"),
+        "notice_when": ("The SPSE service of {site} was disrupted on {date}, from {start} to {end}. "
+                        "During the disruption, {effect}."),
+        "notice_when_ongoing": ("The SPSE service of {site} has been disrupted since {date}, {start}. "
+                                "During the disruption, {effect}."),
+        "notice_cause": "The disruption was caused by {cause}.",
+        "notice_consequence": "As a result, {consequence}.",
         "notice_recovered": "The SPSE service has been back to normal since {end}.",
-        "notice_ongoing": "We are handling the disruption and will inform you of further developments.",
+        "notice_ongoing": "We are handling the disruption. We will inform you of further developments.",
         "notice_actions": "[FOLLOW-UP FOR USERS, E.G. ADJUSTED TENDER SCHEDULES]",
         "notice_closing": "We apologise for the inconvenience. Thank you.",
         "signed": "[LPSE NAME]",
-        "joiner": ", so that ",
+        "and": " and ",
     },
 }
 
-# Each link by name; as the first cause ("caused by ..."); as a consequence of an earlier link.
-LINK_NAMES = {
-    "id": {"gateway": "gateway (router lokal)", "national": "konektivitas nasional",
-           "global": "konektivitas global (internasional)", "time_sources": "sumber waktu (NTP)", "spse": "SPSE"},
-    "en": {"gateway": "gateway (local router)", "national": "national connectivity",
-           "global": "global (international) connectivity", "time_sources": "time sources (NTP)", "spse": "SPSE"},
-}
+# Each link as the first cause ("caused by ..."); by name and as a consequence of an earlier link, the formatter's
+# LINKS and LOST.
 CAUSES = {
     "id": {"gateway": "terputusnya koneksi ke gateway (router lokal) jaringan LPSE",
            "national": "terputusnya konektivitas nasional dari penyedia layanan internet",
@@ -189,34 +203,6 @@ CAUSES = {
            "time_sources": "the SPSE server's time sources (NTP) becoming unreachable",
            "spse": "a fault of the SPSE server or application (network and time sources were fine)"},
 }
-CONSEQUENCES = {
-    "id": {"gateway": "gateway (router lokal) tidak dapat dihubungi",
-           "national": "konektivitas nasional terputus",
-           "global": "konektivitas global (internasional) terputus",
-           "time_sources": "server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP)"},
-    "en": {"gateway": "the gateway (local router) became unreachable",
-           "national": "national connectivity was lost",
-           "global": "global (international) connectivity was lost",
-           "time_sources": "the SPSE server could not validate its time against its time sources (NTP)"},
-}
-# The values of spse:probable_cause's `cause` label, as links of the chain.
-RECORDED_CAUSES = {"gateway_lost": "gateway", "national_lost": "national", "global_lost": "global",
-                   "clock_unvalidated": "time_sources"}
-REASONS = {
-    "id": {"timeout": "waktu habis", "dns": "nama tidak dapat di-resolve", "connect": "koneksi gagal",
-           "tls": "TLS gagal", "http_status": "status HTTP tidak valid", "body_match": "halaman error SPSE",
-           "spse_error": "halaman error SPSE", "not_spse": "halaman yang bukan SPSE",
-           "protocol": "jawaban HTTP tidak valid"},
-    "en": {"timeout": "timeout", "dns": "name not resolved", "connect": "connection failed", "tls": "TLS failed",
-           "http_status": "invalid HTTP status", "body_match": "SPSE error page", "spse_error": "SPSE error page",
-           "not_spse": "a page that is not SPSE", "protocol": "invalid HTTP answer"},
-}
-
-
-def number(value: float, lang: str, decimals: int = 0) -> str:
-    """1.234,5 in Bahasa Indonesia, 1,234.5 in English."""
-    text = f"{value:,.{decimals}f}"
-    return text.translate(str.maketrans(",.", ".,")) if lang == "id" else text
 
 
 def status(code: str) -> str:
@@ -227,10 +213,3 @@ def status(code: str) -> str:
         phrase = ""
     text = f"{code} {phrase}" if phrase else code
     return f"ERROR {text}" if code.startswith(("4", "5")) else text
-
-
-def cause(chain_links: list[str], lang: str) -> str:
-    """The first broken link as the cause, followed by what it took down: "the loss of ..., so that ..."."""
-    first, *rest = chain_links
-    consequences = [CONSEQUENCES[lang][link] for link in rest if link in CONSEQUENCES[lang]]
-    return PHRASES[lang]["joiner"].join([CAUSES[lang][first], *consequences])

@@ -1,10 +1,12 @@
-"""Time zones and times as an LPSE writes them: WIB/WITA/WIT names, `YYYY-MM-DD HH:MM` input, "08:00 WITA" output."""
+"""Time zones as an LPSE names them (WIB/WITA/WIT), `YYYY-MM-DD HH:MM` input, and a Clock that writes a report's
+times through exporter/formatting.py ("08.00 WITA")."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exporter import formatting
 from exporter.config.zones import ZONES
 
 # Indonesia's three zones by the names everyone uses (the config's table); the IANA names are accepted as well.
@@ -14,14 +16,6 @@ ABBREVIATIONS = {iana: name for name, iana in ZONE_NAMES.items()}
 ABBREVIATIONS.update({"Asia/Pontianak": "WIB"})
 DEFAULT_ZONE = "Asia/Jakarta"
 LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S")
-
-DAYS = {"id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
-        "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
-MONTHS = {"id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-                 "Oktober", "November", "Desember"),
-          "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                 "October", "November", "December")}
-DURATION_UNITS = {"id": ("hari", "jam", "menit", "detik"), "en": ("d", "h", "min", "s")}
 
 
 def zone(name: str) -> ZoneInfo:
@@ -78,22 +72,17 @@ class Clock:
         return None if seconds is None else self.local(seconds).isoformat()
 
     def time(self, seconds: float) -> str:
-        """"08:00 WITA", or "5 April 2023 00:10 WITA" in a report over several days."""
-        moment = self.local(seconds)
-        clock = f"{moment:%H:%M} {abbreviation(self.tz, moment)}"
+        """"08.00 WITA", or "5 April 2023 00.10 WITA" in a report over several days."""
+        clock = formatting.clock_time(seconds, self.tz, self.lang, abbreviation(self.tz, self.local(seconds)))
         return f"{self.short_date(seconds)} {clock}" if self.several_days else clock
 
     def short_date(self, seconds: float) -> str:
-        moment = self.local(seconds)
-        return f"{moment.day} {MONTHS[self.lang][moment.month - 1]} {moment.year}"
+        return formatting.short_date(seconds, self.tz, self.lang)
 
     def date(self, seconds: float) -> str:
         """"Selasa, 4 April 2023" / "Tuesday, 4 April 2023"."""
-        return f"{DAYS[self.lang][self.local(seconds).weekday()]}, {self.short_date(seconds)}"
+        return formatting.date(seconds, self.tz, self.lang)
 
     def duration(self, seconds: float) -> str:
-        """"14 jam 24 menit" / "14 h 24 min"; seconds only under a minute."""
-        seconds = int(round(seconds))
-        parts = (seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60, seconds % 60 if seconds < 60 else 0)
-        text = [f"{n} {unit}" for n, unit in zip(parts, DURATION_UNITS[self.lang]) if n]
-        return " ".join(text) or f"0 {DURATION_UNITS[self.lang][3]}"
+        """"14 jam 24 menit" / "14 hours 24 minutes": whole minutes from a minute up, as an office writes it."""
+        return formatting.duration(seconds if seconds < 60 else round(seconds / 60) * 60, self.lang)

@@ -1,0 +1,113 @@
+"""The office's own details for the Berita Acara: the letterhead (kop surat) and who signs, read from a small YAML
+file (`report --letterhead kop.yml`, example in exporter/examples/kop.yml) and checked when it is read."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+MAX_LOGO_BYTES = 2 * 1024 * 1024  # a letterhead logo is tens of kilobytes; more is the wrong file
+TEXT_KEYS = ("instansi", "unit", "alamat", "telepon", "surel", "laman", "kota")
+PERSON_KEYS = ("jabatan", "nama", "nip")
+SIGNERS = ("pembuat", "mengetahui")
+NIP_RE = re.compile(r"^\d{8} ?\d{6} ?\d ?\d{3}$")  # 18 digits: born, appointed, sex, number (BKN's format)
+
+
+class LetterheadError(ValueError):
+    """A letterhead file that cannot be used, named by file and key, in English and Bahasa Indonesia."""
+
+
+@dataclass(frozen=True)
+class Person:
+    jabatan: str = ""
+    nama: str = ""
+    nip: str = ""
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """Empty fields print as the report's [PLACEHOLDERS], to be filled in by hand."""
+    instansi: str = ""
+    unit: str = ""
+    alamat: str = ""
+    telepon: str = ""
+    surel: str = ""
+    laman: str = ""
+    kota: str = ""
+    logo: tuple[bytes, str, str] | None = None  # (content, MIME type, path as written)
+    pembuat: Person = field(default_factory=Person)
+    mengetahui: Person = field(default_factory=Person)
+
+    def contact(self) -> list[str]:
+        """The address line's parts, each labelled as Indonesian letterheads write them."""
+        labels = (("", self.alamat), ("Telp. ", self.telepon), ("Surel: ", self.surel), ("Laman: ", self.laman))
+        return [label + value for label, value in labels if value]
+
+
+def fail(path: Path, key: str, english: str, indonesian: str) -> LetterheadError:
+    return LetterheadError(f"{path}: {key}: {english} / {path}: {key}: {indonesian}")
+
+
+def person(path: Path, key: str, raw: object) -> Person:
+    if not isinstance(raw, dict):
+        raise fail(path, key, "expected jabatan, nama and nip under it", "seharusnya berisi jabatan, nama dan nip")
+    unknown = set(raw) - set(PERSON_KEYS)
+    if unknown:
+        raise fail(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; use {', '.join(PERSON_KEYS)}",
+                   f"kunci tidak dikenal; pakai {', '.join(PERSON_KEYS)}")
+    values = {name: text(path, f"{key}.{name}", raw.get(name, "")) for name in PERSON_KEYS}
+    if values["nip"] and not NIP_RE.match(values["nip"]):
+        raise fail(path, f"{key}.nip", "a NIP has 18 digits, e.g. 19800101 200501 1 001",
+                   "NIP terdiri atas 18 angka, misalnya 19800101 200501 1 001")
+    return Person(**values)
+
+
+def text(path: Path, key: str, value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # a telephone number written without quotes
+    if not isinstance(value, str):
+        raise fail(path, key, "expected text", "seharusnya berupa teks")
+    return " ".join(value.split())
+
+
+def logo(path: Path, written: object) -> tuple[bytes, str, str]:
+    name = text(path, "logo", written)
+    file = (path.parent / name).resolve()
+    try:
+        content = file.read_bytes()[:MAX_LOGO_BYTES + 1]
+    except OSError as err:
+        raise fail(path, "logo", f"cannot read {file} ({err.strerror})",
+                   f"berkas {file} tidak dapat dibaca ({err.strerror})") from None
+    kind = next((mime for magic, mime in LOGO_TYPES.items() if content.startswith(magic)), None)
+    if kind is None or len(content) > MAX_LOGO_BYTES:
+        raise fail(path, "logo", f"{file} is not a PNG or JPEG image under 2 MiB",
+                   f"{file} bukan gambar PNG atau JPEG di bawah 2 MiB")
+    return content, kind, name
+
+
+def load(path: str | Path) -> Letterhead:
+    """The letterhead file at `path`; LetterheadError naming the key otherwise."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or "not UTF-8 text"
+        raise LetterheadError(f"{path}: cannot read it ({reason}) / {path}: berkas tidak dapat dibaca ({reason})") \
+            from None
+    except yaml.YAMLError as err:
+        raise LetterheadError(f"{path}: not valid YAML ({err}) / {path}: bukan YAML yang sah") from None
+    if not isinstance(raw, dict):
+        raise fail(path, "(top)", f"expected keys such as instansi and alamat", "seharusnya berisi kunci seperti "
+                   "instansi dan alamat")
+    allowed = (*TEXT_KEYS, "logo", *SIGNERS)
+    unknown = sorted(set(map(str, raw)) - set(allowed))
+    if unknown:
+        raise fail(path, unknown[0], f"unknown key; use {', '.join(allowed)}",
+                   f"kunci tidak dikenal; pakai {', '.join(allowed)}")
+    return Letterhead(**{key: text(path, key, raw[key]) for key in TEXT_KEYS if key in raw},
+                      logo=logo(path, raw["logo"]) if raw.get("logo") else None,
+                      **{key: person(path, key, raw[key]) for key in SIGNERS if key in raw})

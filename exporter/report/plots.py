@@ -73,8 +73,8 @@ def render(report: Report, clock: Clock) -> bytes:
     offset = sources.twinx()
     offset.plot(moments, gaps(signals["offset"]), color="#ef6c00", linewidth=0.8)
     offset.set_ylabel(say["plot_offset"], fontsize=8)
-    sources.xaxis.set_major_formatter(dates.DateFormatter("%d/%m %H:%M" if clock.several_days else "%H:%M",
-                                                          tz=clock.tz))
+    hours = "%H" + formatting.CLOCK_SEPARATOR[lang] + "%M"  # 14.42 in Bahasa Indonesia
+    sources.xaxis.set_major_formatter(dates.DateFormatter(f"%d/%m {hours}" if clock.several_days else hours, tz=clock.tz))
     sources.set_xlabel(abbreviation(clock.tz, moments[0]), fontsize=8)
     sources.set_xlim(clock.local(report.window_start), clock.local(report.window_end))
     for axis in (availability, chain, sources, offset):

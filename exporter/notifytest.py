@@ -25,6 +25,7 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.formatting import duration
 from exporter.receivers import OPS_RECEIVERS, TEST_RECEIVER
 
 # The alertmanager.yml route for alertname="NotificationTest" sends through TEST_RECEIVER; a config from before it
@@ -181,9 +182,10 @@ def report(configs: dict[str, list[dict]], outcome: dict[str, str], before: dict
         hanging = result is None and name in started
         english, indonesian = (
             ("the attempt failed", "percobaan pengiriman gagal") if result == "failed" else
-            (f"the attempt started and got no answer within {timeout:.0f}s",
-             f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam {timeout:.0f} detik") if hanging else
-            (f"no attempt within {timeout:.0f}s", f"belum ada percobaan pengiriman dalam {timeout:.0f} detik"))
+            (f"the attempt started and got no answer within {duration(timeout, 'en')}",
+             f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam {duration(timeout, 'id')}") if hanging else
+            (f"no attempt within {duration(timeout, 'en')}",
+             f"belum ada percobaan pengiriman dalam {duration(timeout, 'id')}"))
         address = destination(name, entries[0])
         if address:
             connected = try_connect(address, hanging)

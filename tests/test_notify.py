@@ -272,7 +272,7 @@ def test_a_receiver_that_never_answers_is_reported_as_hanging_not_as_no_attempt(
                                  "--timeout=5"], capture_output=True, text=True, cwd=ROOT, timeout=60)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "telegram: not delivered / tidak terkirim: the attempt started and got no answer within 5s" in result.stdout, \
+    assert "telegram: not delivered / tidak terkirim: the attempt started and got no answer within 5 seconds" in result.stdout, \
         result.stdout
     assert f"{address} accepts connections from this host but does not answer" in result.stdout, result.stdout
     assert (f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam 5 detik; {address} menerima koneksi dari "

@@ -68,7 +68,7 @@ REASONS = {
 }
 # Label values people see in notifications: severities and upstream groups.
 LABEL_WORDS = {
-    "id": {"critical": "kritis", "warning": "waspada", "info": "informasi", "none": "tanpa tingkat",
+    "id": {"critical": "kritis", "warning": "peringatan", "info": "informasi", "none": "tanpa tingkat",
            "gateway": "gateway", "national": "nasional", "global": "global (internasional)"},
     "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "no severity",
            "gateway": "gateway", "national": "national", "global": "global (international)"},

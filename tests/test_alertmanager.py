@@ -273,7 +273,7 @@ def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
     data = {"receiver": "ops-critical", "status": "firing", "groupLabels": {"site": "kutaibarat"},
             "commonLabels": {"site": "kutaibarat"}, "commonAnnotations": {}, "externalURL": "http://am", "alerts": alerts}
     message = render('{{ template "spse.message" . }}', data, tmp_path)
-    assert message.startswith("<b>3 peringatan aktif / 3 firing: SPSE kutaibarat</b>\n"
+    assert message.startswith("<b>3 alert aktif / 3 firing: SPSE kutaibarat</b>\n"
                               "Kemungkinan penyebab: <b>gateway (router lokal) tidak dapat dihubungi</b>\n"
                               "Probable cause: <b>the gateway (local router) became unreachable</b>\n"), message
     assert "[FIRING" not in message and "(kritis / critical, t)" in message and "(kritis / critical, gateway)" in message
@@ -286,4 +286,4 @@ def test_a_group_without_a_site_is_titled_by_its_alert(tmp_path):
     """NotificationsFailing is about the site's Alertmanager, which has no site label: not "SPSE " and nothing."""
     data = {"status": "firing", "groupLabels": {}, "commonLabels": {"alertname": "NotificationsFailing"},
             "alerts": [{"status": "firing", "labels": {"alertname": "NotificationsFailing"}}]}
-    assert render('{{ template "spse.title" . }}', data, tmp_path).strip() == "1 peringatan aktif / 1 firing: NotificationsFailing"
+    assert render('{{ template "spse.title" . }}', data, tmp_path).strip() == "1 alert aktif / 1 firing: NotificationsFailing"

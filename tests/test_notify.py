@@ -197,7 +197,7 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
         time.sleep(0.2)
     assert [p["status"] for p in alert_payloads(webhook_receiver, "NotificationTest")] == ["firing"]
     assert [m["text"].split("\n", 1)[0] for m in telegram.messages] == [
-        "<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>", "<b>1 peringatan aktif / 1 firing: SPSE control</b>",
+        "<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>", "<b>1 alert aktif / 1 firing: SPSE control</b>",
         "<b>Pulih / Resolved: SPSE control</b>"]
 
 

@@ -192,7 +192,7 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                  "ERROR 504 Gateway Timeout: 3.456 kali",
                  "g. Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07.52 WITA",
                  "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (jumlah terendah selama gangguan)",
-                 "| 07.53 WITA | sumber waktu (NTP): terputus |", "| 08.02 WITA | Peringatan SPSEDown aktif |",
+                 "| 07.53 WITA | sumber waktu (NTP): terputus |", "| 08.02 WITA | Alert SPSEDown aktif |",
                  # the links that held are in the chain too: national routes worked, global ones did not
                  "| konektivitas nasional | tetap normal | – |", "| gateway (router lokal) | tetap normal | – |",
                  "Resolusi data: 15 detik.",

@@ -1,0 +1,89 @@
+"""docs/glossary.md's rejected variants (column "Hindari") never appear in the Indonesian text operators read:
+README.id.md, the runbook's Indonesian halves, the rule annotations' and templates' Indonesian halves, the
+report's and the formatter's Indonesian words."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from exporter import formatting
+from exporter.report import text as report_text
+from tests.support import ROOT
+
+GLOSSARY = ROOT / "docs" / "glossary.md"
+# Function words that tell the two languages apart in a sentence of a bilingual text.
+INDONESIAN_WORDS = {"yang", "dan", "di", "untuk", "dengan", "tidak", "adalah", "ini", "itu", "dari", "ke", "atau",
+                    "jika", "pada", "saat", "sudah", "belum", "akan", "lebih", "tetapi", "karena", "oleh", "dapat"}
+ENGLISH_WORDS = {"the", "and", "is", "of", "to", "with", "not", "when", "for", "from", "that", "this", "are", "its",
+                 "it", "on", "or", "if", "be", "by", "at", "was"}
+CODE = re.compile(r"```.*?```|`[^`\n]*`|\{\{.*?\}\}|https?://\S+|\]\([^)]*\)", re.S)
+
+
+def avoided() -> list[str]:
+    """The variants in the glossary table's "Hindari" column."""
+    rows = [line.split("|") for line in GLOSSARY.read_text().splitlines()
+            if line.startswith("|") and not line.startswith("|---")]
+    column = [cell.strip() for cell in rows[0]].index("Hindari")
+    return [term for row in rows[1:] for term in re.findall(r"`([^`]+)`", row[column])]
+
+
+def indonesian_pieces(text: str) -> list[str]:
+    """The Indonesian parts of a text that may be bilingual ("English / Indonesian" halves, paragraphs in turn),
+    code, commands, template actions and URLs taken out."""
+    found = []
+    for paragraph in re.split(r"\n\s*\n", CODE.sub(" ", text)):
+        for piece in re.split(r" / |\n\s*/ ", paragraph):
+            words = re.findall(r"[a-z]+", piece.lower())
+            if sum(w in INDONESIAN_WORDS for w in words) > sum(w in ENGLISH_WORDS for w in words):
+                found.append(piece)
+    return found
+
+
+def uses(piece: str, term: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(term) + (r"(?!\w)" if term[-1].isalnum() else ""), piece, re.I) is not None
+
+
+def annotation_texts() -> list[str]:
+    texts = []
+    for path in sorted((ROOT / "prometheus").glob("**/rules/*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                texts += [value for key, value in rule.get("annotations", {}).items() if key != "runbook_url"]
+    return texts
+
+
+def operator_texts() -> dict[str, str]:
+    texts = {"README.id.md": (ROOT / "README.id.md").read_text(), "docs/runbook.md": (ROOT / "docs/runbook.md").read_text(),
+             "rule annotations": "\n\n".join(annotation_texts()),
+             "report (id)": "\n\n".join(str(v) for v in report_text.PHRASES["id"].values()),
+             "formatter (id)": "\n\n".join(str(table) for table in (formatting.LOST["id"], formatting.REASONS["id"],
+                                                                    formatting.LABEL_WORDS["id"], formatting.NO_CAUSE))}
+    for path in sorted((ROOT / "prometheus").glob("**/*.tmpl")):
+        texts[str(path.relative_to(ROOT))] = path.read_text()
+    return texts
+
+
+def test_the_glossary_lists_variants_to_avoid():
+    assert {"dead man's switch", "menjawab 504", "[FIRING", "mulai cepat", "stack"} <= set(avoided())
+
+
+def test_the_checker_finds_a_variant_in_indonesian_only():
+    """Positive control: the same calque is caught in an Indonesian sentence, not in English, code or a command."""
+    sample = ("The stack pages the on-call when SPSE answers 504. / Jika SPSE menjawab 504, stack ini memanggil "
+              "petugas jaga.\n\nRun `docker compose stack` and read https://example.test/stack for the stack.")
+    pieces = indonesian_pieces(sample)
+    assert [term for term in ("menjawab 504", "stack") if any(uses(piece, term) for piece in pieces)] == \
+        ["menjawab 504", "stack"]
+    assert len(pieces) == 1 and "docker" not in pieces[0]
+
+
+@pytest.mark.parametrize("name", list(operator_texts()))
+def test_indonesian_operator_text_uses_the_glossary_terms(name):
+    pieces = indonesian_pieces(operator_texts()[name])
+    # A template's words are mostly in spse-words.tmpl's generated lists, checked as the formatter's.
+    assert pieces or name.endswith(".tmpl"), f"{name}: no Indonesian text found: the checker would check nothing"
+    found = sorted({(term, piece.strip()[:120]) for piece in pieces for term in avoided() if uses(piece, term)})
+    assert not found, f"{name}: write the glossary's term (docs/glossary.md) instead of: {found}"

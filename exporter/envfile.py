@@ -33,7 +33,7 @@ def ambiguous(path: str, number: int, key: str, form: str, bentuk: str, single: 
     return EnvFileError(
         f"{path} line {number} ({key}): docker-compose 1 and docker compose 2 read {form} differently: write the value "
         f"in {quotes} quotes / {path} baris {number} ({key}): docker-compose 1 dan docker compose 2 membaca {bentuk} "
-        f"secara berbeda: tulis nilainya dalam tanda kutip {kutip}")
+        f"dengan cara yang berbeda: tulis nilainya di dalam tanda kutip {kutip}")
 
 
 def parse(text: str, path: str = ".env", environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -48,8 +48,8 @@ def parse(text: str, path: str = ".env", environ: dict[str, str] | None = None) 
             name = line.partition("=")[0].strip()[:40]  # the value is not shown: it may be a secret
             raise EnvFileError(
                 f"{path} line {number} ({name}): expected NAME=value, quotes closed, nothing after them but a "
-                f"# comment / {path} baris {number} ({name}): seharusnya NAMA=nilai, tanda kutip ditutup, "
-                "setelahnya hanya boleh komentar #")
+                f"# comment / {path} baris {number} ({name}): tulis dalam bentuk NAMA=nilai, tutup setiap tanda "
+                "kutip, dan sesudahnya hanya boleh ada komentar #")
         if match["single"] is not None:
             if VARIABLE.search(match["single"]):
                 raise ambiguous(path, number, match["key"], "${NAME} inside single quotes",

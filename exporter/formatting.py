@@ -67,12 +67,11 @@ REASONS = {
            "no_answer": "the DNS server gave no address", "unknown": "unknown"},
 }
 # Label values people see in notifications: severities and upstream groups.
-LABEL_WORDS = {
-    "id": {"critical": "kritis", "warning": "peringatan", "info": "informasi", "none": "tanpa tingkat",
-           "gateway": "gateway", "national": "nasional", "global": "global (internasional)"},
-    "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "no severity",
-           "gateway": "gateway", "national": "national", "global": "global (international)"},
-}
+SEVERITY_WORDS = {"id": {"critical": "kritis", "warning": "peringatan", "info": "informasi", "none": "tanpa tingkat"},
+                  "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "no severity"}}
+GROUP_WORDS = {"id": {"gateway": "gateway", "national": "nasional", "global": "global (internasional)"},
+               "en": {"gateway": "gateway", "national": "national", "global": "global (international)"}}
+LABEL_WORDS = {lang: {**SEVERITY_WORDS[lang], **GROUP_WORDS[lang]} for lang in SEVERITY_WORDS}
 
 # After `humanizeDuration` in a rule annotation ("9h 30m 0s", "5m 0s", "45s", "1.5s", "500ms"): the same words
 # duration() writes. Each step is a Go template reReplaceAll; tests run it through promtool.
@@ -91,7 +90,8 @@ GO_DECIMAL_ID = 'reReplaceAll `([0-9])\\.([0-9])` "$1,$2"'
 
 
 def go_lookup(table: dict[str, str]) -> str:
-    """A Go template pipeline that turns a code (a label value) into its words, any other value unchanged."""
+    """A Go template pipeline for rule annotations that turns a code (a label value) into its words, any other
+    value unchanged."""
     return " | ".join(f'reReplaceAll "^{code}$" {_go_string(word)}' for code, word in table.items())
 
 
@@ -197,7 +197,8 @@ def alertmanager_template() -> str:
 
 
 GO_REASON = {lang: go_lookup(REASONS[lang]) for lang in LANGUAGES}
-GO_LABEL = {lang: go_lookup(LABEL_WORDS[lang]) for lang in LANGUAGES}
+GO_GROUP = {lang: go_lookup({code: word for code, word in GROUP_WORDS[lang].items() if word != code})
+            for lang in LANGUAGES}
 
 
 if __name__ == "__main__":

@@ -81,15 +81,25 @@ def test_alertmanager_writes_causes_and_labels_as_the_formatter_does():
     assert result.stdout.rstrip("\n").split("\n") == expected
 
 
-def test_prometheus_rule_annotations_write_durations_as_the_formatter_does(tmp_path):
-    """GO_DURATION after humanizeDuration, evaluated by promtool's rule unit test, gives duration()'s words."""
-    annotations = {lang: " | ".join(f"{{{{ {seconds} | {formatting.GO_DURATION[lang]} }}}}" for seconds in DURATIONS)
-                   for lang in formatting.LANGUAGES}
+def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_does(tmp_path):
+    """GO_DURATION after humanizeDuration, GO_REASON and GO_GROUP after a label value, evaluated by promtool's
+    rule unit test, give duration()'s, reason()'s and label_word()'s words."""
+    reasons, groups = [*formatting.REASONS["id"], "new_reason"], [*formatting.GROUP_WORDS["id"], "custom_bank"]
+    annotations, expected = {}, {}
+    for lang in formatting.LANGUAGES:
+        annotations[f"duration_{lang}"] = " | ".join(f"{{{{ {seconds} | {formatting.GO_DURATION[lang]} }}}}"
+                                                     for seconds in DURATIONS)
+        expected[f"duration_{lang}"] = " | ".join(formatting.duration(seconds, lang) for seconds in DURATIONS)
+        annotations[f"reason_{lang}"] = " | ".join(f'{{{{ "{code}" | {formatting.GO_REASON[lang]} }}}}'
+                                                   for code in reasons)
+        expected[f"reason_{lang}"] = " | ".join(formatting.reason(code, lang) for code in reasons)
+        annotations[f"group_{lang}"] = " | ".join(f'{{{{ "{group}" | {formatting.GO_GROUP[lang]} }}}}'
+                                                  if formatting.GO_GROUP[lang] else f'{{{{ "{group}" }}}}'
+                                                  for group in groups)
+        expected[f"group_{lang}"] = " | ".join(formatting.label_word(group, lang) for group in groups)
     rules = {"groups": [{"name": "words", "rules": [
         {"alert": "Words", "expr": "vector(1)", "annotations": annotations}]}]}
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules, allow_unicode=True))
-    expected = {lang: " | ".join(formatting.duration(seconds, lang) for seconds in DURATIONS)
-                for lang in formatting.LANGUAGES}
     tests = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": [{"series": "up", "values": "1"}],
         "alert_rule_test": [{"eval_time": "0m", "alertname": "Words",
@@ -100,10 +110,21 @@ def test_prometheus_rule_annotations_write_durations_as_the_formatter_does(tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_rule_annotations_format_durations_with_the_formatters_pipeline():
-    """A humanizeDuration left bare writes "5m 0s" to people: every one is followed by GO_DURATION."""
-    pipelines = tuple(formatting.GO_DURATION.values())
-    for path in sorted((ROOT / "prometheus").glob("**/rules/*.yml")):
+@pytest.mark.parametrize("start, pipelines", [
+    ("humanizeDuration", formatting.GO_DURATION), ("{{ $reason | ", formatting.GO_REASON),
+    ("{{ $labels.group | ", formatting.GO_GROUP)])
+def test_rule_annotations_write_words_with_the_formatters_pipelines(start, pipelines):
+    """A humanizeDuration left bare writes "5m 0s" to people, a bare $reason "http_status": each is followed by
+    the formatter's current pipeline (GO_GROUP escaped where it sits inside a double-quoted YAML string)."""
+    forms = [pipeline.removeprefix("humanizeDuration") for pipeline in pipelines.values()]
+    forms += [form.replace('"', '\\"') for form in forms]
+    for path in sorted((ROOT / "prometheus").glob("**/rules/*.yml")) + [ROOT / "prometheus/mixin/alerts.yml"]:
         text = path.read_text()
-        for at in [i for i in range(len(text)) if text.startswith("humanizeDuration", i)]:
-            assert text.startswith(pipelines, at), f"{path.name}: {text[at - 60:at + 80]!r}"
+        for at in [i + len(start) for i in range(len(text)) if text.startswith(start, i)]:
+            if start == "humanizeDuration":
+                assert text.startswith(tuple(forms), at), f"{path.name}: {text[at - 60:at + 80]!r}"
+            else:
+                assert text.startswith(tuple(form.removeprefix(" ") for form in forms), at), \
+                    f"{path.name}: {text[at - 60:at + 80]!r}"
+        if start == "{{ $reason | ":  # the code itself only in parentheses, after its words, for engineers
+            assert text.count("{{ $reason }}") == text.count("({{ $reason }})"), path.name

@@ -95,6 +95,14 @@ def go_lookup(table: dict[str, str]) -> str:
     return " | ".join(f'reReplaceAll "^{code}$" {_go_string(word)}' for code, word in table.items())
 
 
+def language(value: str) -> str:
+    """A --lang value as given, or ValueError naming the languages there are, in both of them."""
+    if value not in LANGUAGES:
+        raise ValueError(f"unknown language {value!r}: use id (Bahasa Indonesia) or en (English) / "
+                         f"bahasa {value!r} tidak dikenal: pakai id (bahasa Indonesia) atau en (bahasa Inggris)")
+    return value
+
+
 def number(value: float, lang: str, decimals: int = 0) -> str:
     """1.234,5 in Bahasa Indonesia, 1,234.5 in English."""
     text = f"{value:,.{decimals}f}"

@@ -619,6 +619,16 @@ def test_letterhead_and_signers_from_the_office_file(prometheus, capsys, tmp_pat
     assert "| Kepala LPSE | Pengelola Layanan LPSE |" in text and "| Drs. Andi Saputra | [NAMA] |" in text
 
 
+def test_a_language_that_does_not_exist_is_named_in_both_languages(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--prometheus.url", "http://127.0.0.1:1", "--site", "x", "--from", "2023-05-01 08:00",
+                  "--to", "2023-05-01 09:00", "--lang", "jv"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown language 'jv': use id (Bahasa Indonesia) or en (English)" in err
+    assert "bahasa 'jv' tidak dikenal: pakai id (bahasa Indonesia) atau en (bahasa Inggris)" in err
+
+
 @pytest.mark.parametrize("content, message", [
     ("instansi: X\nalamt: Jl. Y\n", "alamt: unknown key; use instansi, unit, alamat"),
     ("mengetahui: {nip: '1980'}\n", "mengetahui.nip: a NIP has 18 digits"),

@@ -7,6 +7,7 @@ import sys
 from datetime import tzinfo
 from pathlib import Path
 
+from exporter import formatting
 from exporter.config import parse_duration
 from exporter.report import document, plots, render
 from exporter.report.analysis import Collector, ReportError, quote
@@ -19,6 +20,13 @@ from exporter.report.times import DEFAULT_ZONE, Clock, parse_time, zone, zone_at
 def duration(value: str) -> float:
     try:
         return parse_duration(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err))
+
+
+def language(value: str) -> str:
+    try:
+        return formatting.language(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err))
 
@@ -43,7 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--letterhead", help="YAML file with the letterhead (kop surat) and the signers: instansi, "
                                              "unit, alamat, telepon, surel, laman, kota, logo, pembuat and "
                                              "mengetahui (jabatan, nama, nip); see exporter/examples/kop.yml")
-    parser.add_argument("--lang", choices=("id", "en"), default="id")
+    parser.add_argument("--lang", type=language, default="id", help="id (Bahasa Indonesia, default) or en")
     parser.add_argument("--format", choices=("md", "html", "json"), default="md")
     parser.add_argument("--output", help="file to write (default: standard output); with md, the plot is "
                                          "written next to it as FILE.png")

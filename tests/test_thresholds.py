@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+from exporter import formatting
 from exporter.config import parse_config
 from tests.support import ROOT
 
@@ -69,7 +70,8 @@ def forms(value: object, language: str, compact: bool = False) -> list[str]:
 
 
 # "2 minutes " before a quote: the quote is the tail of a compound duration.
-COMPOUND_HEAD = re.compile(r"\d (?:%s)s? $" % "|".join(name for _, *names in mixin.UNITS.values() for name in names))
+COMPOUND_HEAD = re.compile(r"\d (?:%s) $" % "|".join(sorted({name for units in formatting.UNITS.values()
+                                                                 for names in units.values() for name in names})))
 
 
 def quoted(text: str, value: object, language: str, compact: bool = False) -> bool:

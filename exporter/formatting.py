@@ -2,8 +2,9 @@
 
 One source for the report, the CLI, notify-test and the notifications: Alertmanager's templates cannot call
 Python, so `alertmanager_template()` writes their word lists from the tables here (prometheus/templates/
-spse-words.tmpl), and `GO_DURATION` is the pipeline rule annotations put after `humanizeDuration`; tests render
-both with the real Prometheus and Alertmanager and compare them with these functions.
+spse-words.tmpl), and GO_DURATION, GO_REASON, GO_GROUP and GO_DECIMAL_ID are the pipelines rule annotations put
+after a value (prometheus/mixin/alerts.yml); tests render both with the real Alertmanager and Prometheus and
+compare them with these functions.
 """
 
 from __future__ import annotations
@@ -73,20 +74,21 @@ GROUP_WORDS = {"id": {"gateway": "gateway", "national": "nasional", "global": "g
                "en": {"gateway": "gateway", "national": "national", "global": "global (international)"}}
 LABEL_WORDS = {lang: {**SEVERITY_WORDS[lang], **GROUP_WORDS[lang]} for lang in SEVERITY_WORDS}
 
+DECIMAL_COMMA = (r"([0-9])\.([0-9])", "$1,$2")  # Go's reReplaceAll arguments: 2.5 -> 2,5
 # After `humanizeDuration` in a rule annotation ("9h 30m 0s", "5m 0s", "45s", "1.5s", "500ms"): the same words
 # duration() writes. Each step is a Go template reReplaceAll; tests run it through promtool.
 _GO_STEPS = {lang: [(r" 0[hms]", "")] + [
     (rf"([0-9.]+){code}\b" if code in ("ms", "s") else rf"([0-9]+){code}\b", f"$1 {units[1]}")
     for code in ("d", "h", "ms", "m", "s") for units in [UNITS[lang][code]]]
     + ([(r"\b1 (day|hour|minute|second|millisecond)s\b", "1 $1")] if lang == "en" else [])
-    + ([(r"([0-9])\.([0-9])", "$1,$2")] if lang == "id" else [])
+    + ([DECIMAL_COMMA] if lang == "id" else [])
     for lang in LANGUAGES}
 GO_DURATION = {lang: "humanizeDuration" + "".join(f" | reReplaceAll `{regex}` \"{replacement}\""
                                                   for regex, replacement in steps)
                for lang, steps in _GO_STEPS.items()}
 
 # After a number in an Indonesian rule annotation ("45.5%", "2.5"): the decimal comma number() writes.
-GO_DECIMAL_ID = 'reReplaceAll `([0-9])\\.([0-9])` "$1,$2"'
+GO_DECIMAL_ID = 'reReplaceAll `{}` "{}"'.format(*DECIMAL_COMMA)
 
 
 def go_lookup(table: dict[str, str]) -> str:

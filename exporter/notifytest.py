@@ -115,16 +115,18 @@ def try_connect(address: tuple[str, int], hanging: bool) -> tuple[str, str]:
 
 
 def notification(run_id: str, runbook: str, ends: datetime) -> dict:
-    """The test alert: says it is a test, Bahasa Indonesia first, and that no "resolved" message follows."""
+    """The test alert: says it is a test (Bahasa Indonesia first in the message), and that no "resolved" message
+    follows."""
     return {
         "labels": {"alertname": "NotificationTest", "severity": "critical", "site": "notify-test", "run": run_id},
         "annotations": {
-            "summary": "UJI: notifikasi uji dari spse-exporter, bukan gangguan / "
-                       "TEST: a test notification from spse-exporter, not an incident",
-            "description": "Dikirim oleh perintah spse-exporter notify-test untuk memastikan notifikasi sampai kepada "
-                           "Anda. Tidak perlu tindakan apa pun, dan tidak akan ada pesan pemulihan. / Sent by the "
-                           "spse-exporter notify-test command to check that notifications reach you. No action is "
-                           "needed, and no RESOLVED message follows.",
+            # "English / Indonesian" as the rules write them; the template shows the Indonesian half first.
+            "summary": "TEST: a test notification from spse-exporter, not an incident / "
+                       "UJI: notifikasi uji dari spse-exporter, bukan gangguan",
+            "description": "Sent by the spse-exporter notify-test command to check that notifications reach you. No "
+                           "action is needed, and no RESOLVED message follows. / Dikirim oleh perintah spse-exporter "
+                           "notify-test untuk memastikan notifikasi sampai kepada Anda. Tidak perlu tindakan apa pun, "
+                           "dan tidak akan ada pesan pemulihan.",
             "runbook_url": f"{runbook.rstrip('/')}/runbook#{RUNBOOK_ANCHOR}",
         },
         "startsAt": datetime.now(timezone.utc).isoformat(), "endsAt": ends.isoformat(),

@@ -282,6 +282,18 @@ def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):
     assert "&lt;summary&gt; &amp; co" in message and "<summary>" not in message  # safe for Telegram's HTML mode
 
 
+def test_each_alert_reads_in_indonesian_first(tmp_path):
+    """The rules write "English / Indonesian"; the message shows the Indonesian half first. A text with two
+    separators is shown as written (positive control: the swap is not applied blindly)."""
+    alert = {"status": "firing", "labels": {"alertname": "SPSEDown", "site": "s", "severity": "critical"},
+             "annotations": {"summary": "SPSE is down / SPSE tidak dapat diakses & <x>",
+                             "description": "A / B / C", "runbook_url": "r#spsedown"}}
+    data = {"status": "firing", "groupLabels": {"site": "s"}, "commonLabels": {"site": "s"}, "alerts": [alert]}
+    message = render('{{ template "spse.message" . }}', data, tmp_path)
+    assert "SPSE tidak dapat diakses &amp; &lt;x&gt; / SPSE is down\n" in message, message
+    assert "A / B / C" in message
+
+
 def test_a_group_without_a_site_is_titled_by_its_alert(tmp_path):
     """NotificationsFailing is about the site's Alertmanager, which has no site label: not "SPSE " and nothing."""
     data = {"status": "firing", "groupLabels": {}, "commonLabels": {"alertname": "NotificationsFailing"},

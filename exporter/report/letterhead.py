@@ -101,8 +101,8 @@ def load(path: str | Path) -> Letterhead:
     except yaml.YAMLError as err:
         raise LetterheadError(f"{path}: not valid YAML ({err}) / {path}: bukan YAML yang sah") from None
     if not isinstance(raw, dict):
-        raise fail(path, "(top)", f"expected keys such as instansi and alamat", "seharusnya berisi kunci seperti "
-                   "instansi dan alamat")
+        raise fail(path, "(top)", "expected keys such as instansi and alamat",
+                   "seharusnya berisi kunci seperti instansi dan alamat")
     allowed = (*TEXT_KEYS, "logo", *SIGNERS)
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from exporter import formatting
-
 PHRASES = {
     "id": {
         "title": "BERITA ACARA GANGGUAN LAYANAN SPSE",

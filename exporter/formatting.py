@@ -57,7 +57,10 @@ REASONS = {
            "bad_data": "data halaman tidak terbaca", "kod": "sumber waktu menolak melayani permintaan",
            "unsynchronized": "sumber waktu itu sendiri belum sinkron",
            "origin_mismatch": "jawaban NTP bukan untuk permintaan ini", "rcode": "server DNS mengembalikan galat",
-           "no_answer": "server DNS tidak memberi alamat", "unknown": "tidak diketahui"},
+           "no_answer": "server DNS tidak memberi alamat",
+           "not_installed": "layanan sinkronisasi waktu tidak terpasang",
+           "not_running": "layanan sinkronisasi waktu tidak berjalan",
+           "bad_output": "keluaran layanan sinkronisasi waktu tidak terbaca", "unknown": "tidak diketahui"},
     "en": {"timeout": "timeout", "dns": "name not resolved", "connect": "connection failed", "tls": "TLS failed",
            "http_status": "unexpected HTTP status", "body_match": "SPSE error page", "spse_error": "SPSE error page",
            "not_spse": "a page that is not SPSE", "protocol": "invalid answer for the protocol",
@@ -65,7 +68,9 @@ REASONS = {
            "kod": "the time source refused service (kiss-o'-death)",
            "unsynchronized": "the time source itself is not synchronised",
            "origin_mismatch": "NTP reply not for this request", "rcode": "the DNS server returned an error",
-           "no_answer": "the DNS server gave no address", "unknown": "unknown"},
+           "no_answer": "the DNS server gave no address", "not_installed": "no time daemon installed",
+           "not_running": "the time daemon is not running", "bad_output": "the time daemon's output unreadable",
+           "unknown": "unknown"},
 }
 # Label values people see in notifications: severities and upstream groups.
 SEVERITY_WORDS = {"id": {"critical": "kritis", "warning": "peringatan", "info": "informasi", "none": "tanpa tingkat"},

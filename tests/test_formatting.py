@@ -51,8 +51,12 @@ def test_codes_become_words_and_unknown_codes_stay_visible():
 
 
 def test_every_failure_reason_the_probes_produce_has_words():
-    from exporter.metrics import HTTP_REASONS, NTP_REASONS, SPSE_APP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
-    produced = {*HTTP_REASONS, *NTP_REASONS, *SPSE_APP_REASONS, *SPSE_REASONS,
+    from exporter.probes.host_time import REASONS as HOST_TIME_REASONS
+    from exporter.probes.http import HTTP_REASONS, SPSE_REASONS
+    from exporter.probes.ntp import REASONS as NTP_REASONS
+    from exporter.probes.spse_app import REASONS as SPSE_APP_REASONS
+    from exporter.probes.upstream import REASONS as UPSTREAM_REASONS
+    produced = {*HTTP_REASONS, *NTP_REASONS, *SPSE_APP_REASONS, *SPSE_REASONS, *HOST_TIME_REASONS,
                 *(r for reasons in UPSTREAM_REASONS.values() for r in reasons)}
     for lang in formatting.LANGUAGES:
         assert produced <= formatting.REASONS[lang].keys(), produced - formatting.REASONS[lang].keys()

@@ -37,7 +37,7 @@ CONFIG = {
                 {"name": "lpse-b", "url": "http://b.example/eproc4", "interval": "30s"}],
     "clock": {"servers": [{"host": "ntp1.example", "via": "national"}, "ntp2.example:1123"],
               "reference_servers": ["ref.example"], "host_kernel": True},
-    "upstream": {"national": ["tcp://192.0.2.1:443", "dns://192.0.2.53/lpse.example.go.id?type=AAAA"],
+    "upstream": {"national": ["tcp://192.0.2.1:443", "dns://192.0.2.53/lpse.contoh.example?type=AAAA"],
                  "custom_site": ["https://site.example/health"]},
     "host_time": {"daemon": "chrony"},
 }

@@ -1,0 +1,233 @@
+"""The native path on Debian 12, from a fresh clone to a delivered test notification without Docker:
+scripts/install-native.sh installs into a temporary root, then Debian's prometheus and prometheus-alertmanager and
+the exporter run from the installed files with the command lines of their installed units and drop-ins (as the
+units' users, in a network namespace where the installed root is mounted over /etc and /opt), and
+`notify-test` reaches a webhook and a Telegram stand-in with every link on the operator's public addresses."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter import envfile
+from tests import netns
+from tests.stack import STACK_DIR, WebhookReceiver
+from tests.support import ROOT, ServerProcess, http_get, poll
+from tests.test_notify import CHAT_ID, TOKEN, FakeTelegram
+
+SCRIPT = ROOT / "scripts/install-native.sh"
+DEBIAN_UNITS = Path("/lib/systemd/system")
+# The operator's public addresses (.env): no link in a notification may point anywhere else.
+PUBLIC = {"PROMETHEUS_EXTERNAL_URL": "http://pantau.lpse.contoh.example:9090",
+          "ALERTMANAGER_EXTERNAL_URL": "http://pantau.lpse.contoh.example:9093",
+          "EXPORTER_EXTERNAL_URL": "http://pantau.lpse.contoh.example:10040"}
+# The installed root is seen at / by the services: its /etc and /opt over the host's, its state dir instead.
+MOUNTS = ('r=$1; shift; mount -t overlay spse-etc -o "lowerdir=$r/etc:/etc" /etc'
+          ' && mount -t overlay spse-opt -o "lowerdir=$r/opt:/opt" /opt'
+          ' && mount --bind "$r/var/lib/prometheus" /var/lib/prometheus && exec "$@"')
+NOT_ROOT = "" if os.geteuid() == 0 else "installs as root (CI runs as root)"
+UNAVAILABLE = NOT_ROOT or netns.unavailable()
+
+
+def fresh_clone(dest: Path) -> Path:
+    """The files a `git clone` of this checkout has (tracked ones and new ones not ignored), nothing else: no
+    .venv, .cache or .env."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+def install(clone: Path, root: Path, *flags: str) -> subprocess.CompletedProcess:
+    """The README's `sudo bash scripts/install-native.sh`, into `root`; pip offline from scripts/test.sh's wheels."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(root)}
+    if (ROOT / ".cache/wheels").is_dir():
+        env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(ROOT / ".cache/wheels")}
+    return subprocess.run(["bash", str(clone / "scripts/install-native.sh"), f"--root={root}", *flags], cwd=clone,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def write_env(clone: Path, **settings: str) -> Path:
+    """README: cp .env.example .env, fill it in, chown root and chmod 600."""
+    path = clone / ".env"
+    values = {**envfile.read(clone / ".env.example", environ={}), **settings}
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    path.chmod(0o600)
+    return path
+
+
+def unit_lines(*paths: Path) -> dict[str, list[str]]:
+    """The [Service] settings of a unit and its drop-ins, in order, as systemd merges them: an empty ExecStart= or
+    EnvironmentFile= clears the earlier ones."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        for line in path.read_text().replace("\\\n", " ").splitlines():
+            if "=" in line and not line.startswith(("#", "[")):
+                key, value = line.split("=", 1)
+                found[key] = [*found.get(key, []), value] if value else []
+    return found
+
+
+def service(unit: Path, *dropins: Path, root: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """(setpriv's user flags, ExecStart's argv, environment) of an installed service, as systemd would run it;
+    EnvironmentFile paths are read from the installed root where it has them."""
+    settings = unit_lines(unit, *dropins)
+    env: dict[str, str] = {}
+    for path in settings.get("EnvironmentFile", []):
+        path = path.lstrip("-")
+        env |= envfile.read(root / path.lstrip("/") if (root / path.lstrip("/")).exists() else Path(path), environ={})
+    for value in settings.get("Environment", []):
+        env |= dict(pair.split("=", 1) for pair in value.split())
+    (line,) = settings["ExecStart"][-1:]
+    argv = []
+    for word in line.split():  # systemd: $NAME splits into words, ${NAME} stays one word
+        if match := re.fullmatch(r"\$(\w+)", word):
+            argv += env.get(match[1], "").split()
+        else:
+            argv.append(re.sub(r"\$\{(\w+)\}", lambda m: env.get(m[1], ""), word))
+    if settings.get("DynamicUser") == ["yes"]:
+        user = ["--reuid=65534", "--regid=65534", "--clear-groups"]
+    else:
+        (name,) = settings["User"]
+        user = [f"--reuid={name}", f"--regid={name}", "--init-groups"]
+    return user, argv, env
+
+
+def start(namespace: netns.Namespace, root: Path, name: str, port: int, user: list[str], argv: list[str],
+          env: dict[str, str], logs: Path) -> ServerProcess:
+    command = ["ip", "netns", "exec", namespace.name, "unshare", "--mount", "--propagation", "private",
+               "sh", "-c", MOUNTS, "sh", str(root), "setpriv", *user, *argv]
+    process = ServerProcess(command, logs / f"{name}.log", port, cwd=Path("/"),
+                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **env})
+    process.name = name
+    return process
+
+
+def links(text: str) -> list[str]:
+    return re.findall(r"https?://[^\s\"'<>\\]+", text)
+
+
+@pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
+@pytest.mark.timeout(900)
+def test_fresh_clone_to_a_delivered_test_notification_without_docker():
+    work = Path(tempfile.mkdtemp(prefix="spse-native-"))
+    work.chmod(0o755)  # the venv's interpreter path is under it, run by the services' users
+    name = f"spse-native-{os.getpid()}"
+    namespace, processes = None, []
+    try:
+        clone, root, logs = fresh_clone(work / "clone"), work / "root", work / "logs"
+        logs.mkdir()
+        namespace = netns.Namespace(name)
+        webhook = namespace.call(WebhookReceiver)  # listening inside the namespace, where Alertmanager runs
+        telegram = namespace.call(FakeTelegram)
+        (clone / "config").mkdir()
+        shutil.copy(clone / "exporter/examples/spse.yml", clone / "config/spse.yml")
+        token_file = clone / "secrets/telegram_bot_token"  # secrets/README.md's way, named as compose names it
+        token_file.write_text(TOKEN)
+        token_file.chmod(0o600)
+        write_env(clone, **PUBLIC, TELEGRAM_BOT_TOKEN_FILE="/run/secrets/telegram_bot_token",
+                  TELEGRAM_CHAT_ID=CHAT_ID, TELEGRAM_API_URL=telegram.url, WEBHOOK_URL=f"{webhook.url}pages",
+                  WATCHDOG_URL=f"{webhook.url}watchdog")
+
+        result = install(clone, root)
+        assert result.returncode == 0, result.stdout + result.stderr
+        notify_command = result.stdout.strip().splitlines()[-1].split()
+        assert notify_command[:2] == ["/opt/spse-exporter/bin/spse-exporter", "notify-test"], result.stdout
+
+        # The secrets: Alertmanager's group reads them, nobody else.
+        rendered = root / "etc/prometheus/alertmanager.yml"
+        assert (rendered.stat().st_mode & 0o777, rendered.stat().st_uid, rendered.group()) == (0o640, 0, "prometheus")
+        assert TOKEN in rendered.read_text() and TOKEN not in (root / "etc/spse-exporter/native.env").read_text()
+        # prometheus.yml stays the compose one but for its addresses: generated from it, not a copy that drifts.
+        native = yaml.safe_load((root / "etc/prometheus/prometheus.yml").read_text())
+        compose = yaml.safe_load((STACK_DIR / "prometheus.yml").read_text())
+        assert native["global"]["external_labels"].pop("runbook_base") == PUBLIC["EXPORTER_EXTERNAL_URL"]
+        compose["global"]["external_labels"].pop("runbook_base")
+        targets = re.compile(r"'targets': \['[^']*'\]")
+        assert targets.sub("T", str(native)) == targets.sub("T", str(compose))
+        assert set(re.findall(r"'targets': \['([^':]*):", str(native))) == {"127.0.0.1"}
+
+        # Installed again: the same files, no pip, no backup of its own files.
+        before = {path: path.read_bytes() for path in (root / "etc").rglob("*") if path.is_file()}
+        again = install(clone, root)
+        assert again.returncode == 0 and "pip install" not in again.stdout, again.stdout + again.stderr
+        assert {path: path.read_bytes() for path in (root / "etc").rglob("*") if path.is_file()} == before
+
+        for state in ("metrics2", "alertmanager"):  # what Debian's packages create, owned by their user
+            (root / "var/lib/prometheus" / state).mkdir(parents=True)
+            shutil.chown(root / "var/lib/prometheus" / state, "prometheus", "prometheus")
+            shutil.chown(root / "var/lib/prometheus", "prometheus", "prometheus")
+        units = root / "etc/systemd/system"
+        alertmanager = start(namespace, root, "alertmanager", 9093, *service(
+            DEBIAN_UNITS / "prometheus-alertmanager.service",
+            units / "prometheus-alertmanager.service.d/spse-exporter.conf", root=root), logs)
+        processes.append(alertmanager)
+        exporter_user, exporter_argv, exporter_env = service(
+            units / "spse-exporter.service", units / "spse-exporter.service.d/alertmanager.conf", root=root)
+        assert exporter_env["SPSE_ALERTMANAGER_URL"] == "http://127.0.0.1:9093"
+        processes.append(start(namespace, root, "exporter", 10040, exporter_user, exporter_argv, exporter_env, logs))
+        user, argv, env = service(DEBIAN_UNITS / "prometheus.service",
+                                  units / "prometheus.service.d/spse-exporter.conf", root=root)
+        assert f"--web.external-url={PUBLIC['PROMETHEUS_EXTERNAL_URL']}" in argv
+        # Test only: the first Watchdog, sent before Alertmanager is discovered, comes again in 1 s, not 1 minute.
+        prometheus = start(namespace, root, "prometheus", 9090, user, [*argv, "--rules.alert.resend-delay=1s"], env,
+                           logs)
+        processes.append(prometheus)
+        for process in processes:
+            namespace.call(process.wait_ready, 120)
+
+        def scraped() -> bool:
+            status, body, _ = namespace.call(http_get, f"{prometheus.url}/api/v1/query?query=up")
+            up = {sample["metric"]["job"]: sample["value"][1] for sample in json.loads(body)["data"]["result"]}
+            return status == 200 and up == {"spse-exporter": "1", "prometheus": "1", "alertmanager": "1"}
+        poll(scraped, 120, 0.5, "Prometheus scraping the exporter, itself and Alertmanager on loopback")
+
+        def payloads(receiver: str) -> list[dict]:
+            return [payload for _, payload in webhook.received if payload["receiver"] == receiver]
+        poll(lambda: payloads("watchdog"), 180, 0.5, "Watchdog through Prometheus and Alertmanager")
+
+        sent = subprocess.run(["ip", "netns", "exec", name, "unshare", "--mount", "--propagation", "private", "sh",
+                               "-c", MOUNTS, "sh", str(root), *notify_command, "--timeout=60"],
+                              capture_output=True, text=True, timeout=120, cwd="/")
+        assert sent.returncode == 0 and "TERKIRIM" in sent.stdout, sent.stdout + sent.stderr
+        poll(lambda: payloads("notify-test") and telegram.messages, 30, 0.2, "the test notification")
+
+        (test_payload,) = payloads("notify-test")
+        (test_alert,) = test_payload["alerts"]
+        assert test_alert["annotations"]["summary"].startswith("UJI: notifikasi uji")
+        assert test_alert["annotations"]["runbook_url"] == f"{PUBLIC['EXPORTER_EXTERNAL_URL']}/runbook#notificationtest"
+        assert test_payload["externalURL"] == PUBLIC["ALERTMANAGER_EXTERNAL_URL"]
+        watchdog = payloads("watchdog")[0]["alerts"][0]
+        assert watchdog["generatorURL"].startswith(f"{PUBLIC['PROMETHEUS_EXTERNAL_URL']}/graph?")
+        assert watchdog["annotations"]["runbook_url"].startswith(f"{PUBLIC['EXPORTER_EXTERNAL_URL']}/runbook#")
+        # The Telegram text, rendered by the installed templates, Indonesian first.
+        (message,) = [m["text"] for m in telegram.messages if "UJI NOTIFIKASI" in m["text"]]
+        assert "Tidak perlu tindakan apa pun" in message, message
+        everything = json.dumps([payload for _, payload in webhook.received]) + message
+        found = links(everything)
+        assert f"{PUBLIC['EXPORTER_EXTERNAL_URL']}/runbook#notificationtest" in found
+        assert [link for link in found if not link.startswith(tuple(PUBLIC.values()))] == [], found
+
+        # A half-filled .env afterwards: refused with the setting to fill in, the installed files untouched.
+        write_env(clone, **PUBLIC, TELEGRAM_BOT_TOKEN=TOKEN)
+        half = install(clone, root)
+        assert half.returncode == 2 and "TELEGRAM_CHAT_ID" in half.stderr, half.stderr
+        assert "perbaiki pengaturan penerima" in half.stderr and "Tidak ada berkas yang dipasang" in half.stderr
+        assert {path: path.read_bytes() for path in (root / "etc").rglob("*") if path.is_file()} == before
+    finally:
+        for process in processes:
+            process.stop()
+        if namespace:
+            namespace.delete()
+        shutil.rmtree(work, ignore_errors=True)

@@ -58,10 +58,10 @@ def install(clone: Path, root: Path, *flags: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, env=env, timeout=600)
 
 
-def write_env(clone: Path, **settings: str) -> Path:
+def write_env(directory: Path, **settings: str) -> Path:
     """README: cp .env.example .env, fill it in, chown root and chmod 600."""
-    path = clone / ".env"
-    values = {**envfile.read(clone / ".env.example", environ={}), **settings}
+    path = directory / ".env"
+    values = {**envfile.read(ROOT / ".env.example", environ={}), **settings}
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     path.chmod(0o600)
     return path
@@ -231,3 +231,59 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         if namespace:
             namespace.delete()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def refused(tmp_path, *flags: str, env_file: Path | None = None) -> str:
+    """The script's refusal (exit 2) of a bad setting, in the operator's language; nothing installed."""
+    root = tmp_path / "root"
+    result = install(ROOT, root, *flags, *([f"--env-file={env_file}"] if env_file else []))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert not root.exists() or not any(root.iterdir())
+    return result.stderr
+
+
+@pytest.mark.skipif(bool(NOT_ROOT), reason=NOT_ROOT)
+def test_an_unknown_language_is_named_with_the_choices_in_both_languages(tmp_path):
+    message = refused(tmp_path, "--lang=jawa")
+    assert "bahasa 'jawa' tidak dikenal: pakai --lang id" in message and "unknown language 'jawa'" in message
+
+
+@pytest.mark.skipif(bool(NOT_ROOT), reason=NOT_ROOT)
+@pytest.mark.parametrize("lang, fix", [("id", "Buat dari contoh: cp .env.example .env"),
+                                       ("en", "Make it from the example: cp .env.example .env")])
+def test_a_missing_env_file_says_how_to_make_it(tmp_path, lang, fix):
+    message = refused(tmp_path, f"--lang={lang}", env_file=tmp_path / ".env")
+    assert f"{tmp_path / '.env'}" in message and fix in message and "chmod 600 .env" in message
+
+
+@pytest.mark.skipif(bool(NOT_ROOT), reason=NOT_ROOT)
+def test_an_env_file_others_can_read_is_refused_with_the_fix(tmp_path):
+    env_file = write_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=CHAT_ID)
+    env_file.chmod(0o644)
+    message = refused(tmp_path, env_file=env_file)
+    assert f"{env_file} berisi rahasia tetapi milik root dengan mode 0644" in message
+    assert f"sudo chown root:root {env_file} && sudo chmod 600 {env_file}" in message
+
+
+@pytest.mark.skipif(bool(NOT_ROOT), reason=NOT_ROOT)
+def test_a_secret_file_with_the_wrong_owner_is_refused_with_the_fix(tmp_path):
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text(TOKEN)
+    secret.chmod(0o600)
+    os.chown(secret, 65534, 65534)  # e.g. chowned for a container's nobody: that user could swap the token
+    env_file = write_env(tmp_path, TELEGRAM_BOT_TOKEN_FILE=str(secret), TELEGRAM_CHAT_ID=CHAT_ID,
+                         SPSE_CONFIG_FILE=str(tmp_path / "spse.yml"))
+    message = refused(tmp_path, "--lang=en", env_file=env_file)
+    assert f"{secret} holds secrets but is owned by nobody with mode 0600" in message
+    assert f"sudo chown root:root {secret} && sudo chmod 600 {secret}" in message
+    os.chown(secret, 0, 0)  # positive control: fixed as told, the secret passes and the next check speaks
+    assert f"exporter config {tmp_path / 'spse.yml'} does not exist" in refused(tmp_path, "--lang=en",
+                                                                                 env_file=env_file)
+
+
+@pytest.mark.skipif(bool(NOT_ROOT), reason=NOT_ROOT)
+def test_a_compose_host_name_as_public_address_is_refused(tmp_path):
+    env_file = write_env(tmp_path, ALERTMANAGER_EXTERNAL_URL="http://alertmanager:9093")
+    message = refused(tmp_path, env_file=env_file)
+    assert "ALERTMANAGER_EXTERNAL_URL=http://alertmanager:9093 memakai nama host yang hanya ada di dalam docker " \
+           "compose" in message

@@ -38,6 +38,12 @@ DEFAULT_RUNBOOK_BASE = "http://localhost:10040"
 COUNTERS = ("alertmanager_notification_requests_total", "alertmanager_notification_requests_failed_total",
             "alertmanager_notifications_total")
 POLL_INTERVAL = 0.5
+# Where the receivers' settings take effect and Alertmanager logs, with docker compose and without (install-native.sh).
+APPLY_ENV = ("recreate them with `docker compose up -d --force-recreate alertmanager-config alertmanager`, or without "
+             "Docker run `sudo bash scripts/install-native.sh` again",
+             "buat ulang dengan `docker compose up -d --force-recreate alertmanager-config alertmanager`, atau tanpa "
+             "Docker jalankan lagi `sudo bash scripts/install-native.sh`")
+ALERTMANAGER_LOGS = "`docker compose logs alertmanager` or `journalctl -u prometheus-alertmanager`"
 
 
 def counters(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
@@ -67,8 +73,8 @@ def no_integration(receivers: dict[str, dict[str, list[dict]]]) -> str:
                 f"penerima {TEST_RECEIVER} belum punya integrasi {OPS_RECEIVERS[0]}: salin ke sana dengan "
                 "send_resolved: false, atau tulis berkasnya dengan spse-exporter alertmanager-config")
     return (f"receiver {OPS_RECEIVERS[0]} has no integration: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID "
-            "(or SMTP_*, WEBHOOK_URL) in .env and recreate alertmanager-config and alertmanager / "
-            "belum ada penerima: isi .env lalu buat ulang alertmanager-config dan alertmanager")
+            f"(or SMTP_*, WEBHOOK_URL) in .env, then {APPLY_ENV[0]} / belum ada penerima notifikasi: isi "
+            f"TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di .env, lalu {APPLY_ENV[1]}")
 
 
 def runbook_base(client: httpx.Client) -> str:
@@ -109,9 +115,9 @@ def try_connect(address: tuple[str, int], hanging: bool) -> tuple[str, str]:
                 f"{where} menerima koneksi dari host ini tetapi tidak menjawab: proxy atau firewall di tengah jalan "
                 "menahan permintaan")
     return (f"{where} accepts connections from this host: check the token, chat id or credentials in "
-            "`docker compose logs alertmanager` (\"Notify for alerts failed\")",
-            f"{where} menerima koneksi dari host ini: periksa token, chat id atau kredensial di "
-            "`docker compose logs alertmanager` (\"Notify for alerts failed\")")
+            f"Alertmanager's log, {ALERTMANAGER_LOGS} (\"Notify for alerts failed\")",
+            f"{where} menerima koneksi dari host ini: periksa token, chat id atau kredensial di log Alertmanager, "
+            f"{ALERTMANAGER_LOGS} (\"Notify for alerts failed\")")
 
 
 def notification(run_id: str, runbook: str, ends: datetime) -> dict:

@@ -293,6 +293,9 @@ def test_without_receiver_the_stack_says_so_and_notify_test_fails(tmp_path, star
     result = notify_test(alertmanager)
     assert result.returncode == 1
     assert "receiver ops-critical has no integration" in result.stdout, result.stdout
+    # the fix for both ways of running it, Indonesian too
+    assert "--force-recreate alertmanager-config alertmanager" in result.stdout and \
+        "tanpa Docker jalankan lagi `sudo bash scripts/install-native.sh`" in result.stdout, result.stdout
 
 
 @pytest.mark.timeout(120)

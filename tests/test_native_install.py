@@ -287,3 +287,42 @@ def test_a_compose_host_name_as_public_address_is_refused(tmp_path):
     message = refused(tmp_path, env_file=env_file)
     assert "ALERTMANAGER_EXTERNAL_URL=http://alertmanager:9093 memakai nama host yang hanya ada di dalam docker " \
            "compose" in message
+
+
+def native_section(name: str) -> str:
+    heading = {"README.md": "### The whole stack without Docker (Debian 12)",
+               "README.id.md": "### Seluruh stack tanpa Docker (Debian 12)"}[name]
+    text = (ROOT / name).read_text()
+    return text[text.index(heading):].split("\n## ", 1)[0]
+
+
+def table_keys(text: str) -> list[str]:
+    """The first column's `code` names of every Markdown table row in `text`, in order."""
+    return [key for row in re.findall(r"^\| ([^|]*) \|", text, re.M) for key in re.findall(r"`([^`]+)`", row)]
+
+
+def test_both_readmes_give_the_same_native_steps_and_keys():
+    english, indonesian = native_section("README.md"), native_section("README.id.md")
+    commands = [[line for line in re.search(r"```sh\n(.*?)```", text, re.S)[1].splitlines()
+                 if not line.startswith("#")] for text in (english, indonesian)]
+    assert commands[0] == commands[1] and "sudo bash scripts/install-native.sh" in commands[0]
+    assert table_keys(english) == table_keys(indonesian)
+    # the keys the script reads are the ones the tables give
+    script = SCRIPT.read_text()
+    read = re.search(r"SETTINGS=\(([^)]*)\)", script)[1].split()
+    assert set(read) <= set(table_keys(english)), set(read) - set(table_keys(english))
+    # the commands the script's refusals name are the README's
+    assert "sudo chown root:root .env && sudo chmod 600 .env" in commands[0] and \
+        "sudo chown root:root .env && sudo chmod 600 .env" in script
+
+
+def test_both_readmes_list_the_same_config_keys():
+    """The configuration tables of README.md and README.id.md name the same keys and upstream check kinds."""
+    def keys(name: str, start: str, end: str) -> list[str]:
+        text = (ROOT / name).read_text()
+        return table_keys(text[text.index(start):text.index(end)])
+    english = keys("README.md", "\n## Configuration", "\n## How probing works")
+    indonesian = keys("README.id.md", "\n## Konfigurasi", "\n## Seluruh stack (docker compose)")
+    assert len(english) > 30  # the section was found and read
+    assert sorted(english) == sorted(indonesian), (f"only in README.md: {sorted(set(english) - set(indonesian))}; "
+                                                   f"only in README.id.md: {sorted(set(indonesian) - set(english))}")

@@ -326,3 +326,25 @@ def test_both_readmes_list_the_same_config_keys():
     assert len(english) > 30  # the section was found and read
     assert sorted(english) == sorted(indonesian), (f"only in README.md: {sorted(set(english) - set(indonesian))}; "
                                                    f"only in README.id.md: {sorted(set(indonesian) - set(english))}")
+
+
+@pytest.mark.parametrize("unit, dropin", [
+    (DEBIAN_UNITS / "prometheus.service", "prometheus.service.d/spse-exporter.conf"),
+    (DEBIAN_UNITS / "prometheus-alertmanager.service", "prometheus-alertmanager.service.d/spse-exporter.conf"),
+    (ROOT / "contrib/systemd/spse-exporter.service", "spse-exporter.service.d/alertmanager.conf")])
+def test_units_with_their_drop_ins_verify_without_warnings(tmp_path, unit, dropin):
+    """systemd 252 reads each drop-in with the unit it changes (Debian's own for Prometheus and Alertmanager)."""
+    from tests.test_systemd import INSTALLED_BINARY, VENV_BINARY
+    (tmp_path / unit.name).write_text(unit.read_text().replace(f"ExecStart={INSTALLED_BINARY}",
+                                                               f"ExecStart={VENV_BINARY}"))
+    (tmp_path / dropin).parent.mkdir()
+
+    def verify(text: str) -> subprocess.CompletedProcess:
+        (tmp_path / dropin).write_text(text)
+        return subprocess.run(["systemd-analyze", "verify", unit.name], capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path, env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    shipped = (ROOT / "contrib/systemd" / dropin).read_text()
+    result = verify(shipped)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    # the drop-in was read: a misspelt key in it is reported
+    assert "Unknown key 'Environmen" in verify(shipped.replace("Environment", "Environmen", 1)).stderr

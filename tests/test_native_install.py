@@ -140,8 +140,14 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
                   TELEGRAM_CHAT_ID=CHAT_ID, TELEGRAM_API_URL=telegram.url, WEBHOOK_URL=f"{webhook.url}pages",
                   WATCHDOG_URL=f"{webhook.url}watchdog")
 
+        debian = {file: Path("/etc/prometheus", file).read_bytes() for file in ("prometheus.yml", "alertmanager.yml")}
+        (root / "etc/prometheus").mkdir(parents=True)
+        for file, text in debian.items():  # what Debian's packages installed there
+            (root / "etc/prometheus" / file).write_bytes(text)
+
         result = install(clone, root)
         assert result.returncode == 0, result.stdout + result.stderr
+        assert {file: (root / "etc/prometheus" / f"{file}.orig").read_bytes() for file in debian} == debian
         notify_command = result.stdout.strip().splitlines()[-1].split()
         assert notify_command[:2] == ["/opt/spse-exporter/bin/spse-exporter", "notify-test"], result.stdout
 
@@ -225,6 +231,13 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         assert half.returncode == 2 and "TELEGRAM_CHAT_ID" in half.stderr, half.stderr
         assert "perbaiki pengaturan penerima" in half.stderr and "Tidak ada berkas yang dipasang" in half.stderr
         assert {path: path.read_bytes() for path in (root / "etc").rglob("*") if path.is_file()} == before
+        # An installed file edited in place is kept once the next run installs the clone's again.
+        installed = root / "etc/spse-exporter/spse.yml"
+        installed.write_text(installed.read_text() + "# edited in /etc\n")
+        write_env(clone, **PUBLIC, TELEGRAM_BOT_TOKEN_FILE="/run/secrets/telegram_bot_token", TELEGRAM_CHAT_ID=CHAT_ID)
+        assert install(clone, root).returncode == 0
+        assert installed.read_bytes() == (clone / "config/spse.yml").read_bytes()
+        assert installed.with_name("spse.yml.bak").read_text().endswith("# edited in /etc\n")
     finally:
         for process in processes:
             process.stop()

@@ -6,6 +6,7 @@ units' users, in a network namespace where the installed root is mounted over /e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -124,11 +125,12 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
     work = Path(tempfile.mkdtemp(prefix="spse-native-"))
     work.chmod(0o755)  # the venv's interpreter path is under it, run by the services' users
     name = f"spse-native-{os.getpid()}"
-    namespace, processes = None, []
-    try:
+    with contextlib.ExitStack() as cleanup:  # run backwards: the servers, the namespace, the files
+        cleanup.callback(shutil.rmtree, work, ignore_errors=True)
         clone, root, logs = fresh_clone(work / "clone"), work / "root", work / "logs"
         logs.mkdir()
         namespace = netns.Namespace(name)
+        cleanup.callback(namespace.delete)
         webhook = namespace.call(WebhookReceiver)  # listening inside the namespace, where Alertmanager runs
         telegram = namespace.call(FakeTelegram)
         (clone / "config").mkdir()
@@ -178,19 +180,20 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         alertmanager = start(namespace, root, "alertmanager", 9093, *service(
             DEBIAN_UNITS / "prometheus-alertmanager.service",
             units / "prometheus-alertmanager.service.d/spse-exporter.conf", root=root), logs)
-        processes.append(alertmanager)
+        cleanup.callback(alertmanager.stop)
         exporter_user, exporter_argv, exporter_env = service(
             units / "spse-exporter.service", units / "spse-exporter.service.d/alertmanager.conf", root=root)
         assert exporter_env["SPSE_ALERTMANAGER_URL"] == "http://127.0.0.1:9093"
-        processes.append(start(namespace, root, "exporter", 10040, exporter_user, exporter_argv, exporter_env, logs))
+        exporter = start(namespace, root, "exporter", 10040, exporter_user, exporter_argv, exporter_env, logs)
+        cleanup.callback(exporter.stop)
         user, argv, env = service(DEBIAN_UNITS / "prometheus.service",
                                   units / "prometheus.service.d/spse-exporter.conf", root=root)
         assert f"--web.external-url={PUBLIC['PROMETHEUS_EXTERNAL_URL']}" in argv
         # Test only: the first Watchdog, sent before Alertmanager is discovered, comes again in 1 s, not 1 minute.
         prometheus = start(namespace, root, "prometheus", 9090, user, [*argv, "--rules.alert.resend-delay=1s"], env,
                            logs)
-        processes.append(prometheus)
-        for process in processes:
+        cleanup.callback(prometheus.stop)
+        for process in (alertmanager, exporter, prometheus):
             namespace.call(process.wait_ready, 120)
 
         def scraped() -> bool:
@@ -238,12 +241,6 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         assert install(clone, root).returncode == 0
         assert installed.read_bytes() == (clone / "config/spse.yml").read_bytes()
         assert installed.with_name("spse.yml.bak").read_text().endswith("# edited in /etc\n")
-    finally:
-        for process in processes:
-            process.stop()
-        if namespace:
-            namespace.delete()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def refused(tmp_path, *flags: str, env_file: Path | None = None) -> str:

@@ -50,13 +50,33 @@ def fresh_clone(dest: Path) -> Path:
     return dest
 
 
-def install(clone: Path, root: Path, *flags: str) -> subprocess.CompletedProcess:
-    """The README's `sudo bash scripts/install-native.sh`, into `root`; pip offline from scripts/test.sh's wheels."""
+def install_env(root: Path) -> dict[str, str]:
+    """A root shell's environment, with pip offline from scripts/test.sh's wheels."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(root)}
     if (ROOT / ".cache/wheels").is_dir():
         env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(ROOT / ".cache/wheels")}
+    return env
+
+
+def install(clone: Path, root: Path, *flags: str) -> subprocess.CompletedProcess:
+    """The README's `sudo bash scripts/install-native.sh`, into `root`."""
     return subprocess.run(["bash", str(clone / "scripts/install-native.sh"), f"--root={root}", *flags], cwd=clone,
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, text=True, env=install_env(root), timeout=600)
+
+
+def follow_readme(clone: Path, root: Path, settings: dict[str, str]) -> subprocess.CompletedProcess:
+    """README.id.md's native steps, run in `clone` as written, but: no apt-get and git clone (the packages are
+    installed, the clone made), $EDITOR fills .env with `settings`, sudo is the root shell, the script gets --root."""
+    (block,) = re.findall(r"```sh\n(.*?)```", native_section("README.id.md"), re.S)
+    steps = [line for line in block.splitlines() if not line.startswith(("#", "sudo apt-get", "git clone", "/opt/"))]
+    editor = root.parent / "editor"
+    editor.write_text('#!/bin/sh\ncase "$1" in *.env) cat "$0.env" >> "$1" ;; esac\n')
+    editor.chmod(0o755)
+    Path(f"{editor}.env").write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    script = "set -e\nsudo() { \"$@\"; }\n" + "\n".join(steps).replace(
+        "scripts/install-native.sh", f"scripts/install-native.sh --root={root}")
+    return subprocess.run(["bash", "-c", script], cwd=clone, capture_output=True, text=True, timeout=600,
+                          env={**install_env(root), "EDITOR": str(editor)})
 
 
 def write_env(directory: Path, **settings: str) -> Path:
@@ -133,25 +153,27 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         cleanup.callback(namespace.delete)
         webhook = namespace.call(WebhookReceiver)  # listening inside the namespace, where Alertmanager runs
         telegram = namespace.call(FakeTelegram)
-        (clone / "config").mkdir()
-        shutil.copy(clone / "exporter/examples/spse.yml", clone / "config/spse.yml")
         token_file = clone / "secrets/telegram_bot_token"  # secrets/README.md's way, named as compose names it
         token_file.write_text(TOKEN)
         token_file.chmod(0o600)
-        write_env(clone, **PUBLIC, TELEGRAM_BOT_TOKEN_FILE="/run/secrets/telegram_bot_token",
-                  TELEGRAM_CHAT_ID=CHAT_ID, TELEGRAM_API_URL=telegram.url, WEBHOOK_URL=f"{webhook.url}pages",
-                  WATCHDOG_URL=f"{webhook.url}watchdog")
 
         debian = {file: Path("/etc/prometheus", file).read_bytes() for file in ("prometheus.yml", "alertmanager.yml")}
         (root / "etc/prometheus").mkdir(parents=True)
         for file, text in debian.items():  # what Debian's packages installed there
             (root / "etc/prometheus" / file).write_bytes(text)
 
-        result = install(clone, root)
+        result = follow_readme(clone, root, {
+            **PUBLIC, "TELEGRAM_BOT_TOKEN_FILE": "/run/secrets/telegram_bot_token", "TELEGRAM_CHAT_ID": CHAT_ID,
+            "TELEGRAM_API_URL": telegram.url, "WEBHOOK_URL": f"{webhook.url}pages",
+            "WATCHDOG_URL": f"{webhook.url}watchdog"})
         assert result.returncode == 0, result.stdout + result.stderr
+        assert (clone / ".env").stat().st_mode & 0o777 == 0o600
         assert {file: (root / "etc/prometheus" / f"{file}.orig").read_bytes() for file in debian} == debian
         notify_command = result.stdout.strip().splitlines()[-1].split()
-        assert notify_command[:2] == ["/opt/spse-exporter/bin/spse-exporter", "notify-test"], result.stdout
+        (readme_notify,) = [line.split() for line in native_section("README.id.md").splitlines()
+                            if line.startswith("/opt/spse-exporter/bin/spse-exporter notify-test")]
+        assert [word.split("=")[0] for word in notify_command] == [word.split("=")[0] for word in readme_notify]
+        assert notify_command[-1] == f"--runbook.base={PUBLIC['EXPORTER_EXTERNAL_URL']}", result.stdout
 
         # The secrets: Alertmanager's group reads them, nobody else.
         rendered = root / "etc/prometheus/alertmanager.yml"

@@ -356,18 +356,21 @@ def test_settings_come_from_secret_files(tmp_path):
     assert "1 templates" in check.stdout
 
 
-@pytest.mark.parametrize("env, error", [
-    ({"TELEGRAM_BOT_TOKEN": TOKEN}, "Telegram: set TELEGRAM_CHAT_ID too"),
-    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "@opsgroup"}, "TELEGRAM_CHAT_ID: '@opsgroup' is not a number"),
-    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": "/x"}, "both set"),
-    ({"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/token"}, "TELEGRAM_BOT_TOKEN_FILE: cannot read /nonexistent/token"),
-    ({"SMTP_TO": "ops@contoh.example"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too"),
+@pytest.mark.parametrize("env, error, galat", [
+    ({"TELEGRAM_BOT_TOKEN": TOKEN}, "Telegram: set TELEGRAM_CHAT_ID too", "Telegram: isi juga TELEGRAM_CHAT_ID"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "@opsgroup"}, "TELEGRAM_CHAT_ID: '@opsgroup' is not a number",
+     "TELEGRAM_CHAT_ID: '@opsgroup' bukan angka"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": "/x"}, "both set", "sama-sama diisi"),
+    ({"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/token"}, "TELEGRAM_BOT_TOKEN_FILE: cannot read /nonexistent/token",
+     "TELEGRAM_BOT_TOKEN_FILE: /nonexistent/token tidak dapat dibaca"),
+    ({"SMTP_TO": "ops@contoh.example"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too",
+     "Surel: isi juga SMTP_FROM dan SMTP_SMARTHOST"),
 ])
-def test_bad_settings_name_the_variable(tmp_path, env, error):
+def test_bad_settings_name_the_variable(tmp_path, env, error, galat):
     """In English and Bahasa Indonesia: Alertmanager does not start until it is fixed, so say what to do."""
     result = render_as_compose(tmp_path, env)
     assert result.returncode == 2
-    assert error in result.stderr, result.stderr
+    assert error in result.stderr and galat in result.stderr, result.stderr
     assert "Pengaturan penerima notifikasi di .env salah" in result.stderr
     assert not (tmp_path / "alertmanager.yml").exists()
 

@@ -323,7 +323,7 @@ def test_a_compose_host_name_as_public_address_is_refused(tmp_path):
 
 def native_section(name: str) -> str:
     heading = {"README.md": "### The whole stack without Docker (Debian 12)",
-               "README.id.md": "### Seluruh stack tanpa Docker (Debian 12)"}[name]
+               "README.id.md": "### Seluruh rangkaian pemantauan tanpa Docker (Debian 12)"}[name]
     text = (ROOT / name).read_text()
     return text[text.index(heading):].split("\n## ", 1)[0]
 
@@ -350,11 +350,10 @@ def test_both_readmes_give_the_same_native_steps_and_keys():
 
 def test_both_readmes_list_the_same_config_keys():
     """The configuration tables of README.md and README.id.md name the same keys and upstream check kinds."""
-    def keys(name: str, start: str, end: str) -> list[str]:
+    def keys(name: str, heading: str) -> list[str]:
         text = (ROOT / name).read_text()
-        return table_keys(text[text.index(start):text.index(end)])
-    english = keys("README.md", "\n## Configuration", "\n## How probing works")
-    indonesian = keys("README.id.md", "\n## Konfigurasi", "\n## Seluruh stack (docker compose)")
+        return table_keys(text[text.index(heading):].split("\n## ", 2)[1])
+    english, indonesian = keys("README.md", "\n## Configuration\n"), keys("README.id.md", "\n## Konfigurasi\n")
     assert len(english) > 30  # the section was found and read
     assert sorted(english) == sorted(indonesian), (f"only in README.md: {sorted(set(english) - set(indonesian))}; "
                                                    f"only in README.id.md: {sorted(set(indonesian) - set(english))}")

@@ -229,9 +229,11 @@ for dir in rules templates; do  # the clone's set exactly: a rule removed there 
     install -m 0644 "$STAGE/prometheus/$dir"/* "$ETC/$dir.new/"
     rm -rf "$ETC/$dir" && mv "$ETC/$dir.new" "$ETC/$dir"
 done
-# Only Prometheus reads secrets at run time (a site's remote write to a watcher, prometheus/remote-write.yml).
-[ ! -f "$CLONE/secrets/watcher_password" ] \
-    || install -D -o root -g prometheus -m 0640 "$CLONE/secrets/watcher_password" "$ETC/secrets/watcher_password"
+# Only Prometheus reads secrets at run time: a site's remote write to a watcher (prometheus/remote-write.yml names
+# secrets/watcher_password and, with a CA of your own, secrets/watcher_ca.pem, relative to prometheus.yml).
+for file in "$CLONE"/secrets/watcher_*; do
+    [ ! -f "$file" ] || install -D -o root -g prometheus -m 0640 "$file" "$ETC/secrets/$(basename "$file")"
+done
 place "$CONFIG" "$R/etc/spse-exporter/spse.yml" 0644   # the exporter's user is a throwaway one (DynamicUser)
 place "$STAGE/native.env" "$R/etc/spse-exporter/native.env" 0644
 UNITS=$R/etc/systemd/system

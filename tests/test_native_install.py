@@ -156,6 +156,7 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         token_file = clone / "secrets/telegram_bot_token"  # secrets/README.md's way, named as compose names it
         token_file.write_text(TOKEN)
         token_file.chmod(0o600)
+        (clone / "secrets/watcher_password").write_text("remote-write-password")  # prometheus/remote-write.yml's
 
         debian = {file: Path("/etc/prometheus", file).read_bytes() for file in ("prometheus.yml", "alertmanager.yml")}
         (root / "etc/prometheus").mkdir(parents=True)
@@ -179,6 +180,9 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         rendered = root / "etc/prometheus/alertmanager.yml"
         assert (rendered.stat().st_mode & 0o777, rendered.stat().st_uid, rendered.group()) == (0o640, 0, "prometheus")
         assert TOKEN in rendered.read_text() and TOKEN not in (root / "etc/spse-exporter/native.env").read_text()
+        password = root / "etc/prometheus/secrets/watcher_password"  # Prometheus reads it, relative to its config
+        assert (password.stat().st_mode & 0o777, password.stat().st_uid, password.group()) == (0o640, 0, "prometheus")
+        assert not (root / "etc/prometheus/secrets/telegram_bot_token").exists()  # Alertmanager's is in its config
         # prometheus.yml stays the compose one but for its addresses: generated from it, not a copy that drifts.
         native = yaml.safe_load((root / "etc/prometheus/prometheus.yml").read_text())
         compose = yaml.safe_load((STACK_DIR / "prometheus.yml").read_text())

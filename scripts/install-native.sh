@@ -188,6 +188,7 @@ grep -q '^\s*- /etc/prometheus/templates/\*\.tmpl' "$STAGE/alertmanager.in.yml" 
     || { cat "$STAGE/alertmanager-config.log" >&2
          fail "perbaiki pengaturan penerima di $ENV_FILE yang disebut di atas, lalu jalankan skrip ini lagi" \
               "fix the receiver settings in $ENV_FILE named above, then run this script again"; }
+grep -v '^WARNING' "$STAGE/alertmanager-config.log" | sed "s#$STAGE/prometheus/#$R/etc/prometheus/#" >&2 || true
 if grep -q '^WARNING' "$STAGE/alertmanager-config.log"; then
     say "PERINGATAN: belum ada penerima notifikasi; alert hanya tampil di Alertmanager. Isi TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di $ENV_FILE, lalu jalankan skrip ini lagi." \
         "WARNING: no notification receiver yet; alerts show in Alertmanager only. Set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (or SMTP_*, WEBHOOK_URL) in $ENV_FILE, then run this script again." >&2

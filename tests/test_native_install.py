@@ -259,7 +259,7 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         write_env(clone, **PUBLIC, TELEGRAM_BOT_TOKEN=TOKEN)
         half = install(clone, root)
         assert half.returncode == 2 and "TELEGRAM_CHAT_ID" in half.stderr, half.stderr
-        assert "perbaiki pengaturan penerima" in half.stderr and "Tidak ada berkas yang dipasang" in half.stderr
+        assert "perbaiki pengaturan penerima" in half.stderr and "Tidak ada konfigurasi yang dipasang" in half.stderr
         assert {path: path.read_bytes() for path in (root / "etc").rglob("*") if path.is_file()} == before
         # An installed file edited in place is kept once the next run installs the clone's again.
         installed = root / "etc/spse-exporter/spse.yml"
@@ -271,7 +271,7 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
 
 
 def refused(tmp_path, *flags: str, env_file: Path | None = None) -> str:
-    """The script's refusal (exit 2) of a bad setting, in the operator's language; nothing installed."""
+    """The script's refusal (exit 2) of a bad setting, in the operator's language; nothing installed (it stops before the venv)."""
     root = tmp_path / "root"
     result = install(ROOT, root, *flags, *([f"--env-file={env_file}"] if env_file else []))
     assert result.returncode == 2, result.stdout + result.stderr

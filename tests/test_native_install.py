@@ -181,6 +181,12 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         rendered = root / "etc/prometheus/alertmanager.yml"
         assert (rendered.stat().st_mode & 0o777, rendered.stat().st_uid, rendered.group()) == (0o640, 0, "prometheus")
         assert TOKEN in rendered.read_text() and TOKEN not in (root / "etc/spse-exporter/native.env").read_text()
+
+        def reads(user: list[str], path: Path) -> bool:
+            return subprocess.run(["setpriv", *user, "cat", str(path)], capture_output=True, timeout=30).returncode == 0
+        alertmanager_user = ["--reuid=prometheus", "--regid=prometheus", "--init-groups"]
+        assert reads(alertmanager_user, rendered) and not reads(["--reuid=65534", "--regid=65534", "--clear-groups"],
+                                                                rendered)
         password = root / "etc/prometheus/secrets/watcher_password"  # Prometheus reads it, relative to its config
         assert (password.stat().st_mode & 0o777, password.stat().st_uid, password.group()) == (0o640, 0, "prometheus")
         assert not (root / "etc/prometheus/secrets/telegram_bot_token").exists()  # Alertmanager's is in its config

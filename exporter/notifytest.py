@@ -43,7 +43,10 @@ APPLY_ENV = ("recreate them with `docker compose up -d --force-recreate alertman
              "Docker run `sudo bash scripts/install-native.sh` again",
              "buat ulang dengan `docker compose up -d --force-recreate alertmanager-config alertmanager`, atau tanpa "
              "Docker jalankan lagi `sudo bash scripts/install-native.sh`")
-ALERTMANAGER_LOGS = "`docker compose logs alertmanager` or `journalctl -u prometheus-alertmanager`"
+ALERTMANAGER_LOGS = ("`docker compose logs alertmanager` or `journalctl -u prometheus-alertmanager`",
+                     "`docker compose logs alertmanager` atau `journalctl -u prometheus-alertmanager`")
+ALERTMANAGER_STATUS = ("`docker compose ps alertmanager` or `systemctl status prometheus-alertmanager`",
+                       "`docker compose ps alertmanager` atau `systemctl status prometheus-alertmanager`")
 
 
 def counters(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
@@ -115,9 +118,9 @@ def try_connect(address: tuple[str, int], hanging: bool) -> tuple[str, str]:
                 f"{where} menerima koneksi dari host ini tetapi tidak menjawab: proxy atau firewall di tengah jalan "
                 "menahan permintaan")
     return (f"{where} accepts connections from this host: check the token, chat id or credentials in "
-            f"Alertmanager's log, {ALERTMANAGER_LOGS} (\"Notify for alerts failed\")",
+            f"Alertmanager's log, {ALERTMANAGER_LOGS[0]} (\"Notify for alerts failed\")",
             f"{where} menerima koneksi dari host ini: periksa token, chat id atau kredensial di log Alertmanager, "
-            f"{ALERTMANAGER_LOGS} (\"Notify for alerts failed\")")
+            f"{ALERTMANAGER_LOGS[1]} (\"Notify for alerts failed\")")
 
 
 def notification(run_id: str, runbook: str, ends: datetime) -> dict:
@@ -219,8 +222,11 @@ def main(argv: list[str]) -> int:
         delivered, lines = check(args.url, args.timeout, args.runbook)
     # ValueError, TypeError, AttributeError: an answer that is not Alertmanager's JSON (a wrong port's web page)
     except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
-        delivered, lines = False, [f"cannot use Alertmanager at {args.url}: {err or type(err).__name__} (is it "
-                                   f"Alertmanager's address?) / Alertmanager di {args.url} tidak dapat dipakai"]
+        reason = err or type(err).__name__
+        delivered, lines = False, [
+            f"cannot use Alertmanager at {args.url}: {reason} (is it Alertmanager's address, and is it running? "
+            f"{ALERTMANAGER_STATUS[0]}) / Alertmanager di {args.url} tidak dapat dipakai: {reason} (benarkah itu "
+            f"alamat Alertmanager, dan apakah Alertmanager berjalan? {ALERTMANAGER_STATUS[1]})"]
     verdict = "DELIVERED / TERKIRIM" if delivered else "NOT DELIVERED / TIDAK TERKIRIM"
     print(f"notify-test: {verdict}")
     for line in lines:

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -277,7 +278,8 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
 
 
 def refused(tmp_path, *flags: str, env_file: Path | None = None) -> str:
-    """The script's refusal (exit 2) of a bad setting, in the operator's language; nothing installed (it stops before the venv)."""
+    """The script's refusal (exit 2) of a bad setting, in the operator's language; nothing installed (it stops
+    before the venv)."""
     root = tmp_path / "root"
     result = install(ROOT, root, *flags, *([f"--env-file={env_file}"] if env_file else []))
     assert result.returncode == 2, result.stdout + result.stderr
@@ -390,3 +392,15 @@ def test_units_with_their_drop_ins_verify_without_warnings(tmp_path, unit, dropi
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     # the drop-in was read: a misspelt key in it is reported
     assert "Unknown key 'Environmen" in verify(shipped.replace("Environment", "Environmen", 1)).stderr
+
+
+def test_notify_test_without_a_running_alertmanager_says_where_to_look():
+    """The README's notify-test before the services run (or with Alertmanager stopped): both languages, and how to
+    see whether Alertmanager runs, with docker compose and under systemd."""
+    from tests.fakes import free_port
+    result = subprocess.run([sys.executable, "-m", "exporter", "notify-test",
+                             f"--alertmanager.url=http://127.0.0.1:{free_port()}", "--timeout=5"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "NOT DELIVERED / TIDAK TERKIRIM" in result.stdout, result.stdout
+    assert "apakah Alertmanager berjalan?" in result.stdout and "is it running?" in result.stdout
+    assert "`systemctl status prometheus-alertmanager`" in result.stdout

@@ -24,6 +24,7 @@ from tests import netns
 from tests.stack import STACK_DIR, WebhookReceiver
 from tests.support import ROOT, ServerProcess, http_get, poll
 from tests.test_notify import CHAT_ID, TOKEN, FakeTelegram
+from tests.test_runbook import Ids
 
 SCRIPT = ROOT / "scripts/install-native.sh"
 DEBIAN_UNITS = Path("/lib/systemd/system")
@@ -261,6 +262,15 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         found = links(everything)
         assert f"{PUBLIC['EXPORTER_EXTERNAL_URL']}/runbook#notificationtest" in found
         assert [link for link in found if not link.startswith(tuple(PUBLIC.values()))] == [], found
+        # And each opens: the public address is the service's (a proxy or tunnel in production, loopback here).
+        listening = {PUBLIC["PROMETHEUS_EXTERNAL_URL"]: prometheus.url, PUBLIC["ALERTMANAGER_EXTERNAL_URL"]:
+                     alertmanager.url, PUBLIC["EXPORTER_EXTERNAL_URL"]: exporter.url}
+        for link in sorted(set(found)):
+            public = next(address for address in PUBLIC.values() if link.startswith(address))
+            url, _, anchor = (listening[public] + link[len(public):]).partition("#")
+            status, body, _ = namespace.call(http_get, url)
+            assert status == 200, f"{link}: {status}"
+            assert not anchor or anchor in Ids(body.decode()).ids, f"{link}: no such anchor"
 
         # A half-filled .env afterwards: refused with the setting to fill in, the installed files untouched.
         write_env(clone, **PUBLIC, TELEGRAM_BOT_TOKEN=TOKEN)

@@ -285,6 +285,14 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         assert install(clone, root).returncode == 0
         assert installed.read_bytes() == (clone / "config/spse.yml").read_bytes()
         assert installed.with_name("spse.yml.bak").read_text().endswith("# edited in /etc\n")
+        # A job added with a compose host name the generator cannot turn to loopback stops the install.
+        installed_config = (root / "etc/prometheus/prometheus.yml").read_bytes()
+        with (clone / "prometheus/prometheus.yml").open("a") as config:
+            config.write("  - job_name: grafana\n    static_configs:\n      - targets: [grafana:3000]\n")
+        compose_host = install(clone, root, "--lang=en")
+        assert compose_host.returncode == 2 and "grafana:3000: host names that exist only inside docker compose" \
+            in compose_host.stderr, compose_host.stderr
+        assert (root / "etc/prometheus/prometheus.yml").read_bytes() == installed_config
 
 
 def refused(tmp_path, *flags: str, env_file: Path | None = None) -> str:

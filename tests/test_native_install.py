@@ -27,6 +27,7 @@ from tests.test_notify import CHAT_ID, TOKEN, FakeTelegram
 from tests.test_runbook import Ids
 
 SCRIPT = ROOT / "scripts/install-native.sh"
+WHEELS = ROOT / ".cache/wheels"
 DEBIAN_UNITS = Path("/lib/systemd/system")
 # The operator's public addresses (.env): no link in a notification may point anywhere else.
 PUBLIC = {"PROMETHEUS_EXTERNAL_URL": "http://pantau.lpse.contoh.example:9090",
@@ -53,11 +54,10 @@ def fresh_clone(dest: Path) -> Path:
 
 
 def install_env(root: Path) -> dict[str, str]:
-    """A root shell's environment, with pip offline from scripts/test.sh's wheels."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(root)}
-    if (ROOT / ".cache/wheels").is_dir():
-        env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(ROOT / ".cache/wheels")}
-    return env
+    """A root shell's environment, with pip offline from the wheels scripts/test.sh built: no traffic beyond this
+    machine (the refusals stop before pip and need none)."""
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(root), "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(WHEELS)}
 
 
 def install(clone: Path, root: Path, *flags: str) -> subprocess.CompletedProcess:
@@ -144,6 +144,7 @@ def links(text: str) -> list[str]:
 @pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
 @pytest.mark.timeout(900)
 def test_fresh_clone_to_a_delivered_test_notification_without_docker():
+    assert any(WHEELS.glob("*.whl")), f"no wheels in {WHEELS}: scripts/test.sh builds them"
     work = Path(tempfile.mkdtemp(prefix="spse-native-"))
     work.chmod(0o755)  # the venv's interpreter path is under it, run by the services' users
     name = f"spse-native-{os.getpid()}"

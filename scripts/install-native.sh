@@ -104,8 +104,8 @@ eval "$settings"
 for name in PROMETHEUS_EXTERNAL_URL ALERTMANAGER_EXTERNAL_URL EXPORTER_EXTERNAL_URL; do
     url=${!name}
     host=$(printf '%s' "$url" | sed -nE 's#^https?://(\[[^]]+\]|[^]/:?#@[:space:]]+)(:[0-9]+)?(/[^[:space:]]*)?$#\1#p')
-    [ -n "$host" ] || fail "$name=$url bukan alamat http:// atau https://. Isi dengan alamat yang dibuka operator di peramban, misalnya http://monitor.lpse.example.go.id:9093" \
-                           "$name=$url is not an http:// or https:// address. Set the address operators open in their browser, e.g. http://monitor.lpse.example.go.id:9093"
+    [ -n "$host" ] || fail "$name=$url bukan alamat http:// atau https://. Isi dengan alamat yang dibuka operator di peramban, misalnya http://pantau.lpse.contoh.example:9093" \
+                           "$name=$url is not an http:// or https:// address. Set the address operators open in their browser, e.g. http://pantau.lpse.contoh.example:9093"
     case $host in exporter|prometheus|alertmanager|grafana)
         fail "$name=$url memakai nama host yang hanya ada di dalam docker compose: isi dengan alamat yang dibuka operator di peramban" \
              "$name=$url names a host that exists only inside docker compose: set the address operators open in their browser" ;;

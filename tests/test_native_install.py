@@ -250,7 +250,8 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
 
         (test_payload,) = payloads("notify-test")
         (test_alert,) = test_payload["alerts"]
-        assert test_alert["annotations"]["summary"].startswith("UJI: notifikasi uji")
+        # The annotation is "English / Indonesian" as the rules write them; the templates lead with Indonesian.
+        assert "/ UJI: notifikasi uji" in test_alert["annotations"]["summary"]
         assert test_alert["annotations"]["runbook_url"] == f"{PUBLIC['EXPORTER_EXTERNAL_URL']}/runbook#notificationtest"
         assert test_payload["externalURL"] == PUBLIC["ALERTMANAGER_EXTERNAL_URL"]
         watchdog = payloads("watchdog")[0]["alerts"][0]
@@ -259,6 +260,7 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
         # The Telegram text, rendered by the installed templates, Indonesian first.
         (message,) = [m["text"] for m in telegram.messages if "UJI NOTIFIKASI" in m["text"]]
         assert "Tidak perlu tindakan apa pun" in message, message
+        assert message.index("UJI: notifikasi uji") < message.index("TEST: a test notification"), message
         everything = json.dumps([payload for _, payload in webhook.received]) + message
         found = links(everything)
         assert f"{PUBLIC['EXPORTER_EXTERNAL_URL']}/runbook#notificationtest" in found

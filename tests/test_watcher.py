@@ -38,7 +38,7 @@ def watcher_alerts() -> list[dict]:
 
 def test_promtool_checks_the_watcher_config_and_rules():
     result = promtool("check", "config", str(WATCHER_DIR / "prometheus.yml"))
-    assert result.returncode == 0 and "SUCCESS: 14 rules found" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "SUCCESS: 15 rules found" in result.stdout, result.stdout + result.stderr
 
 
 def test_watcher_unit_tests_pass():
@@ -47,14 +47,16 @@ def test_watcher_unit_tests_pass():
 
 
 def unit_tests_on(tmp_path, rules_text: str) -> subprocess.CompletedProcess:
-    """The watcher's unit tests run on `rules_text` in place of the shipped rules."""
+    """The watcher's unit tests (both files) run on `rules_text` in place of the shipped watcher.yml."""
     rules = tmp_path / "prometheus" / "watcher" / "rules"
     rules.mkdir(parents=True)
     (rules / RULES.name).write_text(rules_text)
+    shutil.copy(WATCHER_DIR / "rules" / "replicas.yml", rules)
     tests = tmp_path / "tests" / "watcher"
     tests.mkdir(parents=True)
-    shutil.copy(UNIT_TESTS, tests)
-    return promtool("test", "rules", str(tests / UNIT_TESTS.name))
+    for path in (UNIT_TESTS, REPLICA_UNIT_TESTS):
+        shutil.copy(path, tests)
+    return promtool("test", "rules", str(tests / UNIT_TESTS.name), str(tests / REPLICA_UNIT_TESTS.name))
 
 
 def test_watcher_unit_tests_bite(tmp_path):
@@ -63,6 +65,17 @@ def test_watcher_unit_tests_bite(tmp_path):
     assert text.count('vantage="site"}[2m]') == 1
     result = unit_tests_on(tmp_path, text.replace('vantage="site"}[2m]', 'vantage="site"}[1m]'))
     assert result.returncode == 1 and "alertname: SiteSilent" in result.stderr, result.stdout + result.stderr
+
+
+def test_watcher_unit_tests_bite_on_a_replica_back_from_an_outage(tmp_path):
+    """Without the guard on watcher:watching_since, a replica back before the sites' queues caught up with it
+    calls them all silent (the page issue 24's HA test saw after a site's recovery)."""
+    guard = "            and on () (watcher:watching_since offset 2m == watcher:watching_since)\n"
+    text = RULES.read_text()
+    assert text.count(guard) == 1
+    result = unit_tests_on(tmp_path, text.replace(guard, ""))
+    assert result.returncode == 1 and "alertname: SiteSilent, time: 10m," in result.stderr, (
+        result.stdout + result.stderr)
 
 
 @pytest.mark.parametrize("rule, mutation", [

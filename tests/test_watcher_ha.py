@@ -184,9 +184,11 @@ class Watcher(NamespacedStack):
         for replica, process in self.replicas.items():
             if process.proc.poll() is not None:
                 self.replicas[replica] = self.start_replica(replica, process.port)
-        for index, peer in enumerate(self.peers):
-            if peer.proc.poll() is not None:
-                self.peers[index] = self.start_peer(index)
+        restarted = [index for index, peer in enumerate(self.peers) if peer.proc.poll() is not None]
+        for index in restarted:
+            self.peers[index] = self.start_peer(index)
+        if restarted:
+            poll(self.one_cluster, 60, 0.5, "the restarted peers back in the cluster")
 
     def site_groups_gone(self) -> bool:
         """No peer holds a notification group but the two always there: WatcherWatchdog's and the site's SiteHeard."""

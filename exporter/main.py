@@ -38,9 +38,11 @@ Berkas {path} tidak ada, jadi tidak ada yang diperiksa. Tulis konfigurasi Anda d
 pasang (mount) berkas Anda di path tersebut."""
 # Commands for the stack around the exporter, imported only when used.
 SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers",
-               "report": "exporter.report.cli"}
+               "report": "exporter.report.cli", "doctor": "exporter.doctor"}
 # --help lists them: argparse knows only the exporter's own flags.
 COMMANDS_HELP = """commands (spse-exporter COMMAND --help for their flags):
+  doctor               what this SPSE host depends on, fine or at risk, and what stops without international
+                       links (Bahasa Indonesia; --lang en, --json); exit 1 when at risk
   notify-test          send a test notification through Alertmanager: DELIVERED / TERKIRIM or why not
   report               draft the Berita Acara Gangguan and the public notice from Prometheus
   alertmanager-config  write alertmanager.yml with the receivers from TELEGRAM_*, SMTP_*, WEBHOOK_URL"""

@@ -62,7 +62,11 @@ def counters(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
 
 def running_receivers(client: httpx.Client) -> dict[str, dict[str, list[dict]]]:
     """Each receiver's `*_configs` by integration, in the config Alertmanager is running."""
-    config = yaml.safe_load(client.get("/api/v2/status").raise_for_status().json()["config"]["original"])
+    return receivers_of(yaml.safe_load(client.get("/api/v2/status").raise_for_status().json()["config"]["original"]))
+
+
+def receivers_of(config: dict) -> dict[str, dict[str, list[dict]]]:
+    """Each receiver's `*_configs` by integration, in an Alertmanager config."""
     return {receiver["name"]: {key.removesuffix("_configs"): value for key, value in receiver.items()
                                if key.endswith("_configs")} for receiver in config.get("receivers", [])}
 

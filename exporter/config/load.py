@@ -468,3 +468,7 @@ def load_config(path: str | Path) -> Config:
     return parse_config(text, source)
 
 
+def host_time_defaults(config: Config) -> HostTimeConfig:
+    """The host_time section with its defaults (daemon auto) for a config without one: the doctor reads the host's
+    time daemon whether or not the exporter does."""
+    return _read_host_time(_Reader(config.source), None, config.interval, config.timeout, config.clock, config.upstream)

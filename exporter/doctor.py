@@ -1,0 +1,284 @@
+"""`spse-exporter doctor`: what this SPSE host depends on, each marked fine or at risk, and what would stop if the
+international link went, as on 4 April 2023. Run once by an administrator before an ISP's maintenance window.
+
+It reuses the exporter's own readers: the config, one round of the http and upstream probes, the host_time reader
+and its grouping, Alertmanager's running receivers and Prometheus' running config; each is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+
+from exporter.config import ConfigError, HostTimeConfig, host_time_defaults, is_ip_literal, load_config
+from exporter.doctor_text import LANGUAGES, PHRASES, duration, join
+from exporter.notifytest import destination, receivers_of
+from exporter.probes import ProbeFailure
+from exporter.probes.host_time import classify, probe_host_time
+from exporter.probes.registry import PROBE_KINDS
+from exporter.probes.resolve import resolve
+from exporter.resolvers import RESOLV_CONF, RESOLVED_CONF, check_resolvers, host_nameservers
+
+# Hosts abroad whatever this config says: Telegram's Bot API has no server in Indonesia.
+GLOBAL_HOSTS = {"api.telegram.org": "global"}
+DNS_QUESTION = "go.id"  # asked of each resolver when no SPSE URL names a host
+NATIONAL_SIDE = ("gateway", "national")  # what stays when the international link goes
+
+
+@dataclass
+class Entry:
+    """One line under a check: a time source, a resolver, an upstream check, a receiver, a remote write."""
+
+    name: str
+    ok: bool
+    text: str  # in the chosen language
+    group: str = ""
+
+
+@dataclass
+class Check:
+    """One dependency of the host, fine or at risk; `stops`/`may_stop`: what losing global links would stop."""
+
+    check: str  # time_sources, resolvers, upstream, spse, receivers, watcher
+    title: str
+    at_risk: bool
+    problem: str = ""  # why it is at risk, one sentence
+    entries: list[Entry] = field(default_factory=list)
+    stops: str = ""
+    may_stop: str = ""
+
+
+class Doctor:
+    """One run's settings and language; each check_* method gives one Check and never raises for a peer."""
+
+    def __init__(self, args: argparse.Namespace, lang: str):
+        self.args, self.lang, self.words = args, lang, PHRASES[lang]
+
+    def group(self, name: str) -> str:
+        return self.words["group"][name]
+
+    def why(self, reason: str, status: int | None = None) -> str:
+        return self.words["reason"].get(reason, self.words["reason_other"]).format(status=status)
+
+    def http_why(self, err: Exception) -> str:
+        """Why Alertmanager or Prometheus could not be read, in the run's language."""
+        if isinstance(err, httpx.TimeoutException):
+            return self.words["timeout"].format(timeout=duration(self.args.timeout, self.lang))
+        if isinstance(err, httpx.HTTPStatusError):
+            return self.words["http_status"].format(status=err.response.status_code)
+        return self.words["http_connect" if isinstance(err, httpx.TransportError) else "http_garbage"]
+
+    async def time_sources(self, spec: HostTimeConfig) -> Check:
+        round_ = await probe_host_time(spec)
+        w = self.words
+        title = w["time_sources"].format(daemon=f" ({round_.daemon})" if round_.daemon != "none" else "")
+        if round_.daemon == "none":
+            return Check("time_sources", title, True, w["time_none"].format(why=self.why(round_.reason)),
+                         stops=w["stop_time"])
+        if not round_.success:
+            why = (w["timeout"].format(timeout=duration(spec.timeout, self.lang)) if round_.reason == "timeout"
+                   else self.why(round_.reason))
+            return Check("time_sources", title, True, w["time_unreadable"].format(daemon=round_.daemon, why=why))
+        entries = [Entry(s.name, s.reachable, f"{s.name} ({self.group(s.group)}): "
+                       f"{w['reachable' if s.reachable else 'unreachable']}", s.group) for s in round_.sources]
+        reached = [s for s in round_.sources if s.reachable]
+        # As SPSETimeSourcesAtRisk: fewer than 2 reachable, or none outside global.
+        outside_global = [s for s in reached if s.group != "global"]
+        problem = (w["time_global_only"] if reached and not outside_global else
+                   w["time_few"].format(n=len(reached)) if len(reached) < 2 else
+                   w["time_unsynchronised"] if not round_.synchronised else "")
+        national_side = [s for s in reached if s.group in NATIONAL_SIDE]
+        return Check("time_sources", title, bool(problem), problem, entries,
+                     stops=w["stop_time"] if not outside_global else "",
+                     may_stop=w["stop_time"] if outside_global and not national_side else "")
+
+    async def resolvers(self, spec: HostTimeConfig, question: str) -> Check:
+        w = self.words
+        try:
+            addresses, via_resolved = host_nameservers(self.args.resolv_conf, self.args.resolved_conf)
+        except (OSError, UnicodeDecodeError) as err:
+            return Check("resolvers", w["resolvers"], True,
+                         w["resolvers_unreadable"].format(why=getattr(err, "strerror", None) or err))
+        title = w["resolvers_via_resolved" if via_resolved else "resolvers"]
+        if not addresses:
+            path = self.args.resolved_conf if via_resolved else self.args.resolv_conf
+            return Check("resolvers", title, True, w["resolvers_none"].format(path=path))
+        found = await check_resolvers(addresses, spec, question, self.args.timeout)
+        entries = [Entry(r.address, r.answered, f"{r.address} ({self.group(r.group)}): " + (
+            w["answers"] if r.answered else w["timeout"].format(timeout=duration(self.args.timeout, self.lang))
+            if r.problem == "timeout" else w["refused" if r.problem == "refused" else "unreachable_dns"]), r.group)
+            for r in found]
+        answering = {r.group for r in found if r.answered}
+        return Check("resolvers", title, "national" not in answering,
+                     "" if "national" in answering else w["resolvers_not_national"], entries,
+                     stops=w["stop_dns"] if answering <= {"global"} else "",
+                     may_stop=w["stop_dns"] if answering and not answering <= {"global"}
+                     and not answering & set(NATIONAL_SIDE) else "")
+
+    async def probes(self, config) -> list[Check]:
+        """One round of each SPSE URL (http) and upstream group, through the probes the exporter runs."""
+        jobs = [(kind, name, spec) for kind in ("http", "upstream") for name, spec in PROBE_KINDS[kind].specs(config)]
+        rounds = await asyncio.gather(*(PROBE_KINDS[kind].probe(spec) for kind, _, spec in jobs))
+        return [self._spse(spec, result) if kind == "http" else self._upstream(spec, result)
+                for (kind, _, spec), result in zip(jobs, rounds)]
+
+    def _spse(self, target, result) -> Check:
+        w = self.words
+        title = w["spse"].format(name=target.name, url=target.url)
+        if result.success:
+            return Check("spse", title, False)
+        return Check("spse", title, True, w["spse_down"].format(why=self.why(result.reason, result.status_code)))
+
+    def _upstream(self, group, results) -> Check:
+        w = self.words
+        name = self.words["group"].get(group.name, group.name)
+        entries = [Entry(check.url, r.success, f"{check.url}: " + (w["answered"] if r.success else self.why(r.reason)),
+                         group.name)
+                   for check, r in zip(group.checks, results)]
+        down = not any(r.success for r in results)
+        return Check("upstream", w["upstream"].format(group=name, name=group.name), down,
+                     w["upstream_down"] if down else "", entries)
+
+    async def host_group(self, host: str, spec: HostTimeConfig) -> str:
+        """The group of a receiver's or a remote write's host: by config name, known host, or resolved address."""
+        known = dict(spec.known_hosts)
+        if host in known or host in GLOBAL_HOSTS:
+            return known.get(host) or GLOBAL_HOSTS[host]
+        try:
+            address, _ = await asyncio.wait_for(resolve(host), self.args.timeout)
+        except (ProbeFailure, TimeoutError):  # a name that does not resolve is in no group
+            return "unknown"
+        return classify(address, spec, {})
+
+    def _loss(self, check: Check, entries: list[Entry], what: str) -> Check:
+        """A check whose entries are destinations: fine while it has some; what stops by their groups."""
+        groups = {e.group for e in entries}
+        check.entries = entries
+        if groups and groups <= {"global"}:
+            check.stops = what
+        elif groups and not groups & set(NATIONAL_SIDE):
+            check.may_stop = what
+        return check
+
+    async def receivers(self, spec: HostTimeConfig) -> Check:
+        w, url = self.words, self.args.alertmanager_url
+        title = w["receivers"].format(url=url)
+        try:
+            async with httpx.AsyncClient(timeout=self.args.timeout) as client:
+                status = (await client.get(f"{url.rstrip('/')}/api/v2/status")).raise_for_status().json()
+            found = receivers_of(yaml.safe_load(status["config"]["original"]))
+        # ValueError, TypeError, KeyError, AttributeError: an answer that is not Alertmanager's status JSON
+        except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+            return Check("receivers", title, True, w["receivers_unreadable"].format(why=self.http_why(err)))
+        entries, abroad = [], set()
+        for receiver, integrations in found.items():
+            for integration, configs in integrations.items():
+                address = destination(integration, configs[0]) if configs else None
+                if address is None:
+                    continue
+                group = await self.host_group(address[0], spec)
+                entries.append(Entry(receiver, True, w["receiver_entry"].format(
+                    receiver=receiver, integration=integration, host=f"{address[0]} ({self.group(group)})"), group))
+                if group not in NATIONAL_SIDE:
+                    abroad.add(integration)
+        if not entries:
+            return Check("receivers", title, True, w["receivers_none"])
+        return self._loss(Check("receivers", title, False), entries,
+                          w["stop_receivers"].format(integrations=join(sorted(abroad), self.lang)))
+
+    async def watcher(self, spec: HostTimeConfig) -> Check:
+        w, url = self.words, self.args.prometheus_url
+        title = w["watcher"].format(url=url)
+        try:
+            async with httpx.AsyncClient(timeout=self.args.timeout) as client:
+                answer = (await client.get(f"{url.rstrip('/')}/api/v1/status/config")).raise_for_status().json()
+            config = yaml.safe_load(answer["data"]["yaml"]) or {}
+            writers = [(writer.get("name") or writer["url"], urlsplit(writer["url"]).hostname or "?")
+                       for writer in config.get("remote_write") or []]
+        except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+            return Check("watcher", title, True, w["watcher_unreadable"].format(why=self.http_why(err)))
+        if not writers:
+            return Check("watcher", title, True, w["watcher_none"])
+        entries = []
+        for name, host in writers:
+            group = await self.host_group(host, spec)
+            entries.append(Entry(name, True, w["watcher_entry"].format(name=name, host=f"{host} ({self.group(group)})"),
+                                 group))
+        return self._loss(Check("watcher", title, False), entries, w["stop_watcher"])
+
+    async def run(self, config) -> list[Check]:
+        spec = config.host_time or host_time_defaults(config)
+        hosts = [urlsplit(t.url).hostname for t in config.targets]
+        question = next((h for h in hosts if h and not is_ip_literal(h)), DNS_QUESTION)
+        first = await asyncio.gather(self.time_sources(spec), self.resolvers(spec, question), self.receivers(spec),
+                                     self.watcher(spec), self.probes(config))
+        return [*first[:2], *first[4], *first[2:4]]
+
+    def loss_sentence(self, checks: list[Check]) -> str:
+        w = self.words
+        will, may = [c.stops for c in checks if c.stops], [c.may_stop for c in checks if c.may_stop]
+        stops = ([w["will_stop"].format(what=join(will, self.lang))] if will else []) + (
+            [w["may_stop"].format(what=join(may, self.lang))] if may else [])
+        return w["loss"].format(stops="; ".join(stops)) if stops else w["loss_none"]
+
+    def text(self, checks: list[Check]) -> str:
+        w = self.words
+        lines = [w["title"].format(config=self.args.config_file), ""]
+        for check in checks:
+            lines.append(f"{check.title}: {w['at_risk' if check.at_risk else 'fine']}")
+            if check.problem:
+                lines.append(f"  {check.problem}")
+            lines += [f"  - {e.text}" for e in check.entries]
+        bad = sum(c.at_risk for c in checks)
+        lines += ["", self.loss_sentence(checks),
+                  w["verdict_at_risk"].format(bad=bad, n=len(checks)) if bad else w["verdict_fine"].format(n=len(checks))]
+        return "\n".join(lines)
+
+    def json(self, checks: list[Check]) -> str:
+        return json.dumps({"config": self.args.config_file, "lang": self.lang, "at_risk": any(c.at_risk for c in checks),
+                           "checks": [asdict(c) for c in checks], "global_loss": self.loss_sentence(checks)},
+                          ensure_ascii=False, indent=2)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="spse-exporter doctor",
+        description="Check what this SPSE host depends on (time sources, DNS resolvers, upstream links, SPSE, "
+                    "Alertmanager receivers, a watcher) and what would stop without international links. "
+                    "Exit 0: all fine; 1: something at risk; 2: the config cannot be used.")
+    parser.add_argument("--config.file", dest="config_file", required=True, help="the exporter's YAML config")
+    parser.add_argument("--lang", choices=LANGUAGES, default="id", help="language of the output (default: id)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument("--alertmanager.url", dest="alertmanager_url",
+                        default=os.environ.get("SPSE_ALERTMANAGER_URL") or "http://127.0.0.1:9093")
+    parser.add_argument("--prometheus.url", dest="prometheus_url", default="http://127.0.0.1:9090",
+                        help="Prometheus whose remote write (a watcher) to check (default %(default)s)")
+    parser.add_argument("--resolv-conf", dest="resolv_conf", type=Path, default=RESOLV_CONF)
+    parser.add_argument("--resolved-conf", dest="resolved_conf", type=Path, default=RESOLVED_CONF,
+                        help="systemd-resolved's list, read when resolv.conf names only its stub")
+    parser.add_argument("--timeout", type=float, default=5.0,
+                        help="seconds for each question to Alertmanager, Prometheus and each resolver")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    doctor = Doctor(args, args.lang)
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as err:
+        print(f"spse-exporter doctor: {PHRASES[args.lang]['bad_config'].format(path=args.config_file, why=err)}",
+              file=sys.stderr)
+        return 2
+    checks = asyncio.run(doctor.run(config))
+    print(doctor.json(checks) if args.json else doctor.text(checks))
+    return 1 if any(c.at_risk for c in checks) else 0

@@ -1,0 +1,142 @@
+"""The doctor's words in Bahasa Indonesia (default) and English: one table of phrases per language, and the one
+place that formats a duration (through the report's formatter), so both can move to a shared formatter at once."""
+
+from __future__ import annotations
+
+from exporter.report.times import DEFAULT_ZONE, Clock, zone
+
+PHRASES = {
+    "id": {
+        "title": "Pemeriksaan ketergantungan server SPSE ({config})",
+        "fine": "baik", "at_risk": "berisiko",
+        "time_sources": "Sumber waktu server SPSE{daemon}",
+        "time_none": "Layanan sinkronisasi waktu (chrony atau ntpsec) tidak ditemukan di server ini: {why}.",
+        "time_unreadable": "Layanan sinkronisasi waktu {daemon} tidak dapat dibaca: {why}.",
+        "time_few": "Hanya {n} sumber waktu yang terjangkau; paling sedikit 2 diperlukan.",
+        "time_global_only": ("Semua sumber waktu yang terjangkau berada di jaringan internasional; tambahkan sumber "
+                             "waktu nasional (lihat runbook, SPSETimeSourcesAtRisk)."),
+        "time_unsynchronised": "Layanan waktu belum tersinkron dengan sumber mana pun.",
+        "reachable": "terjangkau", "unreachable": "tidak terjangkau",
+        "no_sources": "tidak ada sumber waktu yang terdaftar",
+        "resolvers": "Server DNS (resolver) host ini",
+        "resolvers_via_resolved": "Server DNS (resolver) host ini, melalui systemd-resolved",
+        "resolvers_unreadable": "Daftar server DNS tidak dapat dibaca: {why}.",
+        "resolvers_none": "Tidak ada server DNS yang terdaftar di {path}.",
+        "resolvers_not_national": ("Tidak ada server DNS nasional yang menjawab; tambahkan resolver penyedia layanan "
+                                   "internet Anda atau catat jaringannya di host_time.national_networks."),
+        "answers": "menjawab", "timeout": "tidak menjawab dalam {timeout}",
+        "refused": "menolak atau gagal menjawab", "unreachable_dns": "tidak dapat dihubungi",
+        "upstream": "Jalur {group} (upstream {name})",
+        "upstream_down": "Tidak ada satu pun pemeriksaan yang berhasil.",
+        "answered": "berhasil",
+        "spse": "SPSE {name} ({url})",
+        "spse_down": "SPSE tidak dapat diakses dari host ini: {why}.",
+        "spse_up": "dapat diakses",
+        "receivers": "Penerima notifikasi (Alertmanager {url})",
+        "receivers_unreadable": "Alertmanager tidak dapat dibaca: {why}.",
+        "receivers_none": "Belum ada penerima notifikasi: alert tidak dikirim ke siapa pun.",
+        "receiver_entry": "{receiver} melalui {integration} ke {host}",
+        "watcher": "Watcher (remote write Prometheus {url})",
+        "watcher_unreadable": "Konfigurasi Prometheus tidak dapat dibaca: {why}.",
+        "watcher_none": ("Belum ada watcher: jika jaringan situs terputus seluruhnya, tidak ada pihak di luar yang "
+                         "mengetahuinya."),
+        "watcher_entry": "{name} ke {host}",
+        "group": {"gateway": "router (gateway)", "national": "nasional", "global": "internasional",
+                  "unknown": "tidak dikenal"},
+        "reason": {"timeout": "tidak menjawab dalam batas waktu", "connect": "koneksi gagal",
+                   "tls": "TLS gagal", "http_status": "mengembalikan galat {status}",
+                   "body_match": "menampilkan halaman galat SPSE", "spse_error": "menampilkan halaman galat SPSE",
+                   "dns": "nama domainnya tidak dapat diterjemahkan", "rcode": "server DNS tidak memberi jawaban",
+                   "no_answer": "server DNS tidak memberi jawaban", "not_installed": "programnya tidak terpasang",
+                   "not_running": "layanannya tidak berjalan", "bad_output": "jawabannya tidak dapat dibaca",
+                   "protocol": "jawabannya tidak dapat dibaca"},
+        "reason_other": "gagal",
+        "stop_time": "validasi waktu server SPSE (SPSE akan gagal seperti pada 4 April 2023)",
+        "stop_dns": "penerjemahan nama domain di host ini",
+        "stop_receivers": "notifikasi melalui {integrations}",
+        "stop_watcher": "pengiriman data ke watcher",
+        "loss_none": ("Jika koneksi internasional terputus, tidak ada ketergantungan yang diperiksa di sini yang "
+                      "diketahui akan berhenti."),
+        "loss": "Jika koneksi internasional terputus, {stops}.",
+        "will_stop": "yang akan berhenti adalah {what}",
+        "may_stop": "yang mungkin berhenti (alamat tujuannya tidak tercatat sebagai jaringan nasional) adalah {what}",
+        "http_connect": "tidak dapat dihubungi", "http_status": "mengembalikan galat {status}",
+        "http_garbage": "jawabannya tidak dapat dibaca",
+        "and": "dan",
+        "verdict_fine": "Hasil: semua {n} pemeriksaan baik.",
+        "verdict_at_risk": "Hasil: {bad} dari {n} pemeriksaan berisiko.",
+        "bad_config": "Konfigurasi {path} tidak dapat dipakai: {why}",
+    },
+    "en": {
+        "title": "SPSE host dependency check ({config})",
+        "fine": "fine", "at_risk": "AT RISK",
+        "time_sources": "Time sources of the SPSE host{daemon}",
+        "time_none": "No time daemon (chrony or ntpsec) found on this host: {why}.",
+        "time_unreadable": "Cannot read the time daemon {daemon}: {why}.",
+        "time_few": "Only {n} time source(s) reachable; at least 2 are needed.",
+        "time_global_only": ("Every reachable time source is in the global (international) group; add national "
+                             "time sources (runbook, SPSETimeSourcesAtRisk)."),
+        "time_unsynchronised": "The time daemon is not synchronised to any source.",
+        "reachable": "reachable", "unreachable": "unreachable",
+        "no_sources": "no time source listed",
+        "resolvers": "DNS resolvers of this host",
+        "resolvers_via_resolved": "DNS resolvers of this host, through systemd-resolved",
+        "resolvers_unreadable": "Cannot read the resolver list: {why}.",
+        "resolvers_none": "No resolver listed in {path}.",
+        "resolvers_not_national": ("No national resolver answers; add your ISP's resolvers or list their networks "
+                                   "in host_time.national_networks."),
+        "answers": "answers", "timeout": "no answer within {timeout}",
+        "refused": "refuses or fails to resolve", "unreachable_dns": "cannot be reached",
+        "upstream": "Upstream link: {group} (upstream {name})",
+        "upstream_down": "No check succeeded.",
+        "answered": "succeeded",
+        "spse": "SPSE {name} ({url})",
+        "spse_down": "SPSE cannot be reached from this host: {why}.",
+        "spse_up": "reachable",
+        "receivers": "Notification receivers (Alertmanager {url})",
+        "receivers_unreadable": "Cannot read Alertmanager: {why}.",
+        "receivers_none": "No notification receiver: alerts are sent to nobody.",
+        "receiver_entry": "{receiver} via {integration} to {host}",
+        "watcher": "Watcher (Prometheus remote write {url})",
+        "watcher_unreadable": "Cannot read Prometheus' config: {why}.",
+        "watcher_none": "No watcher: if the site's link is lost entirely, nobody outside learns of it.",
+        "watcher_entry": "{name} to {host}",
+        "group": {"gateway": "gateway", "national": "national", "global": "global (international)",
+                  "unknown": "unknown"},
+        "reason": {"timeout": "no answer in time", "connect": "cannot connect", "tls": "TLS failed",
+                   "http_status": "returns error {status}", "body_match": "shows SPSE's error page",
+                   "spse_error": "shows SPSE's error page", "dns": "its name does not resolve",
+                   "rcode": "the DNS server gives no answer", "no_answer": "the DNS server gives no answer",
+                   "not_installed": "not installed", "not_running": "not running",
+                   "bad_output": "its answer cannot be read", "protocol": "its answer cannot be read"},
+        "reason_other": "failed",
+        "stop_time": "the SPSE server's time validation (SPSE fails as on 4 April 2023)",
+        "stop_dns": "name resolution on this host",
+        "stop_receivers": "notifications through {integrations}",
+        "stop_watcher": "the data sent to the watcher",
+        "loss_none": "If global connectivity were lost, nothing checked here is known to stop.",
+        "loss": "If global connectivity were lost, {stops}.",
+        "will_stop": "{what} would stop",
+        "may_stop": "{what} may stop (their destinations are in no known national network)",
+        "http_connect": "cannot be reached", "http_status": "returns error {status}",
+        "http_garbage": "its answer cannot be read",
+        "and": "and",
+        "verdict_fine": "Result: all {n} checks fine.",
+        "verdict_at_risk": "Result: {bad} of {n} checks at risk.",
+        "bad_config": "Cannot use the config {path}: {why}",
+    },
+}
+LANGUAGES = tuple(PHRASES)
+
+
+def duration(seconds: float, lang: str) -> str:
+    """"10 detik" / "10 s": the report's formatter."""
+    return Clock(zone(DEFAULT_ZONE), lang, several_days=False).duration(seconds)
+
+
+def join(items: list[str], lang: str) -> str:
+    """"a dan b", "a, b, dan c" (EYD: a comma before "dan" in a list of three) / "a, b and c"."""
+    if len(items) < 2:
+        return "".join(items)
+    comma = "," if lang == "id" and len(items) > 2 else ""
+    return f"{', '.join(items[:-1])}{comma} {PHRASES[lang]['and']} {items[-1]}"

@@ -51,9 +51,9 @@ class Dnsmasq(ServerProcess):
     name = "dnsmasq"
 
     def __init__(self, workdir: Path, records: dict[str, str], port: int, extra: tuple[str, ...] = (),
-                 wrapper: list[str] | None = None):
+                 wrapper: list[str] | None = None, host: str = "127.0.0.1"):
         workdir.mkdir(parents=True, exist_ok=True)
-        self.records = records
+        self.records, self.host = records, host
         command = [*(wrapper or []), str(DNSMASQ), "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
                    "--no-hosts", "--no-poll", f"--port={port}", f"--listen-address={self.host}",
                    "--bind-interfaces", "--local=/test/", f"--pid-file={workdir}/dnsmasq.pid", "--user=root",
@@ -122,11 +122,12 @@ CHRONYC = ROOT / ".cache/debs/root/usr/bin/chronyc"
 
 class ChronyClient(ServerProcess):
     """chronyd as a host's time daemon (-x: it never touches the clock), polling `servers` ("host port") every
-    1/16 s, serving no NTP and answering chronyc on 127.0.0.1:`cmdport` (UDP): `chronyc` is the command to read it."""
+    1/16 s, serving no NTP and answering chronyc on 127.0.0.1:`cmdport` (UDP): `chronyc` is the command to read it.
+    With a `wrapper` into a network namespace, chronyc and wait_ready must run in that namespace too."""
 
     name = "chronyd client"
 
-    def __init__(self, workdir: Path, cmdport: int, servers: list[str]):
+    def __init__(self, workdir: Path, cmdport: int, servers: list[str], wrapper: list[str] | None = None):
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "chrony.conf").write_text(
             f"port 0\ncmdport {cmdport}\nbindcmdaddress 127.0.0.1\ncmdallow 127.0.0.1\n"
@@ -134,7 +135,7 @@ class ChronyClient(ServerProcess):
             + "".join(f"server {host} port {port} iburst minpoll -4 maxpoll -4\n"
                       for host, port in (server.split() for server in servers)))
         self.chronyc = [str(CHRONYC), "-h", "127.0.0.1", "-p", str(cmdport)]
-        command = [str(CHRONYD), "-f", str(workdir / "chrony.conf"), "-x", "-d", "-u", "root"]
+        command = [*(wrapper or []), str(CHRONYD), "-f", str(workdir / "chrony.conf"), "-x", "-d", "-u", "root"]
         super().__init__(command, workdir / "chronyd.log", cmdport)
 
     def wait_ready(self, timeout: float = 30.0) -> None:

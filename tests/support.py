@@ -35,6 +35,15 @@ def poll(check: Callable[[], object], timeout: float = 10.0, interval: float = 0
     raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f": {last_error}" if last_error else ""))
 
 
+def hold(seconds: float, check: Callable[[], None]) -> None:
+    """Keep asserting `check` for `seconds`: the proof that something does not happen."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        check()
+        time.sleep(0.5)
+    check()
+
+
 def poll_steady(check: Callable[[], object], steady: float, timeout: float, interval: float, what: str) -> None:
     """Call `check` until it has held `steady` seconds in a row, within `timeout`: settled, not passing by."""
     since = None

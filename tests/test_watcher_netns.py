@@ -33,7 +33,7 @@ from tests.fakes import FakeSPSE
 from tests.netns import INTERNET, INTERNET_2, LPSE, NATIONAL, NamespacedStack
 from tests.stack import (STACK_DIR, AlertmanagerProcess, PrometheusProcess, WebhookReceiver, compress_remote_write,
                          compress_rules, render_alertmanager_config, render_prometheus_config)
-from tests.support import http_get, parse_metrics, poll, poll_steady
+from tests.support import hold, http_get, parse_metrics, poll, poll_steady
 
 UNAVAILABLE = netns.unavailable()
 pytestmark = [pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE), pytest.mark.timeout(300)]
@@ -239,15 +239,6 @@ def payloads(receiver: WebhookReceiver, since: float) -> list[tuple[float, dict]
 
 def first(receiver: WebhookReceiver, since: float, check) -> tuple[float, dict] | None:
     return next(((arrived, payload) for arrived, payload in payloads(receiver, since) if check(payload)), None)
-
-
-def hold(seconds: float, check) -> None:
-    """Keep asserting `check` for `seconds`: the proof that something does not happen."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        check()
-        time.sleep(0.5)
-    check()
 
 
 def report(scenario: str, *lines: str) -> None:

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter.doctor_text import LANGUAGES, PHRASES
+from exporter.metrics import HTTP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
+from exporter.probes import host_time
 from exporter.resolvers import host_nameservers, nameservers
 from tests import netns
 from tests.fakes import free_port
@@ -45,6 +48,13 @@ def test_systemd_resolved_stub_is_read_through_to_its_own_list(tmp_path):
     assert host_nameservers(stub, uplinks) == (["198.51.100.53", "203.0.113.53"], True)
     stub.write_text("nameserver 127.0.0.53\nnameserver 198.51.100.1\n")  # not only the stub: read as written
     assert host_nameservers(stub, uplinks) == (["127.0.0.53", "198.51.100.1"], False)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_failure_reason_the_doctor_can_meet_has_words_in_both_languages(lang):
+    """No raw code reaches a person: the SPSE URL's and the upstream checks' reasons, and the time daemon's."""
+    reasons = {*HTTP_REASONS, *SPSE_REASONS, *(r for rs in UPSTREAM_REASONS.values() for r in rs), *host_time.REASONS}
+    assert reasons <= PHRASES[lang]["reason"].keys(), reasons - PHRASES[lang]["reason"].keys()
 
 
 @pytest.mark.parametrize("lang, words", [("id", "tidak dapat dipakai"), ("en", "Cannot use the config")])

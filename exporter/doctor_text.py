@@ -10,7 +10,7 @@ PHRASES = {
         "title": "Pemeriksaan ketergantungan server SPSE ({config})",
         "fine": "baik", "at_risk": "berisiko",
         "time_sources": "Sumber waktu server SPSE{daemon}",
-        "time_none": "Layanan sinkronisasi waktu (chrony atau ntpsec) tidak ditemukan di server ini: {why}.",
+        "time_none": "Layanan sinkronisasi waktu (chrony, ntpsec, atau systemd-timesyncd) tidak ditemukan di server ini: {why}.",
         "time_unreadable": "Layanan sinkronisasi waktu {daemon} tidak dapat dibaca: {why}.",
         "time_few": "Hanya {n} sumber waktu yang terjangkau; paling sedikit 2 diperlukan.",
         "time_global_only": ("Semua sumber waktu yang terjangkau berada di jaringan internasional; tambahkan sumber "
@@ -72,7 +72,7 @@ PHRASES = {
         "title": "SPSE host dependency check ({config})",
         "fine": "fine", "at_risk": "AT RISK",
         "time_sources": "Time sources of the SPSE host{daemon}",
-        "time_none": "No time daemon (chrony or ntpsec) found on this host: {why}.",
+        "time_none": "No time daemon (chrony, ntpsec or systemd-timesyncd) found on this host: {why}.",
         "time_unreadable": "Cannot read the time daemon {daemon}: {why}.",
         "time_few": "Only {n} time source(s) reachable; at least 2 are needed.",
         "time_global_only": ("Every reachable time source is in the global (international) group; add national "

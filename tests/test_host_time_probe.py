@@ -14,7 +14,8 @@ import yaml
 from exporter.config import HostTimeConfig, parse_config
 from exporter.metrics import Metrics
 from exporter.probes.host_time import (HostTimeRound, parse_chrony_sources, parse_chrony_tracking,
-                                       parse_ntpq_leap, parse_ntpq_peers, probe_host_time, record)
+                                       parse_ntpq_leap, parse_ntpq_peers, parse_timedatectl_synchronised,
+                                       parse_timesyncd, probe_host_time, record)
 from exporter.probes.kind import ProbeKey
 from tests import netns
 from tests.fakes import free_port
@@ -32,8 +33,9 @@ TRACKING_UNSYNCED = ("00000000,,0,0.000000000,0.000000000,0.000000000,0.00000000
 
 def host_time_config(chronyc: list[str], **section) -> HostTimeConfig:
     """The host_time section of a config that has only that (timeout 5s: a loaded machine runs chronyc slowly);
-    no ntpq unless given, so that auto finds only the chronyd under test."""
+    no ntpq or timedatectl unless given, so that auto finds only the chronyd under test."""
     return parse_config(yaml.safe_dump({"host_time": {"chronyc": chronyc, "ntpq": ["/nonexistent/ntpq"],
+                                                      "timedatectl": ["/nonexistent/timedatectl"],
                                                       "timeout": "5s", "interval": "15s", **section}})).host_time
 
 
@@ -255,3 +257,80 @@ def test_a_configured_name_matches_the_address_the_daemon_lists(tmp_path):
         "host_time": {"chronyc": script(f'if [ "$3" = sources ]; then cat {tmp_path}/sources; '
                                         f'else cat {tmp_path}/tracking; fi'), "timeout": "5s"}})).host_time
     assert [(s.name, s.group) for s in read(spec).sources] == [("127.0.0.1", "national"), ("127.0.0.9", "unknown")]
+
+
+# timedatectl show-timesync --all as systemd 252 prints it (the field layout of published outputs; documentation
+# addresses): Debian's default, the fallback pool only, synchronised to its first server.
+TIMESYNC_DEBIAN = """LinkNTPServers=
+SystemNTPServers=
+RuntimeNTPServers=
+FallbackNTPServers=0.debian.pool.ntp.org 1.debian.pool.ntp.org 2.debian.pool.ntp.org 3.debian.pool.ntp.org
+ServerName=0.debian.pool.ntp.org
+ServerAddress=203.0.113.7
+RootDistanceMaxUSec=5s
+PollIntervalMinUSec=32s
+PollIntervalMaxUSec=34min 8s
+PollIntervalUSec=8min 32s
+NTPMessage={ Leap=0, Version=4, Mode=4, Stratum=2, Precision=-23, RootDelay=17.013ms, RootDispersion=504.623ms, \
+Reference=DA498B23, OriginateTimestamp=Tue 2026-05-12 10:49:04 WIB, ReceiveTimestamp=Tue 2026-05-12 10:49:04 WIB, \
+TransmitTimestamp=Tue 2026-05-12 10:49:04 WIB, DestinationTimestamp=Tue 2026-05-12 10:49:04 WIB, Ignored=no, \
+PacketCount=9, Jitter=11.984ms }
+Frequency=1082740
+"""
+# Its own servers configured (NTP= in timesyncd.conf), the first not answering yet: no NTPMessage.
+TIMESYNC_NO_REPLY = """LinkNTPServers=
+SystemNTPServers=198.51.100.123 ntp.contoh.example
+RuntimeNTPServers=
+FallbackNTPServers=0.debian.pool.ntp.org
+ServerName=198.51.100.123
+ServerAddress=198.51.100.123
+RootDistanceMaxUSec=5s
+PollIntervalMinUSec=32s
+PollIntervalMaxUSec=34min 8s
+Frequency=0
+"""
+
+
+def test_timesyncd_lists_its_servers_and_only_the_one_in_use_answers():
+    sources = parse_timesyncd(TIMESYNC_DEBIAN)
+    assert [(s.name, s.stratum, s.reachable) for s in sources] == [
+        ("203.0.113.7", 2, True), ("1.debian.pool.ntp.org", 0, False), ("2.debian.pool.ntp.org", 0, False),
+        ("3.debian.pool.ntp.org", 0, False)]
+    # its own servers replace the fallback list; no reply yet is no reachable source
+    assert [(s.name, s.reachable) for s in parse_timesyncd(TIMESYNC_NO_REPLY)] == [
+        ("198.51.100.123", False), ("ntp.contoh.example", False)]
+    unsynchronised = TIMESYNC_DEBIAN.replace("Leap=0,", "Leap=3,").replace("Stratum=2,", "Stratum=0,")
+    assert not any(s.reachable for s in parse_timesyncd(unsynchronised))
+    assert parse_timedatectl_synchronised("NTPSynchronized=yes\n") is True
+    assert parse_timedatectl_synchronised("NTPSynchronized=no\n") is False
+    for garbage in ("<html>proxy error</html>", "NTPSynchronized=maybe"):
+        with pytest.raises(ValueError):
+            parse_timedatectl_synchronised(garbage)
+    with pytest.raises(ValueError, match="not timedatectl show-timesync output"):
+        parse_timesyncd("hello\n")
+
+
+def test_timesyncd_read_through_timedatectl_is_grouped_and_exported(tmp_path):
+    (tmp_path / "timesync").write_text(TIMESYNC_DEBIAN)
+    spec = host_time_config([str(tmp_path / "no-chronyc")], timedatectl=script(
+        f'if [ "$1" = show-timesync ]; then cat {tmp_path}/timesync; else echo NTPSynchronized=yes; fi'),
+        national_networks=["203.0.113.0/24"])
+    round_ = read(spec)
+    assert round_.daemon == "timesyncd" and round_.success  # auto: no chronyc, no ntpq
+    samples = exposition(spec, round_)
+    assert samples.get_value("spse_host_time_source_reachable", daemon="timesyncd", source="203.0.113.7",
+                             group="national") == 1
+    assert samples.get_value("spse_host_time_sources", daemon="timesyncd", group="unknown") == 3
+    assert samples.get_value("spse_host_time_synchronised", daemon="timesyncd") == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/timedatectl") or os.path.exists("/run/systemd/system"),
+                    reason="needs systemd's timedatectl on a machine not booted with systemd")
+def test_the_real_timedatectl_without_systemd_is_timesyncd_not_running():
+    """What this machine's timedatectl says with no systemd as PID 1 (containers, CI): not a crash, not garbage."""
+    spec = host_time_config([CHRONYC.as_posix() + "-absent"], daemon="timesyncd", timedatectl=["/usr/bin/timedatectl"])
+    round_ = read(spec)
+    assert (round_.daemon, round_.reason) == ("timesyncd", "not_running")
+    assert "Failed to connect to bus" in round_.message
+    auto = read(host_time_config([CHRONYC.as_posix() + "-absent"], timedatectl=["/usr/bin/timedatectl"]))
+    assert (auto.daemon, auto.reason) == ("none", "not_running")

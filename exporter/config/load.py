@@ -52,7 +52,7 @@ IP_PROTOCOLS = ("ip4", "ip6")
 ALERTING_GROUPS = ("gateway", "national", "global")
 CUSTOM_GROUP_PREFIX = "custom_"
 CLOCK_VIA_GROUPS = ("national", "global")  # the links a time source's path can go through
-HOST_TIME_DAEMONS = ("auto", "chrony", "ntpsec", "none")  # the host time daemons host_time can read, or none (off)
+HOST_TIME_DAEMONS = ("auto", "chrony", "ntpsec", "timesyncd", "none")  # the host time daemons host_time reads, or none
 # Words an operator may mean a group by, Bahasa Indonesia included, for the "did you mean" hint.
 GROUP_WORDS = {**{g: g for g in ALERTING_GROUPS}, "nasional": "national", "internasional": "global",
                "international": "global", "router": "gateway", "lokal": "gateway", "local": "gateway"}
@@ -336,10 +336,10 @@ def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockC
 def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None, clock: ClockConfig | None,
                     upstream: tuple[UpstreamGroup, ...]) -> HostTimeConfig:
     raw = r.mapping(raw if raw is not None else {}, "host_time",
-                    ("daemon", "chronyc", "ntpq", "national_networks", "interval", "timeout"))
+                    ("daemon", "chronyc", "ntpq", "timedatectl", "national_networks", "interval", "timeout"))
     daemon = r.choice(raw.get("daemon", "auto"), "host_time.daemon", HOST_TIME_DAEMONS)
     clients = {}
-    for client in ("chronyc", "ntpq"):
+    for client in ("chronyc", "ntpq", "timedatectl"):
         clients[client] = tuple(r.string_list(raw.get(client, [client]), f"host_time.{client}"))
         if not clients[client]:
             raise r.fail(f"host_time.{client}", f"needs the {client} command, e.g. [{client}]")
@@ -353,7 +353,7 @@ def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None
     known += [(c.endpoint.host, g.name) for g in upstream if g.name in ALERTING_GROUPS for c in g.checks]
     interval, timeout = r.timing(raw, "host_time", interval, timeout)
     return HostTimeConfig(daemon, clients["chronyc"], clients["ntpq"], tuple(networks), tuple(dict.fromkeys(known)),
-                          interval, r.settle(interval, timeout))
+                          interval, r.settle(interval, timeout), clients["timedatectl"])
 
 
 def parse_check(url: str) -> Check:

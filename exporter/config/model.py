@@ -121,7 +121,7 @@ class UpstreamGroup:
 class HostTimeConfig:
     """`host_time:`: read the host's own time daemon and group its sources by what this config says of them."""
 
-    daemon: str  # auto (chrony if it answers, else ntpsec, else none), chrony or ntpsec
+    daemon: str  # auto (chrony if it answers, else ntpsec, else systemd-timesyncd, else none), or one of them
     chronyc: tuple[str, ...]  # the command and its options, before `-c sources`
     ntpq: tuple[str, ...]  # the same for ntpsec's ntpq
     national_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -129,6 +129,7 @@ class HostTimeConfig:
     known_hosts: tuple[tuple[str, str], ...]
     interval: float
     timeout: float
+    timedatectl: tuple[str, ...] = ("timedatectl",)  # the same for systemd-timesyncd's timedatectl
 
 
 @dataclass(frozen=True)

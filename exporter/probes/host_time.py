@@ -3,7 +3,7 @@
 The April 2023 outage was foreseeable: the SPSE host took its time only from servers abroad. Each source is
 grouped (gateway, national, global, unknown) by what this exporter's config says of it, so a host that would
 lose every source with the international link can be flagged before that happens. chronyd is read with `chronyc`,
-ntpd (ntpsec) with `ntpq`.
+ntpd (ntpsec) with `ntpq`, systemd-timesyncd with `timedatectl`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ REASONS = ("not_installed", "not_running", "timeout", "bad_output")  # why the d
 MAX_OUTPUT = 1 << 20  # bytes read from chronyc: far above 100 sources' ~10 KB
 CHRONY_MODES = {"^": "server", "=": "peer", "#": "refclock"}
 NTPQ_TALLY = " x.-+#*o"  # ntpq -p's first column: the peer's selection status
+# What each client says when its daemon is not there (recorded from chronyc 4.3, ntpq 1.2.2, timedatectl 252).
+NOT_RUNNING = ("506 Cannot talk to daemon", "probably ntpd is not running", "not been booted with systemd",
+               "Failed to connect to bus")
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,42 @@ def parse_ntpq_peers(text: str) -> list[HostTimeSource]:
     return sources
 
 
+def _properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def parse_timesyncd(text: str) -> list[HostTimeSource]:
+    """`timedatectl show-timesync --all`: timesyncd asks one server at a time (ServerName, at ServerAddress) from
+    its list (link, system and runtime servers; the fallback list only when those are empty). It keeps no reach
+    register: the server in use counts as reachable when its last reply (NTPMessage) is not leap 3 (unsynchronised);
+    the others, not being asked, as not reachable."""
+    props = _properties(text)
+    if "FallbackNTPServers" not in props and "ServerName" not in props:
+        raise ValueError(f"not timedatectl show-timesync output: {text.strip()[:80]!r}")
+    listed = [name for key in ("LinkNTPServers", "SystemNTPServers", "RuntimeNTPServers")
+              for name in props.get(key, "").split()] or props.get("FallbackNTPServers", "").split()
+    current, address = props.get("ServerName", ""), props.get("ServerAddress", "")
+    if current and current not in listed:
+        listed.insert(0, current)
+    leap, stratum = (re.search(rf"\b{field}=(\d+)", props.get("NTPMessage", "")) for field in ("Leap", "Stratum"))
+    answered = bool(leap and stratum) and leap.group(1) != "3" and stratum.group(1) != "0"
+    sources = []
+    for name in listed:
+        if name == current and answered:
+            sources.append(HostTimeSource(address or name, "server", "*", int(stratum.group(1)), 1))
+        else:
+            sources.append(HostTimeSource(address or name if name == current else name, "server", " ", 0, 0))
+    return sources
+
+
+def parse_timedatectl_synchronised(text: str) -> bool:
+    """`timedatectl show -p NTPSynchronized`: the kernel's verdict, as timedated reads it."""
+    value = _properties(text).get("NTPSynchronized")
+    if value not in ("yes", "no"):
+        raise ValueError(f"no NTPSynchronized=yes|no in timedatectl show: {text.strip()[:80]!r}")
+    return value == "yes"
+
+
 def parse_ntpq_leap(text: str) -> bool:
     """`ntpq -c "rv 0 leap"`: leap=11 is ntpd's "not synchronised"."""
     match = re.search(r"\bleap=([01]{2})\b", text)
@@ -138,8 +177,9 @@ async def _run(command: tuple[str, ...]) -> str:
             proc.kill()
             await proc.wait()
     text = output.decode("utf-8", "replace")
-    # chronyc: "506 Cannot talk to daemon", exit 1; ntpq: "***Socket error; probably ntpd is not running", exit 0
-    if "506 Cannot talk to daemon" in text or "probably ntpd is not running" in text:
+    # chronyc: "506 Cannot talk to daemon", exit 1; ntpq: "***Socket error; probably ntpd is not running", exit 0;
+    # timedatectl without systemd or D-Bus: "System has not been booted with systemd ...", "Failed to connect to bus"
+    if any(words in text for words in NOT_RUNNING):
         raise ProbeFailure("not_running", f"{' '.join(command[-2:])}: {text.strip().splitlines()[-1][:200]}")
     if proc.returncode != 0:
         first = text.strip().splitlines()[0][:200] if text.strip() else f"exit status {proc.returncode}"
@@ -180,6 +220,8 @@ READERS = {
     "chrony": (lambda spec: spec.chronyc, ("-c", "-n", "sources"), parse_chrony_sources, ("-c", "tracking"),
                parse_chrony_tracking),
     "ntpsec": (lambda spec: spec.ntpq, ("-n", "-p"), parse_ntpq_peers, ("-c", "rv 0 leap"), parse_ntpq_leap),
+    "timesyncd": (lambda spec: spec.timedatectl, ("show-timesync", "--all"), parse_timesyncd,
+                  ("show", "-p", "NTPSynchronized"), parse_timedatectl_synchronised),
 }
 
 
@@ -199,11 +241,12 @@ async def _read(daemon: str, spec: HostTimeConfig) -> HostTimeRound:
 
 
 async def probe_host_time(spec: HostTimeConfig) -> HostTimeRound:
-    """One reading within spec.timeout. With daemon auto, chrony, then ntpsec if chrony is not installed or
-    not running, and daemon="none" if neither is; with a daemon named, its failure is that daemon failing."""
+    """One reading within spec.timeout. With daemon auto, chrony, then ntpsec, then timesyncd, each if the one
+    before is not installed or not running, and daemon="none" if none is; with a daemon named, its failure is
+    that daemon failing."""
     loop, messages, reasons = asyncio.get_running_loop(), [], set()
     deadline = loop.time() + spec.timeout
-    for daemon in (("chrony", "ntpsec") if spec.daemon == "auto" else (spec.daemon,)):
+    for daemon in (tuple(READERS) if spec.daemon == "auto" else (spec.daemon,)):
         round_, reason, message, _ = await guarded(
             max(deadline - loop.time(), 0.001), _read(daemon, spec), daemon,
             lambda: ("timeout", f"{daemon} did not answer within {spec.timeout:g}s"))  # noqa: B023 - called at once

@@ -57,8 +57,18 @@ class Check:
     may_stop: str = ""
 
 
+def with_loss(check: Check, groups: set[str], what: str) -> Check:
+    """`check`, saying that `what` stops without global links when all it reaches (`groups`) is global, or may stop
+    when none of it is on the national side (unknown counts as neither)."""
+    if groups and groups <= {"global"}:
+        check.stops = what
+    elif groups and not groups & set(NATIONAL_SIDE):
+        check.may_stop = what
+    return check
+
+
 class Doctor:
-    """One run's settings and language; each check_* method gives one Check and never raises for a peer."""
+    """One run's settings and language; each check gives one Check (or one per job) and never raises for a peer."""
 
     def __init__(self, args: argparse.Namespace, lang: str):
         self.args, self.lang, self.words = args, lang, PHRASES[lang]
@@ -82,8 +92,7 @@ class Doctor:
         w = self.words
         title = w["time_sources"].format(daemon=f" ({round_.daemon})" if round_.daemon != "none" else "")
         if round_.daemon == "none":
-            return Check("time_sources", title, True, w["time_none"].format(why=self.why(round_.reason)),
-                         stops=w["stop_time"])
+            return Check("time_sources", title, True, w["time_none"].format(why=self.why(round_.reason)))
         if not round_.success:
             why = (w["timeout"].format(timeout=duration(spec.timeout, self.lang)) if round_.reason == "timeout"
                    else self.why(round_.reason))
@@ -96,10 +105,8 @@ class Doctor:
         problem = (w["time_global_only"] if reached and not outside_global else
                    w["time_few"].format(n=len(reached)) if len(reached) < 2 else
                    w["time_unsynchronised"] if not round_.synchronised else "")
-        national_side = [s for s in reached if s.group in NATIONAL_SIDE]
-        return Check("time_sources", title, bool(problem), problem, entries,
-                     stops=w["stop_time"] if not outside_global else "",
-                     may_stop=w["stop_time"] if outside_global and not national_side else "")
+        return with_loss(Check("time_sources", title, bool(problem), problem, entries), {s.group for s in reached},
+                         w["stop_time"])
 
     async def resolvers(self, spec: HostTimeConfig, question: str) -> Check:
         w = self.words
@@ -118,11 +125,9 @@ class Doctor:
             if r.problem == "timeout" else w["refused" if r.problem == "refused" else "unreachable_dns"]), r.group)
             for r in found]
         answering = {r.group for r in found if r.answered}
-        return Check("resolvers", title, "national" not in answering,
-                     "" if "national" in answering else w["resolvers_not_national"], entries,
-                     stops=w["stop_dns"] if answering <= {"global"} else "",
-                     may_stop=w["stop_dns"] if answering and not answering <= {"global"}
-                     and not answering & set(NATIONAL_SIDE) else "")
+        return with_loss(Check("resolvers", title, "national" not in answering,
+                               "" if "national" in answering else w["resolvers_not_national"], entries),
+                         answering, w["stop_dns"])
 
     async def probes(self, config) -> list[Check]:
         """One round of each SPSE URL (http) and upstream group, through the probes the exporter runs."""
@@ -159,16 +164,6 @@ class Doctor:
             return "unknown"
         return classify(address, spec, {})
 
-    def _loss(self, check: Check, entries: list[Entry], what: str) -> Check:
-        """A check whose entries are destinations: fine while it has some; what stops by their groups."""
-        groups = {e.group for e in entries}
-        check.entries = entries
-        if groups and groups <= {"global"}:
-            check.stops = what
-        elif groups and not groups & set(NATIONAL_SIDE):
-            check.may_stop = what
-        return check
-
     async def receivers(self, spec: HostTimeConfig) -> Check:
         w, url = self.words, self.args.alertmanager_url
         title = w["receivers"].format(url=url)
@@ -192,8 +187,8 @@ class Doctor:
                     abroad.add(integration)
         if not entries:
             return Check("receivers", title, True, w["receivers_none"])
-        return self._loss(Check("receivers", title, False), entries,
-                          w["stop_receivers"].format(integrations=join(sorted(abroad), self.lang)))
+        return with_loss(Check("receivers", title, False, entries=entries), {e.group for e in entries},
+                         w["stop_receivers"].format(integrations=join(sorted(abroad), self.lang)))
 
     async def watcher(self, spec: HostTimeConfig) -> Check:
         w, url = self.words, self.args.prometheus_url
@@ -213,7 +208,7 @@ class Doctor:
             group = await self.host_group(host, spec)
             entries.append(Entry(name, True, w["watcher_entry"].format(name=name, host=f"{host} ({self.group(group)})"),
                                  group))
-        return self._loss(Check("watcher", title, False), entries, w["stop_watcher"])
+        return with_loss(Check("watcher", title, False, entries=entries), {e.group for e in entries}, w["stop_watcher"])
 
     async def run(self, config) -> list[Check]:
         spec = config.host_time or host_time_defaults(config)
@@ -239,13 +234,14 @@ class Doctor:
                 lines.append(f"  {check.problem}")
             lines += [f"  - {e.text}" for e in check.entries]
         bad = sum(c.at_risk for c in checks)
-        lines += ["", self.loss_sentence(checks),
-                  w["verdict_at_risk"].format(bad=bad, n=len(checks)) if bad else w["verdict_fine"].format(n=len(checks))]
+        verdict = w["verdict_at_risk"].format(bad=bad, n=len(checks)) if bad else w["verdict_fine"].format(n=len(checks))
+        lines += ["", self.loss_sentence(checks), verdict]
         return "\n".join(lines)
 
     def json(self, checks: list[Check]) -> str:
-        return json.dumps({"config": self.args.config_file, "lang": self.lang, "at_risk": any(c.at_risk for c in checks),
-                           "checks": [asdict(c) for c in checks], "global_loss": self.loss_sentence(checks)},
+        return json.dumps({"config": self.args.config_file, "lang": self.lang,
+                           "at_risk": any(c.at_risk for c in checks), "checks": [asdict(c) for c in checks],
+                           "global_loss": self.loss_sentence(checks)},
                           ensure_ascii=False, indent=2)
 
 

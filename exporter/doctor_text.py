@@ -10,7 +10,8 @@ PHRASES = {
         "title": "Pemeriksaan ketergantungan server SPSE ({config})",
         "fine": "baik", "at_risk": "berisiko",
         "time_sources": "Sumber waktu server SPSE{daemon}",
-        "time_none": "Layanan sinkronisasi waktu (chrony, ntpsec, atau systemd-timesyncd) tidak ditemukan di server ini: {why}.",
+        "time_none": ("Layanan sinkronisasi waktu (chrony, ntpsec, atau systemd-timesyncd) tidak ditemukan di server "
+                      "ini: {why}."),
         "time_unreadable": "Layanan sinkronisasi waktu {daemon} tidak dapat dibaca: {why}.",
         "time_few": "Hanya {n} sumber waktu yang terjangkau; paling sedikit 2 diperlukan.",
         "time_global_only": ("Semua sumber waktu yang terjangkau berada di jaringan internasional; tambahkan sumber "

@@ -30,9 +30,9 @@ NATIONAL_2 = "198.51.100.11"  # a second national time server, on the national n
 SPEEDUP = 60  # SPSETimeSourcesAtRisk's `for: 30m` becomes 30 s
 
 
-def doctor(*args: str, wrapper: tuple[str, ...] = (), timeout: float = 120) -> subprocess.CompletedProcess:
+def doctor(*args: str, wrapper: tuple[str, ...] = (), cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([*wrapper, sys.executable, "-m", "exporter", "doctor", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          text=True, timeout=120, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_resolv_conf_nameservers_in_order_without_zones_or_junk():
@@ -133,11 +133,12 @@ class Host:
             "upstream": {"national": [f"tcp://{NATIONAL}:443"], "global": [f"ntp://{INTERNET}"]},
             "host_time": {"chronyc": self.chronyd.chronyc, "national_networks": ["198.51.100.0/24"],
                           "interval": "3s", "timeout": "2s"}}))
-        self.exporter = self._keep(t.lpse, ExporterProcess(self.config, wrapper=self.lpse))
+        # The shipped ports: the namespace is the host's own, and the doctor's defaults are what an operator runs.
+        self.exporter = self._keep(t.lpse, ExporterProcess(self.config, wrapper=self.lpse, port=10040))
         am_dir = self.tmp / "am"
         am_dir.mkdir()
         self.alertmanager = self._keep(t.lpse, AlertmanagerProcess(
-            render_alertmanager_config(am_dir, f"http://{NATIONAL}:8080/hook"), am_dir, wrapper=self.lpse))
+            render_alertmanager_config(am_dir, f"http://{NATIONAL}:8080/hook"), am_dir, wrapper=self.lpse, port=9093))
         (self.tmp / "secrets").mkdir()
         (self.tmp / "secrets" / "watcher_password").write_text("secret")
         prometheus_config = render_prometheus_config(
@@ -145,7 +146,7 @@ class Host:
             rules_dir=compress_rules(self.tmp / "rules", SPEEDUP), scrape_interval="1s", evaluation_interval="1s",
             remote_write=f"https://{NATIONAL}:9443/api/v1/write")
         self.prometheus = self._keep(t.lpse, PrometheusProcess(
-            prometheus_config, self.tmp, ["--rules.alert.resend-delay=1s"], wrapper=self.lpse))
+            prometheus_config, self.tmp, ["--rules.alert.resend-delay=1s"], port=9090, wrapper=self.lpse))
 
     def time_daemon(self, sources: list[str]) -> ChronyClient:
         """The host's chronyd polling `sources` (on port 123), on the same command port each time it is restarted."""
@@ -161,9 +162,8 @@ class Host:
     def doctor(self, *args: str) -> subprocess.CompletedProcess:
         resolv = self.tmp / "resolv.conf"
         resolv.write_text(f"nameserver {NATIONAL}\nnameserver {INTERNET_2}\n")
-        return doctor(f"--config.file={self.config}", f"--resolv-conf={resolv}", "--timeout=3",
-                      f"--alertmanager.url={self.alertmanager.url}", f"--prometheus.url={self.prometheus.url}",
-                      *args, wrapper=tuple(self.lpse))
+        return doctor(f"--config.file={self.config.name}", f"--resolv-conf={resolv}", "--timeout=3", *args,
+                      wrapper=tuple(self.lpse), cwd=self.tmp)
 
     def query(self, expr: str) -> list[dict]:
         return self.topology.lpse.call(self.prometheus.query, expr)
@@ -200,11 +200,11 @@ def test_a_host_timed_from_abroad_is_at_risk_and_national_sources_keep_its_clock
     assert "Sumber waktu server SPSE (chrony): berisiko" in out
     assert "Semua sumber waktu yang terjangkau berada di jaringan internasional" in out
     assert f"- {INTERNET} (internasional): terjangkau" in out
-    assert "Server DNS (resolver) host ini: baik" in out
+    assert "Server DNS (resolver) yang dipakai server ini: baik" in out
     assert f"- {NATIONAL} (nasional): menjawab" in out
     assert f"- {INTERNET_2} (tidak dikenal): tidak menjawab dalam 3 detik" in out  # in no group of the config
     assert "SPSE contoh (http://198.51.100.10/eproc4): baik" in out
-    assert f"ops-critical melalui webhook ke {NATIONAL} (nasional)" in out
+    assert f"ops-critical melalui webhook ke {NATIONAL} (nasional)" in out  # the doctor's default Alertmanager URL
     assert f"watcher-a ke {NATIONAL} (nasional)" in out
     assert ("Jika koneksi internasional terputus, yang akan berhenti adalah validasi waktu server SPSE (SPSE akan "
             "gagal seperti pada 4 April 2023).") in out

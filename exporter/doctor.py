@@ -25,6 +25,7 @@ from exporter.notifytest import destination, receivers_of
 from exporter.probes import ProbeFailure
 from exporter.probes.host_time import classify, probe_host_time
 from exporter.probes.registry import PROBE_KINDS
+from exporter.receivers import TEST_RECEIVER, WATCHDOG_RECEIVER
 from exporter.probes.resolve import resolve
 from exporter.resolvers import RESOLV_CONF, RESOLVED_CONF, check_resolvers, host_nameservers
 
@@ -32,6 +33,11 @@ from exporter.resolvers import RESOLV_CONF, RESOLVED_CONF, check_resolvers, host
 GLOBAL_HOSTS = {"api.telegram.org": "global"}
 DNS_QUESTION = "go.id"  # asked of each resolver when no SPSE URL names a host
 NATIONAL_SIDE = ("gateway", "national")  # what stays when the international link goes
+# Reading a running Alertmanager's or Prometheus' config: HTTP failures, and (KeyError, ValueError, TypeError,
+# AttributeError, YAMLError) an answer that is not theirs, e.g. another server's page on that port.
+READ_ERRORS = (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError)
+# The dead man's switch pages nobody about SPSE, and notify-test's receiver repeats ops-critical's integrations.
+NOT_ON_CALL = (WATCHDOG_RECEIVER, TEST_RECEIVER)
 
 
 @dataclass
@@ -164,18 +170,26 @@ class Doctor:
             return "unknown"
         return classify(address, spec, {})
 
+    async def running_config(self, url: str, path: str, *keys: str) -> dict:
+        """The YAML config a running Alertmanager or Prometheus reports at `path`, under `keys` of its JSON answer;
+        one of READ_ERRORS when it cannot be read or is not such an answer."""
+        async with httpx.AsyncClient(timeout=self.args.timeout) as client:
+            answer = (await client.get(f"{url.rstrip('/')}{path}")).raise_for_status().json()
+        for key in keys:
+            answer = answer[key]
+        return yaml.safe_load(answer) or {}
+
     async def receivers(self, spec: HostTimeConfig) -> Check:
         w, url = self.words, self.args.alertmanager_url
         title = w["receivers"].format(url=url)
         try:
-            async with httpx.AsyncClient(timeout=self.args.timeout) as client:
-                status = (await client.get(f"{url.rstrip('/')}/api/v2/status")).raise_for_status().json()
-            found = receivers_of(yaml.safe_load(status["config"]["original"]))
-        # ValueError, TypeError, KeyError, AttributeError: an answer that is not Alertmanager's status JSON
-        except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+            found = receivers_of(await self.running_config(url, "/api/v2/status", "config", "original"))
+        except READ_ERRORS as err:
             return Check("receivers", title, True, w["receivers_unreadable"].format(why=self.http_why(err)))
         entries, abroad = [], set()
         for receiver, integrations in found.items():
+            if receiver in NOT_ON_CALL:
+                continue
             for integration, configs in integrations.items():
                 address = destination(integration, configs[0]) if configs else None
                 if address is None:
@@ -194,12 +208,10 @@ class Doctor:
         w, url = self.words, self.args.prometheus_url
         title = w["watcher"].format(url=url)
         try:
-            async with httpx.AsyncClient(timeout=self.args.timeout) as client:
-                answer = (await client.get(f"{url.rstrip('/')}/api/v1/status/config")).raise_for_status().json()
-            config = yaml.safe_load(answer["data"]["yaml"]) or {}
+            config = await self.running_config(url, "/api/v1/status/config", "data", "yaml")
             writers = [(writer.get("name") or writer["url"], urlsplit(writer["url"]).hostname or "?")
                        for writer in config.get("remote_write") or []]
-        except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+        except READ_ERRORS as err:
             return Check("watcher", title, True, w["watcher_unreadable"].format(why=self.http_why(err)))
         if not writers:
             return Check("watcher", title, True, w["watcher_none"])

@@ -68,9 +68,9 @@ def test_an_unusable_config_is_exit_2_naming_the_file_and_the_fault(tmp_path, la
     assert missing.returncode == 2 and "none.yml" in missing.stderr and "No such file" in missing.stderr
 
 
-def test_a_hanging_daemon_and_absent_peers_are_at_risk_within_bounded_time(tmp_path):
-    """chronyc that never answers, no Alertmanager, no Prometheus, a resolver that drops every query: each is named
-    at risk, in Indonesian without raw codes, and the run ends within its timeouts."""
+def test_a_hanging_daemon_and_absent_peers_are_at_risk_within_bounded_time(tmp_path, spse):
+    """chronyc that never answers, no Alertmanager, a web page where Prometheus should be, a resolver that does not
+    answer: each is named at risk, in Indonesian without raw codes, and the run ends within its timeouts."""
     config = tmp_path / "spse.yml"
     config.write_text(yaml.safe_dump({"host_time": {"chronyc": ["sh", "-c", "exec sleep 600"], "timeout": "1s"}}))
     resolv = tmp_path / "resolv.conf"
@@ -78,13 +78,13 @@ def test_a_hanging_daemon_and_absent_peers_are_at_risk_within_bounded_time(tmp_p
     closed = free_port()
     began = time.monotonic()
     result = doctor(f"--config.file={config}", f"--resolv-conf={resolv}", "--timeout=1",
-                    f"--alertmanager.url=http://127.0.0.1:{closed}", f"--prometheus.url=http://127.0.0.1:{closed}")
+                    f"--alertmanager.url=http://127.0.0.1:{closed}", f"--prometheus.url={spse.url}")
     assert time.monotonic() - began < 60  # bounded by the 1 s timeouts, not by sleep's 600 s
     assert result.returncode == 1, result
     out = result.stdout
     assert "Layanan sinkronisasi waktu chrony tidak dapat dibaca: tidak menjawab dalam 1 detik." in out
     assert "Alertmanager tidak dapat dibaca: tidak dapat dihubungi." in out
-    assert "Konfigurasi Prometheus tidak dapat dibaca: tidak dapat dihubungi." in out
+    assert "Konfigurasi Prometheus tidak dapat dibaca: jawabannya tidak dapat dibaca." in out  # SPSE's page
     assert "Tidak ada server DNS nasional yang menjawab" in out
     assert "Hasil: 4 dari 4 pemeriksaan berisiko." in out
     for code in ("timeout", "not_running", "bad_output", "connect", "[FIRING]"):
@@ -205,6 +205,7 @@ def test_a_host_timed_from_abroad_is_at_risk_and_national_sources_keep_its_clock
     assert f"- {INTERNET_2} (tidak dikenal): tidak menjawab dalam 3 detik" in out  # in no group of the config
     assert "SPSE contoh (http://198.51.100.10/eproc4): baik" in out
     assert f"ops-critical melalui webhook ke {NATIONAL} (nasional)" in out  # the doctor's default Alertmanager URL
+    assert "notify-test melalui" not in out  # it repeats ops-critical
     assert f"watcher-a ke {NATIONAL} (nasional)" in out
     assert ("Jika koneksi internasional terputus, yang akan berhenti adalah validasi waktu server SPSE (SPSE akan "
             "gagal seperti pada 4 April 2023).") in out

@@ -13,7 +13,7 @@ PHRASES = {
         "time_none": ("Layanan sinkronisasi waktu (chrony, ntpsec, atau systemd-timesyncd) tidak ditemukan di server "
                       "ini: {why}."),
         "time_unreadable": "Layanan sinkronisasi waktu {daemon} tidak dapat dibaca: {why}.",
-        "time_few": "Hanya {n} sumber waktu yang terjangkau; paling sedikit 2 diperlukan.",
+        "time_few": "Hanya {n} sumber waktu yang terjangkau; paling sedikit {min} diperlukan.",
         "time_global_only": ("Semua sumber waktu yang terjangkau berada di jaringan internasional; tambahkan sumber "
                              "waktu nasional (lihat runbook, SPSETimeSourcesAtRisk)."),
         "time_unsynchronised": "Layanan waktu belum tersinkron dengan sumber mana pun.",
@@ -75,7 +75,7 @@ PHRASES = {
         "time_sources": "Time sources of the SPSE host{daemon}",
         "time_none": "No time daemon (chrony, ntpsec or systemd-timesyncd) found on this host: {why}.",
         "time_unreadable": "Cannot read the time daemon {daemon}: {why}.",
-        "time_few": "Only {n} time source(s) reachable; at least 2 are needed.",
+        "time_few": "Only {n} time source(s) reachable; at least {min} are needed.",
         "time_global_only": ("Every reachable time source is in the global (international) group; add national "
                              "time sources (runbook, SPSETimeSourcesAtRisk)."),
         "time_unsynchronised": "The time daemon is not synchronised to any source.",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter.doctor import MIN_TIME_SOURCES
 from exporter.doctor_text import LANGUAGES, PHRASES
 from exporter.metrics import HTTP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
 from exporter.probes import host_time
@@ -48,6 +49,11 @@ def test_systemd_resolved_stub_is_read_through_to_its_own_list(tmp_path):
     assert host_nameservers(stub, uplinks) == (["198.51.100.53", "203.0.113.53"], True)
     stub.write_text("nameserver 127.0.0.53\nnameserver 198.51.100.1\n")  # not only the stub: read as written
     assert host_nameservers(stub, uplinks) == (["127.0.0.53", "198.51.100.1"], False)
+
+
+def test_the_doctors_minimum_of_time_sources_is_the_alerts():
+    limits = yaml.safe_load((ROOT / "prometheus/mixin/thresholds.yml").read_text(encoding="utf-8"))
+    assert MIN_TIME_SOURCES == limits["SPSETimeSourcesAtRisk"]["sources"]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -97,6 +97,21 @@ def test_a_hanging_daemon_and_absent_peers_are_at_risk_within_bounded_time(tmp_p
         assert code not in out
 
 
+def test_no_time_daemon_and_no_resolver_list_are_named_in_english_too(tmp_path):
+    config = tmp_path / "spse.yml"
+    absent = {client: [str(tmp_path / client)] for client in ("chronyc", "ntpq", "timedatectl")}
+    config.write_text(yaml.safe_dump({"host_time": absent}))
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = doctor(f"--config.file={config}", f"--resolv-conf={tmp_path / 'resolv.conf'}", "--lang=en", "--json",
+                    f"--alertmanager.url={closed}", f"--prometheus.url={closed}")
+    assert result.returncode == 1, result
+    checks = {check["check"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["time_sources"]["problem"] == ("No time daemon (chrony, ntpsec or systemd-timesyncd) found on this "
+                                                 "host: not installed.")
+    assert checks["resolvers"]["problem"] == "Cannot read the resolver list: No such file or directory."
+    assert all(check["at_risk"] for check in checks.values())
+
+
 UNAVAILABLE = netns.unavailable()
 
 

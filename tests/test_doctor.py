@@ -4,6 +4,7 @@ SPSETimeSourcesAtRisk firing for a host whose time comes only from abroad and no
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter.doctor import MIN_TIME_SOURCES
+from exporter.doctor import MIN_TIME_SOURCES, Check, Doctor, with_loss
 from exporter.doctor_text import LANGUAGES, PHRASES
 from exporter.metrics import HTTP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
 from exporter.probes import host_time
@@ -49,6 +50,21 @@ def test_systemd_resolved_stub_is_read_through_to_its_own_list(tmp_path):
     assert host_nameservers(stub, uplinks) == (["198.51.100.53", "203.0.113.53"], True)
     stub.write_text("nameserver 127.0.0.53\nnameserver 198.51.100.1\n")  # not only the stub: read as written
     assert host_nameservers(stub, uplinks) == (["127.0.0.53", "198.51.100.1"], False)
+
+
+def test_what_stops_without_global_links_is_said_in_one_sentence_by_the_groups_each_check_reaches():
+    reached = [("time_sources", {"global"}, "waktu"), ("resolvers", {"unknown"}, "DNS"),
+               ("receivers", {"unknown", "global"}, "notifikasi melalui telegram"),
+               ("watcher", {"national", "global"}, "watcher"), ("spse", set(), "SPSE")]
+    checks = [with_loss(Check(kind, kind, False), groups, what) for kind, groups, what in reached]
+    assert [(c.stops, c.may_stop) for c in checks] == [("waktu", ""), ("", "DNS"), ("", "notifikasi melalui telegram"),
+                                                       ("", ""), ("", "")]
+    indonesian = Doctor(argparse.Namespace(), "id").loss_sentence(checks + [Check("x", "x", False, may_stop="surel")])
+    assert indonesian == ("Jika koneksi internasional terputus, yang akan berhenti adalah waktu; yang mungkin berhenti "
+                          "(alamat tujuannya tidak tercatat sebagai jaringan nasional) adalah DNS, notifikasi melalui "
+                          "telegram, dan surel.")  # EYD: a comma before "dan" in a list of three
+    assert Doctor(argparse.Namespace(), "en").loss_sentence(checks[3:]) == (
+        "If global connectivity were lost, nothing checked here is known to stop.")
 
 
 def test_the_doctors_minimum_of_time_sources_is_the_alerts():

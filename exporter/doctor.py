@@ -259,6 +259,17 @@ class Doctor:
                           ensure_ascii=False, indent=2)
 
 
+def seconds(text: str) -> float:
+    """--timeout: a positive number of seconds, or argparse's error naming the flag."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 300:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 300")
+    return value
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="spse-exporter doctor",
@@ -269,13 +280,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--lang", choices=LANGUAGES, default="id", help="language of the output (default: id)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--alertmanager.url", dest="alertmanager_url",
-                        default=os.environ.get("SPSE_ALERTMANAGER_URL") or "http://127.0.0.1:9093")
+                        default=os.environ.get("SPSE_ALERTMANAGER_URL") or "http://127.0.0.1:9093",
+                        help="Alertmanager whose receivers to check (default: $SPSE_ALERTMANAGER_URL, else %(default)s)")
     parser.add_argument("--prometheus.url", dest="prometheus_url", default="http://127.0.0.1:9090",
                         help="Prometheus whose remote write (a watcher) to check (default %(default)s)")
-    parser.add_argument("--resolv-conf", dest="resolv_conf", type=Path, default=RESOLV_CONF)
+    parser.add_argument("--resolv-conf", dest="resolv_conf", type=Path, default=RESOLV_CONF,
+                        help="the host's resolver list (default %(default)s)")
     parser.add_argument("--resolved-conf", dest="resolved_conf", type=Path, default=RESOLVED_CONF,
-                        help="systemd-resolved's list, read when resolv.conf names only its stub")
-    parser.add_argument("--timeout", type=float, default=5.0,
+                        help="systemd-resolved's list, read when resolv.conf names only its stub 127.0.0.53 "
+                             "(default %(default)s)")
+    parser.add_argument("--timeout", type=seconds, default=5.0,
                         help="seconds for each question to Alertmanager, Prometheus and each resolver")
     return parser.parse_args(argv)
 

@@ -88,6 +88,8 @@ def test_an_unusable_config_is_exit_2_naming_the_file_and_the_fault(tmp_path, la
     assert words in result.stderr and str(bad) in result.stderr and "invalid YAML" in result.stderr
     missing = doctor(f"--config.file={tmp_path / 'none.yml'}", f"--lang={lang}")
     assert missing.returncode == 2 and "none.yml" in missing.stderr and "No such file" in missing.stderr
+    forever = doctor(f"--config.file={bad}", "--timeout=-1")
+    assert forever.returncode == 2 and "--timeout: '-1' is not a number of seconds" in forever.stderr
 
 
 def test_a_hanging_daemon_and_absent_peers_are_at_risk_within_bounded_time(tmp_path, spse):

@@ -122,8 +122,11 @@ class Doctor:
         try:
             addresses, via_resolved = host_nameservers(self.args.resolv_conf, self.args.resolved_conf)
         except (OSError, UnicodeDecodeError) as err:
+            why = ("file_missing" if isinstance(err, FileNotFoundError) else
+                   "file_denied" if isinstance(err, PermissionError) else "file_unreadable")
+            path = getattr(err, "filename", None) or self.args.resolv_conf
             return Check("resolvers", w["resolvers"], True,
-                         w["resolvers_unreadable"].format(why=getattr(err, "strerror", None) or err))
+                         w["resolvers_unreadable"].format(why=w[why].format(path=path)))
         title = w["resolvers_via_resolved" if via_resolved else "resolvers"]
         if not addresses:
             path = self.args.resolved_conf if via_resolved else self.args.resolv_conf
@@ -281,7 +284,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--alertmanager.url", dest="alertmanager_url",
                         default=os.environ.get("SPSE_ALERTMANAGER_URL") or "http://127.0.0.1:9093",
-                        help="Alertmanager whose receivers to check (default: $SPSE_ALERTMANAGER_URL, else %(default)s)")
+                        help="Alertmanager whose receivers to check (default: $SPSE_ALERTMANAGER_URL, else "
+                             "%(default)s)")
     parser.add_argument("--prometheus.url", dest="prometheus_url", default="http://127.0.0.1:9090",
                         help="Prometheus whose remote write (a watcher) to check (default %(default)s)")
     parser.add_argument("--resolv-conf", dest="resolv_conf", type=Path, default=RESOLV_CONF,

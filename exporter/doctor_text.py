@@ -13,7 +13,7 @@ PHRASES = {
         "time_none": ("Layanan sinkronisasi waktu (chrony, ntpsec, atau systemd-timesyncd) tidak ditemukan di server "
                       "ini: {why}."),
         "time_unreadable": "Layanan sinkronisasi waktu {daemon} tidak dapat dibaca: {why}.",
-        "time_few": "Hanya {n} sumber waktu yang terjangkau; paling sedikit {min} diperlukan.",
+        "time_few": "Hanya {n} sumber waktu yang terjangkau; diperlukan paling sedikit {min}.",
         "time_global_only": ("Semua sumber waktu yang terjangkau berada di jaringan internasional; tambahkan sumber "
                              "waktu nasional (lihat runbook, SPSETimeSourcesAtRisk)."),
         "time_unsynchronised": "Layanan waktu belum tersinkron dengan sumber mana pun.",
@@ -22,6 +22,8 @@ PHRASES = {
         "resolvers": "Server DNS (resolver) yang dipakai server ini",
         "resolvers_via_resolved": "Server DNS (resolver) yang dipakai server ini melalui systemd-resolved",
         "resolvers_unreadable": "Daftar server DNS tidak dapat dibaca: {why}.",
+        "file_missing": "berkas {path} tidak ada", "file_denied": "tidak ada izin membaca {path}",
+        "file_unreadable": "berkas {path} tidak dapat dibaca",
         "resolvers_none": "Tidak ada server DNS yang terdaftar di {path}.",
         "resolvers_not_national": ("Tidak ada server DNS nasional yang menjawab; tambahkan resolver penyedia layanan "
                                    "internet Anda atau catat jaringannya di host_time.national_networks."),
@@ -32,7 +34,6 @@ PHRASES = {
         "answered": "berhasil",
         "spse": "SPSE {name} ({url})",
         "spse_down": "SPSE tidak dapat diakses dari server ini: {why}.",
-        "spse_up": "dapat diakses",
         "receivers": "Penerima notifikasi (Alertmanager {url})",
         "receivers_unreadable": "Alertmanager tidak dapat dibaca: {why}.",
         "receivers_none": "Belum ada penerima notifikasi: alert tidak dikirim ke siapa pun.",
@@ -57,7 +58,7 @@ PHRASES = {
         "stop_dns": "penerjemahan nama domain di server ini",
         "stop_receivers": "notifikasi melalui {integrations}",
         "stop_watcher": "pengiriman data ke watcher",
-        "loss_none": ("Jika koneksi internasional terputus, tidak ada ketergantungan yang diperiksa di sini yang "
+        "loss_none": ("Jika koneksi internasional terputus, tidak ada satu pun layanan yang diperiksa di sini yang "
                       "diketahui akan berhenti."),
         "loss": "Jika koneksi internasional terputus, {stops}.",
         "will_stop": "yang akan berhenti adalah {what}",
@@ -84,6 +85,8 @@ PHRASES = {
         "resolvers": "DNS resolvers of this host",
         "resolvers_via_resolved": "DNS resolvers of this host, through systemd-resolved",
         "resolvers_unreadable": "Cannot read the resolver list: {why}.",
+        "file_missing": "{path} does not exist", "file_denied": "no permission to read {path}",
+        "file_unreadable": "{path} cannot be read",
         "resolvers_none": "No resolver listed in {path}.",
         "resolvers_not_national": ("No national resolver answers; add your ISP's resolvers or list their networks "
                                    "in host_time.national_networks."),
@@ -94,7 +97,6 @@ PHRASES = {
         "answered": "succeeded",
         "spse": "SPSE {name} ({url})",
         "spse_down": "SPSE cannot be reached from this host: {why}.",
-        "spse_up": "reachable",
         "receivers": "Notification receivers (Alertmanager {url})",
         "receivers_unreadable": "Cannot read Alertmanager: {why}.",
         "receivers_none": "No notification receiver: alerts are sent to nobody.",

@@ -25,12 +25,12 @@ from exporter.notifytest import destination, receivers_of
 from exporter.probes import ProbeFailure
 from exporter.probes.host_time import classify, probe_host_time
 from exporter.probes.registry import PROBE_KINDS
-from exporter.receivers import TEST_RECEIVER, WATCHDOG_RECEIVER
 from exporter.probes.resolve import resolve
+from exporter.receivers import TEST_RECEIVER, WATCHDOG_RECEIVER
 from exporter.resolvers import RESOLV_CONF, RESOLVED_CONF, check_resolvers, host_nameservers
 
-# Hosts abroad whatever this config says: Telegram's Bot API has no server in Indonesia.
-GLOBAL_HOSTS = {"api.telegram.org": "global"}
+# Hosts abroad whatever this config says: Telegram's Bot API is served from outside Indonesia.
+ABROAD = ("api.telegram.org",)
 DNS_QUESTION = "go.id"  # asked of each resolver when no SPSE URL names a host
 NATIONAL_SIDE = ("gateway", "national")  # what stays when the international link goes
 # SPSETimeSourcesAtRisk's `sources` (prometheus/mixin/thresholds.yml, not installed with the exporter; a test holds
@@ -168,8 +168,10 @@ class Doctor:
     async def host_group(self, host: str, spec: HostTimeConfig) -> str:
         """The group of a receiver's or a remote write's host: by config name, known host, or resolved address."""
         known = dict(spec.known_hosts)
-        if host in known or host in GLOBAL_HOSTS:
-            return known.get(host) or GLOBAL_HOSTS[host]
+        if host in known:
+            return known[host]
+        if host in ABROAD:
+            return "global"
         try:
             address, _ = await asyncio.wait_for(resolve(host), self.args.timeout)
         except (ProbeFailure, TimeoutError):  # a name that does not resolve is in no group
@@ -232,9 +234,10 @@ class Doctor:
         spec = config.host_time or host_time_defaults(config)
         hosts = [urlsplit(t.url).hostname for t in config.targets]
         question = next((h for h in hosts if h and not is_ip_literal(h)), DNS_QUESTION)
-        first = await asyncio.gather(self.time_sources(spec), self.resolvers(spec, question), self.receivers(spec),
-                                     self.watcher(spec), self.probes(config))
-        return [*first[:2], *first[4], *first[2:4]]
+        time_sources, resolvers, probes, receivers, watcher = await asyncio.gather(
+            self.time_sources(spec), self.resolvers(spec, question), self.probes(config), self.receivers(spec),
+            self.watcher(spec))
+        return [time_sources, resolvers, *probes, receivers, watcher]
 
     def loss_sentence(self, checks: list[Check]) -> str:
         w = self.words

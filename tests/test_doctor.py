@@ -5,6 +5,7 @@ SPSETimeSourcesAtRisk firing for a host whose time comes only from abroad and no
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from exporter.doctor import MIN_TIME_SOURCES, Check, Doctor, with_loss
+from exporter.config import parse_config
 from exporter.doctor_text import LANGUAGES, PHRASES
 from exporter.metrics import HTTP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
 from exporter.probes import host_time
@@ -65,6 +67,19 @@ def test_what_stops_without_global_links_is_said_in_one_sentence_by_the_groups_e
                           "telegram, dan surel.")  # EYD: a comma before "dan" in a list of three
     assert Doctor(argparse.Namespace(), "en").loss_sentence(checks[3:]) == (
         "If global connectivity were lost, nothing checked here is known to stop.")
+
+
+def test_a_receivers_or_watchers_host_is_grouped_by_the_config_then_by_its_address():
+    spec = parse_config(yaml.safe_dump({"upstream": {"national": ["tcp://relay.contoh.example:25"]}, "host_time": {
+        "national_networks": ["198.51.100.0/24"]}})).host_time
+    doctor = Doctor(argparse.Namespace(timeout=5.0), "id")
+
+    def group(host: str) -> str:
+        return asyncio.run(doctor.host_group(host, spec))
+    assert group("relay.contoh.example") == "national"  # a host of the config's national checks, not resolved
+    assert group("api.telegram.org") == "global"  # Telegram's Bot API, whatever the config says
+    assert group("198.51.100.25") == "national" and group("192.0.2.25") == "unknown"
+    assert group("localhost") == "unknown"  # resolved (from /etc/hosts), in no national network
 
 
 def test_the_doctors_minimum_of_time_sources_is_the_alerts():

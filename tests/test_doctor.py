@@ -202,7 +202,9 @@ class Host:
             rules_dir=compress_rules(self.tmp / "rules", SPEEDUP), scrape_interval="1s", evaluation_interval="1s",
             remote_write=f"https://{NATIONAL}:9443/api/v1/write")
         self.prometheus = self._keep(t.lpse, PrometheusProcess(
-            prometheus_config, self.tmp, ["--rules.alert.resend-delay=1s"], port=9090, wrapper=self.lpse))
+            prometheus_config, self.tmp, ["--rules.alert.resend-delay=1s",
+                                          "--storage.remote.flush-deadline=1s"],  # its watcher never answers
+            port=9090, wrapper=self.lpse))
 
     def time_daemon(self, sources: list[str]) -> ChronyClient:
         """The host's chronyd polling `sources` (on port 123), on the same command port each time it is restarted."""

@@ -26,8 +26,8 @@ from tests import netns
 from tests.fakes import free_port
 from tests.netns import INTERNET, INTERNET_2, NATIONAL, Topology
 from tests.real_servers import ChronyClient, ChronyServer, Dnsmasq
-from tests.stack import AlertmanagerProcess, PrometheusProcess, compress_rules, render_alertmanager_config, \
-    render_prometheus_config
+from tests.stack import AlertmanagerProcess, PrometheusProcess, compress_remote_write, compress_rules, \
+    render_alertmanager_config, render_prometheus_config
 from tests.support import ROOT, ExporterProcess, hold, poll
 
 NATIONAL_2 = "198.51.100.11"  # a second national time server, on the national namespace's link
@@ -201,9 +201,10 @@ class Host:
             self.tmp, self.exporter.address, self.alertmanager.address,
             rules_dir=compress_rules(self.tmp / "rules", SPEEDUP), scrape_interval="1s", evaluation_interval="1s",
             remote_write=f"https://{NATIONAL}:9443/api/v1/write")
+        # Its watcher never answers: a send in flight when Prometheus stops would hold it for the 10 s remote_timeout.
+        compress_remote_write(prometheus_config, SPEEDUP)
         self.prometheus = self._keep(t.lpse, PrometheusProcess(
-            prometheus_config, self.tmp, ["--rules.alert.resend-delay=1s",
-                                          "--storage.remote.flush-deadline=1s"],  # its watcher never answers
+            prometheus_config, self.tmp, ["--rules.alert.resend-delay=1s", "--storage.remote.flush-deadline=1s"],
             port=9090, wrapper=self.lpse))
 
     def time_daemon(self, sources: list[str]) -> ChronyClient:

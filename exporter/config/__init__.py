@@ -18,5 +18,5 @@ from exporter.config.zones import INDONESIAN_ZONES, parse_zone
 
 __all__ = ["EXAMPLE_CONFIG", "INDONESIAN_ZONES", "MAX_CONFIG_BYTES", "Check", "ClockConfig", "Config", "ConfigError",
            "Endpoint", "HostTimeConfig", "SpseConfig", "Target", "TimeSource", "TLSConfig", "UpstreamGroup",
-           "format_duration", "host_time_defaults", "is_ip_literal", "load_config", "make_ssl_context", "parse_check", "parse_config",
-           "parse_duration", "parse_endpoint", "parse_zone", "secrets_in"]
+           "format_duration", "host_time_defaults", "is_ip_literal", "load_config", "make_ssl_context", "parse_check",
+           "parse_config", "parse_duration", "parse_endpoint", "parse_zone", "secrets_in"]

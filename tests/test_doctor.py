@@ -19,8 +19,9 @@ import yaml
 from exporter.doctor import MIN_TIME_SOURCES, Check, Doctor, with_loss
 from exporter.config import parse_config
 from exporter.doctor_text import LANGUAGES, PHRASES
-from exporter.metrics import HTTP_REASONS, SPSE_REASONS, UPSTREAM_REASONS
 from exporter.probes import host_time
+from exporter.probes.http import HTTP_REASONS, SPSE_REASONS
+from exporter.probes.upstream import REASONS as UPSTREAM_REASONS
 from exporter.resolvers import host_nameservers, nameservers
 from tests import netns
 from tests.fakes import free_port

@@ -20,7 +20,8 @@ import httpx
 import yaml
 
 from exporter.config import ConfigError, HostTimeConfig, host_time_defaults, is_ip_literal, load_config
-from exporter.doctor_text import LANGUAGES, PHRASES, duration, join
+from exporter import formatting
+from exporter.doctor_text import PHRASES, join, reason
 from exporter.notifytest import destination, receivers_of
 from exporter.probes import ProbeFailure
 from exporter.probes.host_time import classify, probe_host_time
@@ -85,13 +86,17 @@ class Doctor:
     def group(self, name: str) -> str:
         return self.words["group"][name]
 
-    def why(self, reason: str, status: int | None = None) -> str:
-        return self.words["reason"].get(reason, self.words["reason_other"]).format(status=status)
+    def within(self, seconds: float) -> str:
+        """"tidak menjawab dalam 5 detik" / "no answer within 5 seconds"."""
+        return self.words["timeout"].format(timeout=formatting.duration(seconds, self.lang))
+
+    def why(self, code: str, status: int | None = None) -> str:
+        return reason(code, self.lang, status)
 
     def http_why(self, err: Exception) -> str:
         """Why Alertmanager or Prometheus could not be read, in the run's language."""
         if isinstance(err, httpx.TimeoutException):
-            return self.words["timeout"].format(timeout=duration(self.args.timeout, self.lang))
+            return self.within(self.args.timeout)
         if isinstance(err, httpx.HTTPStatusError):
             return self.words["http_status"].format(status=err.response.status_code)
         return self.words["http_connect" if isinstance(err, httpx.TransportError) else "http_garbage"]
@@ -103,8 +108,7 @@ class Doctor:
         if round_.daemon == "none":
             return Check("time_sources", title, True, w["time_none"].format(why=self.why(round_.reason)))
         if not round_.success:
-            why = (w["timeout"].format(timeout=duration(spec.timeout, self.lang)) if round_.reason == "timeout"
-                   else self.why(round_.reason))
+            why = self.within(spec.timeout) if round_.reason == "timeout" else self.why(round_.reason)
             return Check("time_sources", title, True, w["time_unreadable"].format(daemon=round_.daemon, why=why))
         entries = [Entry(s.name, s.reachable, f"{s.name} ({self.group(s.group)}): "
                        f"{w['reachable' if s.reachable else 'unreachable']}", s.group) for s in round_.sources]
@@ -133,7 +137,7 @@ class Doctor:
             return Check("resolvers", title, True, w["resolvers_none"].format(path=path))
         found = await check_resolvers(addresses, spec, question, self.args.timeout)
         entries = [Entry(r.address, r.answered, f"{r.address} ({self.group(r.group)}): " + (
-            w["answers"] if r.answered else w["timeout"].format(timeout=duration(self.args.timeout, self.lang))
+            w["answers"] if r.answered else self.within(self.args.timeout)
             if r.problem == "timeout" else w["refused" if r.problem == "refused" else "unreachable_dns"]), r.group)
             for r in found]
         answering = {r.group for r in found if r.answered}
@@ -265,6 +269,14 @@ class Doctor:
                           ensure_ascii=False, indent=2)
 
 
+def language(text: str) -> str:
+    """--lang: id or en, else the formatter's message naming both, in both languages."""
+    try:
+        return formatting.language(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def seconds(text: str) -> float:
     """--timeout: a positive number of seconds, or argparse's error naming the flag."""
     try:
@@ -283,7 +295,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     "Alertmanager receivers, a watcher) and what would stop without international links. "
                     "Exit 0: all fine; 1: something at risk; 2: the config cannot be used.")
     parser.add_argument("--config.file", dest="config_file", required=True, help="the exporter's YAML config")
-    parser.add_argument("--lang", choices=LANGUAGES, default="id", help="language of the output (default: id)")
+    parser.add_argument("--lang", type=language, default="id", help="id (Bahasa Indonesia, the default) or en")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--alertmanager.url", dest="alertmanager_url",
                         default=os.environ.get("SPSE_ALERTMANAGER_URL") or "http://127.0.0.1:9093",

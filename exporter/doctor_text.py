@@ -1,9 +1,9 @@
-"""The doctor's words in Bahasa Indonesia (default) and English: one table of phrases per language, and the one
-place that formats a duration (through the report's formatter), so both can move to a shared formatter at once."""
+"""The doctor's words in Bahasa Indonesia (default) and English: one table of phrases per language. Durations,
+probe failure reasons and the --lang check come from the product's formatter (exporter/formatting.py)."""
 
 from __future__ import annotations
 
-from exporter.report.times import DEFAULT_ZONE, Clock, zone
+from exporter import formatting
 
 PHRASES = {
     "id": {
@@ -45,15 +45,9 @@ PHRASES = {
         "watcher_entry": "{name} ke {host}",
         "group": {"gateway": "router (gateway)", "national": "nasional", "global": "internasional",
                   "unknown": "tidak dikenal"},
-        "reason": {"timeout": "tidak menjawab dalam batas waktu", "connect": "koneksi gagal",
-                   "tls": "TLS gagal", "http_status": "mengembalikan galat {status}",
-                   "body_match": "menampilkan halaman galat SPSE", "spse_error": "menampilkan halaman galat SPSE",
-                   "dns": "nama domainnya tidak dapat diterjemahkan", "rcode": "server DNS tidak memberi jawaban",
-                   "no_answer": "server DNS tidak memberi jawaban", "not_installed": "programnya tidak terpasang",
-                   "not_running": "layanannya tidak berjalan", "bad_output": "jawabannya tidak dapat dibaca",
-                   "protocol": "jawabannya tidak dapat dibaca", "not_spse": "bukan halaman SPSE",
-                   "origin_mismatch": "jawabannya bukan untuk permintaan ini"},
-        "reason_other": "gagal",
+        # The time daemon's reasons, and an HTTP status said as EYD V writes it; other reasons: formatting.reason.
+        "reason": {"not_installed": "programnya tidak terpasang", "not_running": "layanannya tidak berjalan",
+                   "bad_output": "jawabannya tidak dapat dibaca", "http_status": "mengembalikan galat {status}"},
         "stop_time": "validasi waktu server SPSE (SPSE akan gagal seperti pada 4 April 2023)",
         "stop_dns": "penerjemahan nama domain di server ini",
         "stop_receivers": "notifikasi melalui {integrations}",
@@ -107,14 +101,8 @@ PHRASES = {
         "watcher_entry": "{name} to {host}",
         "group": {"gateway": "gateway", "national": "national", "global": "global",
                   "unknown": "unknown"},
-        "reason": {"timeout": "no answer in time", "connect": "cannot connect", "tls": "TLS failed",
-                   "http_status": "returns error {status}", "body_match": "shows SPSE's error page",
-                   "spse_error": "shows SPSE's error page", "dns": "its name does not resolve",
-                   "rcode": "the DNS server gives no answer", "no_answer": "the DNS server gives no answer",
-                   "not_installed": "not installed", "not_running": "not running",
-                   "bad_output": "its answer cannot be read", "protocol": "its answer cannot be read",
-                   "not_spse": "not an SPSE page", "origin_mismatch": "its answer is not for this request"},
-        "reason_other": "failed",
+        "reason": {"not_installed": "not installed", "not_running": "not running",
+                   "bad_output": "its answer cannot be read", "http_status": "returns error {status}"},
         "stop_time": "the SPSE server's time validation (SPSE fails as on 4 April 2023)",
         "stop_dns": "name resolution on this host",
         "stop_receivers": "notifications through {integrations}",
@@ -131,12 +119,15 @@ PHRASES = {
         "bad_config": "Cannot use the config {path}: {why}",
     },
 }
-LANGUAGES = tuple(PHRASES)
+LANGUAGES = formatting.LANGUAGES
 
 
-def duration(seconds: float, lang: str) -> str:
-    """"10 detik" / "10 s": the report's formatter."""
-    return Clock(zone(DEFAULT_ZONE), lang, several_days=False).duration(seconds)
+def reason(code: str, lang: str, status: int | None = None) -> str:
+    """A failure reason in words: the doctor's own (the time daemon's, an HTTP status), else the formatter's."""
+    own = PHRASES[lang]["reason"].get(code)
+    if own is None or (code == "http_status" and status is None):
+        return formatting.reason(code, lang)
+    return own.format(status=status)
 
 
 def join(items: list[str], lang: str) -> str:

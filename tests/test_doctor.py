@@ -18,7 +18,8 @@ import yaml
 
 from exporter.doctor import MIN_TIME_SOURCES, Check, Doctor, with_loss
 from exporter.config import parse_config
-from exporter.doctor_text import LANGUAGES, PHRASES
+from exporter import formatting
+from exporter.doctor_text import LANGUAGES, PHRASES, reason
 from exporter.probes import host_time
 from exporter.probes.http import HTTP_REASONS, SPSE_REASONS
 from exporter.probes.upstream import REASONS as UPSTREAM_REASONS
@@ -92,7 +93,9 @@ def test_the_doctors_minimum_of_time_sources_is_the_alerts():
 def test_every_failure_reason_the_doctor_can_meet_has_words_in_both_languages(lang):
     """No raw code reaches a person: the SPSE URL's and the upstream checks' reasons, and the time daemon's."""
     reasons = {*HTTP_REASONS, *SPSE_REASONS, *(r for rs in UPSTREAM_REASONS.values() for r in rs), *host_time.REASONS}
-    assert reasons <= PHRASES[lang]["reason"].keys(), reasons - PHRASES[lang]["reason"].keys()
+    raw = reasons - PHRASES[lang]["reason"].keys() - formatting.REASONS[lang].keys()  # else shown as the code
+    assert not raw, raw
+    assert reason("http_status", lang, 504) == {"id": "mengembalikan galat 504", "en": "returns error 504"}[lang]
 
 
 @pytest.mark.parametrize("lang, words", [("id", "tidak dapat dipakai"), ("en", "Cannot use the config")])

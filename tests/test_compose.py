@@ -74,8 +74,9 @@ def bind_mounts(service: dict) -> list[tuple[Path, str, bool]]:
 
 
 def host_path(service: dict, container_path: str) -> Path:
-    """The host file a container path of `service` shows, through its bind mounts."""
-    for source, target, _ in bind_mounts(service):
+    """The host file a container path of `service` shows, through its bind mounts: the deepest mount wins, as
+    ./secrets at /etc/prometheus/secrets shows over ./prometheus at /etc/prometheus."""
+    for source, target, _ in sorted(bind_mounts(service), key=lambda mount: len(mount[1]), reverse=True):
         if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
             return source / container_path[len(target):].lstrip("/")
     raise AssertionError(f"{container_path} is not mounted from the host")

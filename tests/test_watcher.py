@@ -194,7 +194,8 @@ def test_watcher_compose_runs_the_watcher_role(watcher_stack):
         assert "--config.file=/etc/prometheus/watcher/prometheus.yml" in command
         assert "--web.enable-remote-write-receiver" in command
         assert any(flag.startswith("--web.config.file=/etc/prometheus/secrets/") for flag in command)  # basic auth
-        assert [target for _, _, target in ports(watcher_stack[f"prometheus-{replica}"])] == [9090]
+        # its own port, and its remote-write door's (nginx in its network namespace, tests/test_watcher_door.py)
+        assert [target for _, _, target in ports(watcher_stack[f"prometheus-{replica}"])] == [9090, 9091]
     assert watcher_stack["alertmanager-config"]["command"][1] == "/etc/alertmanager/watcher/alertmanager.yml"
     # The sites reach Prometheus and people reach Grafana; the Alertmanager peers stay on loopback.
     for peer in PEERS:

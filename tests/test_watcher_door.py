@@ -19,14 +19,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import subprocess
+
 import bcrypt
 import pytest
 import yaml
 
 from tests.fakes import FakeSPSE, free_port
-from tests.real_servers import Nginx
+from tests.real_servers import NGINX, Nginx
 from tests.stack import STACK_DIR, PrometheusProcess, VictoriaMetricsProcess, render_prometheus_config
-from tests.support import ExporterProcess, ServerProcess, http_get, parse_metrics, poll
+from tests.support import ROOT, ExporterProcess, ServerProcess, http_get, parse_metrics, poll
+from tests.test_compose import bind_mounts, host_path, ports
+from tests.test_watcher import REPLICAS, watcher_stack  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -53,9 +57,14 @@ def render_nginx_door(tmp: Path, port: int, vmagent: str, cert: Path, key: Path,
     return text
 
 
+def shipped_vmagent_args() -> list[str]:
+    """door/vmagent.args' flags, as the native door runs them and the watcher's compose file lists them."""
+    return [line for line in (DOOR_DIR / "vmagent.args").read_text().splitlines() if line and not line.startswith("#")]
+
+
 def door_vmagent_args(tmp: Path, watcher: str, password_file: Path) -> list[str]:
     """The shipped vmagent.args with the test's addresses, files and a small series cap."""
-    args = [line for line in (DOOR_DIR / "vmagent.args").read_text().splitlines() if line and not line.startswith("#")]
+    args = shipped_vmagent_args()
     swaps = {"-remoteWrite.url": f"http://{watcher}/api/v1/write",
              "-remoteWrite.basicAuth.passwordFile": str(password_file),
              "-remoteWrite.tmpDataPath": str(tmp / "door-queue"), "-remoteWrite.maxHourlySeries": str(SERIES_CAP),
@@ -222,7 +231,6 @@ def test_a_site_cannot_write_under_another_sites_name(door):
     assert door.query('{door_site!=""}') == []
 
 
-
 def keeps_writing(door: Door, since: float) -> float:
     """Wait until the good site's samples stamped after `since` reach the watcher; how long that took."""
     poll(lambda: door.newest() > since, 30, 0.2, "the good site's newest samples at the watcher")
@@ -298,3 +306,42 @@ def test_a_flood_of_new_series_is_capped_and_named_while_the_good_site_keeps_wri
     assert re.search(rf'skip series {{__name__="flood_series",.*site="{BAD}"}} because -remoteWrite.maxHourlySeries',
                      door.vmagent.logs())
     assert len(door.query(f'up{{site="{GOOD}"}}')) == 1  # the good site's series that existed still flow
+
+
+def installed_version(command: list[str]) -> str:
+    output = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    return re.search(r"(\d+\.\d+\.\d+)", output.stdout + output.stderr).group(1)
+
+
+@pytest.mark.parametrize("replica", REPLICAS)
+def test_compose_runs_this_tests_door_beside_each_replica(watcher_stack, replica):  # noqa: F811 (the fixture)
+    """docker-compose.watcher.yml's door is the one tested above: the same nginx.conf, relabel.yml and vmagent
+    flags, the same nginx and vmagent versions, in the replica's network namespace so that its 127.0.0.1
+    addresses (nginx -> vmagent :8429 -> Prometheus :9090) are the ones the files name."""
+    nginx, vmagent = watcher_stack[f"door-nginx-{replica}"], watcher_stack[f"door-vmagent-{replica}"]
+    prometheus = watcher_stack[f"prometheus-{replica}"]
+    for service in (nginx, vmagent):
+        assert service["network_mode"] == f"service:prometheus-{replica}"
+        for source, target, read_only in bind_mounts(service):
+            assert source.exists() and read_only, (source, target)
+    assert nginx["image"] == f"nginx:{installed_version([str(NGINX), '-v'])}"
+    # Debian's vmagent prints no version of its own (-version is empty): its package's is the one
+    vmagent_version = installed_version(["dpkg-query", "-W", "-f=${Version}", "victoria-metrics"])
+    assert vmagent["image"] == f"victoriametrics/vmagent:v{vmagent_version}"
+
+    assert host_path(nginx, "/etc/nginx/conf.d/watcher-door.conf") == DOOR_DIR / "nginx.conf"
+    conf = (DOOR_DIR / "nginx.conf").read_text()
+    for secret in re.findall(r"(/etc/nginx/secrets/\S+);", conf):  # the operator's files, from ./secrets
+        assert host_path(nginx, secret) == ROOT / "secrets" / Path(secret).name
+    log_dir = str(Path(re.search(r"access_log (\S+) ", conf).group(1)).parent)
+    assert [volume for volume in nginx["volumes"] if volume.split(":")[1] == log_dir][0].startswith("watcher-door-")
+
+    assert vmagent["command"] == shipped_vmagent_args()
+    flags = dict(arg.split("=", 1) for arg in vmagent["command"])
+    assert host_path(vmagent, flags["-remoteWrite.relabelConfig"]) == DOOR_DIR / "relabel.yml"
+    assert host_path(vmagent, flags["-remoteWrite.basicAuth.passwordFile"]) == ROOT / "secrets/watcher_door_password"
+    assert f"watcher-door-{replica}-queue:{flags['-remoteWrite.tmpDataPath']}:rw" in vmagent["volumes"]
+
+    # The door's port (nginx.conf's listen) is published by the replica whose namespace it shares, to everyone.
+    listen = int(re.search(r"listen (\d+) ssl;", conf).group(1))
+    assert [host for host, _, target in ports(prometheus) if target == listen] == [""]

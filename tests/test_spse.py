@@ -749,7 +749,7 @@ def test_application_down_fires_through_prometheus_only_while_the_front_page_ans
                                and alert["state"] == "firing"], 60, 0.5, "SPSEApplicationDown to fire")
         assert [alert["labels"]["target"] for alert in firing] == ["deaddb"]
         annotations = firing[0]["annotations"]
-        assert annotations["cause"] == "none" and "reason: spse_error" in annotations["description"]
+        assert annotations["cause"] == "none" and "reason: SPSE error page (spse_error)" in annotations["description"]
         assert prometheus.query('ALERTS{alertname="SPSEDown", target="down"}')
         assert not prometheus.query('ALERTS{alertname="SPSEApplicationDown", target="down"}')
         # not even pending, though its checks failed as long as deaddb's

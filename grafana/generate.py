@@ -296,7 +296,7 @@ def http_status_timeline(size=(12, 7)) -> dict:
 
 
 # The reasons each kind of probe fails with (REASONS in its module under exporter/probes/; tests/test_words.py keeps
-# them in step), shown in the formatter's words.
+# them in step: importing the probes here would need their HTTP and NTP libraries), shown in the formatter's words.
 REASONS = {
     "SPSE": ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol", "spse_error", "not_spse"),
     "Application check": ("timeout", "dns", "connect", "tls", "http_status", "protocol", "spse_error", "no_token",
@@ -440,8 +440,8 @@ def overview() -> dict:
                  "none", [query(f"spse_http_probe_success{{{TARGET}}}", "{{site}} {{target}}")], UP_DOWN),
         http_status_timeline(),
         timeseries("Respons per kode status / Responses by status code",
-                   say("Jumlah respons SPSE per kode status HTTP dalam tiap selang; 5xx merah, 504 merah tua.",
-                       "SPSE responses per status code in each interval; 5xx in red, 504 in dark red."),
+                   say("Jumlah respons SPSE per kode status HTTP dalam tiap selang; 5xx merah dan 504 merah tua.",
+                       "SPSE responses per status code in each interval; 5xx in red and 504 in dark red."),
                    "short", [query(rate("spse_http_responses_total", TARGET, "site, target, code"),
                                    "{{code}} {{site}} {{target}}")],
                    bars=True, stack=True, calcs=("sum",),
@@ -672,8 +672,8 @@ def silent_after() -> int:
     of the rule's `unless ... count_over_time(up{...}[window])`, read from the rule file so the text follows it."""
     rules = [rule for group in yaml.safe_load(WATCHER_RULES.read_text(encoding="utf-8"))["groups"]
              for rule in group["rules"] if rule.get("record") == "watcher:site_silent"]
-    match = re.search(r"unless on \(site\) group by \(site\) \(count_over_time\(up\{[^}]*\}\[(\w+)\]\)\)",
-                      rules[0]["expr"]) if len(rules) == 1 else None
+    match = re.search(r"unless\b[^\n]*?count_over_time\(up\{[^}]*\}\[(\w+)\]\)", rules[0]["expr"]) \
+        if len(rules) == 1 else None
     if not match:
         raise SystemExit(f"{WATCHER_RULES}: watcher:site_silent's window not found; update silent_after()")
     return mixin.seconds(match.group(1))

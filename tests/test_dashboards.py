@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter import formatting
 from exporter.metrics import FAMILIES
 from tests.fakes import FakeDNS, FakeNTP, free_port
 from tests.stack import EXPORTER_JOB, STACK_DIR, PrometheusProcess, compress_rules, render_prometheus_config
@@ -37,6 +38,13 @@ PROMETHEUS_SERIES = {"ALERTS", "up"}
 PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
                    "offset", "inf", "nan"}
 RATE_FUNCTIONS = re.compile(r"\b(rate|irate|increase)\s*\(")
+# Labels whose codes people should read as words (exporter/formatting.py's tables), the words in `<label>_words`.
+WORDS = {"reason": formatting.REASONS, "group": formatting.GROUP_WORDS,
+         "cause": {lang: {code: formatting.cause(code, lang) for code in [*formatting.CAUSE_LINKS, "none"]}
+                   for lang in formatting.LANGUAGES}}
+# Legends that may still show a code: watcher:site_cause's causes (uplink_cut, site_silent, path, application) have
+# no words in the formatter yet.
+CODE_LEGENDS = {("spse-national", "{{cause}}")}
 
 
 def load(path: Path) -> dict:
@@ -163,6 +171,26 @@ def test_queries_use_only_produced_metrics():
         for where, target in queries(load(path)):
             if "up" in metric_names(target["expr"]):
                 assert f'up{{job="{EXPORTER_JOB}"' in target["expr"], where
+
+
+def in_both_languages(words: dict[str, dict[str, str]], code: str) -> str:
+    first, second = words["id"].get(code, code), words["en"].get(code, code)
+    return first if first == second else f"{first} / {second}"
+
+
+def test_legends_show_words_not_codes():
+    """A legend shows a reason, group or cause in words (`{{reason_words}}`), never the bare code label."""
+    worded = []
+    for path in DASHBOARD_FILES:
+        for where, target in queries(load(path)):
+            legend = target.get("legendFormat", "")
+            for label in WORDS:
+                if f"{{{{{label}}}}}" in legend and (path.stem, legend) not in CODE_LEGENDS:
+                    pytest.fail(f"{path.name} {where}: legend {legend!r} shows {label} codes; use {{{{{label}_words}}}}")
+                if f"{{{{{label}_words}}}}" in legend:
+                    assert f'"{label}_words"' in target["expr"], f"{path.name} {where}: no {label}_words label made"
+                    worded.append(label)
+    assert set(worded) == set(WORDS), f"legends in words only for {set(worded)}"
 
 
 # --- Grafana's published schema types, checked by tsc -------------------------------------------------
@@ -299,13 +327,16 @@ def test_every_query_returns_series_from_the_real_stack(incident_world, start_ex
     # ...then the incident, until its alert fires.
     poll(lambda: prometheus.query('ALERTS{alertname="SPSEDown", alertstate="firing"}'), timeout=60,
          interval=0.5, what="SPSEDown to fire")
-    assert_queries_return_series(prometheus, SITE_DASHBOARDS, start)
+    worded = assert_queries_return_series(prometheus, SITE_DASHBOARDS, start)
+    # The incident's failures (timeouts, 504s) and the groups and cause are shown in words.
+    assert sum(count > 0 for count in worded.values()) >= 5, worded
 
 
-def assert_queries_return_series(prometheus: PrometheusProcess, paths: list[Path], start: float) -> None:
-    """Every query of the dashboards at `paths`, as Grafana would send it over the time since `start`, has series."""
+def assert_queries_return_series(prometheus: PrometheusProcess, paths: list[Path], start: float) -> dict[str, int]:
+    """Every query of the dashboards at `paths`, as Grafana would send it over the time since `start`, has series;
+    series with codes in words have the formatter's words. Returns how many such series each query had."""
     window = time.time() - start
-    report, empty = [], []
+    report, empty, worded = [], [], {}
     for path in paths:
         dashboard = load(path)
         values = {}
@@ -317,11 +348,18 @@ def assert_queries_return_series(prometheus: PrometheusProcess, paths: list[Path
         for where, target in queries(dashboard):
             instant = target.get("instant", False)
             series = run_query(prometheus, fill(target["expr"], values, window), instant, start)
+            for found in series:  # the words PromQL's label_replace gave each code are the formatter's
+                worded[where] = worded.get(where, 0) + sum(f"{label}_words" in found["metric"] for label in WORDS)
+                for label, words in WORDS.items():
+                    if f"{label}_words" in found["metric"]:
+                        code = found["metric"][label]
+                        assert found["metric"][f"{label}_words"] == in_both_languages(words, code), (where, code)
             report.append(f"{path.stem} | {where} | {target['refId']} | {target['expr']} | {len(series)}")
             if not series:
                 empty.append(report[-1])
     print(f"\nvariables: {values}\ndashboard | panel | ref | query | series", *report, sep="\n")
     assert not empty, "queries with no series:\n" + "\n".join(empty)
+    return worded
 
 
 def test_watcher_dashboard_queries_return_series_from_a_real_watcher(spse, start_exporter, start_prometheus,

@@ -1,9 +1,10 @@
 """docs/glossary.md's rejected variants (column "Hindari") never appear in the Indonesian text operators read:
 README.id.md, the runbook's Indonesian halves, the rule annotations' and templates' Indonesian halves, the
-report's and the formatter's Indonesian words."""
+report's and the formatter's Indonesian words, and the Grafana dashboards' Indonesian halves."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -64,6 +65,71 @@ def operator_texts() -> dict[str, str]:
     for path in sorted((ROOT / "prometheus").glob("**/*.tmpl")):
         texts[str(path.relative_to(ROOT))] = path.read_text()
     return texts
+
+
+# Keys of a dashboard's JSON whose strings people read: titles, descriptions, legends, value texts, labels.
+DASHBOARD_TEXT_KEYS = {"title", "description", "legendFormat", "text", "label", "content", "displayName"}
+
+
+def dashboard_texts(node, where: str = "") -> list[tuple[str, str]]:
+    """(where, text) for every string a dashboard shows people, table column names (renameByName) included."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str) and key in DASHBOARD_TEXT_KEYS:
+                found.append((f"{where}.{key}", value))
+            elif key == "renameByName":
+                found += [(f"{where}.{key}", text) for text in value.values()]
+            else:
+                found += dashboard_texts(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for number, value in enumerate(node):
+            found += dashboard_texts(value, f"{where}[{number}]")
+    return found
+
+
+def indonesian_half(text: str) -> str:
+    """The Indonesian part of a dashboard text: the paragraph before "EN:", or the half before " / "."""
+    if "\n\nEN: " in text:
+        return text.split("\n\nEN: ")[0]
+    return CODE.sub(" ", text).split(" / ")[0]
+
+
+def dashboards() -> dict[str, dict]:
+    return {path.name: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json"))}
+
+
+def language_of(text: str) -> str:
+    words = re.findall(r"[a-z]+", text.lower())
+    indonesian, english = sum(w in INDONESIAN_WORDS for w in words), sum(w in ENGLISH_WORDS for w in words)
+    return "id" if indonesian > english else "en" if english > indonesian else "?"
+
+
+def test_the_dashboard_checker_finds_a_variant_in_the_indonesian_half():
+    """Positive control: "hulu" and "probe" are caught in the Indonesian half of a title and a description, not in
+    the English half."""
+    sample = {"panels": [{"title": "Probe hulu / Upstream probe",
+                          "description": "Tidak ada.\n\nEN: The probe of the upstream."}]}
+    halves = [indonesian_half(text) for _, text in dashboard_texts(sample)]
+    assert halves == ["Probe hulu", "Tidak ada."]
+    assert [term for term in ("hulu", "probe", "upstream") if any(uses(half, term) for half in halves)] == \
+        ["hulu", "probe"]
+
+
+@pytest.mark.parametrize("name", list(dashboards()))
+def test_dashboards_put_indonesian_first_in_the_glossary_terms(name):
+    texts = dashboard_texts(dashboards()[name])
+    descriptions = [(where, text) for where, text in texts if where.endswith(".description") and ".panels" in where]
+    assert descriptions, f"{name}: no panel descriptions found: the check would check nothing"
+    for where, text in descriptions:  # Indonesian first, English equal second
+        assert "\n\nEN: " in text, f"{name} {where}: not 'Indonesian\\n\\nEN: English': {text[:80]!r}"
+        indonesian, english = text.split("\n\nEN: ")
+        assert (language_of(indonesian), language_of(english)) in {("id", "en"), ("?", "en"), ("id", "?")}, \
+            f"{name} {where}: {text[:100]!r}"
+    found = sorted({(term, where, indonesian_half(text)[:80]) for where, text in texts for term in avoided()
+                    if uses(indonesian_half(text), term)})
+    assert not found, f"{name}: write the glossary's term (docs/glossary.md) instead of: {found}"
 
 
 def test_the_glossary_lists_variants_to_avoid():

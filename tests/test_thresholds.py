@@ -126,6 +126,8 @@ def test_a_changed_threshold_reaches_the_rules_and_the_dashboards(tmp_path):
     files stale, and once they are regenerated the alert, its texts and the dashboard's lines say the new number."""
     shutil.copytree(MIXIN, tmp_path / "prometheus" / "mixin")
     shutil.copytree(ROOT / "prometheus" / "rules", tmp_path / "prometheus" / "rules")
+    # The dashboards also read the watcher's silent window from its rules.
+    shutil.copytree(ROOT / "prometheus" / "watcher" / "rules", tmp_path / "prometheus" / "watcher" / "rules")
     shutil.copytree(ROOT / "grafana" / "dashboards", tmp_path / "grafana" / "dashboards")
     shutil.copy(ROOT / "grafana" / "generate.py", tmp_path / "grafana")
     source = tmp_path / "prometheus" / "mixin" / "thresholds.yml"
@@ -144,7 +146,7 @@ def test_a_changed_threshold_reaches_the_rules_and_the_dashboards(tmp_path):
     assert "more than 7s for 10 minutes" in rule["annotations"]["description"]
     assert "lebih dari 7 detik" in rule["annotations"]["description"]
     overview = (tmp_path / "grafana" / "dashboards" / "spse-overview.json").read_text(encoding="utf-8")
-    assert '"value": -7' in overview and "dashed lines at +-7 s" in overview
+    assert '"value": -7' in overview and "dashed lines at ±7 seconds" in overview and "±7 detik" in overview
 
 
 def test_every_threshold_is_read_and_every_section_is_an_alert():

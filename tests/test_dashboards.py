@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -171,6 +172,28 @@ def test_queries_use_only_produced_metrics():
         for where, target in queries(load(path)):
             if "up" in metric_names(target["expr"]):
                 assert f'up{{job="{EXPORTER_JOB}"' in target["expr"], where
+
+
+def test_the_silent_window_in_the_texts_is_the_watcher_rules(tmp_path):
+    """Positive control: the 'silent after' time the watcher dashboards write comes from watcher:site_silent's
+    window, so a changed window (2m -> 3m) makes them stale and then say the new time in both languages."""
+    for part in ("prometheus/mixin", "prometheus/watcher/rules", "grafana/dashboards"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    shutil.copy(ROOT / "grafana" / "generate.py", tmp_path / "grafana")
+    rules = tmp_path / "prometheus" / "watcher" / "rules" / "watcher.yml"
+    old = 'vantage="site"}[2m])))'
+    assert rules.read_text().count(old) == 1
+    rules.write_text(rules.read_text().replace(old, 'vantage="site"}[3m])))'))
+
+    def generate(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "grafana/generate.py", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+
+    assert generate("--check").returncode == 1
+    assert generate().returncode == 0
+    for name in (WATCHER_DASHBOARD.name, NATIONAL_DASHBOARD.name):
+        text = (tmp_path / "grafana" / "dashboards" / name).read_text(encoding="utf-8")
+        assert "selama 3 menit" in text and "for 3 minutes" in text and "2 menit" not in text, name
 
 
 def in_both_languages(words: dict[str, dict[str, str]], code: str) -> str:

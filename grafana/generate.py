@@ -202,6 +202,11 @@ def row(title: str) -> dict:
     return {"type": "row", "title": title, "collapsed": False, "panels": [], "gridPos": {"w": 24, "h": 1}}
 
 
+def js_escape(text: str) -> str:
+    """`text` as a literal in a JavaScript regular expression (Grafana's byRegexp matcher)."""
+    return re.sub(r"([.*+?^${}()|[\]\\/])", r"\\\1", text)
+
+
 def by_name(pattern: str, *properties: tuple[str, object]) -> dict:
     return {"matcher": {"id": "byRegexp", "options": pattern},
             "properties": [{"id": key, "value": value} for key, value in properties]}
@@ -238,7 +243,7 @@ def variables() -> list[dict]:
         {"type": "datasource", "name": "datasource", "label": "Sumber data / Data source", "query": "prometheus", "regex": "",
          "description": "Prometheus yang mengambil data exporter SPSE. / Prometheus that scrapes the SPSE exporter.", "includeAll": False, "multi": False,
          "refresh": 1, "options": [], "hide": 0, "current": {"text": "Prometheus", "value": DATASOURCE_UID}},
-        label_values("site", "Site / Situs", "spse_http_probe_success",
+        label_values("site", "Situs / Site", "spse_http_probe_success",
                      "Label situs yang diberikan Prometheus pada tiap exporter (satu exporter per situs LPSE). / "
                      "The site label Prometheus attaches to each exporter (one exporter per LPSE site)."),
         label_values("target", "Target SPSE / SPSE target", f"spse_http_probe_success{{{SITE}}}",
@@ -314,7 +319,9 @@ def failures(metric: str, labels: str, by: str, legend_format: str, what: str, s
     """Failed probes per reason; the legend shows the reason in words (`reason_words`), the series keep the code."""
     name_id, name_en = PROBE_NAMES[what]
     listed = {lang: "; ".join(REASON_WORDS[lang][code] for code in REASONS[what]) for lang in formatting.LANGUAGES}
-    expr = in_words(rate(metric, labels, by), "reason", REASON_WORDS)
+    # Only this probe's reasons: a shorter query, and any other code still shows as itself.
+    words = {lang: {code: REASON_WORDS[lang][code] for code in REASONS[what]} for lang in formatting.LANGUAGES}
+    expr = in_words(rate(metric, labels, by), "reason", words)
     if "group" in by:
         expr = in_words(expr, "group", GROUP_WORDS)
     return timeseries(
@@ -627,7 +634,7 @@ def incident() -> dict:
                             "{{site}}: {{cause_words}}", instant=True)],
              size=(8, 6), text_mode="name",
              overrides=[by_name(".*", fixed("red")),
-                        by_name(f".*: {re.escape(both(CAUSE_WORDS, 'none'))}$", fixed("green"))]),
+                        by_name(f".*: {js_escape(both(CAUSE_WORDS, 'none'))}$", fixed("green"))]),
         table("Mata rantai yang putus pertama / Which link broke first",
               say("Untuk tiap mata rantai yang pernah putus sepenuhnya dalam rentang waktu dasbor, kapan itu pertama "
                   "kali terjadi; baris teratas putus paling awal. Baris gateway tanpa nasional dan global yang ikut "

@@ -257,9 +257,11 @@ def annotations() -> dict:
         {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
          "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"},
         {"name": "Alert aktif / Firing alerts", "datasource": DS, "enable": True, "hide": False,
-         "iconColor": "red", "target": {"expr": f'ALERTS{{alertstate="firing", {SITE}}}', "refId": "Anno",
-                                        "interval": "30s"},
-         "titleFormat": "{{alertname}}", "textFormat": "{{severity}} {{target}}{{group}}{{server}}",
+         "iconColor": "red",
+         "target": {"expr": in_words(in_words(f'ALERTS{{alertstate="firing", {SITE}}}', "severity",
+                                              formatting.SEVERITY_WORDS), "group", GROUP_WORDS),
+                    "refId": "Anno", "interval": "30s"},
+         "titleFormat": "{{alertname}}", "textFormat": "{{severity_words}} {{target}}{{group_words}}{{server}}",
          "tagKeys": "site,severity", "useValueForTime": False},
     ]}
 

@@ -40,7 +40,7 @@ PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right
                    "offset", "inf", "nan"}
 RATE_FUNCTIONS = re.compile(r"\b(rate|irate|increase)\s*\(")
 # Labels whose codes people should read as words (exporter/formatting.py's tables), the words in `<label>_words`.
-WORDS = {"reason": formatting.REASONS, "group": formatting.GROUP_WORDS,
+WORDS = {"reason": formatting.REASONS, "group": formatting.GROUP_WORDS, "severity": formatting.SEVERITY_WORDS,
          "cause": {lang: {code: formatting.cause(code, lang) for code in [*formatting.CAUSE_LINKS, "none"]}
                    for lang in formatting.LANGUAGES}}
 # Legends that may still show a code: watcher:site_cause's causes (uplink_cut, site_silent, path, application) have
@@ -202,16 +202,20 @@ def in_both_languages(words: dict[str, dict[str, str]], code: str) -> str:
 
 
 def test_legends_show_words_not_codes():
-    """A legend shows a reason, group or cause in words (`{{reason_words}}`), never the bare code label."""
+    """A legend or an annotation's text shows a reason, group, severity or cause in words (`{{reason_words}}`), never
+    the bare code label."""
     worded = []
     for path in DASHBOARD_FILES:
-        for where, target in queries(load(path)):
-            legend = target.get("legendFormat", "")
+        dashboard = load(path)
+        texts = [(where, target.get("legendFormat", ""), target["expr"]) for where, target in queries(dashboard)]
+        texts += [(f'annotation "{a["name"]}"', a["textFormat"], a["target"]["expr"])
+                  for a in dashboard["annotations"]["list"] if "textFormat" in a]
+        for where, legend, expr in texts:
             for label in WORDS:
                 if f"{{{{{label}}}}}" in legend and (path.stem, legend) not in CODE_LEGENDS:
                     pytest.fail(f"{path.name} {where}: legend {legend!r} shows {label} codes; use {{{{{label}_words}}}}")
                 if f"{{{{{label}_words}}}}" in legend:
-                    assert f'"{label}_words"' in target["expr"], f"{path.name} {where}: no {label}_words label made"
+                    assert f'"{label}_words"' in expr, f"{path.name} {where}: no {label}_words label made"
                     worded.append(label)
     assert set(worded) == set(WORDS), f"legends in words only for {set(worded)}"
 

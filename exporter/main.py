@@ -14,6 +14,7 @@ import sys
 
 from exporter import __version__, logs
 from exporter.config import EXAMPLE_CONFIG, Config, ConfigError, load_config
+from exporter.eventloop import RESOLVER_THREADS, runner
 from exporter.metrics import Metrics
 from exporter.scheduler import Scheduler
 from exporter.server import App, serve
@@ -21,8 +22,6 @@ from exporter.server import App, serve
 log = logging.getLogger("spse_exporter")
 
 DEFAULT_LISTEN = ":10040"
-# getaddrinfo runs in the default executor: one slow resolver must not hold up every probe.
-RESOLVER_THREADS = 64
 # Without a config the exporter probes nothing: it says what to configure instead.
 NO_CONFIG = f"""spse-exporter: no --config.file given, so there is nothing to probe. Copy the example, set your SPSE URL,
 your router (gateway), time sources and anchors, check it, and start with it:
@@ -144,6 +143,7 @@ def raise_open_files_limit() -> None:
 async def run(args: argparse.Namespace, config: Config) -> int:
     raise_open_files_limit()
     loop = asyncio.get_running_loop()
+    # asyncio's loop resolves names in its default executor (uvloop in libuv's pool, sized in exporter.eventloop)
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(RESOLVER_THREADS, "resolver"))
     exporter = Exporter(args.config_file, config)
     ssl_context, authorize = None, None
@@ -210,4 +210,4 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_config:
         print(config.summary())
         return 0
-    return asyncio.run(run(args, config))
+    return runner()(run(args, config))

@@ -130,13 +130,14 @@ def _version(text: str, echoes: Echoes) -> str | None:
 
 def _has_own_words(text: str, echoes: Echoes) -> bool:
     """An LPSE or procurement word in the page's own text, not in a URL, host name or echoed part of one."""
-    if not any(word in text for word in RELATED_WORDS):  # most pages that are not SPSE: no token to look at
-        return False
-    for token in text.split(" "):
-        token = token.strip(TOKEN_EDGES)
-        if (token and not URL_LIKE_RE.search(token) and token not in echoes.parts
-                and any(word in token for word in RELATED_WORDS)):
-            return True
+    for word in RELATED_WORDS:  # only the tokens around each word: splitting a page into tokens costs more
+        found = text.find(word)
+        while found >= 0:
+            end = text.find(" ", found)
+            token = text[text.rfind(" ", 0, found) + 1:end if end >= 0 else len(text)].strip(TOKEN_EDGES)
+            if not URL_LIKE_RE.search(token) and token not in echoes.parts:
+                return True
+            found = text.find(word, end) if end >= 0 else -1
     return False
 
 

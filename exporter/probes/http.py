@@ -188,6 +188,18 @@ class Session:
         self.cookies = httpx.Cookies()
 
 
+# httpx parses and checks a request's URL and headers in Python, a tenth of a probe's own Python time
+# (docs/benchmarks.md); a target sends the same ones every interval. Both are immutable (a request copies the headers).
+@functools.lru_cache(maxsize=4096)
+def _parsed_url(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_headers(host: str, headers: tuple[tuple[str, str], ...]) -> httpx.Headers:
+    return httpx.Headers({"Host": host, **dict(headers)})
+
+
 async def send(session: Session, url: str, method: str, headers: dict[str, str],
                seen: Observation, *, ip_protocol: str = "ip4", fallback: bool = True,
                server_name: str | None = None, body_limit: int | None = None) -> bytes:
@@ -206,7 +218,7 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
     # The URL keeps the site's name (cookies belong to it, not to the address it resolved to this time);
     # the transport connects to `address`.
     request = httpx.Request(
-        method, url, headers={"Host": host_header, **headers},
+        method, _parsed_url(url), headers=_parsed_headers(host_header, tuple(headers.items())),
         extensions={"trace": tracer, "address": address, "sni_hostname": server_name or parts.hostname,
                     "timeout": session.timeouts},
     )

@@ -60,8 +60,10 @@ async def probe_many(config: Path, probes: int, concurrency: int, pace: float,
     await asyncio.gather(*tasks)
     if profiler:
         profiler.disable()
+    with open("/proc/self/status") as status:  # memory after the run: a loop or a cache that keeps too much
+        rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
     return {"cpu_ms_per_probe": 1000 * (time.process_time() - cpu) / probes,
-            "seconds": loop.time() - began, "results": dict(sorted(reasons.items()))}
+            "seconds": loop.time() - began, "rss_mib": rss, "results": dict(sorted(reasons.items()))}
 
 
 def event_loop_runner(loop: str) -> Callable[[Coroutine], Any]:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_child(*variant, config, args, cpu)
                     figures[variant].append(result["cpu_ms_per_probe"])
                     print(f"# {label(*variant)}: {result['cpu_ms_per_probe']:.3f} ms/probe over "
-                          f"{result['seconds']:.1f}s, {result['results']}", flush=True)
+                          f"{result['seconds']:.1f}s, RSS {result['rss_mib']:.1f} MiB, {result['results']}", flush=True)
             for index, variant in enumerate(variants if args.profile else ()):
                 run_child(*variant, config, args, cpu, workdir / f"profile-{index}.prof")
                 print(f"\n## cProfile of {label(*variant)}, top {args.profile} by own time\n", flush=True)

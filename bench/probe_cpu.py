@@ -16,6 +16,7 @@ import cProfile
 import json
 import os
 import pstats
+import re
 import shutil
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Coroutine
 
 CHILD_TIMEOUT = 600.0
+SHORT_PATH = re.compile(r"^.*/(?:site-packages|lib/python3\.\d+)/|^.*/(?=(?:exporter|bench)/)")  # for the profile
 # The measuring child runs this file as a script with only the checkout under test on its path,
 # so everything the parent alone needs is imported in main().
 
@@ -79,6 +81,18 @@ def event_loop_runner(loop: str) -> Callable[[Coroutine], Any]:
             return asyncio.run
         return runner()
     return asyncio.run
+
+
+def profile_table(path: Path, rows: int) -> str:
+    """The profile's top functions by own time as a Markdown table, paths shortened to the package."""
+    stats = pstats.Stats(str(path))
+    lines = [f"total {stats.total_tt:.2f} s profiled\n", "| own s | share | calls | function |", "|---:|---:|---:|---|"]
+    top = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:rows]
+    for (file, line, function), (_, calls, own, _, _) in top:
+        where = SHORT_PATH.sub("", file)
+        name = f"{where}:{line} {function}" if file != "~" else function  # "~": a built-in
+        lines.append(f"| {own:.3f} | {own / stats.total_tt:.1%} | {calls} | `{name}` |")
+    return "\n".join(lines)
 
 
 def label(root: Path, loop: str) -> str:
@@ -163,9 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"{result['seconds']:.1f}s, RSS {result['rss_mib']:.1f} MiB, {result['results']}", flush=True)
             for index, variant in enumerate(variants if args.profile else ()):
                 run_child(*variant, config, args, cpu, workdir / f"profile-{index}.prof")
-                print(f"\n## cProfile of {label(*variant)}, top {args.profile} by own time\n", flush=True)
-                pstats.Stats(str(workdir / f"profile-{index}.prof"), stream=sys.stdout) \
-                    .sort_stats("tottime").print_stats(args.profile)
+                print(f"\n{label(*variant)}: cProfile, top {args.profile} by own CPU time\n", flush=True)
+                print(profile_table(workdir / f"profile-{index}.prof", args.profile))
         finally:
             world.stop()
     finally:

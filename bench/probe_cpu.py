@@ -74,11 +74,13 @@ def event_loop_runner(loop: str) -> Callable[[Coroutine], Any]:
         import uvloop
 
         return uvloop.run
-    if loop == "default":
-        try:
-            from exporter.eventloop import runner  # the checkout's, when it has one
-        except ImportError:
-            return asyncio.run
+    import exporter
+
+    # A checkout older than exporter/eventloop.py ran on asyncio.run; an editable install of another
+    # checkout would lend it that module, so look for the file.
+    if loop == "default" and (Path(exporter.__file__).parent / "eventloop.py").exists():
+        from exporter.eventloop import runner
+
         return runner()
     return asyncio.run
 

@@ -50,6 +50,7 @@ RATE_INTERVAL = "1m"  # Grafana's $__rate_interval at a 15s scrape interval
 SAMPLE_EVERY = 5.0
 BROWSER_CONNECTIONS = 6  # requests a browser has in flight to one HTTP/1.1 host: Grafana's panel queries queue behind them
 DEFAULT_MAX_CONNECTIONS = 512  # Prometheus' --web.max-connections
+RULES_NAMED = 6  # the slowest rules named in the notes under the table
 GOALS = {"rule_share": 0.25, "rss_gb": 4.0, "query_p99_s": 1.0}  # at 700 sites (issue 24)
 def duration(seconds: float) -> str:
     """15 -> '15s', 1.333 -> '1333ms': the exporter's duration form."""
@@ -74,6 +75,17 @@ def own_metrics(prometheus: PrometheusProcess) -> dict:
     status, body, _ = http_get(f"{prometheus.url}/metrics", timeout=30)
     assert status == 200, status
     return parse_metrics(body.decode())
+
+
+def rule_seconds(prometheus: PrometheusProcess) -> dict[str, float]:
+    """Each rule's and each group's last evaluation time (s) from /api/v1/rules, keyed "group" and "group/rule"."""
+    seconds = {}
+    for group in prometheus.get_json("/api/v1/rules")["data"]["groups"]:
+        seconds[group["name"]] = group["evaluationTime"]
+        for rule in group["rules"]:
+            seconds[f"{group['name']}/{rule['name']}"] = max(seconds.get(f"{group['name']}/{rule['name']}", 0.0),
+                                                               rule["evaluationTime"])
+    return seconds
 
 
 def total(samples, name: str) -> float:
@@ -238,12 +250,15 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
         probes0 = await exporter.tally()
         rule_share = {r.name: [] for r in replicas}
         rss = {r.name: [] for r in replicas}
+        by_rule = {r.name: collections.Counter() for r in replicas}  # the largest evaluation time seen per rule
         while time.monotonic() - t0 < args.window:
             for r in replicas:
                 durations = own_metrics(r.process).series("prometheus_rule_group_last_duration_seconds")
                 rule_share[r.name].append({dict(labels)["rule_group"].rpartition(";")[2]: value / args.interval
                                            for labels, value in durations.items()})
                 rss[r.name].append(proc_status(r.process.proc.pid, "VmRSS") / 1024**2)
+                for rule, seconds in rule_seconds(r.process).items():
+                    by_rule[r.name][rule] = max(by_rule[r.name][rule], seconds)
             await asyncio.sleep(SAMPLE_EVERY)
         window = time.monotonic() - t0
         last = {r.name: own_metrics(r.process) for r in replicas}
@@ -268,6 +283,7 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
                 "rule_iterations_missed": total(last[r.name], "prometheus_rule_group_iterations_missed_total"),
                 "rss_gb_end": rss[r.name][-1], "rss_gb_peak": proc_status(r.process.proc.pid, "VmHWM") / 1024**2,
                 "cpu_pct": (cpu1[r.name] - cpu0[r.name]) / window * 100,
+                "rule_seconds_max": dict(by_rule[r.name].most_common()),
             }
         return {
             "sites": sites, "replicas": len(replicas), "load_before": load_before, "load_after": loadavg(),
@@ -316,7 +332,9 @@ def notes(result: dict) -> str:
     replicas = "; ".join(f"replica {name}: CPU {r['cpu_pct']:.0f}% of a core, rule evaluation median "
                          f"{(r['rule_share_median'] or 0) * 100:.1f}% (max by group: "
                          + ", ".join(f"{g} {v * 100:.1f}%" for g, v in sorted(r["rule_share_max_by_group"].items()))
-                         + f"), missed iterations {r['rule_iterations_missed']:.0f}"
+                         + f"), missed iterations {r['rule_iterations_missed']:.0f}, slowest rules (max s): "
+                         + ", ".join(f"{rule} {seconds:.3f}" for rule, seconds in
+                                     [(k, v) for k, v in r["rule_seconds_max"].items() if "/" in k][:RULES_NAMED])
                          for name, r in result["per_replica"].items())
     return (f"- {result['sites']} sites: window {result['window_s']:g} s; {replicas}; generator sent "
             f"{g.get('samples_per_s_per_url', 0):,.0f} samples/s per replica ({g.get('failed', '?')} failed of "

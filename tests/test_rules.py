@@ -99,12 +99,19 @@ def test_notification_unit_tests_need_the_latch(tmp_path):
 def test_the_site_latch_is_the_watchers():
     """The site records the same latch as the watcher's watcher:notifications_failing, by instance instead of site.
     The watcher keeps its own copy over the raw counters (a site on an older release records nothing): the two
-    must not drift apart."""
+    must not drift apart. The watcher records each counter's increase once (watcher:*:increase2m, ...) and its
+    latch reads those: put back in place, they give the site's expression."""
     def expr(groups: list[dict], record: str) -> str:
         (found,) = [rule["expr"] for group in groups for rule in group["rules"] if rule.get("record") == record]
         return " ".join(found.split())
+    watcher_groups = rule_groups(STACK_DIR / "watcher" / "rules")
     site = expr(rule_groups(), "alertmanager:notifications_failing")
-    watcher = expr(rule_groups(STACK_DIR / "watcher" / "rules"), "watcher:notifications_failing")
+    watcher = expr(watcher_groups, "watcher:notifications_failing")
+    increases = [rule["record"] for group in watcher_groups for rule in group["rules"]
+                 if re.fullmatch(r"watcher:\w+:increase\w+", rule.get("record", ""))]
+    assert increases and all(name in watcher for name in increases), increases
+    for name in increases:
+        watcher = watcher.replace(name, expr(watcher_groups, name))
     assert site.replace('{job="alertmanager"}', "") == (
         watcher.replace("vantage, site, integration", "instance, integration")
         .replace("watcher:notifications_failing", "alertmanager:notifications_failing"))

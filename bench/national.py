@@ -1,6 +1,7 @@
 """The watcher at national scale: N sites remote-writing, N outside probes, the national dashboard's queries.
 
     python3 -m bench.national --sites 100 700 2000 --warmup 60 --window 120 --json /tmp/national.json
+    python3 -m bench.national --sites 700 --compare-rules OLD_RULES_DIR   # what each rule costs, beside an older set
 
 For each size, on loopback: a fake world of N SPSE sites (bench/world.py, plain HTTP), the real
 exporter probing all N from outside with exporter/examples/watcher.yml's target settings, and the
@@ -50,6 +51,7 @@ RATE_INTERVAL = "1m"  # Grafana's $__rate_interval at a 15s scrape interval
 SAMPLE_EVERY = 5.0
 BROWSER_CONNECTIONS = 6  # requests a browser has in flight to one HTTP/1.1 host: Grafana's panel queries queue behind them
 DEFAULT_MAX_CONNECTIONS = 512  # Prometheus' --web.max-connections
+COST_ROUNDS = 3  # evaluations of each rule, as a query, for its median time
 RULES_NAMED = 6  # the slowest rules named in the notes under the table
 GOALS = {"rule_share": 0.25, "rss_gb": 4.0, "query_p99_s": 1.0}  # at 700 sites (issue 24)
 def duration(seconds: float) -> str:
@@ -86,6 +88,32 @@ def rule_seconds(prometheus: PrometheusProcess) -> dict[str, float]:
             seconds[f"{group['name']}/{rule['name']}"] = max(seconds.get(f"{group['name']}/{rule['name']}", 0.0),
                                                                rule["evaluationTime"])
     return seconds
+
+
+def rule_costs(prometheus: PrometheusProcess, rule_dir: Path, at: float, rounds: int) -> dict[str, dict]:
+    """Every rule of the files in `rule_dir` run as an instant query at `at`, as its group evaluates it: the samples
+    it reads (Prometheus' query statistics: a count, the same on a loaded machine) and the median of `rounds`
+    evaluation times. Keyed "group/rule"; template expansion of alerts is not in it."""
+    costs = {}
+    for path in sorted(rule_dir.glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                runs = [prometheus.get_json("/api/v1/query", query=rule["expr"], time=f"{at:.3f}",
+                                            stats="all")["data"]["stats"] for _ in range(rounds)]
+                costs[f"{group['name']}/{rule.get('record') or rule['alert']}"] = {
+                    "samples": runs[-1]["samples"]["totalQueryableSamples"],
+                    "seconds": statistics.median(run["timings"]["evalTotalTime"] for run in runs)}
+    return costs
+
+
+def group_costs(costs: dict[str, dict]) -> dict[str, dict]:
+    """rule_costs summed per group."""
+    groups: dict[str, dict] = {}
+    for key, cost in costs.items():
+        group = groups.setdefault(key.partition("/")[0], {"samples": 0, "seconds": 0.0})
+        group["samples"] += cost["samples"]
+        group["seconds"] += cost["seconds"]
+    return groups
 
 
 def total(samples, name: str) -> float:
@@ -266,6 +294,10 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
                 "world": cpu_seconds(world.pid), **{r.name: cpu_seconds(r.process.proc.pid) for r in replicas}}
         probes1 = await exporter.tally()
         queries = await asyncio.to_thread(query_latencies, replicas[0].process, args.query_rounds)
+        at = time.time()
+        costs = {label: await asyncio.to_thread(rule_costs, replicas[0].process, rule_dir, at, COST_ROUNDS)
+                 for label, rule_dir in (("shipped", STACK_DIR / "watcher" / "rules"), ("compared", args.compare_rules))
+                 if rule_dir}
         generator.stdin.close()
         sent = json.loads(await asyncio.to_thread(generator.stdout.readline) or "{}")
         per_replica = {}
@@ -288,7 +320,7 @@ async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> d
         return {
             "sites": sites, "replicas": len(replicas), "load_before": load_before, "load_after": loadavg(),
             "window_s": round(window, 1), "backfill_samples": backfilled, "backfill_s": round(backfill_s, 1),
-            "per_replica": per_replica, "queries": queries, "generator": sent,
+            "per_replica": per_replica, "queries": queries, "generator": sent, "rule_costs": costs,
             "exporter_cpu_pct": (cpu1["exporter"] - cpu0["exporter"]) / window * 100,
             "exporter_probes": probes1.completed - probes0.completed,
             "exporter_probes_due": round(sites * window / args.interval),
@@ -336,7 +368,10 @@ def notes(result: dict) -> str:
                          + ", ".join(f"{rule} {seconds:.3f}" for rule, seconds in
                                      [(k, v) for k, v in r["rule_seconds_max"].items() if "/" in k][:RULES_NAMED])
                          for name, r in result["per_replica"].items())
-    return (f"- {result['sites']} sites: window {result['window_s']:g} s; {replicas}; generator sent "
+    costs = "; ".join(f"rules {label} (samples read / median s per evaluation): " + ", ".join(
+        f"{group} {cost['samples']:,} / {cost['seconds']:.3f}" for group, cost in sorted(group_costs(found).items()))
+        for label, found in result.get("rule_costs", {}).items())
+    return (f"- {result['sites']} sites: window {result['window_s']:g} s; {replicas}; {costs}; generator sent "
             f"{g.get('samples_per_s_per_url', 0):,.0f} samples/s per replica ({g.get('failed', '?')} failed of "
             f"{g.get('requests', '?')} requests, {g.get('late', '?')} late sends), its CPU {result['generator_cpu_pct']:.0f}%; "
             f"outside probes {result['exporter_probes']} of {result['exporter_probes_due']} due; fake world CPU "
@@ -362,6 +397,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-connections", type=int, default=None,
                         help="the replicas' --web.max-connections (default: sites + 512, one per site over "
                              "Prometheus' default; 0: Prometheus' default of 512)")
+    parser.add_argument("--compare-rules", type=Path,
+                        help="a directory of other watcher rule files (an earlier release's) whose cost per evaluation "
+                             "is measured beside the shipped rules' on the same data")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs and logs)")
     return parser.parse_args(argv)

@@ -13,9 +13,10 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from bench import national, national_load, remote_write
-from tests.stack import PrometheusProcess
+from tests.stack import STACK_DIR, PrometheusProcess
 from tests.support import ROOT
 
 SITES = 3
@@ -64,7 +65,7 @@ def test_national_benchmark_runs_end_to_end(tmp_path):
     # the rest of the suite; the whole group goes.
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.national", f"--sites={SITES}", "--interval=2", "--warmup=2", "--window=4",
-         "--backfill=120", "--query-rounds=1", f"--json={figures}"],
+         "--backfill=120", "--query-rounds=1", f"--compare-rules={STACK_DIR / 'watcher' / 'rules'}", f"--json={figures}"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=150)
@@ -84,3 +85,10 @@ def test_national_benchmark_runs_end_to_end(tmp_path):
     # Every query of the national dashboard ran, and each returned series from this world
     assert result["queries"]["queries"] == len(national.dashboard_queries()) and not result["queries"]["empty_panels"]
     assert result["exporter_probes"] > 0, result
+    # Every rule's cost was measured as Prometheus counts it (the samples the latch reads are the sites' counters),
+    # the compared set's too, and each rule's evaluation time seen during the window.
+    rules = {f"{group['name']}/{rule.get('record') or rule['alert']}" for path in (STACK_DIR / "watcher" / "rules").glob("*.yml")
+             for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]}
+    assert set(result["rule_costs"]["shipped"]) == set(result["rule_costs"]["compared"]) == rules, result["rule_costs"]
+    assert result["rule_costs"]["shipped"]["watcher.recording/watcher:notifications:increase15m"]["samples"] > 0
+    assert rules <= set(replica["rule_seconds_max"]), replica["rule_seconds_max"]

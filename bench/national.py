@@ -51,6 +51,7 @@ RATE_INTERVAL = "1m"  # Grafana's $__rate_interval at a 15s scrape interval
 SAMPLE_EVERY = 5.0
 BROWSER_CONNECTIONS = 6  # requests a browser has in flight to one HTTP/1.1 host: Grafana's panel queries queue behind them
 DEFAULT_MAX_CONNECTIONS = 512  # Prometheus' --web.max-connections
+QUERY_TIMEOUT = 120  # seconds: a query that takes longer is a result ("did not come up"), not a hang
 COST_ROUNDS = 3  # evaluations of each rule, as a query, for its median time
 RULES_NAMED = 6  # the slowest rules named in the notes under the table
 GOALS = {"rule_share": 0.25, "rss_gb": 4.0, "query_p99_s": 1.0}  # at 700 sites (issue 24)
@@ -74,7 +75,7 @@ class WatcherExporter(SpseExporter):
 
 
 def own_metrics(prometheus: PrometheusProcess) -> dict:
-    status, body, _ = http_get(f"{prometheus.url}/metrics", timeout=30)
+    status, body, _ = http_get(f"{prometheus.url}/metrics", timeout=QUERY_TIMEOUT)
     assert status == 200, status
     return parse_metrics(body.decode())
 
@@ -98,8 +99,13 @@ def rule_costs(prometheus: PrometheusProcess, rule_dir: Path, at: float, rounds:
     for path in sorted(rule_dir.glob("*.yml")):
         for group in yaml.safe_load(path.read_text())["groups"]:
             for rule in group["rules"]:
-                runs = [prometheus.get_json("/api/v1/query", query=rule["expr"], time=f"{at:.3f}",
-                                            stats="all")["data"]["stats"] for _ in range(rounds)]
+                params = urllib.parse.urlencode({"query": rule["expr"], "time": f"{at:.3f}", "stats": "all"})
+                runs = []
+                for _ in range(rounds):  # a loaded watcher may take seconds: longer than a test's 5 s
+                    status, body, _ = http_get(f"{prometheus.url}/api/v1/query?{params}", timeout=QUERY_TIMEOUT)
+                    if status != 200:
+                        raise RuntimeError(f"{rule['expr']}: {status} {body[:300]!r}")
+                    runs.append(json.loads(body)["data"]["stats"])
                 costs[f"{group['name']}/{rule.get('record') or rule['alert']}"] = {
                     "samples": runs[-1]["samples"]["totalQueryableSamples"],
                     "seconds": statistics.median(run["timings"]["evalTotalTime"] for run in runs)}
@@ -177,7 +183,7 @@ def timed_query(prometheus: PrometheusProcess, expr: str, instant: bool) -> tupl
         path, params = "/api/v1/query_range", {"query": expr, "start": f"{now - QUERY_RANGE:.3f}",
                                                "end": f"{now:.3f}", "step": QUERY_STEP}
     began = time.monotonic()
-    status, body, _ = http_get(f"{prometheus.url}{path}?{urllib.parse.urlencode(params)}", timeout=60)
+    status, body, _ = http_get(f"{prometheus.url}{path}?{urllib.parse.urlencode(params)}", timeout=QUERY_TIMEOUT)
     took = time.monotonic() - began
     reply = json.loads(body)
     if status != 200 or reply.get("status") != "success":

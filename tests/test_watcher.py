@@ -38,7 +38,7 @@ def watcher_alerts() -> list[dict]:
 
 def test_promtool_checks_the_watcher_config_and_rules():
     result = promtool("check", "config", str(WATCHER_DIR / "prometheus.yml"))
-    assert result.returncode == 0 and "SUCCESS: 15 rules found" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "SUCCESS: 19 rules found" in result.stdout, result.stdout + result.stderr
 
 
 def test_watcher_unit_tests_pass():

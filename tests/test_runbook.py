@@ -121,7 +121,7 @@ def test_chrony_lines_of_the_clock_fix_parse_in_chronyd(tmp_path):
     """The national-source lines the runbook writes into chrony's config, checked by Debian's chronyd (-p)."""
     (line,) = [line for line in code_lines() if "/etc/chrony/sources.d/" in line and line.startswith("printf")]
     content = re.search(r"printf '([^']*)'", line).group(1).replace("\\n", "\n")
-    assert "server ntp.brin.go.id iburst prefer" in content
+    assert "pool id.pool.ntp.org iburst" in content
     config = tmp_path / "chrony.conf"
     config.write_text(content)
     result = subprocess.run([str(ROOT / ".cache/debs/root/usr/sbin/chronyd"), "-p", "-f", str(config)],

@@ -11,7 +11,6 @@ import asyncio
 import os
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import yaml
 
@@ -26,9 +25,10 @@ from exporter.probes.ntp import NtpResult
 from exporter.probes.spse_page import SpsePage
 from exporter.probes.timex import HostClock
 from exporter.scheduler import Scheduler, jobs_for
+from tests.support import ROOT
 from tests.test_metrics import freeze_now
 
-PINNED = Path(__file__).parent / "golden" / "exposition_representative.prom"
+PINNED = ROOT / "tests" / "golden" / "exposition_representative.prom"
 MOMENT = datetime(2026, 12, 7, 3, 30, tzinfo=timezone.utc)  # a Monday, 10.30 WIB: working time
 CONFIG = {
     "holidays": ["2026-12-25"],

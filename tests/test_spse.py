@@ -9,7 +9,6 @@ import json
 import time
 from datetime import date, datetime, timedelta, timezone
 from html import escape
-from pathlib import Path
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
 import pytest
@@ -28,7 +27,7 @@ from tests.fakes import (CAPTIVE_PORTAL_PAGE, NGINX_WELCOME_PAGE, SPSE_ERROR_COD
                          spse_footer, spse_front_page, spse_lelang_page)
 from tests.real_servers import Nginx
 from tests.stack import compress_rules, render_prometheus_config
-from tests.support import http_get, poll
+from tests.support import ROOT, http_get, poll
 
 WIB = INDONESIAN_ZONES["WIB"]
 NO_HOLIDAYS = SpseConfig().is_holiday  # the real-exporter tests list none
@@ -79,7 +78,7 @@ def test_update_time_is_read_in_the_site_zone():
 
 # --- real SPSE 4 pages and the captive-portal family (tests/pages/README.md names the sources) -----------
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = ROOT / "tests" / "pages"
 # (file, version, "Update terakhir"): every real layout must read as SPSE.
 SPSE_PAGES = [("spse-4.3-front.html", "4.3u20191009", None), ("spse-4.5-national.html", "4.5u20250321", None),
               ("spse-4.2-footer-update.html", "4.2u20180605", UPDATED)]

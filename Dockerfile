@@ -14,7 +14,7 @@ COPY pyproject.toml ./
 COPY exporter ./exporter
 # exporter/runbook.md links here: the package ships the runbook it serves at /runbook.
 COPY docs/runbook.md ./docs/runbook.md
-# tests/test_dockerfile.py runs this line's pip install in a clean venv.
+# tests/integration/test_dockerfile.py runs this line's pip install in a clean venv.
 RUN pip install --no-cache-dir . && rm -rf /src
 
 # A system user without a home: the exporter writes no files, so the root filesystem can be read-only.

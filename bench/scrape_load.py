@@ -5,7 +5,7 @@
 Loopback only. Every SPSE target answers nothing until the probe's deadline, every time source and
 DNS server is silent, so the probe loop is as busy and stuck as it gets while the clients scrape,
 each on its own kept-alive connection (as Prometheus does): back to back, or `--pause` seconds
-apart. The figures go to docs/reliability.md; tests/test_scrape_load.py runs a short version in CI.
+apart. The figures go to docs/reliability.md; tests/integration/test_scrape_load.py runs a short version in CI.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Building them in code gives every panel the same datasource variable, a unit and a description. Their
 thresholds come from prometheus/mixin/thresholds.yml, the one source the alert rules are rendered from too.
 After an edit run `python3 grafana/generate.py`; `--check` exits 1 when the committed JSON is stale
-(tests/test_dashboards.py runs it).
+(tests/integration/test_dashboards.py runs it).
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ def http_status_timeline(size=(12, 7)) -> dict:
         "none", [query(f"spse_http_status_code{{{TARGET}}}", "{{site}} {{target}}")], STATUS_CODES, size)
 
 
-# The reasons each kind of probe fails with (REASONS in its module under exporter/probes/; tests/test_words.py keeps
+# The reasons each kind of probe fails with (REASONS in its module under exporter/probes/; tests/unit/test_words.py keeps
 # them in step: importing the probes here would need their HTTP and NTP libraries), shown in the formatter's words.
 REASONS = {
     "SPSE": ("timeout", "dns", "connect", "tls", "http_status", "body_match", "protocol", "spse_error", "not_spse"),

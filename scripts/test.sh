@@ -62,7 +62,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> pip install -e .[test]"
 .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
-# tests/test_dockerfile.py runs the Dockerfile's pip install offline from these wheels: tests reach no
+# tests/integration/test_dockerfile.py runs the Dockerfile's pip install offline from these wheels: tests reach no
 # address outside loopback, and a slow index cannot time them out.
 echo "==> pip wheel (the image's dependencies, into .cache/wheels)"
 .venv/bin/pip wheel -q --disable-pip-version-check --wheel-dir .cache/wheels . "setuptools>=64"

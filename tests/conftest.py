@@ -20,7 +20,7 @@ from tests.support import ExporterProcess
 
 
 def pytest_configure(config):
-    """Tests hold over a thousand sockets at once (tests/test_endpoint_security.py): a machine that starts
+    """Tests hold over a thousand sockets at once (tests/integration/test_endpoint_security.py): a machine that starts
     processes with a soft limit of 1,024 open files would fail them, so the tests raise it as the exporter does."""
     raise_open_files_limit()
 

@@ -3,7 +3,7 @@
     lpse (exporter) 192.0.2.2 --- 192.0.2.1 router 198.51.100.1 --- 198.51.100.10 national
                                                    203.0.113.1  --- 203.0.113.10, .11 internet
 
-tests/test_watcher_netns.py puts the site's stack in `lpse`, the watcher in `national` and the
+tests/e2e/test_watcher_netns.py puts the site's stack in `lpse`, the watcher in `national` and the
 Telegram stand-in in `internet`. Only TEST-NET addresses are used and every interface lives inside
 the namespaces, so nothing is added to the host's network and parallel runs do not collide (names
 carry the pid).

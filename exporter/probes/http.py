@@ -252,7 +252,7 @@ async def send(session: Session, url: str, method: str, headers: dict[str, str],
 
 
 # Outside ASCII, re.IGNORECASE lets only these match ASCII letters: İ and ı as i, ſ as s, the Kelvin
-# sign as k (tests/test_http_probe.py checks every code point). İ is also the one character whose
+# sign as k (tests/unit/probes/test_http.py checks every code point). İ is also the one character whose
 # lowercase is two characters long.
 FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 REGEX_SYNTAX = frozenset(".^$*+?{}[]\\|()")

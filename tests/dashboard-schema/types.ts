@@ -1,4 +1,4 @@
-// The types tests/test_dashboards.py checks each dashboard JSON against: Grafana's own published
+// The types tests/integration/test_dashboards.py checks each dashboard JSON against: Grafana's own published
 // schema (@grafana/schema, pinned to the Grafana image), with two adjustments named below.
 import type { AnnotationQuery, DataSourceRef, Dashboard as SchemaDashboard } from '@grafana/schema';
 import type * as stat from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen';

@@ -316,7 +316,7 @@ SMUGGLING = {
     "nul-in-header": GET + b"X-A: a\x00b\r\n\r\n",
     "nul-in-path": b"GET /-/healthy\x00/x HTTP/1.1\r\nHost: x\r\n\r\n",
     "too-many-headers": GET + b"X-N: n\r\n" * 150 + b"\r\n",
-    # Over aiohttp's 8 KiB a line, under the 32 KiB a head may take in all (tests/test_server.py: over that, closed).
+    # Over aiohttp's 8 KiB a line, under the 32 KiB a head may take in all (tests/unit/test_server.py: over that, closed).
     "huge-request-line": b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     "huge-header": GET + b"X-Big: " + b"b" * 9000 + b"\r\n\r\n",
     "huge-content-length": b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n",

@@ -1,6 +1,6 @@
 """exporter.probes.spse_page's faster paths give the answers of the plain definitions they replace.
 
-The page checks as a whole are tested in tests/test_spse.py; here, properties over generated text."""
+The page checks as a whole are tested in tests/integration/test_spse.py; here, properties over generated text."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def test_every_runbook_url_names_a_heading_of_the_served_runbook(name, url):
 
 
 def test_the_test_notifications_link_names_a_heading_of_the_served_runbook():
-    """notify-test's alert is no rule, but its message links to the runbook too (tests/test_notify.py opens it)."""
+    """notify-test's alert is no rule, but its message links to the runbook too (tests/e2e/test_notify.py opens it)."""
     assert notifytest.RUNBOOK_ANCHOR in Ids(runbook.page().decode()).ids
 
 

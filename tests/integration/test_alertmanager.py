@@ -250,7 +250,7 @@ def test_a_failing_integration_is_reported_through_the_one_that_works(tmp_path, 
 
 def test_template_names_every_cause_in_both_languages():
     """Every link the recording rules can name, alone or chained, has Indonesian and English words
-    (spse-words.tmpl, written from exporter/formatting.py; tests/test_formatting.py compares them word for word)."""
+    (spse-words.tmpl, written from exporter/formatting.py; tests/integration/test_formatting.py compares them word for word)."""
     recording = (STACK_DIR / "rules" / "recording.yml").read_text()
     links = re.findall(r'"link", "(\w+)"', recording)
     assert links == ["gateway_lost", "national_lost", "global_lost", "clock_unvalidated"]

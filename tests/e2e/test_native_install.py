@@ -23,8 +23,8 @@ from exporter import envfile
 from tests import netns
 from tests.stack import STACK_DIR, WebhookReceiver
 from tests.support import ROOT, ServerProcess, http_get, poll
-from tests.test_notify import CHAT_ID, TOKEN, FakeTelegram
-from tests.test_runbook import Ids
+from tests.e2e.test_notify import CHAT_ID, TOKEN, FakeTelegram
+from tests.e2e.test_runbook import Ids
 
 SCRIPT = ROOT / "scripts/install-native.sh"
 WHEELS = ROOT / ".cache/wheels"
@@ -399,7 +399,7 @@ def test_both_readmes_list_the_same_config_keys():
     (ROOT / "contrib/systemd/spse-exporter.service", "spse-exporter.service.d/alertmanager.conf")])
 def test_units_with_their_drop_ins_verify_without_warnings(tmp_path, unit, dropin):
     """systemd 252 reads each drop-in with the unit it changes (Debian's own for Prometheus and Alertmanager)."""
-    from tests.test_systemd import INSTALLED_BINARY, VENV_BINARY
+    from tests.integration.test_systemd import INSTALLED_BINARY, VENV_BINARY
     (tmp_path / unit.name).write_text(unit.read_text().replace(f"ExecStart={INSTALLED_BINARY}",
                                                                f"ExecStart={VENV_BINARY}"))
     (tmp_path / dropin).parent.mkdir()

@@ -21,7 +21,7 @@ from tests import netns
 from tests.fakes import free_port
 from tests.real_servers import DNSMASQ, NGINX, Dnsmasq, Nginx
 from tests.support import ExporterProcess, poll
-from tests.test_http_probe import SPSE_ERROR, probe
+from tests.unit.probes.test_http import SPSE_ERROR, probe
 
 pytestmark = pytest.mark.skipif(not NGINX.exists() or not DNSMASQ.exists(),
                                 reason="needs nginx unpacked under .cache/debs and dnsmasq (scripts/test.sh)")

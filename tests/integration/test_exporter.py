@@ -59,7 +59,7 @@ def test_every_contract_metric_with_its_value(world, start_exporter, spse_tls, n
     names = {name for name, _ in samples}
     for family in FAMILIES:
         if family.name == "spse_alertmanager_receiver_info":
-            continue  # served only with --alertmanager.url: tests/test_alertmanager_receivers.py
+            continue  # served only with --alertmanager.url: tests/e2e/test_alertmanager_receivers.py
         wanted = family.name + ("_count" if family.type == "histogram" else "")
         assert wanted in names, f"{family.name} missing from /metrics"
 

@@ -26,7 +26,7 @@ from exporter.probes.spse_page import SpsePage
 from exporter.probes.timex import HostClock
 from exporter.scheduler import Scheduler, jobs_for
 from tests.support import ROOT
-from tests.test_metrics import freeze_now
+from tests.unit.test_metrics import freeze_now
 
 PINNED = ROOT / "tests" / "golden" / "exposition_representative.prom"
 MOMENT = datetime(2026, 12, 7, 3, 30, tzinfo=timezone.utc)  # a Monday, 10.30 WIB: working time

@@ -1,6 +1,6 @@
 """Config reload: read and validated off the event loop, one at a time, and whatever goes wrong the
 running config stays, the failure metric says so and one log line names the file and the problem.
-(The broken files themselves: tests/test_config_fuzz.py::test_reload_with_a_broken_file_keeps_the_old_config.)"""
+(The broken files themselves: tests/integration/test_config_fuzz.py::test_reload_with_a_broken_file_keeps_the_old_config.)"""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.support import ROOT
-from tests.test_dockerfile import arguments, config_path
+from tests.integration.test_dockerfile import arguments, config_path
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"

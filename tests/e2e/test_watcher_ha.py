@@ -34,7 +34,7 @@ from tests.netns import LPSE, NATIONAL, NamespacedStack
 from tests.stack import (STACK_DIR, AlertmanagerProcess, PrometheusProcess, WebhookReceiver, compress_remote_write,
                          compress_rules, render_alertmanager_config, render_prometheus_config)
 from tests.support import http_get, parse_metrics, poll, poll_steady
-from tests.test_watcher_netns import first, hold, names, payloads, production, settled
+from tests.e2e.test_watcher_netns import first, hold, names, payloads, production, settled
 
 UNAVAILABLE = netns.unavailable()
 pytestmark = [pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE), pytest.mark.timeout(300)]

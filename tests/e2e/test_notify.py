@@ -21,7 +21,7 @@ from exporter import receivers
 from tests.fakes import free_port
 from tests.stack import STACK_DIR, compress_rules, render_alertmanager_config, render_prometheus_config
 from tests.support import ROOT, http_get, parse_metrics, poll
-from tests.test_compose import PASSWORD, compose_config, env_example
+from tests.unit.test_compose import PASSWORD, compose_config, env_example
 
 TOKEN = "123456:test-token"
 CHAT_ID = "-1001234567890"

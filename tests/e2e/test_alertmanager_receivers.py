@@ -95,7 +95,7 @@ def test_integration_receivers_reads_a_hand_written_receiver_alone():
 
 
 def test_compose_points_the_exporter_at_its_alertmanager(tmp_path):
-    from tests.test_notify import compose_services
+    from tests.e2e.test_notify import compose_services
     services = compose_services(tmp_path)
     assert services["exporter"]["environment"]["SPSE_ALERTMANAGER_URL"] == "http://alertmanager:9093"
     assert "http://127.0.0.1:9093/-/ready" in services["alertmanager"]["healthcheck"]["test"]  # where it listens

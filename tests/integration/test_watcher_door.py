@@ -29,8 +29,8 @@ from tests.fakes import FakeSPSE, free_port
 from tests.real_servers import NGINX, Nginx
 from tests.stack import STACK_DIR, PrometheusProcess, VictoriaMetricsProcess, render_prometheus_config
 from tests.support import ROOT, ExporterProcess, ServerProcess, http_get, parse_metrics, poll
-from tests.test_compose import bind_mounts, host_path, ports
-from tests.test_watcher import REPLICAS, watcher_stack  # noqa: F401 (a fixture)
+from tests.unit.test_compose import bind_mounts, host_path, ports
+from tests.integration.test_watcher import REPLICAS, watcher_stack  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.timeout(240)
 

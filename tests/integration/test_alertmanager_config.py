@@ -16,7 +16,7 @@ import yaml
 
 from tests.stack import STACK_DIR, AlertmanagerProcess
 from tests.support import ROOT
-from tests.test_notify import CHAT_ID, TOKEN, compose_services
+from tests.e2e.test_notify import CHAT_ID, TOKEN, compose_services
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
                                 reason="needs root and setpriv (util-linux) to run as compose's users")

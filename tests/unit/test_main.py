@@ -12,7 +12,7 @@ import yaml
 
 from exporter.config import EXAMPLE_CONFIG
 from tests.support import ROOT
-from tests.test_compose import PASSWORD, compose_config, env_example
+from tests.unit.test_compose import PASSWORD, compose_config, env_example
 
 
 def test_without_a_config_the_exporter_refuses_and_says_what_to_configure():

@@ -69,7 +69,7 @@ def test_ntp_check(ntp):
 ])
 def test_ntp_check_asks_for_the_path_not_the_servers_time(ntp, mode, note):
     """A national server that lost its own sources still answers across the link: the link works. The clock
-    probe rejects the same reply (tests/test_ntp_probe.py); the check only notes it for /probes."""
+    probe rejects the same reply (tests/integration/test_ntp_probe.py); the check only notes it for /probes."""
     ntp.set(mode)
     result = check(f"ntp://{ntp.address}")
     assert (result.success, result.reason) == (True, ""), result

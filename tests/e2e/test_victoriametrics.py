@@ -88,7 +88,7 @@ def watchers(tmp_path, start_exporter, start_prometheus, start_alertmanager, web
         site_exporter, outside = start_exporter(probe), start_exporter(probe)
         rules = compress_rules(tmp_path / "watcher-rules", SPEEDUP, source_dir=WATCHER_DIR / "rules")
 
-        # The Prometheus watcher, as tests/test_watcher_netns.py runs it (without its web config).
+        # The Prometheus watcher, as tests/e2e/test_watcher_netns.py runs it (without its web config).
         prom_dir, vm_dir, site_dir = (tmp_path / name for name in ("prometheus", "vm", "site"))
         for directory in (prom_dir, vm_dir, site_dir):
             directory.mkdir()

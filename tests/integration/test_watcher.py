@@ -16,9 +16,9 @@ import yaml
 
 from tests.stack import STACK_DIR, render_prometheus_config
 from tests.support import ROOT, http_get
-from tests.test_compose import ports
-from tests.test_notify import CHAT_ID, TOKEN, notify_test, render_as_compose, telegram  # noqa: F401 (a fixture)
-from tests.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
+from tests.unit.test_compose import ports
+from tests.e2e.test_notify import CHAT_ID, TOKEN, notify_test, render_as_compose, telegram  # noqa: F401 (a fixture)
+from tests.integration.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
 
 WATCHER_DIR = STACK_DIR / "watcher"
 RULES = WATCHER_DIR / "rules" / "watcher.yml"
@@ -194,7 +194,7 @@ def test_watcher_compose_runs_the_watcher_role(watcher_stack):
         assert "--config.file=/etc/prometheus/watcher/prometheus.yml" in command
         assert "--web.enable-remote-write-receiver" in command
         assert any(flag.startswith("--web.config.file=/etc/prometheus/secrets/") for flag in command)  # basic auth
-        # its own port, and its remote-write door's (nginx in its network namespace, tests/test_watcher_door.py)
+        # its own port, and its remote-write door's (nginx in its network namespace, tests/integration/test_watcher_door.py)
         assert [target for _, _, target in ports(watcher_stack[f"prometheus-{replica}"])] == [9090, 9091]
     assert watcher_stack["alertmanager-config"]["command"][1] == "/etc/alertmanager/watcher/alertmanager.yml"
     # The sites reach Prometheus and people reach Grafana; the Alertmanager peers stay on loopback.

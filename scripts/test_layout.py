@@ -42,7 +42,8 @@ INTEGRATION = """alertmanager alertmanager_config bench_smoke config_fuzz dashbo
     endpoint_security exporter formatting hostile_peers national_bench ntp_probe probe_logs probe_staleness reload
     report routing rules scrape_load spse systemd test_sh timex upstream watcher watcher_door""".split()
 E2E = """alertmanager_receivers doctor eventloop gateway_inhibition host_time_probe incident native_install
-    netns_faults notify real_servers runbook victoriametrics watcher_ha watcher_netns watcher_units""".split()
+    netns_faults notify real_servers remote_write runbook victoriametrics watcher_ha watcher_netns
+    watcher_units""".split()
 
 MOVES = {f"tests/{old}": f"tests/unit/{new}" for old, new in UNIT.items()}
 MOVES |= {f"tests/test_{name}.py": f"tests/integration/test_{name}.py" for name in INTEGRATION}

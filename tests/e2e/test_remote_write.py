@@ -15,7 +15,7 @@ import yaml
 from tests.fakes import free_port
 from tests.stack import STACK_DIR, compress_remote_write, render_alertmanager_config, render_prometheus_config
 from tests.support import poll
-from tests.test_dashboards import DASHBOARD_FILES, load, metric_names, queries
+from tests.integration.test_dashboards import DASHBOARD_FILES, load, metric_names, queries
 
 WATCHER_RULES = sorted((STACK_DIR / "watcher" / "rules").glob("*.yml"))
 # The query a template runs: printf "<PromQL with %q for the alert's labels>" ... | query

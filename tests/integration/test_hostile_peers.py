@@ -1,7 +1,7 @@
 """Hostile and broken peers, all at once, against one running exporter: each must end as the right
 failure reason in /metrics, no bad reply may be trusted, memory stays bounded and the exporter stays up.
 
-(The probe functions' own unit tests are in test_http_probe.py, test_ntp_probe.py and test_upstream.py.)
+(The probe functions' own unit tests are in tests/unit/probes/: test_http.py, test_ntp.py, test_upstream.py.)
 """
 
 from __future__ import annotations

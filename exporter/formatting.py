@@ -2,8 +2,8 @@
 
 One source for the report, the CLI, notify-test and the notifications: Alertmanager's templates cannot call
 Python, so `alertmanager_template()` writes their word lists from the tables here (prometheus/templates/
-spse-words.tmpl), and GO_DURATION, GO_REASON, GO_GROUP and GO_DECIMAL_ID are the pipelines rule annotations put
-after a value (prometheus/mixin/alerts.yml); tests render both with the real Alertmanager and Prometheus and
+spse-words.tmpl), and GO_DURATION, GO_REASON, GO_GROUP, GO_MERGED_CAUSE and GO_DECIMAL_ID are the pipelines rule
+annotations put after a value (prometheus/mixin/alerts.yml, prometheus/watcher/rules/watcher.yml); tests render both with the real Alertmanager and Prometheus and
 compare them with these functions.
 """
 
@@ -48,6 +48,18 @@ CAUSE_LINKS = {"gateway_lost": "gateway", "national_lost": "national", "global_l
 NO_CAUSE = {"id": "tidak ditemukan gangguan jaringan atau sumber waktu: periksa server SPSE itu sendiri",
             "en": "no network or time source fault found: check the SPSE server itself"}
 UNKNOWN = {"id": "tidak diketahui", "en": "unknown"}
+# The watcher's own codes of watcher:site_cause's `cause` label (prometheus/watcher/rules/watcher.yml); its other
+# values are the site's spse:probable_cause codes, worded by cause(). "none" there means SPSE answers from outside.
+WATCHER_CAUSES = {
+    "id": {"uplink_cut": "jalur internet situs terputus, atau seluruh situs mati",
+           "site_silent": "situs tidak mengirim data ke watcher",
+           "path": "jalur antara situs dan luar bermasalah (rute atau DNS)",
+           "application": "aplikasi SPSE atau servernya bermasalah", "none": "normal"},
+    "en": {"uplink_cut": "the site's uplink is cut, or the whole site is down",
+           "site_silent": "the site sends nothing to the watcher",
+           "path": "the path between the site and the outside is broken (routing or DNS)",
+           "application": "the SPSE application or its server is failing", "none": "healthy"},
+}
 # Why a probe failed (the `reason` label of the *_failures_total counters, exporter/metrics.py).
 REASONS = {
     "id": {"timeout": "waktu tunggu habis", "dns": "resolusi DNS gagal", "connect": "koneksi gagal",
@@ -77,6 +89,9 @@ SEVERITY_WORDS = {"id": {"critical": "kritis", "warning": "peringatan", "info": 
                   "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "no severity"}}
 GROUP_WORDS = {"id": {"gateway": "gateway", "national": "nasional", "global": "global (internasional)"},
                "en": {"gateway": "gateway", "national": "national", "global": "global (international)"}}
+# The same groups where the name already stands in parentheses ("1.1.1.1 (internasional)"), and an address in none.
+SHORT_GROUP_WORDS = {lang: {**words, "global": {"id": "internasional", "en": "international"}[lang],
+                            "unknown": UNKNOWN[lang]} for lang, words in GROUP_WORDS.items()}
 LABEL_WORDS = {lang: {**SEVERITY_WORDS[lang], **GROUP_WORDS[lang]} for lang in SEVERITY_WORDS}
 
 DECIMAL_COMMA = (r"([0-9])\.([0-9])", "$1,$2")  # Go's reReplaceAll arguments: 2.5 -> 2,5
@@ -179,6 +194,16 @@ def reason(code: str, lang: str) -> str:
     return REASONS[lang].get(code, code)
 
 
+def merged_cause(code: str, lang: str) -> str:
+    """watcher:site_cause's `cause` label in words; an unknown code is shown as it is."""
+    return MERGED_CAUSE_WORDS[lang].get(code, code)
+
+
+def group_word(code: str, lang: str) -> str:
+    """An upstream group's short name ("internasional"), "tidak diketahui" for "unknown"; others as they are."""
+    return SHORT_GROUP_WORDS[lang].get(code, code)
+
+
 def label_word(value: str, lang: str) -> str:
     """A severity or group label value in words; other values as they are."""
     return LABEL_WORDS[lang].get(value, value)
@@ -211,7 +236,10 @@ def alertmanager_template() -> str:
     return "\n".join(out)
 
 
+MERGED_CAUSE_WORDS = {lang: {**{code: cause(code, lang) for code in CAUSE_LINKS}, **WATCHER_CAUSES[lang],
+                             "unknown": UNKNOWN[lang]} for lang in LANGUAGES}
 GO_REASON = {lang: go_lookup(REASONS[lang]) for lang in LANGUAGES}
+GO_MERGED_CAUSE = {lang: go_lookup(MERGED_CAUSE_WORDS[lang]) for lang in LANGUAGES}
 GO_GROUP = {lang: go_lookup({code: word for code, word in GROUP_WORDS[lang].items() if word != code})
             for lang in LANGUAGES}
 

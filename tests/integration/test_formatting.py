@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import datetime, timezone
 
@@ -48,6 +49,21 @@ def test_codes_become_words_and_unknown_codes_stay_visible():
     assert formatting.reason("http_status", "id") == "status HTTP tidak sesuai"
     assert formatting.reason("new_reason", "id") == "new_reason"
     assert formatting.label_word("national", "id") == "nasional"
+    assert formatting.merged_cause("uplink_cut", "id") == "jalur internet situs terputus, atau seluruh situs mati"
+    assert formatting.merged_cause("none", "en") == "healthy"  # for the watcher, SPSE answers from outside
+    assert formatting.merged_cause("global_lost", "id") == formatting.cause("global_lost", "id")
+    assert formatting.merged_cause("new_cause", "en") == "new_cause"
+    assert formatting.group_word("global", "id") == "internasional"
+    assert formatting.group_word("unknown", "id") == "tidak diketahui"
+
+
+def test_every_merged_cause_the_watcher_records_has_words():
+    """Each `cause` watcher:site_cause writes (its label_replace codes, and the site's spse:probable_cause codes)."""
+    rules = (ROOT / "prometheus/watcher/rules/watcher.yml").read_text()
+    recorded = set(re.findall(r'"cause", "(\w+)"', rules)) | {*formatting.CAUSE_LINKS, "none"}
+    assert {"uplink_cut", "site_silent", "path", "application", "none"} <= recorded
+    for lang in formatting.LANGUAGES:
+        assert recorded <= formatting.MERGED_CAUSE_WORDS[lang].keys(), recorded - formatting.MERGED_CAUSE_WORDS[lang].keys()
 
 
 def test_every_failure_reason_the_probes_produce_has_words():
@@ -86,9 +102,10 @@ def test_alertmanager_writes_causes_and_labels_as_the_formatter_does():
 
 
 def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_does(tmp_path):
-    """GO_DURATION after humanizeDuration, GO_REASON and GO_GROUP after a label value, evaluated by promtool's
-    rule unit test, give duration()'s, reason()'s and label_word()'s words."""
+    """GO_DURATION after humanizeDuration, GO_REASON, GO_GROUP and GO_MERGED_CAUSE after a label value, evaluated by
+    promtool's rule unit test, give duration()'s, reason()'s, label_word()'s and merged_cause()'s words."""
     reasons, groups = [*formatting.REASONS["id"], "new_reason"], [*formatting.GROUP_WORDS["id"], "custom_bank"]
+    causes = [*formatting.MERGED_CAUSE_WORDS["id"], "new_cause"]
     annotations, expected = {}, {}
     for lang in formatting.LANGUAGES:
         annotations[f"duration_{lang}"] = " | ".join(f"{{{{ {seconds} | {formatting.GO_DURATION[lang]} }}}}"
@@ -101,6 +118,9 @@ def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_
                                                   if formatting.GO_GROUP[lang] else f'{{{{ "{group}" }}}}'
                                                   for group in groups)
         expected[f"group_{lang}"] = " | ".join(formatting.label_word(group, lang) for group in groups)
+        annotations[f"cause_{lang}"] = " | ".join(f'{{{{ "{code}" | {formatting.GO_MERGED_CAUSE[lang]} }}}}'
+                                                  for code in causes)
+        expected[f"cause_{lang}"] = " | ".join(formatting.merged_cause(code, lang) for code in causes)
     rules = {"groups": [{"name": "words", "rules": [
         {"alert": "Words", "expr": "vector(1)", "annotations": annotations}]}]}
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules, allow_unicode=True))
@@ -116,10 +136,11 @@ def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_
 
 @pytest.mark.parametrize("start, pipelines", [
     ("humanizeDuration", formatting.GO_DURATION), ("{{ $reason | ", formatting.GO_REASON),
-    ("{{ $labels.group | ", formatting.GO_GROUP)])
+    ("{{ $labels.group | ", formatting.GO_GROUP), ("{{ $cause | ", formatting.GO_MERGED_CAUSE)])
 def test_rule_annotations_write_words_with_the_formatters_pipelines(start, pipelines):
-    """A humanizeDuration left bare writes "5m 0s" to people, a bare $reason "http_status": each is followed by
-    the formatter's current pipeline (GO_GROUP escaped where it sits inside a double-quoted YAML string)."""
+    """A humanizeDuration left bare writes "5m 0s" to people, a bare $reason "http_status", a bare $cause
+    "uplink_cut": each is followed by the formatter's current pipeline (GO_GROUP escaped where it sits inside a
+    double-quoted YAML string)."""
     forms = [pipeline.removeprefix("humanizeDuration") for pipeline in pipelines.values()]
     forms += [form.replace('"', '\\"') for form in forms]
     for path in sorted((ROOT / "prometheus").glob("**/rules/*.yml")) + [ROOT / "prometheus/mixin/alerts.yml"]:
@@ -130,5 +151,6 @@ def test_rule_annotations_write_words_with_the_formatters_pipelines(start, pipel
             else:
                 assert text.startswith(tuple(form.removeprefix(" ") for form in forms), at), \
                     f"{path.name}: {text[at - 60:at + 80]!r}"
-        if start == "{{ $reason | ":  # the code itself only in parentheses, after its words, for engineers
-            assert text.count("{{ $reason }}") == text.count("({{ $reason }})"), path.name
+        if start in ("{{ $reason | ", "{{ $cause | "):  # the code itself only in parentheses, after its words, for engineers
+            bare = start.removesuffix(" | ") + " }}"
+            assert text.count(bare) == text.count(f"({bare})"), path.name

@@ -61,7 +61,9 @@ def operator_texts() -> dict[str, str]:
              "rule annotations": "\n\n".join(annotation_texts()),
              "report (id)": "\n\n".join(str(v) for v in report_text.PHRASES["id"].values()),
              "formatter (id)": "\n\n".join(str(table) for table in (formatting.LOST["id"], formatting.REASONS["id"],
-                                                                    formatting.LABEL_WORDS["id"], formatting.NO_CAUSE))}
+                                                                    formatting.LABEL_WORDS["id"], formatting.NO_CAUSE,
+                                                                    formatting.WATCHER_CAUSES["id"],
+                                                                    formatting.SHORT_GROUP_WORDS["id"]))}
     for path in sorted((ROOT / "prometheus").glob("**/*.tmpl")):
         texts[str(path.relative_to(ROOT))] = path.read_text()
     return texts

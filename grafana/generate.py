@@ -99,6 +99,7 @@ REASON_WORDS = formatting.REASONS
 GROUP_WORDS = formatting.GROUP_WORDS
 CAUSE_CODES = [*formatting.CAUSE_LINKS, "none"]  # spse:probable_cause's cause label
 CAUSE_WORDS = {lang: {code: formatting.cause(code, lang) for code in CAUSE_CODES} for lang in formatting.LANGUAGES}
+MERGED_CAUSE_WORDS = formatting.MERGED_CAUSE_WORDS  # watcher:site_cause's cause label
 LINK_WORDS = formatting.LINKS
 
 
@@ -717,18 +718,20 @@ def watcher() -> dict:
               "none", [query(worst, instant=True, table=True), query(outside, instant=True, table=True),
                        query(inside, instant=True, table=True), query(silent, instant=True, table=True),
                        query(failing, instant=True, table=True),
-                       query(f"watcher:site_cause{{{SITE}}}", instant=True, table=True)],
+                       query(in_words(f"watcher:site_cause{{{SITE}}}", "cause", MERGED_CAUSE_WORDS), instant=True,
+                             table=True)],
               size=(24, 10),
               transformations=[
                   {"id": "joinByField", "options": {"byField": "site", "mode": "outer"}},
                   {"id": "organize", "options": {
-                      "excludeByName": {"Time": True, "__name__": True, "Value #F": True,
+                      "excludeByName": {"Time": True, "__name__": True, "Value #F": True, "cause": True,
                                         **{f"Time {n}": True for n in range(1, 7)}},
                       "indexByName": {"site": 0, "Value #A": 1, "Value #B": 2, "Value #C": 3, "Value #D": 4,
-                                      "Value #E": 5, "cause": 6},
+                                      "Value #E": 5, "cause_words": 6},
                       "renameByName": {"site": "situs / site", "Value #A": column, "Value #B": "luar / outside",
                                        "Value #C": "dalam / inside", "Value #D": "diam / silent",
-                                       "Value #E": "notifikasi / notifications", "cause": "penyebab / cause"}}}],
+                                       "Value #E": "notifikasi / notifications",
+                                       "cause_words": "penyebab / cause"}}}],
               overrides=[by_name("^(luar|dalam) .*", ("mappings", UP_DOWN)),
                          by_name("^diam .*", ("mappings", SILENT_STATE)),
                          by_name("^notifikasi .*", ("mappings", FAILING_STATE))],
@@ -855,19 +858,20 @@ def national() -> dict:
                   "none."),
               "none", [query(chosen(worst), instant=True, table=True),
                        *(query(chosen(expr), instant=True, table=True) for expr, _ in states),
-                       query(chosen("watcher:site_cause"), instant=True, table=True),
+                       query(chosen(in_words("watcher:site_cause", "cause", MERGED_CAUSE_WORDS)), instant=True,
+                             table=True),
                        query(CHOSEN, instant=True, table=True)],
               size=(24, 20),
               transformations=[
                   {"id": "joinByField", "options": {"byField": "site", "mode": "outer"}},
                   {"id": "organize", "options": {
                       "excludeByName": {"Time": True, "__name__": True, f"Value #{cause_ref}": True,
-                                        f"Value #{info_ref}": True,
+                                        f"Value #{info_ref}": True, "cause": True,
                                         **{f"Time {n}": True for n in range(1, len(states) + 4)}},
-                      "indexByName": {"site": 0, "Value #A": 1, "cause": 2,
+                      "indexByName": {"site": 0, "Value #A": 1, "cause_words": 2,
                                       **{f"Value #{ref}": 3 + i for i, ref in enumerate(refs)},
                                       "province": 3 + len(refs), "timezone": 4 + len(refs)},
-                      "renameByName": {"Value #A": column, "cause": "penyebab / cause", "province": "provinsi / province",
+                      "renameByName": {"Value #A": column, "cause_words": "penyebab / cause", "province": "provinsi / province",
                                        "timezone": "zona waktu / time zone",
                                        **{f"Value #{ref}": title for ref, (_, title) in zip(refs, states)}}}}],
               overrides=[{"matcher": {"id": "byName", "options": "site"}, "properties": [{"id": "links", "value": site_links}]},
@@ -880,13 +884,16 @@ def national() -> dict:
         row("Dari waktu ke waktu / Over time"),
         timeseries("Situs per kemungkinan penyebab / Sites per probable cause",
                    say("Jumlah situs terpilih yang dijelaskan tiap penyebab dari waktu ke waktu (watcher:site_cause, "
-                       "dihitung oleh aturan watcher:sites_by_cause:count per provinsi dan zona waktu); none berarti "
-                       "sehat.",
+                       "dihitung oleh aturan watcher:sites_by_cause:count per provinsi dan zona waktu); "
+                       f"{formatting.WATCHER_CAUSES['id']['none']} berarti SPSE dapat diakses dari luar.",
                        "How many of the chosen sites each cause explained over time (watcher:site_cause, counted by "
-                       "the rule watcher:sites_by_cause:count per province and time zone); none is healthy."),
-                   "short", [query('sum by (cause) (watcher:sites_by_cause:count{province=~"$province", '
-                                   'timezone=~"$timezone"})', "{{cause}}")],
-                   size=(24, 8), bars=True, stack=True, overrides=[by_name("^none$", fixed("green"))]),
+                       "the rule watcher:sites_by_cause:count per province and time zone); "
+                       f"{formatting.WATCHER_CAUSES['en']['none']} means SPSE answers from outside."),
+                   "short", [query(in_words('sum by (cause) (watcher:sites_by_cause:count{province=~"$province", '
+                                            'timezone=~"$timezone"})', "cause", MERGED_CAUSE_WORDS),
+                                   "{{cause_words}}")],
+                   size=(24, 8), bars=True, stack=True,
+                   overrides=[by_name(f"^{js_escape(both(MERGED_CAUSE_WORDS, 'none'))}$", fixed("green"))]),
     ]
     return dashboard("spse-national", "Nasional: setiap LPSE / SPSE national: every LPSE",
                      say("Setiap LPSE yang diawasi dalam satu halaman, yang terburuk di atas, menurut provinsi dan zona "

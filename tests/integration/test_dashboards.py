@@ -43,9 +43,12 @@ RATE_FUNCTIONS = re.compile(r"\b(rate|irate|increase)\s*\(")
 WORDS = {"reason": formatting.REASONS, "group": formatting.GROUP_WORDS, "severity": formatting.SEVERITY_WORDS,
          "cause": {lang: {code: formatting.cause(code, lang) for code in [*formatting.CAUSE_LINKS, "none"]}
                    for lang in formatting.LANGUAGES}}
-# Legends that may still show a code: watcher:site_cause's causes (uplink_cut, site_silent, path, application) have
-# no words in the formatter yet.
-CODE_LEGENDS = {("spse-national", "{{cause}}")}
+# On the watcher's dashboards `cause` is watcher:site_cause's merged cause: its own codes, and the site's in words.
+WATCHER_WORDS = {**WORDS, "cause": formatting.MERGED_CAUSE_WORDS}
+
+
+def words_of(path: Path) -> dict[str, dict[str, dict[str, str]]]:
+    return WATCHER_WORDS if path in WATCHER_DASHBOARDS else WORDS
 
 
 def load(path: Path) -> dict:
@@ -212,7 +215,7 @@ def test_legends_show_words_not_codes():
                   for a in dashboard["annotations"]["list"] if "textFormat" in a]
         for where, legend, expr in texts:
             for label in WORDS:
-                if f"{{{{{label}}}}}" in legend and (path.stem, legend) not in CODE_LEGENDS:
+                if f"{{{{{label}}}}}" in legend:
                     pytest.fail(f"{path.name} {where}: legend {legend!r} shows {label} codes; use {{{{{label}_words}}}}")
                 if f"{{{{{label}_words}}}}" in legend:
                     assert f'"{label}_words"' in expr, f"{path.name} {where}: no {label}_words label made"
@@ -377,7 +380,7 @@ def assert_queries_return_series(prometheus: PrometheusProcess, paths: list[Path
             series = run_query(prometheus, fill(target["expr"], values, window), instant, start)
             for found in series:  # the words PromQL's label_replace gave each code are the formatter's
                 worded[where] = worded.get(where, 0) + sum(f"{label}_words" in found["metric"] for label in WORDS)
-                for label, words in WORDS.items():
+                for label, words in words_of(path).items():
                     if f"{label}_words" in found["metric"]:
                         code = found["metric"][label]
                         assert found["metric"][f"{label}_words"] == in_both_languages(words, code), (where, code)
@@ -419,7 +422,10 @@ def test_watcher_dashboard_queries_return_series_from_a_real_watcher(spse, start
     poll(lambda: watcher.query('count_over_time(watcher:site_info{province!=""}[1m]) >= 3 '
                                'and on (site) count_over_time(watcher:inside_down[1m]) >= 3'), timeout=60,
          interval=0.5, what="the watcher's rules to record where the site is and its inside view")
-    assert_queries_return_series(watcher, WATCHER_DASHBOARDS, start)
+    worded = assert_queries_return_series(watcher, WATCHER_DASHBOARDS, start)
+    # The merged cause (the site is healthy: "none") is in words in both dashboards' site tables and the trend.
+    for title in ("Situs, terburuk di atas / Sites, worst first", "Situs per kemungkinan penyebab / Sites per probable cause"):
+        assert any(count and where.endswith(f'"{title}"') for where, count in worded.items()), (title, worded)
     # The site's remote_write names its province and time zone (prometheus/remote-write.yml): the national
     # dashboard's filters offer them, and the site is found under them, not only under All.
     info = watcher.query('watcher:site_info{site="kutaibarat"}')

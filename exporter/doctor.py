@@ -84,7 +84,7 @@ class Doctor:
         self.args, self.lang, self.words = args, lang, PHRASES[lang]
 
     def group(self, name: str) -> str:
-        return self.words["group"][name]
+        return formatting.group_word(name, self.lang)
 
     def within(self, seconds: float) -> str:
         """"tidak menjawab dalam 5 detik" / "no answer within 5 seconds"."""
@@ -161,7 +161,7 @@ class Doctor:
 
     def _upstream(self, group, results) -> Check:
         w = self.words
-        name = self.words["group"].get(group.name, group.name)
+        name = self.group(group.name)
         entries = [Entry(check.url, r.success, f"{check.url}: " + (w["answered"] if r.success else self.why(r.reason)),
                          group.name)
                    for check, r in zip(group.checks, results)]

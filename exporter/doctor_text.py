@@ -1,5 +1,6 @@
 """The doctor's words in Bahasa Indonesia (default) and English: one table of phrases per language. Durations,
-probe failure reasons and the --lang check come from the product's formatter (exporter/formatting.py)."""
+probe failure reasons, upstream group names and the --lang check come from the product's formatter
+(exporter/formatting.py)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,6 @@ PHRASES = {
         "watcher_none": ("Belum ada watcher: jika jaringan situs terputus seluruhnya, tidak ada pihak di luar yang "
                          "mengetahuinya."),
         "watcher_entry": "{name} ke {host}",
-        "group": {"gateway": "router (gateway)", "national": "nasional", "global": "internasional",
-                  "unknown": "tidak dikenal"},
         # The time daemon's reasons, and an HTTP status said as EYD V writes it; other reasons: formatting.reason.
         "reason": {"not_installed": "programnya tidak terpasang", "not_running": "layanannya tidak berjalan",
                    "bad_output": "jawabannya tidak dapat dibaca", "http_status": "mengembalikan galat {status}"},
@@ -99,8 +98,6 @@ PHRASES = {
         "watcher_unreadable": "Cannot read Prometheus' config: {why}.",
         "watcher_none": "No watcher: if the site's link is lost entirely, nobody outside learns of it.",
         "watcher_entry": "{name} to {host}",
-        "group": {"gateway": "gateway", "national": "national", "global": "global",
-                  "unknown": "unknown"},
         "reason": {"not_installed": "not installed", "not_running": "not running",
                    "bad_output": "its answer cannot be read", "http_status": "returns error {status}"},
         "stop_time": "the SPSE server's time validation (SPSE fails as on 4 April 2023)",

@@ -266,7 +266,7 @@ def test_a_host_timed_from_abroad_is_at_risk_and_national_sources_keep_its_clock
     assert f"- {INTERNET} (internasional): terjangkau" in out
     assert "Server DNS (resolver) yang dipakai server ini: baik" in out
     assert f"- {NATIONAL} (nasional): menjawab" in out
-    assert f"- {INTERNET_2} (tidak dikenal): tidak menjawab dalam 5 detik" in out  # in no group of the config
+    assert f"- {INTERNET_2} (tidak diketahui): tidak menjawab dalam 5 detik" in out  # in no group of the config
     assert "SPSE contoh (http://198.51.100.10/eproc4): baik" in out
     assert f"ops-critical melalui webhook ke {NATIONAL} (nasional)" in out  # the doctor's default Alertmanager URL
     assert "notify-test melalui" not in out  # it repeats ops-critical

@@ -82,13 +82,15 @@ def render_prometheus_config(tmp_dir: Path, exporter: str | None, alertmanager: 
                              prometheus: str | None = None, rules_dir: Path | None = None,
                              scrape_interval: str | None = None, evaluation_interval: str | None = None,
                              source: Path = STACK_DIR / "prometheus.yml",
-                             remote_write: str | list[str] | None = None) -> Path:
+                             remote_write: str | list[str] | None = None, door_vmagent: str | None = None,
+                             door_mtail: str | None = None) -> Path:
     """Write the shipped prometheus.yml into `tmp_dir` with test addresses ("host:port") swapped in.
 
     Keeps every label and rule of the shipped file; a job whose address is None is dropped,
     and so is the alerting section when `alertmanager` is None (a list: every peer of a cluster). `source`
     is the site's file or the watcher's; `remote_write` (a write URL, or one per watcher replica) appends
-    the shipped remote-write.yml's first entries, one per URL, as a site opting in does.
+    the shipped remote-write.yml's first entries, one per URL, as a site opting in does. `door_vmagent` and
+    `door_mtail` are the watcher's remote-write door (docs/scaling.md).
     """
     config = yaml.safe_load(source.read_text())
     if remote_write:
@@ -103,7 +105,8 @@ def render_prometheus_config(tmp_dir: Path, exporter: str | None, alertmanager: 
     config["rule_files"] = [str(rules_base / Path(pattern).name) for pattern in config.get("rule_files", [])]
     alertmanagers = [alertmanager] if isinstance(alertmanager, str) else alertmanager
     addresses = {EXPORTER_JOB: exporter and [exporter], "prometheus": prometheus and [prometheus],
-                 "alertmanager": alertmanagers}
+                 "alertmanager": alertmanagers, "door-vmagent": door_vmagent and [door_vmagent],
+                 "door-mtail": door_mtail and [door_mtail]}
     jobs = []
     for job in config["scrape_configs"]:
         targets = addresses[job["job_name"]]

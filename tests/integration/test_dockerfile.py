@@ -24,10 +24,10 @@ DOCKERFILE = ROOT / "Dockerfile"
 WHEELS = ROOT / ".cache" / "wheels"
 
 
-def instructions() -> list[tuple[str, str]]:
+def instructions(dockerfile: Path = DOCKERFILE) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) in order, continuation lines joined, comments dropped."""
     lines, current = [], ""
-    for line in DOCKERFILE.read_text().splitlines():
+    for line in dockerfile.read_text().splitlines():
         if line.lstrip().startswith("#") or not line.strip():
             continue
         current += line.rstrip("\\").strip() + " "
@@ -37,8 +37,8 @@ def instructions() -> list[tuple[str, str]]:
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
 
 
-def arguments(name: str) -> list[str]:
-    return [args for instruction, args in instructions() if instruction == name]
+def arguments(name: str, dockerfile: Path = DOCKERFILE) -> list[str]:
+    return [args for instruction, args in instructions(dockerfile) if instruction == name]
 
 
 def exec_form(args: str) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import http.client
 import re
-import shutil
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +29,13 @@ from tests.real_servers import NGINX, Nginx
 from tests.stack import STACK_DIR, PrometheusProcess, VictoriaMetricsProcess, render_prometheus_config
 from tests.support import ROOT, ExporterProcess, ServerProcess, http_get, parse_metrics, poll
 from tests.unit.test_compose import bind_mounts, host_path, ports
+from tests.integration.test_dockerfile import arguments, exec_form
 from tests.integration.test_watcher import REPLICAS, watcher_stack  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.timeout(240)
 
 DOOR_DIR = STACK_DIR / "watcher" / "door"
+DOOR_RULES = STACK_DIR / "watcher" / "rules" / "door.yml"  # rendered from prometheus/mixin/watcher-door.yml
 GOOD, BAD = "kutaibarat", "samarinda"
 PASSWORDS = {GOOD: "good-site-password", BAD: "bad-site-password", "door": "door-password"}
 SERIES_CAP = 300  # the door's -remoteWrite.maxHourlySeries here: the good site's series fit, a flood does not
@@ -57,14 +58,14 @@ def render_nginx_door(tmp: Path, port: int, vmagent: str, cert: Path, key: Path,
     return text
 
 
-def shipped_vmagent_args() -> list[str]:
-    """door/vmagent.args' flags, as the native door runs them and the watcher's compose file lists them."""
-    return [line for line in (DOOR_DIR / "vmagent.args").read_text().splitlines() if line and not line.startswith("#")]
+def shipped_args(name: str) -> list[str]:
+    """door/<name>.args' flags, as the native door runs them and the watcher's compose file lists them."""
+    return [line for line in (DOOR_DIR / name).read_text().splitlines() if line and not line.startswith("#")]
 
 
 def door_vmagent_args(tmp: Path, watcher: str, password_file: Path) -> list[str]:
     """The shipped vmagent.args with the test's addresses, files and a small series cap."""
-    args = shipped_vmagent_args()
+    args = shipped_args("vmagent.args")
     swaps = {"-remoteWrite.url": f"http://{watcher}/api/v1/write",
              "-remoteWrite.basicAuth.passwordFile": str(password_file),
              "-remoteWrite.tmpDataPath": str(tmp / "door-queue"), "-remoteWrite.maxHourlySeries": str(SERIES_CAP),
@@ -80,16 +81,25 @@ def door_vmagent_args(tmp: Path, watcher: str, password_file: Path) -> list[str]
     return rendered
 
 
+def door_mtail_args(log: Path, port: int) -> list[str]:
+    """The shipped mtail.args with the test's access log and port; its programs are the shipped door directory."""
+    swaps = {"-progs": str(DOOR_DIR), "-logs": str(log), "-port": str(port)}
+    rendered = []
+    for arg in shipped_args("mtail.args"):
+        name, _, value = arg.partition("=")
+        rendered.append(f"{name}={swaps.pop(name)}" if name in swaps else arg)
+    assert not swaps, swaps
+    return rendered
+
+
 class Mtail(ServerProcess):
-    """Debian's mtail running the shipped door.mtail over the door's access log."""
+    """Debian's mtail with the shipped mtail.args over the door's access log."""
 
     name = "mtail"
     ready_path = "/metrics"
 
-    def __init__(self, tmp: Path, log: Path):
-        port = free_port()
-        super().__init__(["/usr/bin/mtail", "-progs", str(tmp / "mtail"), "-logs", str(log), "-address", self.host,
-                          "-port", str(port), "-logtostderr", "-emit_prog_label=false"], tmp / "mtail.log", port)
+    def __init__(self, tmp: Path, log: Path, port: int):
+        super().__init__(["/usr/bin/mtail", *door_mtail_args(log, port)], tmp / "mtail.log", port)
 
     def requests(self, site: str, status: int) -> float:
         """watcher_door_requests_total of `site` answered `status`."""
@@ -111,26 +121,27 @@ class Door:
         web = tmp / "web.yml"  # the watcher's web config: only the door writes, and the test reads, as `door`
         web.write_text(yaml.safe_dump({"basic_auth_users": {"door": bcrypt.hashpw(PASSWORDS["door"].encode(),
                                                                                    bcrypt.gensalt(4)).decode()}}))
+        # It scrapes its door's vmagent and mtail, as the shipped prometheus.yml does at 127.0.0.1:8429 and :3903.
+        vmagent_port, mtail_port = free_port(), free_port()
         config = render_prometheus_config(tmp, exporter=None, source=STACK_DIR / "watcher" / "prometheus.yml",
-                                          scrape_interval="1s", evaluation_interval="1s")
+                                          scrape_interval="1s", evaluation_interval="1s",
+                                          door_vmagent=f"127.0.0.1:{vmagent_port}", door_mtail=f"127.0.0.1:{mtail_port}")
         self.watcher = self._start(PrometheusProcess(config, tmp, ["--web.enable-remote-write-receiver",
                                                                    f"--web.config.file={web}"],
                                                      auth=("door", PASSWORDS["door"])))
         password_file = tmp / "door_password"
         password_file.write_text(PASSWORDS["door"])
         self.vmagent = self._start(VictoriaMetricsProcess(
-            "vmagent", door_vmagent_args(tmp, self.watcher.address, password_file), tmp))
+            "vmagent", door_vmagent_args(tmp, self.watcher.address, password_file), tmp, vmagent_port))
         htpasswd = tmp / "door.htpasswd"
         htpasswd.write_text("".join(f"{user}:{bcrypt.hashpw(PASSWORDS[user].encode(), bcrypt.gensalt(5)).decode()}\n"
                                     for user in (GOOD, BAD)))
-        (tmp / "mtail").mkdir()
-        shutil.copy(DOOR_DIR / "door.mtail", tmp / "mtail")
         self.port = free_port()
         self.nginx = self._start(Nginx(tmp / "nginx", render_nginx_door(
             tmp, self.port, self.vmagent.address, cert_path, key_path, htpasswd), free_port()))
         self.url = f"https://127.0.0.1:{self.port}/api/v1/write"
         self.access_log = tmp / "door-access.log"
-        self.mtail = self._start(Mtail(tmp, self.access_log))
+        self.mtail = self._start(Mtail(tmp, self.access_log, mtail_port))
         probe = tmp / "spse.yml"
         probe.write_text(yaml.safe_dump({"interval": "1s", "timeout": "800ms",
                                          "targets": [{"name": GOOD, "url": spse.url}]}))
@@ -231,6 +242,38 @@ def test_a_site_cannot_write_under_another_sites_name(door):
     assert door.query('{door_site!=""}') == []
 
 
+def test_the_watcher_scrapes_its_door_and_the_counts_name_the_site(door):
+    """The watcher's Prometheus scrapes the door's mtail and vmagent (the shipped jobs door-mtail, door-vmagent): a
+    refusal arrives under the refused site's name, the good site's writes under its own, and the latch that arms
+    WatcherDoorDown (rules/door.yml, run by this Prometheus) is set for both parts once they answered."""
+    def at_watcher(site: str, status: int) -> float:
+        found = door.query(f'watcher_door_requests_total{{job="door-mtail",site="{site}",status="{status}"}}')
+        return float(found[0]["value"][1]) if found else 0
+
+    for _ in range(2):  # the second after the watcher has the first: an increase, which WatcherDoorRefusing reads
+        assert door.post(basic(BAD, "guess")) == 401
+        poll(lambda: at_watcher(BAD, 401) == door.mtail.requests(BAD, 401) >= 1, 30, 0.5,
+             "the 401 of samarinda at the watcher")
+    poll(lambda: at_watcher(GOOD, 204) > 0, 30, 0.5, "kutaibarat's taken writes at the watcher")
+    assert at_watcher(GOOD, 401) == 0
+    (cap,) = door.query('vmagent_hourly_series_limit_max_series{job="door-vmagent",vantage="watcher"}')
+    assert float(cap["value"][1]) == SERIES_CAP
+    poll(lambda: {seen["metric"]["job"] for seen in door.query("watcher:door_part_seen")} == {"door-vmagent", "door-mtail"},
+         30, 0.5, "watcher:door_part_seen of both parts")
+    # The refused site, and only it, is on its way to WatcherDoorRefusing (pending: `for` is minutes); the door answers.
+    poll(lambda: door.query(f'ALERTS{{alertname="WatcherDoorRefusing",site="{BAD}",status="401"}}'), 30, 0.5,
+         "WatcherDoorRefusing of samarinda's 401s at the watcher")
+    assert door.query(f'ALERTS{{alertname="WatcherDoorRefusing",site="{GOOD}"}}') == []
+    assert door.query('ALERTS{alertname="WatcherDoorDown"}') == []
+
+
+def door_alert(name: str) -> dict:
+    """The shipped rule of the door's alert `name`."""
+    (rule,) = [rule for group in yaml.safe_load(DOOR_RULES.read_text())["groups"] for rule in group["rules"]
+               if rule.get("alert") == name]
+    return rule
+
+
 def keeps_writing(door: Door, since: float) -> float:
     """Wait until the good site's samples stamped after `since` reach the watcher; how long that took."""
     poll(lambda: door.newest() > since, 30, 0.2, "the good site's newest samples at the watcher")
@@ -294,6 +337,11 @@ def test_a_flood_of_new_series_is_capped_and_named_while_the_good_site_keeps_wri
     """Last of the door's tests: it fills the door's series cap, so no later test could add a series."""
     writer = door.writer(BAD, PASSWORDS[BAD])
     quiet_delay = keeps_writing(door, time.time())  # the same measure with no flood, for the printed comparison
+    # Negative control: the well-behaved door's cap, scraped by the watcher, in use but not nearly full.
+    cap_full = door_alert("WatcherDoorSeriesCapNearlyFull")["expr"]
+    (in_use,) = door.query('vmagent_hourly_series_limit_current_series{job="door-vmagent"}'
+                           ' / vmagent_hourly_series_limit_max_series{job="door-vmagent"}')
+    assert float(in_use["value"][1]) > 0 and door.query(cap_full) == [], in_use
     began = time.time()
     for round_number in range(3):  # 3 x 2,000 new series, as fast as the writer takes them
         import_text(writer, [f'flood_series{{round="{round_number}",n="{n}"}} 1' for n in range(2000)])
@@ -302,10 +350,16 @@ def test_a_flood_of_new_series_is_capped_and_named_while_the_good_site_keeps_wri
     delay = keeps_writing(door, time.time())
     print(f"flood: 6,000 new series in {time.time() - began:.1f} s; the good site's next sample arrived "
           f"{delay:.1f} s later (without a flood: {quiet_delay:.1f} s)")
-    assert float(door.query('count({__name__=~".+"})')[0]["value"][1]) <= SERIES_CAP + 50  # the watcher's own few
+    # what came through the door, and the watcher's own few (rule results); its scrapes of the door aside
+    assert float(door.query('count({__name__=~".+",job!~"door-vmagent|door-mtail"})')[0]["value"][1]) <= SERIES_CAP + 50
     assert re.search(rf'skip series {{__name__="flood_series",.*site="{BAD}"}} because -remoteWrite.maxHourlySeries',
                      door.vmagent.logs())
     assert len(door.query(f'up{{site="{GOOD}"}}')) == 1  # the good site's series that existed still flow
+    # The flood as the watcher sees it: the shipped alert's expression is true and this Prometheus has the alert.
+    poll(lambda: door.query(cap_full), 30, 0.5, "WatcherDoorSeriesCapNearlyFull's expression at the watcher")
+    assert {series["metric"]["limit"] for series in door.query(cap_full)} >= {"hourly"}
+    poll(lambda: door.query('ALERTS{alertname="WatcherDoorSeriesCapNearlyFull",limit="hourly"}'), 30, 0.5,
+         "WatcherDoorSeriesCapNearlyFull pending or firing at the watcher")
 
 
 def installed_version(command: list[str]) -> str:
@@ -336,7 +390,7 @@ def test_compose_runs_this_tests_door_beside_each_replica(watcher_stack, replica
     log_dir = str(Path(re.search(r"access_log (\S+) ", conf).group(1)).parent)
     assert [volume for volume in nginx["volumes"] if volume.split(":")[1] == log_dir][0].startswith("watcher-door-")
 
-    assert vmagent["command"] == shipped_vmagent_args()
+    assert vmagent["command"] == shipped_args("vmagent.args")
     flags = dict(arg.split("=", 1) for arg in vmagent["command"])
     assert host_path(vmagent, flags["-remoteWrite.relabelConfig"]) == DOOR_DIR / "relabel.yml"
     assert host_path(vmagent, flags["-remoteWrite.basicAuth.passwordFile"]) == ROOT / "secrets/watcher_door_password"
@@ -345,3 +399,52 @@ def test_compose_runs_this_tests_door_beside_each_replica(watcher_stack, replica
     # The door's port (nginx.conf's listen) is published by the replica whose namespace it shares, to everyone.
     listen = int(re.search(r"listen (\d+) ssl;", conf).group(1))
     assert [host for host, _, target in ports(prometheus) if target == listen] == [""]
+
+
+@pytest.mark.parametrize("replica", REPLICAS)
+def test_compose_runs_this_tests_mtail_beside_each_replica(watcher_stack, replica):  # noqa: F811 (the fixture)
+    """door-mtail-<replica> runs mtail.args' flags, as the tests above, over its own door's access log (nginx's log
+    volume), in the replica's network namespace: the replica's jobs door-mtail and door-vmagent (prometheus.yml,
+    127.0.0.1) are its own door's, and no two listeners of one namespace share a port."""
+    mtail, nginx, vmagent = (watcher_stack[f"door-{part}-{replica}"] for part in ("mtail", "nginx", "vmagent"))
+    assert mtail["network_mode"] == f"service:prometheus-{replica}"
+    assert mtail["command"] == shipped_args("mtail.args")
+    flags = dict(arg.split("=", 1) for arg in mtail["command"] if "=" in arg)
+    assert host_path(mtail, flags["-progs"]) == DOOR_DIR
+    for source, target, read_only in bind_mounts(mtail):
+        assert source.exists() and read_only, (source, target)
+    conf = (DOOR_DIR / "nginx.conf").read_text()
+    access_log = re.search(r"access_log (\S+) ", conf).group(1)
+    log_dir = str(Path(access_log).parent)
+    assert flags["-logs"] == access_log
+    assert f"watcher-door-{replica}-log:{log_dir}:ro" in mtail["volumes"]
+    assert f"watcher-door-{replica}-log:{log_dir}:rw" in nginx["volumes"]
+    assert mtail["read_only"] is True and mtail["cap_drop"] == ["ALL"]
+
+    vmagent_flags = dict(arg.split("=", 1) for arg in vmagent["command"])
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"]
+            for job in yaml.safe_load((STACK_DIR / "watcher" / "prometheus.yml").read_text())["scrape_configs"]}
+    assert jobs["door-mtail"] == [f"{flags['-address']}:{flags['-port']}"]
+    assert jobs["door-vmagent"] == [vmagent_flags["-httpListenAddr"]]
+    in_namespace = {name for name, service in watcher_stack.items()
+                    if service.get("network_mode") == f"service:prometheus-{replica}"}
+    assert in_namespace == {f"door-{part}-{replica}" for part in ("nginx", "vmagent", "mtail")}
+    listeners = [9090,  # the replica's Prometheus (its default --web.listen-address)
+                 int(re.search(r"listen (\d+) ssl;", conf).group(1)),
+                 int(vmagent_flags["-httpListenAddr"].rsplit(":", 1)[1]), int(flags["-port"])]
+    assert len(set(listeners)) == len(listeners), listeners
+
+    dockerfile = Path(mtail["build"]["context"]) / mtail["build"]["dockerfile"]
+    assert dockerfile == DOOR_DIR / "mtail.Dockerfile"
+
+
+def test_the_mtail_image_is_debians_package_at_the_version_the_tests_run():
+    """The compose door's mtail is built from the Debian release and mtail package this machine runs."""
+    dockerfile = DOOR_DIR / "mtail.Dockerfile"
+    debian = Path("/etc/debian_version").read_text().strip()
+    assert arguments("FROM", dockerfile) == [f"debian:{debian}-slim"]
+    mtail = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "mtail"], capture_output=True, text=True, timeout=30)
+    (install,) = [run for run in arguments("RUN", dockerfile) if "apt-get install" in run]
+    assert f"mtail={mtail.stdout}" in install.split(), (install, mtail.stdout)
+    assert exec_form(arguments("ENTRYPOINT", dockerfile)[0]) == ["/usr/bin/mtail"]
+    assert arguments("USER", dockerfile) != [] and not arguments("USER", dockerfile)[0].startswith("0")

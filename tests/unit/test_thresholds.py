@@ -31,6 +31,7 @@ RUNBOOK_QUOTES = {
     "ClockOffsetHigh": ("offset", "for"), "SPSETimeSourcesAtRisk": ("sources", "for"),
     "UpstreamGatewayLost": ("for",), "UpstreamNationalLost": ("for",), "UpstreamGlobalLost": ("for", "keep_firing_for"),
     "UpstreamDegraded": ("ratio", "for"), "SPSEExporterDown": ("for",), "NotificationsFailing": ("for",),
+    "WatcherDoorDown": ("for",), "WatcherDoorSeriesCapNearlyFull": ("ratio",), "WatcherDoorRefusing": ("window", "for"),
 }
 # The exporter's defaults that sections of the runbook quote.
 RUNBOOK_DEFAULTS = {"SPSEProbesStale": ("interval", "app_interval"), "SPSEApplicationDown": ("app_interval",),
@@ -114,10 +115,11 @@ def run(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
 def test_rendered_alert_rules_are_current(tmp_path):
     result = run("prometheus/mixin/thresholds.py", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    shipped = (ROOT / "prometheus" / "rules" / "alerts.yml").read_text(encoding="utf-8")
-    assert (tmp_path / "alerts.yml").read_text(encoding="utf-8") == shipped, (
-        "prometheus/rules/alerts.yml differs from its sources: edit prometheus/mixin/alerts.yml or thresholds.yml, "
-        "then run python3 prometheus/mixin/thresholds.py")
+    for template, rendered in mixin.TEMPLATES.items():
+        shipped = rendered.read_text(encoding="utf-8")
+        assert (tmp_path / rendered.name).read_text(encoding="utf-8") == shipped, (
+            f"{rendered.relative_to(ROOT)} differs from its sources: edit prometheus/mixin/{template.name} or "
+            "thresholds.yml, then run python3 prometheus/mixin/thresholds.py")
     assert run("prometheus/mixin/thresholds.py", "--check").returncode == 0
 
 
@@ -150,9 +152,10 @@ def test_a_changed_threshold_reaches_the_rules_and_the_dashboards(tmp_path):
 
 
 def test_every_threshold_is_read_and_every_section_is_an_alert():
-    template = (MIXIN / "alerts.yml").read_text(encoding="utf-8")
-    rules = yaml.safe_load((ROOT / "prometheus" / "rules" / "alerts.yml").read_text(encoding="utf-8"))
-    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule}
+    template = "".join(path.read_text(encoding="utf-8") for path in mixin.TEMPLATES)
+    alerts = {rule["alert"] for rendered in mixin.TEMPLATES.values()
+              for group in yaml.safe_load(rendered.read_text(encoding="utf-8"))["groups"]
+              for rule in group["rules"] if "alert" in rule}
     dashboards = (ROOT / "grafana" / "generate.py").read_text(encoding="utf-8")
     for section, keys in LIMITS.items():
         if section in SECTIONS_NOT_ALERTS:

@@ -20,7 +20,8 @@ from tests.integration.test_dashboards import DASHBOARD_FILES, load, metric_name
 WATCHER_RULES = sorted((STACK_DIR / "watcher" / "rules").glob("*.yml"))
 # The query a template runs: printf "<PromQL with %q for the alert's labels>" ... | query
 TEMPLATE_QUERY = re.compile(r'printf\s+"((?:[^"\\]|\\.)*)"[^|}]*\|\s*query')
-JOB_MATCHER = re.compile(r'\bjob\s*=\s*"([^"]*)"')
+JOB_MATCHER = re.compile(r'\bjob\s*=(~?)\s*"([^"]*)"')
+JOB_NAMES = re.compile(r"[\w-]+(?:\|[\w-]+)*")  # a regex matcher that only lists names: job=~"a|b" selects a and b
 ANY_JOB = None
 SPEEDUP = 5  # the remote write's batch deadline of 5 s becomes 1 s
 
@@ -31,7 +32,10 @@ def selected(expr: str) -> set[tuple[str, str | None]]:
     for name in metric_names(expr):
         for match in re.finditer(rf"(?<![\w:]){re.escape(name)}\s*(\{{[^}}]*\}})?", expr):
             job = JOB_MATCHER.search(match.group(1) or "")
-            found.add((name, job.group(1) if job else ANY_JOB))
+            if job and (not job.group(1) or JOB_NAMES.fullmatch(job.group(2))):
+                found |= {(name, each) for each in (job.group(2).split("|") if job.group(1) else [job.group(2)])}
+            else:
+                found.add((name, ANY_JOB))
     return found
 
 
@@ -69,9 +73,9 @@ def names_by_job(prometheus) -> set[tuple[str, str]]:
 
 def test_selector_reading():
     expr = ('sum by (site) (increase(a_total{job="alertmanager",x="}"}[2m])) unless on (site) b:rec '
-            'or up{job="spse-exporter"} and up offset 1m')
+            'or up{job="spse-exporter"} and up offset 1m or up{job=~"door-a|door-b"} or x{job=~"door-.*"}')
     assert selected(expr) == {("a_total", "alertmanager"), ("b:rec", ANY_JOB), ("up", "spse-exporter"),
-                              ("up", ANY_JOB)}
+                              ("up", ANY_JOB), ("up", "door-a"), ("up", "door-b"), ("x", ANY_JOB)}
     template = '{{ with printf "sort(x:y{site=%q,vantage=\\"site\\"})" $labels.site | query }}{{ end }}'
     assert template_queries(template) == ['sort(x:y{site="",vantage="site"})']
 

@@ -362,6 +362,15 @@ def test_a_flood_of_new_series_is_capped_and_named_while_the_good_site_keeps_wri
          "WatcherDoorSeriesCapNearlyFull pending or firing at the watcher")
 
 
+def test_a_door_part_that_stops_answering_starts_watcherdoordown_for_it_alone(door):
+    """After the others (it stops the door's mtail): the watcher's scrape of it fails, and the shipped rule, which
+    has seen it answer, starts WatcherDoorDown for mtail (pending: `for` is minutes), not for vmagent."""
+    door.mtail.stop()
+    poll(lambda: door.query('ALERTS{alertname="WatcherDoorDown",job="door-mtail"}'), 30, 0.5,
+         "WatcherDoorDown of the stopped mtail at the watcher")
+    assert door.query('ALERTS{alertname="WatcherDoorDown",job="door-vmagent"}') == []
+
+
 def installed_version(command: list[str]) -> str:
     output = subprocess.run(command, capture_output=True, text=True, timeout=30)
     return re.search(r"(\d+\.\d+\.\d+)", output.stdout + output.stderr).group(1)

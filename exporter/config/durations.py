@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from exporter.messages import Problem
+
 DURATION_RE = re.compile(
     r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
 )
@@ -13,17 +15,17 @@ MAX_DURATION = 366 * 86400  # no setting here means more than a year: a longer o
 
 
 def parse_duration(value: Any) -> float:
-    """Parse a Prometheus duration such as ``15s``, ``1m30s`` or ``500ms`` into seconds."""
+    """Parse a Prometheus duration such as ``15s``, ``1m30s`` or ``500ms`` into seconds; a Problem otherwise."""
     if not isinstance(value, str) or not value:
-        raise ValueError("must be a duration string such as 15s or 1m")
+        raise Problem("duration_not_string")
     match = DURATION_RE.match(value)
     if not match or not any(match.groups()):
-        raise ValueError(f"{value!r} is not a duration (use forms like 500ms, 15s, 1m, 1h30m)")
+        raise Problem("duration_invalid", value=value)
     seconds = sum(int(g) * unit for g, unit in zip(match.groups(), DURATION_UNITS) if g)
     if seconds <= 0:
-        raise ValueError("must be greater than zero")
+        raise Problem("not_positive")
     if seconds > MAX_DURATION:
-        raise ValueError(f"{value!r} is longer than a year (366d at most)")
+        raise Problem("duration_too_long", value=value)
     return float(seconds)
 
 

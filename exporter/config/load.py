@@ -29,11 +29,9 @@ from exporter.config.secrets import secrets_in
 from exporter.config.strict_yaml import parse_yaml, read_text
 from exporter.config.tls import is_sni_name, make_ssl_context
 from exporter.config.zones import parse_zone
+from exporter.messages import Problem
 
 EXAMPLE_CONFIG = Path(__file__).parent.parent / "examples" / "spse.yml"
-# What docker compose leaves on the host when SPSE_CONFIG_FILE's file did not exist (README, Quick start).
-DIRECTORY_HINT = ("; docker creates a directory where a file to mount is missing: remove it and copy your config to "
-                  "that path (SPSE_CONFIG_FILE)")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -76,58 +74,62 @@ class _Reader:
             try:
                 self.ssl_contexts[tls] = make_ssl_context(tls)
             except OSError as err:  # ssl.SSLError too: a ca_file that holds no certificate, or unreadable
-                raise self.fail(join(path, "ca_file"), f"cannot load CA certificates: {err}") from None
+                raise self.fail(join(path, "ca_file"), "ca_unloadable", detail=err) from None
         return self.ssl_contexts[tls]
 
-    def fail(self, path: str, message: str) -> ConfigError:
-        return ConfigError(self.source, path, message)
+    def fail(self, path: str, code: str, **params: Any) -> ConfigError:
+        """The error at `path`: a message code of exporter/messages.py and its parameters."""
+        return ConfigError(self.source, path, code, **params)
+
+    def failed(self, path: str, problem: ValueError) -> ConfigError:
+        """The error at `path` for what a value's parser raised."""
+        return ConfigError.of(self.source, path, problem)
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...]) -> dict:
         if not isinstance(value, dict):
-            raise self.fail(path, f"must be a mapping, got {type_name(value)}")
+            raise self.fail(path, "not_mapping", type=type_name(value))
         for key in value:
             if not isinstance(key, str) or not key:  # an empty key would leave the path blank
-                raise self.fail(path, f"key {key!r} must be a non-empty string")
+                raise self.fail(path, "key_not_string", key=key)
             if key not in allowed:
-                raise self.fail(join(path, key), f"unknown key (allowed: {', '.join(allowed)})")
+                raise self.fail(join(path, key), "unknown_key", allowed=", ".join(allowed))
         return value
 
     def string_list(self, value: Any, path: str) -> list[str]:
         if not isinstance(value, list):
-            raise self.fail(path, f"must be a list, got {type_name(value)}")
+            raise self.fail(path, "not_list", type=type_name(value))
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item:
-                raise self.fail(f"{path}[{i}]", "must be a non-empty string")
+                raise self.fail(f"{path}[{i}]", "not_nonempty_string")
         return value
 
     def headers(self, value: Any, path: str) -> dict[str, str]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"must be a mapping of header name to value, got {type_name(value)}")
+            raise self.fail(path, "headers_not_mapping", type=type_name(value))
         for key, text in value.items():
             if not isinstance(key, str) or not HEADER_NAME_RE.match(key):
-                raise self.fail(path, f"{key!r} is not a valid header name")
+                raise self.fail(path, "header_name_invalid", name=key)
             if not isinstance(text, str):
-                raise self.fail(join(path, key), f"must be a string, got {type_name(text)}")
+                raise self.fail(join(path, key), "not_string", type=type_name(text))
             bad = HEADER_VALUE_CONTROL_RE.search(text)
             if bad:
-                raise self.fail(join(path, key), f"contains the control character {bad.group()!r} "
-                                                 "(header values are single-line text; tab is the only one allowed)")
+                raise self.fail(join(path, key), "header_control_character", character=bad.group())
         return value
 
     def duration(self, value: Any, path: str) -> float:
         try:
             return parse_duration(value)
         except ValueError as err:
-            raise self.fail(path, str(err)) from None
+            raise self.failed(path, err) from None
 
     def boolean(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(path, f"must be true or false, got {type_name(value)}")
+            raise self.fail(path, "not_boolean", type=type_name(value))
         return value
 
     def choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
         if value not in choices:
-            raise self.fail(path, f"must be one of {', '.join(choices)}, got {value!r}")
+            raise self.fail(path, "not_choice", choices=", ".join(choices), value=value)
         return value
 
     def regexes(self, value: Any, path: str) -> tuple[re.Pattern, ...]:
@@ -136,7 +138,7 @@ class _Reader:
             try:
                 compiled.append(re.compile(pattern))
             except (re.error, OverflowError, RecursionError) as err:  # huge repeats, deep nesting
-                raise self.fail(f"{path}[{i}]", f"invalid regular expression: {err}") from None
+                raise self.fail(f"{path}[{i}]", "regex_invalid", detail=err) from None
         return tuple(compiled)
 
     def size(self, value: Any, path: str) -> int:
@@ -145,15 +147,15 @@ class _Reader:
         else:
             match = SIZE_RE.match(value) if isinstance(value, str) else None
             if not match:
-                raise self.fail(path, "must be a size such as 1048576, 512KiB or 1MiB")
+                raise self.fail(path, "size_invalid")
             size = int(match.group(1)) * SIZE_UNITS[match.group(2)]
         if size <= 0:
-            raise self.fail(path, "must be greater than zero")
+            raise self.fail(path, "not_positive")
         return size
 
     def integer(self, value: Any, path: str, low: int, high: int) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(path, f"must be a whole number from {low} to {high}, got {value!r}")
+            raise self.fail(path, "integer_range", low=low, high=high, value=value)
         return value
 
     def timing(self, raw: dict, path: str, interval: float, timeout: float | None) -> tuple[float, float | None]:
@@ -163,11 +165,11 @@ class _Reader:
         if "timeout" in raw:
             timeout = self.duration(raw["timeout"], join(path, "timeout"))
             if timeout >= interval:
-                raise self.fail(join(path, "timeout"), f"timeout ({format_duration(timeout)}) must be below "
-                                                       f"interval ({format_duration(interval)})")
+                raise self.fail(join(path, "timeout"), "timeout_not_below_interval",
+                                timeout=format_duration(timeout), interval=format_duration(interval))
         elif timeout is not None and timeout >= interval:
-            raise self.fail(join(path, "interval"), f"interval ({format_duration(interval)}) must be above the "
-                                                    f"timeout set above it ({format_duration(timeout)}); set {join(path, 'timeout')}")
+            raise self.fail(join(path, "interval"), "interval_not_above_timeout", interval=format_duration(interval),
+                            timeout=format_duration(timeout), key=join(path, "timeout"))
         return interval, timeout
 
     def settle(self, interval: float, timeout: float | None) -> float:
@@ -187,9 +189,9 @@ def _read_tls(r: _Reader, raw: Any, path: str) -> TLSConfig:
     )
     if tls.ca_file is not None:
         if not isinstance(tls.ca_file, str) or not Path(tls.ca_file).is_file():
-            raise r.fail(join(path, "ca_file"), f"file {tls.ca_file!r} does not exist")
+            raise r.fail(join(path, "ca_file"), "file_missing", file=tls.ca_file)
     if tls.server_name is not None and not is_sni_name(tls.server_name):
-        raise r.fail(join(path, "server_name"), "must be a host name")
+        raise r.fail(join(path, "server_name"), "not_host_name")
     return tls
 
 
@@ -204,21 +206,20 @@ SPSE_KEYS = ("timezone", "data_max_age", "app_check", "app_interval")
 def _read_holidays(r: _Reader, raw: Any) -> tuple[tuple[date, date], ...]:
     """`holidays:` (national holidays, cuti bersama): each a date YYYY-MM-DD or a range FIRST/LAST, both included."""
     if not isinstance(raw, list):
-        raise r.fail("holidays", f"must be a list of dates YYYY-MM-DD or ranges FIRST/LAST, got {type_name(raw)}")
+        raise r.fail("holidays", "holidays_not_list", type=type_name(raw))
     ranges = []
     for i, item in enumerate(raw):
         path = f"holidays[{i}]"
         if not isinstance(item, str):
-            raise r.fail(path, f"must be a date YYYY-MM-DD or a range FIRST/LAST, got {type_name(item)}")
+            raise r.fail(path, "holiday_not_string", type=type_name(item))
         first, slash, last = item.partition("/")
         try:
             first = date.fromisoformat(first.strip())
             last = date.fromisoformat(last.strip()) if slash else first
         except ValueError:
-            raise r.fail(path, f"{item[:40]!r} is not a date YYYY-MM-DD or a range FIRST/LAST "
-                               "such as 2026-12-24/2026-12-26") from None
+            raise r.fail(path, "holiday_invalid", value=item[:40]) from None
         if last < first:
-            raise r.fail(path, f"{item!r} ends before it starts")
+            raise r.fail(path, "holiday_reversed", value=item)
         ranges.append((first, last))
     return tuple(ranges)
 
@@ -231,16 +232,17 @@ def _read_spse(r: _Reader, raw: Any, path: str, target_timeout: float,
     if raw is True:
         return SpseConfig(holidays=holidays)
     if not isinstance(raw, dict):
-        raise r.fail(path, f"must be true, false or a mapping of SPSE settings, got {type_name(raw)}")
+        raise r.fail(path, "spse_invalid", type=type_name(raw))
     raw = r.mapping(raw, path, SPSE_KEYS)
     name = raw.get("timezone", "WIB")
     try:
         zone = parse_zone(name)
     except ValueError as err:
-        raise r.fail(join(path, "timezone"), str(err)) from None
+        raise r.failed(join(path, "timezone"), err) from None
     interval = r.duration(raw.get("app_interval", "5m"), join(path, "app_interval"))
     if interval <= target_timeout:
-        raise r.fail(join(path, "app_interval"), f"must be above the target's timeout ({format_duration(target_timeout)})")
+        raise r.fail(join(path, "app_interval"), "app_interval_not_above_timeout",
+                     timeout=format_duration(target_timeout))
     return SpseConfig(timezone=name, zone=zone,
                       data_max_age=r.duration(raw.get("data_max_age", "8h"), join(path, "data_max_age")),
                       app_check=r.boolean(raw.get("app_check", True), join(path, "app_check")),
@@ -252,22 +254,22 @@ def _read_target(r: _Reader, raw: Any, path: str, interval: float, timeout: floa
     raw = r.mapping(raw, path, TARGET_KEYS)
     for key in ("name", "url"):
         if key not in raw:
-            raise r.fail(join(path, key), "is required")
+            raise r.fail(join(path, key), "required")
     name = raw["name"]
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise r.fail(join(path, "name"), "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        raise r.fail(join(path, "name"), "target_name_invalid")
     url = raw["url"]
     if not isinstance(url, str):
-        raise r.fail(join(path, "url"), f"must be a string, got {type_name(url)}")
+        raise r.fail(join(path, "url"), "not_string", type=type_name(url))
     try:
-        check_url(url, ("http", "https"), "scheme must be http or https", "send them with headers: {Authorization: ...}")
+        check_url(url, ("http", "https"), Problem("target_scheme"), Problem("target_credentials"))
     except ValueError as err:
-        raise r.fail(join(path, "url"), str(err)) from None
+        raise r.failed(join(path, "url"), err) from None
     interval, timeout = r.timing(raw, path, interval, timeout)
     timeout = r.settle(interval, timeout)
     codes = raw.get("valid_status_codes", [])
     if not isinstance(codes, list):
-        raise r.fail(join(path, "valid_status_codes"), f"must be a list, got {type_name(codes)}")
+        raise r.fail(join(path, "valid_status_codes"), "not_list", type=type_name(codes))
     for i, code in enumerate(codes):
         r.integer(code, f"{path}.valid_status_codes[{i}]", 100, 599)
     headers = r.headers(raw.get("headers", {}), join(path, "headers"))
@@ -299,17 +301,17 @@ def _read_time_source(r: _Reader, raw: Any, path: str, role: str) -> TimeSource:
     if isinstance(raw, dict) and role == "spse":
         raw = r.mapping(raw, path, ("host", "via"))
         if "host" not in raw:
-            raise r.fail(join(path, "host"), "is required")
+            raise r.fail(join(path, "host"), "required")
         if "via" in raw:
             via = r.choice(raw["via"], join(path, "via"), CLOCK_VIA_GROUPS)
         raw, path = raw["host"], join(path, "host")
     if not isinstance(raw, str) or not raw:
-        form = "host[:port] or {host: ..., via: national|global}" if role == "spse" else "host[:port]"
-        raise r.fail(path, f"must be {form}, got {type_name(raw)}")
+        raise r.fail(path, "spse_time_source_invalid" if role == "spse" else "time_source_invalid",
+                     type=type_name(raw))
     try:
         return TimeSource(raw, parse_endpoint(raw, DEFAULT_NTP_PORT), role, via)
     except ValueError as err:
-        raise r.fail(path, str(err)) from None
+        raise r.failed(path, err) from None
 
 
 def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockConfig:
@@ -318,17 +320,17 @@ def _read_clock(r: _Reader, raw: Any, interval: float, timeout: float) -> ClockC
     for key, role in (("servers", "spse"), ("reference_servers", "reference")):
         listed = raw.get(key, [])
         if not isinstance(listed, list):
-            raise r.fail(f"clock.{key}", f"must be a list, got {type_name(listed)}")
+            raise r.fail(f"clock.{key}", "not_list", type=type_name(listed))
         for i, item in enumerate(listed):
             source = _read_time_source(r, item, f"clock.{key}[{i}]", role)
             if any(source.server == known.server for known in sources):
-                raise r.fail(f"clock.{key}[{i}]", f"{source.server!r} is listed twice")
+                raise r.fail(f"clock.{key}[{i}]", "listed_twice", value=source.server)
             sources.append(source)
     if not any(source.role == "spse" for source in sources):
-        raise r.fail("clock.servers", "needs at least one time source: the ones the SPSE server itself uses")
+        raise r.fail("clock.servers", "clock_needs_server")
     host_kernel = r.boolean(raw.get("host_kernel", False), "clock.host_kernel")
     if host_kernel and sys.platform != "linux":
-        raise r.fail("clock.host_kernel", "needs Linux (the kernel's adjtimex)")
+        raise r.fail("clock.host_kernel", "needs_linux")
     interval, timeout = r.timing(raw, "clock", interval, timeout)
     return ClockConfig(tuple(sources), interval, r.settle(interval, timeout), host_kernel)
 
@@ -342,13 +344,13 @@ def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None
     for client in ("chronyc", "ntpq", "timedatectl"):
         clients[client] = tuple(r.string_list(raw.get(client, [client]), f"host_time.{client}"))
         if not clients[client]:
-            raise r.fail(f"host_time.{client}", f"needs the {client} command, e.g. [{client}]")
+            raise r.fail(f"host_time.{client}", "needs_command", command=client)
     networks = []
     for i, text in enumerate(r.string_list(raw.get("national_networks", []), "host_time.national_networks")):
         try:
             networks.append(ipaddress.ip_network(text, strict=False))
         except ValueError as err:
-            raise r.fail(f"host_time.national_networks[{i}]", f"must be a network such as 103.0.0.0/8: {err}") from None
+            raise r.fail(f"host_time.national_networks[{i}]", "network_invalid", detail=err) from None
     known = [(s.endpoint.host, s.via) for s in (clock.sources if clock else ()) if s.via]
     known += [(c.endpoint.host, g.name) for g in upstream if g.name in ALERTING_GROUPS for c in g.checks]
     interval, timeout = r.timing(raw, "host_time", interval, timeout)
@@ -357,38 +359,37 @@ def _read_host_time(r: _Reader, raw: Any, interval: float, timeout: float | None
 
 
 def parse_check(url: str) -> Check:
-    """Parse one upstream check URL; raise ValueError saying what is wrong."""
+    """Parse one upstream check URL; raise ValueError (a Problem, or the URL parser's own) saying what is wrong."""
     if urlsplit(url).scheme == "icmp":
-        raise ValueError("icmp checks are not supported (they need raw-socket privileges); "
-                         "use tcp://host:port, dns://, ntp:// or http(s)://")
-    parts = check_url(url, CHECK_SCHEMES, f"scheme must be one of {', '.join(CHECK_SCHEMES)}",
-                      "remove them (an http(s) check counts a 401 as an answer)")
+        raise Problem("check_icmp")
+    parts = check_url(url, CHECK_SCHEMES, Problem("check_scheme", schemes=", ".join(CHECK_SCHEMES)),
+                      Problem("check_credentials"))
     host, port = parts.hostname, parts.port
     if parts.scheme == "tcp":
         if port is None:
-            raise ValueError("tcp checks need a port, e.g. tcp://host:443")
+            raise Problem("tcp_needs_port")
         if parts.path not in ("", "/") or parts.query:
-            raise ValueError("tcp checks take only host:port")
+            raise Problem("tcp_only_host_port")
         return Check(url, "tcp", Endpoint(host, port))
     if parts.scheme == "ntp":
         if parts.path not in ("", "/") or parts.query:
-            raise ValueError("ntp checks take only host[:port]")
+            raise Problem("ntp_only_host_port")
         return Check(url, "ntp", Endpoint(host, port or DEFAULT_NTP_PORT))
     if parts.scheme == "dns":
         name = parts.path.strip("/")
         if not name:
-            raise ValueError("dns checks need a name to query, e.g. dns://1.1.1.1/lkpp.go.id")
+            raise Problem("dns_needs_name")
         try:
             dns.name.from_text(name)
         except dns.exception.DNSException as err:  # an empty label, a label over 63 or a name over 255 octets
-            raise ValueError(f"{name[:80]!r} is not a DNS name: {err}") from None
+            raise Problem("dns_name_invalid", name=name[:80], detail=err) from None
         query = parse_qs(parts.query)
         unknown = set(query) - {"type"}
         if unknown:
-            raise ValueError(f"unknown parameter {sorted(unknown)[0]!r} (only type=)")
+            raise Problem("dns_unknown_parameter", name=sorted(unknown)[0])
         qtype = query.get("type", ["A"])[-1].upper()
         if qtype not in DNS_RECORD_TYPES:
-            raise ValueError(f"type must be one of {', '.join(DNS_RECORD_TYPES)}")
+            raise Problem("dns_type", types=", ".join(DNS_RECORD_TYPES))
         return Check(url, "dns", Endpoint(host, port or DEFAULT_DNS_PORT), query_name=name, query_type=qtype)
     default_port = 443 if parts.scheme == "https" else 80
     context = make_ssl_context(TLSConfig()) if parts.scheme == "https" else None
@@ -398,28 +399,28 @@ def parse_check(url: str) -> Check:
 
 def _read_upstream(r: _Reader, raw: Any, interval: float, timeout: float) -> tuple[UpstreamGroup, ...]:
     if not isinstance(raw, dict):
-        raise r.fail("upstream", f"must be a mapping of group name to a list of checks, got {type_name(raw)}")
+        raise r.fail("upstream", "upstream_not_mapping", type=type_name(raw))
     groups = []
     for name, checks in raw.items():
         path = f"upstream.{name}"
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise r.fail(path, "group name must be letters, digits, '_', '.' or '-'")
+            raise r.fail(path, "group_name_invalid")
         if name not in ALERTING_GROUPS and not (name.startswith(CUSTOM_GROUP_PREFIX) and name != CUSTOM_GROUP_PREFIX):
             close = difflib.get_close_matches(name.lower(), GROUP_WORDS, n=1, cutoff=0.6)
-            hint = f"did you mean {GROUP_WORDS[close[0]]!r}? " if close else ""
-            raise r.fail(path, f"unknown group {name!r}: {hint}the alert rules know gateway, national and global; "
-                               f"name a group of your own {CUSTOM_GROUP_PREFIX}<name>")
+            if close:
+                raise r.fail(path, "group_unknown_close", name=name, close=GROUP_WORDS[close[0]])
+            raise r.fail(path, "group_unknown", name=name)
         urls = r.string_list(checks, path)
         if not urls:
-            raise r.fail(path, "needs at least one check")
+            raise r.fail(path, "group_empty")
         if len(set(urls)) != len(urls):
-            raise r.fail(path, "lists a check twice")
+            raise r.fail(path, "check_twice")
         parsed = []
         for i, url in enumerate(urls):
             try:
                 parsed.append(parse_check(url))
             except ValueError as err:
-                raise r.fail(f"{path}[{i}]", str(err)) from None
+                raise r.failed(f"{path}[{i}]", err) from None
         groups.append(UpstreamGroup(name, tuple(parsed), interval, timeout))
     return tuple(groups)
 
@@ -429,18 +430,18 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     r = _Reader(source)
     raw = parse_yaml(text, source)
     if raw is None:
-        raise r.fail("", "is empty")
+        raise r.fail("", "config_empty")
     raw = r.mapping(raw, "", ("interval", "timeout", "targets", "clock", "upstream", "holidays", "host_time"))
     interval, timeout = r.timing(raw, "", DEFAULT_INTERVAL, None)
     targets_raw = raw.get("targets", [])
     if not isinstance(targets_raw, list):
-        raise r.fail("targets", f"must be a list, got {type_name(targets_raw)}")
+        raise r.fail("targets", "not_list", type=type_name(targets_raw))
     holidays = _read_holidays(r, raw["holidays"]) if raw.get("holidays") is not None else ()
     targets = tuple(_read_target(r, t, f"targets[{i}]", interval, timeout, holidays) for i, t in enumerate(targets_raw))
     seen: dict[str, int] = {}
     for i, target in enumerate(targets):
         if target.name in seen:
-            raise r.fail(f"targets[{i}].name", f"{target.name!r} is already used by targets[{seen[target.name]}]")
+            raise r.fail(f"targets[{i}].name", "target_name_taken", name=target.name, other=f"targets[{seen[target.name]}]")
         seen[target.name] = i
     clock = _read_clock(r, raw["clock"], interval, timeout) if raw.get("clock") is not None else None
     upstream = (_read_upstream(r, raw["upstream"], interval, r.settle(interval, timeout))
@@ -449,22 +450,21 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     if host_time and host_time.daemon == "none":  # turned off
         host_time = None
     if not targets and clock is None and not upstream and host_time is None:
-        raise r.fail("", "configures nothing to probe: add targets, clock, upstream or host_time")
+        raise r.fail("", "nothing_to_probe")
     # A `via` link the exporter does not watch cannot be seen lost; only a lost gateway would then
     # "explain" ClockUnvalidated, confirmed by no national or global check: a refused router check
     # would silence the clock alert while the internet works.
     groups = {group.name for group in upstream}
     for i, time_source in enumerate(clock.sources if clock else ()):  # SPSE's own first, in clock.servers order
         if time_source.via and time_source.via not in groups:
-            raise r.fail(f"clock.servers[{i}].via", f"{time_source.via!r} is no upstream group of this config: add "
-                                                   f"upstream.{time_source.via} (its loss explains ClockUnvalidated) or remove via")
+            raise r.fail(f"clock.servers[{i}].via", "via_not_watched", group=time_source.via)
     return Config(source, interval, r.settle(interval, timeout), targets, clock, upstream, host_time)
 
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError naming the file."""
     source = str(path)
-    text = read_text(path, source, DIRECTORY_HINT)
+    text = read_text(path, source, mounted=True)
     return parse_config(text, source)
 
 

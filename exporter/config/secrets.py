@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
-# Probes send no credentials from a URL, and URLs are shown in /probes, logs and the `check` label.
-URL_CREDENTIALS = "has a user name or password, which probes never send and /probes, logs and metrics would show"
 SECRET_MIN_LENGTH = 6  # shorter parts of a query or header are no credential; hiding them would garble the log
 
 

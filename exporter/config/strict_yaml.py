@@ -87,31 +87,34 @@ def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except DuplicateKeyError as err:
-        raise ConfigError(source, err.path, f"duplicate key at line {err.line} (first at line {err.first_line}); "
-                                            "remove one of them") from None
+        raise ConfigError(source, err.path, "yaml_duplicate_key", line=err.line, first_line=err.first_line) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(source, where, f"invalid YAML: {problem}") from None
+        if mark:
+            raise ConfigError(source, "", "yaml_invalid_at", line=mark.line + 1, column=mark.column + 1,
+                              detail=problem) from None
+        raise ConfigError(source, "", "yaml_invalid", detail=problem) from None
     except (ValueError, TypeError, RecursionError) as err:
-        raise ConfigError(source, "", f"invalid YAML: {err}") from None
+        raise ConfigError(source, "", "yaml_invalid", detail=err) from None
 
 
-def read_text(path: str | Path, source: str, directory_hint: str = "") -> str:
-    """A config file's text, refusing what is no config file; `directory_hint` says what a directory there means."""
+def read_text(path: str | Path, source: str, mounted: bool = False) -> str:
+    """A config file's text, refusing what is no config file; `mounted`: the file may be a compose mount, so a
+    directory there is what docker leaves when the file to mount was missing (README, Quick start)."""
     try:
         # O_NONBLOCK: opening a FIFO that nobody writes to would wait forever.
         with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
             if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # open() itself refuses a directory
-                raise ConfigError(source, "", "cannot read: it is a FIFO, device or socket, not a regular file")
+                raise ConfigError(source, "", "file_not_regular")
             data = file.read(MAX_CONFIG_BYTES + 1)
         if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError(source, "", f"cannot read: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB, "
-                                          "the most a config file may be")
+            raise ConfigError(source, "", "file_too_large", mib=MAX_CONFIG_BYTES // 1024 // 1024)
         text = data.decode("utf-8")
     except IsADirectoryError as err:
-        raise ConfigError(source, "", f"cannot read: {err}{directory_hint}") from None
+        raise ConfigError(source, "", "file_is_directory_mount" if mounted else "file_is_directory", detail=err) from None
+    except PermissionError as err:
+        raise ConfigError(source, "", "file_denied", detail=err) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(source, "", f"cannot read: {err}") from None
+        raise ConfigError(source, "", "file_unreadable", detail=err) from None
     return text

@@ -25,6 +25,7 @@ from cryptography import x509
 from exporter import __version__
 from exporter.config import Target
 from exporter.config.network import check_url
+from exporter.messages import Problem
 from exporter.exposition import sample
 from exporter.probes import ProbeFailure, ProbeResult, spse_page
 from exporter.probes.kind import Health, ProbeKey, ProbeKind
@@ -329,7 +330,8 @@ def _redirect_url(url: str, seen: Observation) -> str:
     try:
         if not seen.location:
             raise ValueError("no Location")
-        parts = check_url(urlsplit(urljoin(url, seen.location)).geturl(), ("http", "https"), "not http(s)", None)
+        parts = check_url(urlsplit(urljoin(url, seen.location)).geturl(), ("http", "https"),
+                          Problem("redirect_scheme"), None)
     except ValueError:  # also a bad port or an unclosed [ of an IPv6 address
         raise ProbeFailure("protocol", f"redirect {seen.status_code} without a usable Location") from None
     return parts.geturl()

@@ -164,7 +164,7 @@ def test_a_time_source_may_be_a_bare_ipv6_address():
      "targets[0].headers.X-A", "duplicate key at line 6 (first at line 5)"),
     ("upstream:\n  global: ['tcp://192.0.2.1:53']\n  global: ['tcp://192.0.2.2:53']\n", "upstream.global",
      "duplicate key at line 3"),
-    ("targets: [", "line 1", "invalid YAML"),
+    ("targets: [", "", "line 1, column 11: invalid YAML"),
     ("- just\n- a list\n", "", "must be a mapping"),
     ("", "", "is empty"),
     ("interval: 15s\n", "", "configures nothing to probe"),
@@ -191,6 +191,10 @@ def test_errors_name_the_key_path(text, path, words):
     assert err.path.startswith(path), str(err)
     assert words in err.message, str(err)
     assert str(err).startswith("test.yml: "), str(err)
+    # The operator's language: the same file and key path, the words from the Indonesian table.
+    indonesian = err.render("id")
+    assert indonesian.startswith(f"test.yml: {err.path}"), indonesian
+    assert indonesian != str(err), indonesian
 
 
 def test_a_ca_file_without_certificates_is_a_config_error(tmp_path):

@@ -12,7 +12,7 @@ import resource
 import signal
 import sys
 
-from exporter import __version__, logs
+from exporter import __version__, logs, messages
 from exporter.config import EXAMPLE_CONFIG, Config, ConfigError, load_config
 from exporter.eventloop import RESOLVER_THREADS, runner
 from exporter.metrics import Metrics
@@ -22,32 +22,21 @@ from exporter.server import App, serve
 log = logging.getLogger("spse_exporter")
 
 DEFAULT_LISTEN = ":10040"
-# Without a config the exporter probes nothing: it says what to configure instead.
-NO_CONFIG = f"""spse-exporter: no --config.file given, so there is nothing to probe. Copy the example, set your SPSE URL,
-your router (gateway), time sources and anchors, check it, and start with it:
-  cp {EXAMPLE_CONFIG} spse.yml && $EDITOR spse.yml
-  spse-exporter --config.file=spse.yml --check-config && spse-exporter --config.file=spse.yml
-Belum ada --config.file, jadi tidak ada yang diperiksa. Salin contoh di atas, isi URL SPSE, router (gateway),
-sumber waktu dan jangkar Anda, periksa, lalu jalankan dengan --config.file=spse.yml."""
-# The image bakes no config in: its --config.file is a path the operator mounts, so this names the mount.
-MISSING_CONFIG = """spse-exporter: --config.file {path} does not exist, so there is nothing to probe. Write yours from
-the example ({example}), or in a container mount it at that path:
-  docker run -v "$PWD/config/spse.yml:{path}:ro" --read-only spse-exporter
-Berkas {path} tidak ada, jadi tidak ada yang diperiksa. Tulis konfigurasi Anda dari contoh, atau di container
-pasang (mount) berkas Anda di path tersebut."""
 # Commands for the stack around the exporter, imported only when used.
 SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exporter.receivers",
                "report": "exporter.report.cli", "doctor": "exporter.doctor"}
 # --help lists them: argparse knows only the exporter's own flags.
 COMMANDS_HELP = """commands (spse-exporter COMMAND --help for their flags):
   doctor               what this SPSE host depends on, fine or at risk, and what stops without international
-                       links (Bahasa Indonesia; --lang en, --json); exit 1 when at risk
+                       links (--json); exit 1 when at risk
   notify-test          send a test notification through Alertmanager: DELIVERED / TERKIRIM or why not
   report               draft the Berita Acara Gangguan and the public notice from Prometheus
-  alertmanager-config  write alertmanager.yml with the receivers from TELEGRAM_*, SMTP_*, WEBHOOK_URL"""
+  alertmanager-config  write alertmanager.yml with the receivers from TELEGRAM_*, SMTP_*, WEBHOOK_URL
+Each command prints in Bahasa Indonesia unless --lang en or SPSE_LANG=en says English."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The flags, --lang resolved (--lang, else $SPSE_LANG, else id)."""
     parser = argparse.ArgumentParser(
         prog="spse-exporter",
         description="Prometheus exporter for SPSE sites: HTTP status, clock validation and upstream reachability.",
@@ -67,14 +56,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log.format", dest="log_format", choices=("text", "json"), default="text")
     parser.add_argument("--check-config", dest="check_config", action="store_true",
                         help="validate the config file, print a summary and exit 0 (valid) or 2 (invalid)")
+    messages.language_argument(parser)
     parser.add_argument("--version", action="version", version=f"spse-exporter {__version__}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    messages.resolve_language(parser, args)
+    return args
+
+
+def say(lang: str, code: str, **params) -> None:
+    """One message of exporter/messages.py on stderr, in `lang`, after the command's name."""
+    print(f"spse-exporter: {messages.render(code, lang, params)}", file=sys.stderr)
 
 
 def split_listen_address(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"--web.listen-address {value!r}: expected host:port, e.g. :10040 or 127.0.0.1:10040")
+        raise messages.Problem("listen_address_invalid", value=value)
     host = host.strip("[]")
     return host or "0.0.0.0", int(port)
 
@@ -152,7 +149,7 @@ async def run(args: argparse.Namespace, config: Config) -> int:
         try:
             web = load_web_config(args.web_config_file)
         except WebConfigError as err:
-            print(f"spse-exporter: {err}", file=sys.stderr)
+            say(args.lang, "config_invalid", error=err.render(args.lang))
             return 2
         ssl_context, authorize = web.ssl_context, web.authorize
     render_metrics = exporter.metrics.exposition.render
@@ -173,7 +170,8 @@ async def run(args: argparse.Namespace, config: Config) -> int:
         host, port = split_listen_address(args.listen)
         server = await serve(host, port, app, ssl_context)
     except (OSError, ValueError) as err:
-        print(f"spse-exporter: cannot listen on {args.listen}: {err}", file=sys.stderr)
+        detail = err.render(args.lang) if isinstance(err, messages.Problem) else err
+        say(args.lang, "listen_failed", address=args.listen, detail=detail)
         return 1
     log.info("listening on %s:%d", *server.address)
     exporter.start()
@@ -195,17 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         return module.main(argv[1:])
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
-    if args.config_file is None:
-        print(NO_CONFIG, file=sys.stderr)
+    if args.config_file is None:  # without a config the exporter probes nothing: it says what to configure instead
+        say(args.lang, "no_config", example=EXAMPLE_CONFIG)
         return 2
-    if not os.path.exists(args.config_file):
-        print(MISSING_CONFIG.format(path=args.config_file, example=EXAMPLE_CONFIG), file=sys.stderr)
+    if not os.path.exists(args.config_file):  # the image bakes no config in: this names the mount
+        say(args.lang, "missing_config", path=args.config_file, example=EXAMPLE_CONFIG)
         return 2
     try:
         config = load_config(args.config_file)
     except ConfigError as err:
-        print(f"spse-exporter: invalid config: {err}\nKonfigurasi tidak valid: perbaiki kesalahan yang disebut di "
-              "atas, lalu periksa lagi dengan --check-config.", file=sys.stderr)
+        say(args.lang, "config_invalid", error=err.render(args.lang))
+        print(messages.render("config_invalid_fix", args.lang), file=sys.stderr)
         return 2
     if args.check_config:
         print(config.summary())

@@ -297,7 +297,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "  docker run -v \"$PWD/config/spse.yml:{path}:ro\" --read-only spse-exporter",
         "listen_address_invalid": "--web.listen-address {value!r}: tulis host:port, misalnya :10040 atau "
                                   "127.0.0.1:10040",
-        "listen_failed": "tidak dapat mendengarkan di {address}: {detail}",
+        "listen_failed": "tidak dapat menerima sambungan di {address}: {detail}",
         "env_missing": "{path} tidak ada. Buat dari contoh: cp .env.example .env, lalu isi penerima notifikasi "
                        "(TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID, SMTP_* atau WEBHOOK_URL)",
         "env_denied": "{path}: berkas tidak dapat dibaca ({detail}): jalankan perintah sebagai pemilik berkas "

@@ -14,10 +14,11 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import bcrypt
 
-from exporter.config.errors import ConfigError
+from exporter.config.errors import ConfigError, type_name
 from exporter.config.strict_yaml import parse_yaml, read_text
 
 # exporter-toolkit's client_auth_type values that Python's ssl module can honour. It has no way to ask
@@ -30,14 +31,15 @@ CLIENT_AUTH = {
 }
 UNVERIFIED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
+WEB_KEYS = ("tls_server_config", "basic_auth_users")
 TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version")
 MAX_REMEMBERED = 1024
 # bcrypt reads this many bytes of a password: htpasswd and exporter-toolkit ignore the rest, bcrypt 5 raises.
 BCRYPT_MAX_BYTES = 72
 
 
-class WebConfigError(Exception):
-    pass
+class WebConfigError(ConfigError):
+    """A bad web config: the file, the key path and a message code, as a ConfigError."""
 
 
 @dataclass
@@ -85,84 +87,78 @@ class WebConfig:
 def _read_tls(raw: dict, source: str, base: Path) -> ssl.SSLContext:
     unknown = set(raw) - set(TLS_KEYS)
     if unknown:
-        raise WebConfigError(f"{source}: tls_server_config.{sorted(unknown)[0]}: unknown key")
+        _bad(source, f"tls_server_config.{sorted(unknown)[0]}", "unknown_key", allowed=", ".join(TLS_KEYS))
     for key, value in raw.items():
         if not isinstance(value, str):
-            _bad(source, f"tls_server_config.{key}", "must be a string")
+            _bad(source, f"tls_server_config.{key}", "not_string", type=type_name(value))
     for key in ("cert_file", "key_file"):
         if not raw.get(key):
-            raise WebConfigError(f"{source}: tls_server_config.{key}: is required")
+            _bad(source, f"tls_server_config.{key}", "required")
     auth = raw.get("client_auth_type", "NoClientCert")
     if auth in UNVERIFIED_CLIENT_AUTH:
-        _bad(source, "tls_server_config.client_auth_type", f"{auth} is not supported (a client certificate "
-             "cannot be asked for without verifying it): use VerifyClientCertIfGiven or RequireAndVerifyClientCert "
-             "with client_ca_file")
+        _bad(source, "tls_server_config.client_auth_type", "web_client_auth_unverified", value=auth)
     if auth not in CLIENT_AUTH:
-        _bad(source, "tls_server_config.client_auth_type", f"must be one of {', '.join(CLIENT_AUTH)}")
+        _bad(source, "tls_server_config.client_auth_type", "not_choice", choices=", ".join(CLIENT_AUTH), value=auth)
     if raw.get("client_ca_file") and auth == "NoClientCert":  # exporter-toolkit refuses this too
-        _bad(source, "tls_server_config.client_ca_file", "is set but client_auth_type is NoClientCert: "
-             "set client_auth_type to VerifyClientCertIfGiven or RequireAndVerifyClientCert")
+        _bad(source, "tls_server_config.client_ca_file", "web_client_ca_without_auth")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = TLS_VERSIONS.get(raw.get("min_version", "TLS12"), None) or _bad(
-        source, "tls_server_config.min_version", f"must be one of {', '.join(TLS_VERSIONS)}")
+    for key, default in (("min_version", "TLS12"), ("max_version", None)):
+        version = raw.get(key, default)
+        if version is not None and version not in TLS_VERSIONS:
+            _bad(source, f"tls_server_config.{key}", "not_choice", choices=", ".join(TLS_VERSIONS), value=version)
+    context.minimum_version = TLS_VERSIONS[raw.get("min_version", "TLS12")]
     if "max_version" in raw:
-        context.maximum_version = TLS_VERSIONS.get(raw["max_version"]) or _bad(
-            source, "tls_server_config.max_version", f"must be one of {', '.join(TLS_VERSIONS)}")
+        context.maximum_version = TLS_VERSIONS[raw["max_version"]]
     try:
         context.load_cert_chain(base / raw["cert_file"], base / raw["key_file"])
     except (OSError, ssl.SSLError) as err:
-        raise WebConfigError(f"{source}: tls_server_config: cannot load cert_file/key_file: {err}") from None
+        _bad(source, "tls_server_config", "web_cert_unloadable", detail=err)
     context.verify_mode = CLIENT_AUTH[auth]
     if raw.get("client_ca_file"):
         try:
             context.load_verify_locations(base / raw["client_ca_file"])
         except (OSError, ssl.SSLError) as err:
-            raise WebConfigError(f"{source}: tls_server_config.client_ca_file: {err}") from None
+            _bad(source, "tls_server_config.client_ca_file", "ca_unloadable", detail=err)
     elif auth in ("VerifyClientCertIfGiven", "RequireAndVerifyClientCert"):
-        _bad(source, "tls_server_config.client_ca_file", f"is required with client_auth_type {auth}")
+        _bad(source, "tls_server_config.client_ca_file", "web_client_ca_required", value=auth)
     return context
 
 
-def _bad(source: str, path: str, message: str):
-    raise WebConfigError(f"{source}: {path}: {message}")
+def _bad(source: str, path: str, code: str, **params) -> NoReturn:
+    raise WebConfigError(source, path, code, **params) from None
 
 
 def load_web_config(path: str) -> WebConfig:
     """Read and validate a web config file; relative file names are relative to it."""
     source = str(path)
-    try:
-        text = read_text(path, source)
-    except ConfigError as err:  # says "cannot read" itself
-        raise WebConfigError(str(err)) from None
-    try:  # the main config's loader: a duplicate key is an error, not the last one silently kept
-        raw = parse_yaml(text, source) or {}
+    try:  # the main config's reader and loader: a duplicate key is an error, not the last one silently kept
+        raw = parse_yaml(read_text(path, source), source) or {}
     except ConfigError as err:
-        where = f"{err.path}: " if err.path else ""
-        raise WebConfigError(f"{source}: cannot read: {where}{err.message}") from None
+        _bad(err.source, err.path, err.problem.code, **err.problem.params)
     if not isinstance(raw, dict):
-        raise WebConfigError(f"{source}: must be a mapping")
-    unknown = set(raw) - {"tls_server_config", "basic_auth_users"}
+        _bad(source, "", "not_mapping", type=type_name(raw))
+    unknown = set(raw) - set(WEB_KEYS)
     if unknown:
-        raise WebConfigError(f"{source}: {sorted(unknown)[0]}: unknown key")
+        _bad(source, sorted(unknown)[0], "unknown_key", allowed=", ".join(WEB_KEYS))
     base = Path(path).resolve().parent
     context = None
     if raw.get("tls_server_config"):
         if not isinstance(raw["tls_server_config"], dict):
-            _bad(source, "tls_server_config", "must be a mapping")
+            _bad(source, "tls_server_config", "not_mapping", type=type_name(raw["tls_server_config"]))
         context = _read_tls(raw["tls_server_config"], source, base)
     users: dict[str, bytes] = {}
     if not isinstance(raw.get("basic_auth_users") or {}, dict):
-        _bad(source, "basic_auth_users", "must be a mapping of user name to bcrypt hash")
+        _bad(source, "basic_auth_users", "web_users_not_mapping")
     for user, hashed in (raw.get("basic_auth_users") or {}).items():
         if not isinstance(user, str) or not isinstance(hashed, str) or not hashed.startswith("$2"):
-            _bad(source, f"basic_auth_users.{user}", "must map a user name to a bcrypt hash ($2a$, $2b$ or $2y$)")
+            _bad(source, f"basic_auth_users.{user}", "web_user_not_bcrypt")
         encoded = hashed.encode()
         if encoded.startswith(b"$2y$"):  # htpasswd's name for the same algorithm as $2b$
             encoded = b"$2b$" + encoded[4:]
         try:
             bcrypt.checkpw(b"", encoded)
         except ValueError:
-            _bad(source, f"basic_auth_users.{user}", "is not a valid bcrypt hash")
+            _bad(source, f"basic_auth_users.{user}", "web_hash_invalid")
         users[user] = encoded
     return WebConfig(context, users, _dummy_hash(users))
 

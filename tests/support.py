@@ -20,6 +20,11 @@ from tests.fakes import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def without_language() -> dict[str, str]:
+    """This environment without SPSE_LANG: a command run with it prints in its default language, Indonesian."""
+    return {key: value for key, value in os.environ.items() if key != "SPSE_LANG"}
+
+
 def poll(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
     """Call `check` until it returns something truthy or `timeout` passes; return that value."""
     deadline = time.monotonic() + timeout

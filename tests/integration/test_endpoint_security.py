@@ -170,7 +170,7 @@ BAD_WEB_CONFIGS = {  # file content: words the error must carry
     "basic_auth_users: {prometheus: '$2b$04$short'}": "not a valid bcrypt hash",
     "basic_auth_user: {prometheus: x}": "basic_auth_user: unknown key",
     "tls_server_config: {cert_file: a, key_file: b, min_version: TLS10}": "tls_server_config.min_version",
-    "tls_server_config: [": "cannot read",
+    "tls_server_config: [": "line 1, column 21: invalid YAML",
     # The main config's strict loader: a duplicate key is an error, not the last one silently kept.
     "basic_auth_users:\n  prometheus: '$2b$04$short'\n  prometheus: x\n": "basic_auth_users.prometheus: duplicate key at line 3",
     # Python's TLS cannot ask for a client certificate without verifying it: refused, not silently changed.
@@ -194,7 +194,8 @@ def test_bad_web_config_exits_2_naming_the_problem(tmp_path, content):
     config = tmp_path / "spse.yml"
     config.write_text("targets: [{name: contoh, url: 'http://127.0.0.1:9/'}]\n")
     result = subprocess.run([sys.executable, "-m", "exporter", f"--config.file={config}", f"--web.config.file={web}",
-                             "--web.listen-address=127.0.0.1:0"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+                             "--web.listen-address=127.0.0.1:0", "--lang=en"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=30)
     assert result.returncode == 2, result.stderr
     assert BAD_WEB_CONFIGS[content] in result.stderr and str(web) in result.stderr
 

@@ -302,4 +302,4 @@ def test_listen_address_in_use_exits_with_message(tmp_path, spse):
         result = subprocess.run([sys.executable, "-m", "exporter", f"--config.file={path}",
                                  f"--web.listen-address=127.0.0.1:{port}"], cwd=ROOT, capture_output=True,
                                 text=True, timeout=30)
-    assert result.returncode == 1 and "cannot listen on" in result.stderr
+    assert result.returncode == 1 and f"tidak dapat menerima sambungan di 127.0.0.1:{port}" in result.stderr

@@ -11,15 +11,19 @@ import pytest
 import yaml
 
 from exporter.config import EXAMPLE_CONFIG
-from tests.support import ROOT
+from tests.support import ROOT, without_language
 from tests.unit.test_compose import PASSWORD, compose_config, env_example
 
 
-def test_without_a_config_the_exporter_refuses_and_says_what_to_configure():
-    result = subprocess.run([sys.executable, "-m", "exporter"], capture_output=True, text=True, cwd=ROOT, timeout=30)
+@pytest.mark.parametrize("flags, words", [
+    ([], "belum ada --config.file, jadi tidak ada yang diperiksa"),
+    (["--lang=en"], "no --config.file given, so there is nothing to probe")])
+def test_without_a_config_the_exporter_refuses_and_says_what_to_configure(flags, words):
+    result = subprocess.run([sys.executable, "-m", "exporter", *flags], capture_output=True, text=True, cwd=ROOT,
+                            timeout=30, env=without_language())
     assert result.returncode == 2
-    assert "no --config.file given, so there is nothing to probe" in result.stderr
-    assert f"cp {EXAMPLE_CONFIG} spse.yml" in result.stderr and "Belum ada --config.file" in result.stderr
+    assert words in result.stderr, result.stderr
+    assert f"cp {EXAMPLE_CONFIG} spse.yml" in result.stderr
     assert "listening" not in result.stderr
 
 

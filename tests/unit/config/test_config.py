@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from exporter.config import EXAMPLE_CONFIG, ConfigError, load_config, parse_config, parse_duration
-from tests.support import ROOT
+from tests.support import ROOT, without_language
 
 BASE = {
     "interval": "15s",
@@ -280,7 +280,8 @@ def test_a_huge_interval_is_an_error_naming_its_key():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                          env=without_language())
 
 
 def test_check_config_prints_summary_and_exits_0():
@@ -296,8 +297,12 @@ def test_bad_config_exits_2_with_key_path(tmp_path):
     for args in (["--check-config"], []):
         result = run_cli(f"--config.file={path}", *args)
         assert result.returncode == 2
-        assert f"{path}: targets[0].url: scheme must be http or https" in result.stderr
-        assert "Konfigurasi tidak valid: perbaiki kesalahan yang disebut di atas" in result.stderr
+        assert f"konfigurasi tidak valid: {path}: targets[0].url: skema harus http atau https" in result.stderr
+        assert "Perbaiki kesalahan yang disebut di atas" in result.stderr
+        result = run_cli(f"--config.file={path}", "--lang=en", *args)
+        assert result.returncode == 2
+        assert f"invalid config: {path}: targets[0].url: scheme must be http or https" in result.stderr
+        assert "Fix the error named above" in result.stderr
 
 
 def test_a_directory_where_the_config_should_be_says_how_it_got_there(tmp_path):
@@ -305,11 +310,16 @@ def test_a_directory_where_the_config_should_be_says_how_it_got_there(tmp_path):
     (tmp_path / "spse.yml").mkdir()
     result = run_cli(f"--config.file={tmp_path / 'spse.yml'}", "--check-config")
     assert result.returncode == 2
-    assert "Is a directory" in result.stderr and "copy your config to that path (SPSE_CONFIG_FILE)" in result.stderr
+    assert "Is a directory" in result.stderr and "salin konfigurasi Anda ke path tersebut (SPSE_CONFIG_FILE)" in \
+        result.stderr
+    result = run_cli(f"--config.file={tmp_path / 'spse.yml'}", "--check-config", "--lang=en")
+    assert "copy your config to that path (SPSE_CONFIG_FILE)" in result.stderr
 
 
 def test_missing_config_file_exits_2(tmp_path):
     result = run_cli(f"--config.file={tmp_path / 'nope.yml'}", "--check-config")
+    assert result.returncode == 2 and "nope.yml tidak ada, jadi tidak ada yang diperiksa" in result.stderr
+    result = run_cli(f"--config.file={tmp_path / 'nope.yml'}", "--check-config", "--lang=en")
     assert result.returncode == 2 and "nope.yml does not exist, so there is nothing to probe" in result.stderr
 
 

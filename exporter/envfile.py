@@ -14,6 +14,8 @@ import os
 import re
 from pathlib import Path
 
+from exporter.messages import Problem
+
 LINE = re.compile(r"""\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=[^\S\n]*
                       (?:'(?P<single>(?:\\'|[^'])*)'|"(?P<double>(?:\\"|[^"])*)"|(?P<bare>[^'"].*|))
                       (?P<rest>.*)$""", re.X)
@@ -22,18 +24,13 @@ BARE_VARIABLE = re.compile(r"(?<!\$)\$[A-Za-z_]")
 DOUBLE_ESCAPES = re.compile(r"\\[\\'\"abfnrtv]")
 
 
-class EnvFileError(Exception):
-    """A line of a .env file that is not KEY=VALUE, named by file and line, in English and Indonesian."""
+class EnvFileError(Problem):
+    """A .env file that cannot be read, or a line of it that is not KEY=VALUE, named by file and line; rendered in
+    the operator's language (exporter/messages.py).
 
-
-def ambiguous(path: str, number: int, key: str, form: str, bentuk: str, single: bool) -> EnvFileError:
-    """A value docker-compose 1 (python-dotenv) and docker compose 2 read differently: which one runs is not ours to
-    know, so the operator writes it the way both read alike (single quotes keep it, double quotes replace ${NAME})."""
-    quotes, kutip = ("single", "tunggal") if single else ("double", "ganda")
-    return EnvFileError(
-        f"{path} line {number} ({key}): docker-compose 1 and docker compose 2 read {form} differently: write the value "
-        f"in {quotes} quotes / {path} baris {number} ({key}): docker-compose 1 dan docker compose 2 membaca {bentuk} "
-        f"dengan cara yang berbeda: tulis nilainya di dalam tanda kutip {kutip}")
+    A value docker-compose 1 (python-dotenv) and docker compose 2 read differently is one too: which one runs is not
+    ours to know, so the operator writes it the way both read alike (single quotes keep it, double quotes replace
+    ${NAME})."""
 
 
 def parse(text: str, path: str = ".env", environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -46,14 +43,10 @@ def parse(text: str, path: str = ".env", environ: dict[str, str] | None = None) 
         match = LINE.fullmatch(line)
         if match is None or (not match["bare"] and not re.fullmatch(r"\s*(#.*)?", match["rest"])):
             name = line.partition("=")[0].strip()[:40]  # the value is not shown: it may be a secret
-            raise EnvFileError(
-                f"{path} line {number} ({name}): expected NAME=value, quotes closed, nothing after them but a "
-                f"# comment / {path} baris {number} ({name}): tulis dalam bentuk NAMA=nilai, tutup setiap tanda "
-                "kutip, dan sesudahnya hanya boleh ada komentar #")
+            raise EnvFileError("env_line_invalid", path=path, line=number, name=name)
         if match["single"] is not None:
             if VARIABLE.search(match["single"]):
-                raise ambiguous(path, number, match["key"], "${NAME} inside single quotes",
-                                "${NAMA} di dalam tanda kutip tunggal", single=False)
+                raise EnvFileError("env_braces_in_single_quotes", path=path, line=number, name=match["key"])
             value = match["single"].replace("\\'", "'").replace("\\\\", "\\")
         else:
             if match["double"] is not None:
@@ -61,8 +54,7 @@ def parse(text: str, path: str = ".env", environ: dict[str, str] | None = None) 
             else:
                 value = re.sub(r"\s+#.*", "", match["bare"] + match["rest"]).rstrip()
             if BARE_VARIABLE.search(value):
-                raise ambiguous(path, number, match["key"], "$NAME without braces", "$NAMA tanpa kurung kurawal",
-                                single=True)
+                raise EnvFileError("env_bare_variable", path=path, line=number, name=match["key"])
             known = {**environ, **values}
             value = VARIABLE.sub(lambda m: known.get(m["name"]) or m["default"] or "", value)
         values[match["key"]] = value
@@ -73,7 +65,12 @@ def read(path: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
     """The settings of the .env file at `path` (see parse)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or "not UTF-8 text"
-        raise EnvFileError(f"{path}: cannot read it ({reason}) / {path}: berkas tidak dapat dibaca ({reason})") from None
+    except FileNotFoundError:
+        raise EnvFileError("env_missing", path=path) from None
+    except PermissionError as err:
+        raise EnvFileError("env_denied", path=path, detail=err.strerror) from None
+    except UnicodeDecodeError:
+        raise EnvFileError("env_not_utf8", path=path) from None
+    except OSError as err:
+        raise EnvFileError("env_unreadable", path=path, detail=err.strerror or err) from None
     return parse(text, str(path), environ)

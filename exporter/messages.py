@@ -14,6 +14,7 @@ import string
 from typing import Any
 
 from exporter import formatting
+from exporter.doctor_text import join
 
 DEFAULT_LANGUAGE = "id"
 LANGUAGE_VARIABLE = "SPSE_LANG"
@@ -149,6 +150,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "env_denied": "{path}: cannot read it ({detail}): run the command as the file's owner (root: sudo) or let "
                       "that user read it",
         "env_unreadable": "{path}: cannot read it ({detail})",
+        "env_not_utf8": "{path}: cannot read it (not UTF-8 text): save it as UTF-8, as compose reads it",
         "env_line_invalid": "{path} line {line} ({name}): expected NAME=value, quotes closed, nothing after them but "
                             "a # comment",
         "env_braces_in_single_quotes": "{path} line {line} ({name}): docker-compose 1 and docker compose 2 read "
@@ -166,6 +168,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "secret_too_open": "{name}_FILE: {path} holds a secret but has mode {mode}: other users can read or change "
                            "it. Fix: chmod 600 {path} (or 640 with the reading service's group)",
         "receiver_incomplete": "{receiver}: set {missing} too",
+        "email_incomplete": "E-mail: set {missing} too",
+        "receiver_sends": "{output}: {receiver} sends via {integrations}",
         "receiver_chat_id": "{name}: {value!r} is not a number (groups have negative ids, e.g. -1001234567890)",
         "receiver_template": "{template}: receivers {missing} are missing",
         "receiver_fix": "Fix the receiver setting named above in .env, then render alertmanager-config and restart "
@@ -176,8 +180,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "receivers_watchdog_only": "WATCHDOG_URL only feeds the dead man's switch, which pages nobody about SPSE.",
         "output_unwritable": "cannot write {path}: {detail}",
         "warning": "WARNING",
-        "and": "and",
-        "email": "E-mail",
     },
     "id": {
         "file_not_regular": "tidak dapat dibaca: ini FIFO, perangkat atau soket, bukan berkas biasa",
@@ -303,6 +305,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "env_denied": "{path}: berkas tidak dapat dibaca ({detail}): jalankan perintah sebagai pemilik berkas "
                       "(root: sudo) atau izinkan pengguna itu membacanya",
         "env_unreadable": "{path}: berkas tidak dapat dibaca ({detail})",
+        "env_not_utf8": "{path}: berkas tidak dapat dibaca (bukan teks UTF-8): simpan sebagai UTF-8, seperti yang "
+                        "dibaca compose",
         "env_line_invalid": "{path} baris {line} ({name}): tulis dalam bentuk NAMA=nilai, tutup setiap tanda kutip, "
                             "dan sesudahnya hanya boleh ada komentar #",
         "env_braces_in_single_quotes": "{path} baris {line} ({name}): docker-compose 1 dan docker compose 2 membaca "
@@ -322,6 +326,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "atau mengubahnya. Perbaiki: chmod 600 {path} (atau 640 dengan grup layanan yang "
                            "membacanya)",
         "receiver_incomplete": "{receiver}: isi juga {missing}",
+        "email_incomplete": "Surel: isi juga {missing}",
+        "receiver_sends": "{output}: {receiver} mengirim lewat {integrations}",
         "receiver_chat_id": "{name}: {value!r} bukan angka (ID grup bernilai negatif, misalnya -1001234567890)",
         "receiver_template": "{template}: penerima {missing} tidak ada",
         "receiver_fix": "Perbaiki pengaturan penerima yang disebut di atas di .env, lalu buat ulang "
@@ -335,8 +341,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "siapa pun tentang SPSE.",
         "output_unwritable": "{path} tidak dapat ditulis: {detail}",
         "warning": "PERINGATAN",
-        "and": "dan",
-        "email": "Surel",
     },
 }
 
@@ -348,8 +352,9 @@ def fields(template: str) -> set[str]:
 
 def render(code: str, lang: str, params: dict[str, Any] | None = None) -> str:
     """The message `code` in `lang` with its parameters as written; a parameter named `type` (a value's Python type)
-    becomes that language's word for it."""
-    params = dict(params or {})
+    becomes that language's word for it, and a list is joined as that language lists ("a, b dan c")."""
+    params = {key: join([str(item) for item in value], lang) if isinstance(value, list) else value
+              for key, value in (params or {}).items()}
     if "type" in params:
         params["type"] = TYPE_WORDS[lang].get(params["type"], params["type"])
     return MESSAGES[lang][code].format(**params)

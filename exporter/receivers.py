@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from pathlib import Path
 
 import yaml
 
-from exporter import envfile
+from exporter import envfile, messages
 
 # The receivers the routing tree pages through, and the dead man's switch's.
 OPS_RECEIVERS = ("ops-critical", "ops-warning")
@@ -24,44 +25,44 @@ WATCHDOG_RECEIVER = "watchdog"
 TEST_RECEIVER = "notify-test"
 # Settings that give warnings a path of their own (a chat, an address, a webhook) instead of the pages'.
 WARNING_PREFIX = "WARNING_"
-NOT_CONFIGURED = (
-    "no notification receiver configured: alerts show in Grafana and Alertmanager but are sent to nobody. "
-    "Set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (or SMTP_*, WEBHOOK_URL) in .env, then run "
-    "`docker compose up -d --force-recreate alertmanager-config alertmanager`. / "
-    "Belum ada penerima notifikasi: alert tampil di Grafana dan Alertmanager tetapi tidak dikirim ke siapa pun. "
-    "Isi TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di .env, lalu jalankan perintah di atas.")
-# A dead man's switch hears only Watchdog: it is no on-call receiver.
-WATCHDOG_ONLY = ("WATCHDOG_URL only feeds the dead man's switch, which pages nobody about SPSE. / "
-                 "WATCHDOG_URL hanya untuk dead man's switch, yang tidak memberi tahu siapa pun tentang SPSE.")
+# A secret file anyone but its owner and group may read or change (secrets/README.md: chmod 600).
+OPEN_TO_OTHERS = 0o007
 
 
-class ReceiverError(Exception):
-    """A missing or malformed setting, named by its variable."""
+class ReceiverError(messages.Problem):
+    """A missing or malformed setting, named by its variable; rendered in the operator's language."""
 
 
 def setting(env: dict[str, str], name: str) -> str | None:
     """NAME from the environment, or the contents of the file NAME_FILE points at (Docker secrets style)."""
     value, path = env.get(name, "").strip(), env.get(f"{name}_FILE", "").strip()
     if value and path:
-        raise ReceiverError(f"{name} and {name}_FILE are both set: keep one / {name} dan {name}_FILE sama-sama diisi: "
-                            "kosongkan salah satunya")
+        raise ReceiverError("secret_both_set", name=name)
     if path:
         try:
-            value = Path(path).read_text().strip()
-        except OSError as err:
-            raise ReceiverError(f"{name}_FILE: cannot read {path}: {err.strerror} / {name}_FILE: {path} tidak dapat "
-                                f"dibaca: {err.strerror}") from None
+            with open(path, encoding="utf-8") as file:
+                mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+                value = file.read().strip()
+        except FileNotFoundError:
+            raise ReceiverError("secret_missing", name=name, path=path) from None
+        except PermissionError as err:
+            raise ReceiverError("secret_denied", name=name, path=path, detail=err.strerror) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ReceiverError("secret_unreadable", name=name, path=path,
+                                detail=getattr(err, "strerror", None) or err) from None
+        if mode & OPEN_TO_OTHERS:
+            raise ReceiverError("secret_too_open", name=name, path=path, mode=f"{mode:04o}")
         if not value:
-            raise ReceiverError(f"{name}_FILE: {path} is empty / {name}_FILE: {path} kosong")
+            raise ReceiverError("secret_empty", name=name, path=path)
     return value or None
 
 
-def require(env: dict[str, str], names: tuple[str, ...], because: str) -> list[str]:
+def require(env: dict[str, str], names: tuple[str, ...], code: str, **params: str) -> list[str]:
+    """The settings `names`, or ReceiverError `code` naming the missing ones: a receiver half filled in."""
     values = [setting(env, name) for name in names]
     missing = [name for name, value in zip(names, values) if not value]
     if missing:
-        karena = {"E-mail": "Surel"}.get(because, because)
-        raise ReceiverError(f"{because}: set {' and '.join(missing)} too / {karena}: isi juga {' dan '.join(missing)}")
+        raise ReceiverError(code, missing=missing, **params)
     return values
 
 
@@ -71,13 +72,12 @@ def integrations(env: dict[str, str], prefix: str = "") -> dict[str, list[dict]]
     configs: dict[str, list[dict]] = {}
     chat_name = f"{prefix}TELEGRAM_CHAT_ID"
     if setting(env, chat_name) or (not prefix and setting(env, "TELEGRAM_BOT_TOKEN")):
-        token, chat = require(env, ("TELEGRAM_BOT_TOKEN", chat_name), "Telegram")
+        token, chat = require(env, ("TELEGRAM_BOT_TOKEN", chat_name), "receiver_incomplete",
+                              receiver="Telegram")
         try:
             chat_id = int(chat)
         except ValueError:
-            raise ReceiverError(f"{chat_name}: {chat!r} is not a number (groups have negative ids, "
-                                f"e.g. -1001234567890) / {chat_name}: {chat!r} bukan angka (id grup bernilai negatif, "
-                                "misalnya -1001234567890)") from None
+            raise ReceiverError("receiver_chat_id", name=chat_name, value=chat) from None
         telegram = {"bot_token": token, "chat_id": chat_id, "parse_mode": "HTML",
                     "message": '{{ template "spse.message" . }}', "send_resolved": True}
         if api_url := setting(env, "TELEGRAM_API_URL"):
@@ -87,13 +87,14 @@ def integrations(env: dict[str, str], prefix: str = "") -> dict[str, list[dict]]
     # SMTP_SMARTHOST alone asks for the pages' e-mail, unless it serves only the warnings' address.
     if setting(env, to_name) or (not prefix and setting(env, "SMTP_SMARTHOST")
                                  and not setting(env, f"{WARNING_PREFIX}SMTP_TO")):
-        to, sender, smarthost = require(env, (to_name, "SMTP_FROM", "SMTP_SMARTHOST"), "E-mail")
+        to, sender, smarthost = require(env, (to_name, "SMTP_FROM", "SMTP_SMARTHOST"), "email_incomplete")
         email = {"to": to, "from": sender, "smarthost": smarthost,
                  "headers": {"Subject": '{{ template "spse.title" . }}'},
                  "html": '<pre>{{ template "spse.message" . }}</pre>', "send_resolved": True}
         if username := setting(env, "SMTP_AUTH_USERNAME"):
             email["auth_username"] = username
-            (email["auth_password"],) = require(env, ("SMTP_AUTH_PASSWORD",), "SMTP_AUTH_USERNAME")
+            (email["auth_password"],) = require(env, ("SMTP_AUTH_PASSWORD",), "receiver_incomplete",
+                                                receiver="SMTP_AUTH_USERNAME")
         configs["email_configs"] = [email]
     if url := setting(env, f"{prefix}WEBHOOK_URL"):
         configs["webhook_configs"] = [{"url": url, "send_resolved": True}]
@@ -117,7 +118,7 @@ def render(template: Path, env: dict[str, str]) -> tuple[dict, list[str]]:
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     missing = [name for name in (*OPS_RECEIVERS, WATCHDOG_RECEIVER) if name not in receivers]
     if missing:
-        raise ReceiverError(f"{template}: receivers {', '.join(missing)} are missing")
+        raise ReceiverError("receiver_template", template=template, missing=missing)
     configs = integrations(env)
     receivers[OPS_RECEIVERS[0]].update(configs)
     receivers[OPS_RECEIVERS[1]].update(warning_integrations(env, configs))
@@ -173,35 +174,39 @@ def main(argv: list[str]) -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--env-file", type=Path, metavar="PATH",
                         help="settings file in compose's KEY=VALUE form (default: ./.env when it exists)")
+    messages.language_argument(parser)
     args = parser.parse_args(argv)
+    lang = messages.resolve_language(parser, args)
+
+    def say(code: str, **params) -> None:
+        print(f"spse-exporter alertmanager-config: {messages.render(code, lang, params)}", file=sys.stderr)
     env_file = args.env_file or (Path(".env") if Path(".env").is_file() else None)
     try:
         env = {**(envfile.read(env_file) if env_file else {}), **os.environ}
         config, names = render(args.template, env)
-    except envfile.EnvFileError as err:
-        print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
-        return 2
-    except (ReceiverError, OSError, yaml.YAMLError) as err:
-        print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
+    except (envfile.EnvFileError, ReceiverError) as err:
+        say(err.code, **err.params)
         if isinstance(err, ReceiverError):
-            print("Pengaturan penerima notifikasi di .env salah: perbaiki variabel yang disebut di atas, lalu buat "
-                  "ulang alertmanager-config dan alertmanager (tanpa Docker: jalankan lagi "
-                  "sudo bash scripts/install-native.sh).", file=sys.stderr)
+            print(messages.render("receiver_fix", lang), file=sys.stderr)
+        return 2
+    except (OSError, yaml.YAMLError) as err:  # the template: a file of this checkout, not the operator's
+        print(f"spse-exporter alertmanager-config: {err}", file=sys.stderr)
         return 2
     try:
         write_private(args.output, "# Generated by `spse-exporter alertmanager-config` from the shipped "
                                    "alertmanager.yml and .env: edit those, not this file.\n"
                                    + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     except OSError as err:
-        print(f"spse-exporter alertmanager-config: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        say("output_unwritable", path=args.output, detail=err.strerror or err)
         return 2
     if names:
-        sends = {receiver["name"]: [key.removesuffix("_configs") for key in receiver if key.endswith("_configs")]
-                 for receiver in config["receivers"] if receiver["name"] in OPS_RECEIVERS}
-        print(f"alertmanager-config: {args.output}: "
-              + "; ".join(f"{name} sends via {', '.join(types)}" for name, types in sends.items()), file=sys.stderr)
-    else:
-        print(f"WARNING: {NOT_CONFIGURED}", file=sys.stderr)
-        if setting(env, "WATCHDOG_URL"):
-            print(f"WARNING: {WATCHDOG_ONLY}", file=sys.stderr)
+        for receiver in config["receivers"]:
+            if receiver["name"] in OPS_RECEIVERS:
+                types = [key.removesuffix("_configs") for key in receiver if key.endswith("_configs")]
+                say("receiver_sends", output=args.output, receiver=receiver["name"], integrations=types)
+    else:  # a line of its own, starting with the word: scripts/install-native.sh looks for it
+        warning = messages.render("warning", lang)
+        print(f"{warning}: {messages.render('receivers_none', lang)}", file=sys.stderr)
+        if setting(env, "WATCHDOG_URL"):  # a dead man's switch hears only Watchdog: it is no on-call receiver
+            print(f"{warning}: {messages.render('receivers_watchdog_only', lang)}", file=sys.stderr)
     return 0

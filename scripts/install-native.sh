@@ -17,7 +17,7 @@ set -euo pipefail
 CLONE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=/
 ENV_FILE=$CLONE/.env
-LANG_CHOICE=id
+LANG_CHOICE=${SPSE_LANG:-id}   # --lang wins; the same variable every spse-exporter command reads
 PYTHON=${PYTHON:-python3}
 
 say() {  # say INDONESIAN ENGLISH: one line in the operator's language
@@ -79,14 +79,14 @@ check_private "$ENV_FILE"
 
 # --- Settings from .env, read as docker compose reads it (exporter/envfile.py); the environment wins --------------
 SETTINGS=(SPSE_CONFIG_FILE PROMETHEUS_EXTERNAL_URL ALERTMANAGER_EXTERNAL_URL EXPORTER_EXTERNAL_URL PROMETHEUS_RETENTION)
-settings=$(PYTHONPATH=$CLONE "$PYTHON" - "$ENV_FILE" "${SETTINGS[@]}" <<'PY'
+settings=$(PYTHONPATH=$CLONE SPSE_LANG=$LANG_CHOICE "$PYTHON" - "$ENV_FILE" "${SETTINGS[@]}" <<'PY'
 import os, shlex, sys
 from pathlib import Path
 from exporter import envfile
 try:
     in_file = envfile.read(Path(sys.argv[1]))
 except envfile.EnvFileError as err:
-    sys.exit(str(err))
+    sys.exit(err.render(os.environ["SPSE_LANG"]))
 values = {**in_file, **os.environ}
 known = {*in_file, *envfile.read(Path(os.environ["PYTHONPATH"]) / ".env.example", environ={})}
 for name in sys.argv[2:]:
@@ -184,12 +184,12 @@ sed 's#^\(\s*- \)templates/\*\.tmpl#\1/etc/prometheus/templates/*.tmpl#' "$CLONE
 grep -q '^\s*- /etc/prometheus/templates/\*\.tmpl' "$STAGE/alertmanager.in.yml" \
     || fail "prometheus/alertmanager.yml tidak memuat templates/*.tmpl" "prometheus/alertmanager.yml lacks templates/*.tmpl"
 (cd "$CLONE" && env "${SECRET_OVERRIDES[@]}" "$EXPORTER" alertmanager-config "$STAGE/alertmanager.in.yml" \
-    "$STAGE/prometheus/alertmanager.yml" --env-file "$ENV_FILE" 2> "$STAGE/alertmanager-config.log") \
+    "$STAGE/prometheus/alertmanager.yml" --env-file "$ENV_FILE" --lang "$LANG_CHOICE" 2> "$STAGE/alertmanager-config.log") \
     || { cat "$STAGE/alertmanager-config.log" >&2
          fail "perbaiki pengaturan penerima di $ENV_FILE yang disebut di atas, lalu jalankan skrip ini lagi" \
               "fix the receiver settings in $ENV_FILE named above, then run this script again"; }
-grep -v '^WARNING' "$STAGE/alertmanager-config.log" | sed "s#$STAGE/prometheus/#$R/etc/prometheus/#" >&2 || true
-if grep -q '^WARNING' "$STAGE/alertmanager-config.log"; then
+grep -Ev '^(WARNING|PERINGATAN):' "$STAGE/alertmanager-config.log" | sed "s#$STAGE/prometheus/#$R/etc/prometheus/#" >&2 || true
+if grep -Eq '^(WARNING|PERINGATAN):' "$STAGE/alertmanager-config.log"; then
     say "PERINGATAN: belum ada penerima notifikasi; alert hanya tampil di Alertmanager. Isi TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di $ENV_FILE, lalu jalankan skrip ini lagi." \
         "WARNING: no notification receiver yet; alerts show in Alertmanager only. Set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (or SMTP_*, WEBHOOK_URL) in $ENV_FILE, then run this script again." >&2
 fi

@@ -338,6 +338,8 @@ def test_settings_come_from_secret_files(tmp_path):
     token.write_text(TOKEN + "\n")
     password = tmp_path / "smtp_password"
     password.write_text("s3cret'\"\n")
+    for secret in (token, password):
+        secret.chmod(0o600)  # as secrets/README.md says: a secret others can read is refused
     config, names = receivers.render(STACK_DIR / "alertmanager.yml", {
         "TELEGRAM_BOT_TOKEN_FILE": str(token), "TELEGRAM_CHAT_ID": CHAT_ID,
         "SMTP_TO": "ops@contoh.example", "SMTP_FROM": "am@contoh.example", "SMTP_SMARTHOST": "mail.contoh.example:587",
@@ -361,17 +363,21 @@ def test_settings_come_from_secret_files(tmp_path):
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "@opsgroup"}, "TELEGRAM_CHAT_ID: '@opsgroup' is not a number",
      "TELEGRAM_CHAT_ID: '@opsgroup' bukan angka"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BOT_TOKEN_FILE": "/x"}, "both set", "sama-sama diisi"),
-    ({"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/token"}, "TELEGRAM_BOT_TOKEN_FILE: cannot read /nonexistent/token",
-     "TELEGRAM_BOT_TOKEN_FILE: /nonexistent/token tidak dapat dibaca"),
+    ({"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/token"}, "TELEGRAM_BOT_TOKEN_FILE: /nonexistent/token does not exist",
+     "TELEGRAM_BOT_TOKEN_FILE: /nonexistent/token tidak ada"),
     ({"SMTP_TO": "ops@contoh.example"}, "E-mail: set SMTP_FROM and SMTP_SMARTHOST too",
      "Surel: isi juga SMTP_FROM dan SMTP_SMARTHOST"),
 ])
 def test_bad_settings_name_the_variable(tmp_path, env, error, galat):
-    """In English and Bahasa Indonesia: Alertmanager does not start until it is fixed, so say what to do."""
+    """In Bahasa Indonesia, or in English with SPSE_LANG=en: Alertmanager does not start until it is fixed, so say
+    what to do."""
     result = render_as_compose(tmp_path, env)
     assert result.returncode == 2
-    assert error in result.stderr and galat in result.stderr, result.stderr
-    assert "Pengaturan penerima notifikasi di .env salah" in result.stderr
+    assert galat in result.stderr and error not in result.stderr, result.stderr
+    assert "Perbaiki pengaturan penerima yang disebut di atas di .env" in result.stderr
+    result = render_as_compose(tmp_path, {**env, "SPSE_LANG": "en"})
+    assert result.returncode == 2 and error in result.stderr, result.stderr
+    assert "Fix the receiver setting named above in .env" in result.stderr
     assert not (tmp_path / "alertmanager.yml").exists()
 
 
@@ -379,7 +385,7 @@ def test_an_unwritable_output_is_a_clear_error(tmp_path):
     output = tmp_path / "missing-dir" / "alertmanager.yml"
     result = subprocess.run([sys.executable, "-m", "exporter", "alertmanager-config", str(STACK_DIR / "alertmanager.yml"),
                              str(output)], capture_output=True, text=True, cwd=ROOT, timeout=30)
-    assert result.returncode == 2 and f"cannot write {output}" in result.stderr, result.stderr
+    assert result.returncode == 2 and f"{output} tidak dapat ditulis" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 

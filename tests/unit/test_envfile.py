@@ -57,9 +57,10 @@ def test_a_bad_line_is_named_by_its_number_in_both_languages_without_its_value(t
     env_file.write_text(f"# ok\nWEBHOOK_URL=http://127.0.0.1:9/\n{line}\n")
     with pytest.raises(envfile.EnvFileError) as raised:
         envfile.read(env_file, environ={})
-    message = str(raised.value)
-    assert f"{env_file} line 3" in message and f"{env_file} baris 3" in message, message
-    assert "123:abc" not in message and "-100" not in message, "a secret in a log"
+    indonesian, english = raised.value.render("id"), raised.value.render("en")
+    assert f"{env_file} baris 3" in indonesian and f"{env_file} line 3" in english, (indonesian, english)
+    for message in (indonesian, english):
+        assert "123:abc" not in message and "-100" not in message, "a secret in a log"
 
 
 def alertmanager_config(cwd, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -93,6 +94,41 @@ def test_alertmanager_config_takes_another_env_file_and_refuses_a_bad_one(tmp_pa
 
     other.write_text('WEBHOOK_URL="http://127.0.0.1:9/hook\n')
     result = alertmanager_config(tmp_path, "--env-file", str(other))
-    assert result.returncode == 2 and "line 1 (WEBHOOK_URL)" in result.stderr and "baris 1" in result.stderr, result
-    missing = alertmanager_config(tmp_path, "--env-file", str(tmp_path / "nope.env"))
-    assert missing.returncode == 2 and "tidak dapat dibaca" in missing.stderr, missing.stderr
+    assert result.returncode == 2 and "baris 1 (WEBHOOK_URL)" in result.stderr, result
+    result = alertmanager_config(tmp_path, "--env-file", str(other), SPSE_LANG="en")
+    assert result.returncode == 2 and "line 1 (WEBHOOK_URL)" in result.stderr, result
+
+
+def test_a_missing_env_file_is_named_with_how_to_make_it(tmp_path):
+    nope = tmp_path / "nope.env"
+    missing = alertmanager_config(tmp_path, "--env-file", str(nope))
+    assert missing.returncode == 2 and f"{nope} tidak ada. Buat dari contoh: cp .env.example .env" in missing.stderr, \
+        missing.stderr
+    missing = alertmanager_config(tmp_path, "--env-file", str(nope), "--lang=en")
+    assert f"{nope} does not exist. Make it from the example: cp .env.example .env" in missing.stderr, missing.stderr
+
+
+def test_a_half_filled_env_file_names_what_to_set_in_the_chosen_language(tmp_path):
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:abc\nSMTP_TO=ops@contoh.example\n")
+    result = alertmanager_config(tmp_path)
+    assert result.returncode == 2 and "Telegram: isi juga TELEGRAM_CHAT_ID" in result.stderr, result.stderr
+    assert "Perbaiki pengaturan penerima yang disebut di atas di .env" in result.stderr
+    result = alertmanager_config(tmp_path, SPSE_LANG="en")
+    assert result.returncode == 2 and "Telegram: set TELEGRAM_CHAT_ID too" in result.stderr, result.stderr
+    assert "Fix the receiver setting named above in .env" in result.stderr
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:abc\nTELEGRAM_CHAT_ID=-100\nSMTP_TO=ops@contoh.example\n")
+    result = alertmanager_config(tmp_path)
+    assert result.returncode == 2 and "Surel: isi juga SMTP_FROM dan SMTP_SMARTHOST" in result.stderr, result.stderr
+
+
+def test_a_secret_file_open_to_others_or_unreadable_is_refused_with_the_fix(tmp_path):
+    secret = tmp_path / "telegram_bot_token"
+    secret.write_text("123:abc\n")
+    secret.chmod(0o644)
+    env = {"TELEGRAM_BOT_TOKEN_FILE": str(secret), "TELEGRAM_CHAT_ID": "-100"}
+    result = alertmanager_config(tmp_path, "--env-file=/dev/null", **env)
+    assert result.returncode == 2, result.stderr
+    assert "berisi rahasia tetapi bermode 0644" in result.stderr and f"chmod 600 {secret}" in result.stderr
+    assert "has mode 0644" in alertmanager_config(tmp_path, "--env-file=/dev/null", "--lang=en", **env).stderr
+    secret.chmod(0o600)  # positive control: fixed as told, it is read
+    assert alertmanager_config(tmp_path, "--env-file=/dev/null", **env).returncode == 0

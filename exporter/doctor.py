@@ -20,7 +20,7 @@ import httpx
 import yaml
 
 from exporter.config import ConfigError, HostTimeConfig, host_time_defaults, is_ip_literal, load_config
-from exporter import formatting
+from exporter import formatting, messages
 from exporter.doctor_text import PHRASES, join, reason
 from exporter.notifytest import destination, receivers_of
 from exporter.probes import ProbeFailure
@@ -269,14 +269,6 @@ class Doctor:
                           ensure_ascii=False, indent=2)
 
 
-def language(text: str) -> str:
-    """--lang: id or en, else the formatter's message naming both, in both languages."""
-    try:
-        return formatting.language(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def seconds(text: str) -> float:
     """--timeout: a positive number of seconds, or argparse's error naming the flag."""
     try:
@@ -295,7 +287,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     "Alertmanager receivers, a watcher) and what would stop without international links. "
                     "Exit 0: all fine; 1: something at risk; 2: the config cannot be used.")
     parser.add_argument("--config.file", dest="config_file", required=True, help="the exporter's YAML config")
-    parser.add_argument("--lang", type=language, default="id", help="id (Bahasa Indonesia, the default) or en")
+    messages.language_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--alertmanager.url", dest="alertmanager_url",
                         default=os.environ.get("SPSE_ALERTMANAGER_URL") or "http://127.0.0.1:9093",
@@ -310,7 +302,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "(default %(default)s)")
     parser.add_argument("--timeout", type=seconds, default=5.0,
                         help="seconds for each question to Alertmanager, Prometheus and each resolver")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    messages.resolve_language(parser, args)
+    return args
 
 
 def main(argv: list[str]) -> int:
@@ -319,7 +313,8 @@ def main(argv: list[str]) -> int:
     try:
         config = load_config(args.config_file)
     except ConfigError as err:
-        print(f"spse-exporter doctor: {PHRASES[args.lang]['bad_config'].format(path=args.config_file, why=err)}",
+        why = err.render(args.lang)
+        print(f"spse-exporter doctor: {PHRASES[args.lang]['bad_config'].format(path=args.config_file, why=why)}",
               file=sys.stderr)
         return 2
     checks = asyncio.run(doctor.run(config))

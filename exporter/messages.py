@@ -180,6 +180,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "receivers_watchdog_only": "WATCHDOG_URL only feeds the dead man's switch, which pages nobody about SPSE.",
         "output_unwritable": "cannot write {path}: {detail}",
         "warning": "WARNING",
+        # The report.
+        "report_min_failed_probes": "--min-failed-probes must be at least 1",
+        "report_password_unreadable": "--prometheus.password-file: cannot read it: {detail}",
+        "report_ca_unreadable": "--prometheus.ca-file: cannot load it: {detail}",
+        "report_unwritable": "cannot write the report: {detail}",
     },
     "id": {
         "file_not_regular": "tidak dapat dibaca: ini FIFO, perangkat atau soket, bukan berkas biasa",
@@ -341,6 +346,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "siapa pun tentang SPSE.",
         "output_unwritable": "{path} tidak dapat ditulis: {detail}",
         "warning": "PERINGATAN",
+        "report_min_failed_probes": "--min-failed-probes paling sedikit 1",
+        "report_password_unreadable": "--prometheus.password-file: berkas kata sandi tidak dapat dibaca: {detail}",
+        "report_ca_unreadable": "--prometheus.ca-file: berkas CA tidak dapat dimuat: {detail}",
+        "report_unwritable": "laporan tidak dapat ditulis: {detail}",
     },
 }
 

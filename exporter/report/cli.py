@@ -7,7 +7,7 @@ import sys
 from datetime import tzinfo
 from pathlib import Path
 
-from exporter import formatting
+from exporter import messages
 from exporter.config import parse_duration
 from exporter.report import document, plots, render
 from exporter.report.analysis import Collector, ReportError, quote
@@ -20,13 +20,6 @@ from exporter.report.times import DEFAULT_ZONE, Clock, parse_time, zone, zone_at
 def duration(value: str) -> float:
     try:
         return parse_duration(value)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err))
-
-
-def language(value: str) -> str:
-    try:
-        return formatting.language(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err))
 
@@ -51,7 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--letterhead", help="YAML file with the letterhead (kop surat) and the signers: instansi, "
                                              "unit, alamat, telepon, surel, laman, kota, logo, pembuat and "
                                              "mengetahui (jabatan, nama, nip); see exporter/examples/kop.yml")
-    parser.add_argument("--lang", type=language, default="id", help="id (Bahasa Indonesia, default) or en")
+    messages.language_argument(parser)
     parser.add_argument("--format", choices=("md", "html", "json"), default="md")
     parser.add_argument("--output", help="file to write (default: standard output); with md, the plot is "
                                          "written next to it as FILE.png")
@@ -61,19 +54,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="fewer failed probes in a row are a blip, not an incident (default 2)")
     parser.add_argument("--step", type=duration, default=15.0,
                         help="query resolution; the probe interval (default 15s), widened for long windows")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    messages.resolve_language(parser, args)
+    return args
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.min_failed_probes < 1:
-        return fail("--min-failed-probes must be at least 1 / --min-failed-probes minimal 1", 2)
+        return fail(messages.render("report_min_failed_probes", args.lang), 2)
     password = None
     if args.password_file:
         try:
             password = Path(args.password_file).read_text().strip()
         except OSError as err:
-            return fail(f"--prometheus.password-file: {err} / berkas kata sandi tidak dapat dibaca", 2)
+            return fail(messages.render("report_password_unreadable", args.lang, {"detail": err}), 2)
     try:
         head = load(args.letterhead) if args.letterhead else Letterhead()
     except LetterheadError as err:
@@ -81,7 +76,7 @@ def main(argv: list[str]) -> int:
     try:
         prom = Prometheus(args.url, args.username, password, args.ca_file)
     except OSError as err:  # an unreadable or invalid CA file
-        return fail(f"--prometheus.ca-file: {err} / berkas CA tidak dapat dibaca", 2)
+        return fail(messages.render("report_ca_unreadable", args.lang, {"detail": err}), 2)
     try:
         return write(args, prom, head)
     except PrometheusError as err:
@@ -89,7 +84,7 @@ def main(argv: list[str]) -> int:
     except (ReportError, ValueError) as err:
         return fail(str(err), 2)
     except OSError as err:  # the --output file or its plot
-        return fail(f"cannot write the report: {err} / laporan tidak dapat ditulis", 1)
+        return fail(messages.render("report_unwritable", args.lang, {"detail": err}), 1)
     finally:
         prom.close()
 

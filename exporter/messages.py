@@ -37,6 +37,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "file_denied": "cannot read: {detail}; let the user the exporter runs as read it (chmod 644, or chown it to "
                        "that user)",
         "file_unreadable": "cannot read: {detail}",
+        "file_not_found": "cannot read: {detail}",
         "yaml_duplicate_key": "duplicate key at line {line} (first at line {first_line}); remove one of them",
         "yaml_invalid_at": "line {line}, column {column}: invalid YAML: {detail}",
         "yaml_invalid": "invalid YAML: {detail}",
@@ -196,6 +197,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "file_denied": "tidak dapat dibaca: {detail}; izinkan pengguna yang menjalankan exporter membacanya "
                        "(chmod 644, atau chown ke pengguna itu)",
         "file_unreadable": "tidak dapat dibaca: {detail}",
+        "file_not_found": "berkas tidak ada: {detail}",
         "yaml_duplicate_key": "kunci ganda di baris {line} (pertama di baris {first_line}); hapus salah satunya",
         "yaml_invalid_at": "baris {line}, kolom {column}: YAML tidak valid: {detail}",
         "yaml_invalid": "YAML tidak valid: {detail}",

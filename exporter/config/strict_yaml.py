@@ -113,6 +113,8 @@ def read_text(path: str | Path, source: str, mounted: bool = False) -> str:
         text = data.decode("utf-8")
     except IsADirectoryError as err:
         raise ConfigError(source, "", "file_is_directory_mount" if mounted else "file_is_directory", detail=err) from None
+    except FileNotFoundError as err:
+        raise ConfigError(source, "", "file_not_found", detail=err) from None
     except PermissionError as err:
         raise ConfigError(source, "", "file_denied", detail=err) from None
     except (OSError, UnicodeDecodeError) as err:

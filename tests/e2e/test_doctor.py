@@ -98,15 +98,17 @@ def test_every_failure_reason_the_doctor_can_meet_has_words_in_both_languages(la
     assert reason("http_status", lang, 504) == {"id": "mengembalikan galat 504", "en": "returns error 504"}[lang]
 
 
-@pytest.mark.parametrize("lang, words", [("id", "tidak dapat dipakai"), ("en", "Cannot use the config")])
-def test_an_unusable_config_is_exit_2_naming_the_file_and_the_fault(tmp_path, lang, words):
+@pytest.mark.parametrize("lang, words, fault, absent", [
+    ("id", "tidak dapat dipakai", "YAML tidak valid", "berkas tidak ada"),
+    ("en", "Cannot use the config", "invalid YAML", "cannot read")])
+def test_an_unusable_config_is_exit_2_naming_the_file_and_the_fault(tmp_path, lang, words, fault, absent):
     bad = tmp_path / "spse.yml"
     bad.write_text("targets: [\n")
     result = doctor(f"--config.file={bad}", f"--lang={lang}")
     assert result.returncode == 2, result
-    assert words in result.stderr and str(bad) in result.stderr and "invalid YAML" in result.stderr
+    assert words in result.stderr and str(bad) in result.stderr and fault in result.stderr
     missing = doctor(f"--config.file={tmp_path / 'none.yml'}", f"--lang={lang}")
-    assert missing.returncode == 2 and "none.yml" in missing.stderr and "No such file" in missing.stderr
+    assert missing.returncode == 2 and "none.yml" in missing.stderr and absent in missing.stderr, missing.stderr
     forever = doctor(f"--config.file={bad}", "--timeout=-1")
     assert forever.returncode == 2 and "--timeout: '-1' is not a number of seconds" in forever.stderr
 

@@ -51,3 +51,42 @@ def test_readme_commands_run_the_exporter_on_the_operators_own_config():
         assert runs, name
         for line in runs:
             assert "examples/spse.yml" not in line.split("#")[0], f"{name}: {line}"
+
+
+# Bad configs, the key path each error names, and what is wrong in Bahasa Indonesia and in English.
+BAD_CONFIGS = [
+    ("targets: [{name: a, url: 'gopher://x/'}]\n", "targets[0].url", "skema harus http atau https",
+     "scheme must be http or https"),
+    ("targets: [{name: a, url: 'http://x/', interval: 15 detik}]\n", "targets[0].interval",
+     "'15 detik' bukan durasi (tulis seperti 500ms, 15s, 1m, 1h30m)", "'15 detik' is not a duration"),
+    ("targets: [{name: a, url: 'http://x/', intervall: 15s}]\n", "targets[0].intervall",
+     "kunci tidak dikenal (yang boleh: name, url, interval", "unknown key (allowed: name, url, interval"),
+    ("interval: 15s\ninterval: 30s\ntargets: [{name: a, url: 'http://x/'}]\n", "interval",
+     "kunci ganda di baris 2 (pertama di baris 1); hapus salah satunya",
+     "duplicate key at line 2 (first at line 1); remove one of them"),
+    ("upstream: {nasional: ['tcp://192.0.2.1:443']}\n", "upstream.nasional",
+     "grup 'nasional' tidak dikenal: apakah maksud Anda 'national'?", "unknown group 'nasional': did you mean 'national'?"),
+    ("targets: 5\n", "targets", "harus berupa daftar, bukan bilangan bulat", "must be a list, got int"),
+    ("targets: [\n", "", "baris 2, kolom 1: YAML tidak valid", "line 2, column 1: invalid YAML"),
+]
+
+
+@pytest.mark.parametrize("text, path, indonesian, english", BAD_CONFIGS, ids=[c[1] or "yaml" for c in BAD_CONFIGS])
+def test_check_config_speaks_indonesian_by_default_and_english_when_asked(tmp_path, text, path, indonesian, english):
+    config = tmp_path / "spse.yml"
+    config.write_text(text)
+    where = f"{config}: {path}: " if path else f"{config}: "
+
+    def check(*flags: str, **environ: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "exporter", f"--config.file={config}", "--check-config",
+                                 *flags], capture_output=True, text=True, cwd=ROOT, timeout=30,
+                                env={**without_language(), **environ})
+        assert result.returncode == 2 and not result.stdout, result
+        return result.stderr
+
+    stderr = check()
+    assert f"konfigurasi tidak valid: {where}{indonesian}" in stderr, stderr
+    assert english not in stderr and "Perbaiki kesalahan yang disebut di atas" in stderr, stderr
+    for stderr in (check("--lang=en"), check(SPSE_LANG="en")):
+        assert f"invalid config: {where}{english}" in stderr, stderr
+        assert indonesian not in stderr and "Fix the error named above" in stderr, stderr

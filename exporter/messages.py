@@ -3,7 +3,7 @@ that language (--lang, else $SPSE_LANG, else Bahasa Indonesia).
 
 An error carries a code and its parameters and is written out only when printed, in the language chosen then; the
 parameters (key paths, values, file names) are the config's own words and stay as written. str() of an error is the
-English text: logs are for engineers (docs/glossary.md, "Bahasa pesan").
+English text: logs are for engineers (README, "Language").
 """
 
 from __future__ import annotations
@@ -166,6 +166,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "and readable by nobody else: sudo chown root:root {path} && sudo chmod 600 {path}",
         "secret_unreadable": "{name}_FILE: cannot read {path}: {detail}",
         "secret_empty": "{name}_FILE: {path} is empty: put the secret in it, or empty {name}_FILE",
+        "secret_wrong_owner": "{name}_FILE: {path} holds a secret but belongs to {owner}, who can change it. Fix: "
+                              "sudo chown root:root {path} && sudo chmod 600 {path}",
         "secret_too_open": "{name}_FILE: {path} holds a secret but has mode {mode}: other users can read or change "
                            "it. Fix: chmod 600 {path} (or 640 with the reading service's group)",
         "receiver_incomplete": "{receiver}: set {missing} too",
@@ -282,7 +284,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "dns_unknown_parameter": "parameter {name!r} tidak dikenal (hanya type=)",
         "dns_type": "type harus salah satu dari {types}",
         "nothing_to_probe": "tidak menetapkan apa pun untuk diperiksa: isi targets, clock, upstream atau host_time",
-        "via_not_watched": "{group!r} bukan grup upstream dalam konfigurasi ini: tambahkan upstream.{group} "
+        "via_not_watched": "{group!r} bukan grup jaringan dalam konfigurasi ini: tambahkan upstream.{group} "
                            "(terputusnya menjelaskan ClockUnvalidated) atau hapus via",
         "invalid_value": "nilai tidak valid: {detail}",
         "web_client_auth_unverified": "{value} tidak didukung (sertifikat klien tidak dapat diminta tanpa "
@@ -329,6 +331,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "{path} && sudo chmod 600 {path}",
         "secret_unreadable": "{name}_FILE: {path} tidak dapat dibaca: {detail}",
         "secret_empty": "{name}_FILE: {path} kosong: simpan rahasianya di sana, atau kosongkan {name}_FILE",
+        "secret_wrong_owner": "{name}_FILE: {path} berisi rahasia tetapi milik {owner}, yang dapat mengubahnya. "
+                              "Perbaiki: sudo chown root:root {path} && sudo chmod 600 {path}",
         "secret_too_open": "{name}_FILE: {path} berisi rahasia tetapi bermode {mode}: pengguna lain dapat membaca "
                            "atau mengubahnya. Perbaiki: chmod 600 {path} (atau 640 dengan grup layanan yang "
                            "membacanya)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import stat
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def setting(env: dict[str, str], name: str) -> str | None:
     if path:
         try:
             with open(path, encoding="utf-8") as file:
-                mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+                status = os.fstat(file.fileno())
+                mode, owner = stat.S_IMODE(status.st_mode), status.st_uid
                 value = file.read().strip()
         except FileNotFoundError:
             raise ReceiverError("secret_missing", name=name, path=path) from None
@@ -50,11 +52,20 @@ def setting(env: dict[str, str], name: str) -> str | None:
         except (OSError, UnicodeDecodeError) as err:
             raise ReceiverError("secret_unreadable", name=name, path=path,
                                 detail=getattr(err, "strerror", None) or err) from None
+        if owner not in (0, os.geteuid()):  # that user could swap the token
+            raise ReceiverError("secret_wrong_owner", name=name, path=path, owner=user_name(owner))
         if mode & OPEN_TO_OTHERS:
             raise ReceiverError("secret_too_open", name=name, path=path, mode=f"{mode:04o}")
         if not value:
             raise ReceiverError("secret_empty", name=name, path=path)
     return value or None
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no name on this host (a container's)
+        return str(uid)
 
 
 def require(env: dict[str, str], names: tuple[str, ...], code: str, **params: str) -> list[str]:

@@ -3,6 +3,7 @@ docker-compose resolves from the same file, the environment winning, and a bad l
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -132,3 +133,8 @@ def test_a_secret_file_open_to_others_or_unreadable_is_refused_with_the_fix(tmp_
     assert "has mode 0644" in alertmanager_config(tmp_path, "--env-file=/dev/null", "--lang=en", **env).stderr
     secret.chmod(0o600)  # positive control: fixed as told, it is read
     assert alertmanager_config(tmp_path, "--env-file=/dev/null", **env).returncode == 0
+    if os.geteuid() == 0:  # only root can give a file away: owned by nobody, nobody could swap the token
+        os.chown(secret, 65534, 65534)
+        result = alertmanager_config(tmp_path, "--env-file=/dev/null", **env)
+        assert result.returncode == 2 and "berisi rahasia tetapi milik nobody" in result.stderr, result.stderr
+        assert f"sudo chown root:root {secret} && sudo chmod 600 {secret}" in result.stderr

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from exporter import formatting
+from exporter import formatting, messages
 from exporter.report import text as report_text
 from tests.support import ROOT
 
@@ -20,6 +20,9 @@ INDONESIAN_WORDS = {"yang", "dan", "di", "untuk", "dengan", "tidak", "adalah", "
                     "jika", "pada", "saat", "sudah", "belum", "akan", "lebih", "tetapi", "karena", "oleh", "dapat"}
 ENGLISH_WORDS = {"the", "and", "is", "of", "to", "with", "not", "when", "for", "from", "that", "this", "are", "its",
                  "it", "on", "or", "if", "be", "by", "at", "was"}
+# In the message catalog, which has no backticks: flags, key paths, file names, parameters, and the config's own
+# top-level keys.
+CATALOG_CODE = re.compile(r"\S*[._{}/$-]\S*|\b(?:targets|clock|upstream|host_time|holidays|interval|timeout)\b")
 CODE = re.compile(r"```.*?```|`[^`\n]*`|\{\{.*?\}\}|https?://\S+|\]\([^)]*\)", re.S)
 
 
@@ -59,6 +62,7 @@ def annotation_texts() -> list[str]:
 def operator_texts() -> dict[str, str]:
     texts = {"README.id.md": (ROOT / "README.id.md").read_text(), "docs/runbook.md": (ROOT / "docs/runbook.md").read_text(),
              "rule annotations": "\n\n".join(annotation_texts()),
+             "messages (id)": "\n\n".join(CATALOG_CODE.sub(" ", text) for text in messages.MESSAGES["id"].values()),
              "report (id)": "\n\n".join(str(v) for v in report_text.PHRASES["id"].values()),
              "formatter (id)": "\n\n".join(str(table) for table in (formatting.LOST["id"], formatting.REASONS["id"],
                                                                     formatting.LABEL_WORDS["id"], formatting.NO_CAUSE,
@@ -155,3 +159,10 @@ def test_indonesian_operator_text_uses_the_glossary_terms(name):
     assert pieces or name.endswith(".tmpl"), f"{name}: no Indonesian text found: the checker would check nothing"
     found = sorted({(term, piece.strip()[:120]) for piece in pieces for term in avoided() if uses(piece, term)})
     assert not found, f"{name}: write the glossary's term (docs/glossary.md) instead of: {found}"
+
+
+def test_the_catalog_check_masks_code_and_keeps_the_words():
+    """Positive control for the message catalog's text: a key path is code, "probe" and "hulu" in a sentence are not."""
+    masked = CATALOG_CODE.sub(" ", "grup upstream.nasional tidak dikenal: probe hulu gagal di {path}")
+    assert "upstream" not in masked and "{path}" not in masked
+    assert [term for term in avoided() if uses(masked, term)] == ["probe", "hulu"]

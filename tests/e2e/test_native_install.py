@@ -172,7 +172,8 @@ def test_fresh_clone_to_a_delivered_test_notification_without_docker():
             "WATCHDOG_URL": f"{webhook.url}watchdog"})
         assert result.returncode == 0, result.stdout + result.stderr
         assert (clone / ".env").stat().st_mode & 0o777 == 0o600
-        assert f"{root}/etc/prometheus/alertmanager.yml: ops-critical sends via telegram, webhook" in result.stderr
+        assert f"{root}/etc/prometheus/alertmanager.yml: ops-critical mengirim lewat telegram dan webhook" in \
+            result.stderr, result.stderr
         assert {file: (root / "etc/prometheus" / f"{file}.orig").read_bytes() for file in debian} == debian
         notify_command = result.stdout.strip().splitlines()[-1].split()
         (readme_notify,) = [line.split() for line in native_section("README.id.md").splitlines()

@@ -32,7 +32,8 @@ COMMANDS_HELP = """commands (spse-exporter COMMAND --help for their flags):
   notify-test          send a test notification through Alertmanager: DELIVERED / TERKIRIM or why not
   report               draft the Berita Acara Gangguan and the public notice from Prometheus
   alertmanager-config  write alertmanager.yml with the receivers from TELEGRAM_*, SMTP_*, WEBHOOK_URL
-Each command prints in Bahasa Indonesia unless --lang en or SPSE_LANG=en says English."""
+The exporter, doctor, report and alertmanager-config print in Bahasa Indonesia unless --lang en (or SPSE_LANG=en)
+asks for English; notify-test prints both."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -74,7 +74,7 @@ def test_one_reload_at_a_time(monkeypatch):
         time.sleep(0.2)  # a slow disk
         with lock:
             reading -= 1
-        raise ConfigError(str(path), "", "is empty")
+        raise ConfigError(str(path), "", "config_empty")
     monkeypatch.setattr(main, "load_config", slow)
     exporter = main.Exporter("spse.yml", CONFIG)
 

@@ -29,11 +29,10 @@ SUBCOMMANDS = {"notify-test": "exporter.notifytest", "alertmanager-config": "exp
 COMMANDS_HELP = """commands (spse-exporter COMMAND --help for their flags):
   doctor               what this SPSE host depends on, fine or at risk, and what stops without international
                        links (--json); exit 1 when at risk
-  notify-test          send a test notification through Alertmanager: DELIVERED / TERKIRIM or why not
+  notify-test          send a test notification through Alertmanager: TERKIRIM (DELIVERED) or why not
   report               draft the Berita Acara Gangguan and the public notice from Prometheus
   alertmanager-config  write alertmanager.yml with the receivers from TELEGRAM_*, SMTP_*, WEBHOOK_URL
-The exporter, doctor, report and alertmanager-config print in Bahasa Indonesia unless --lang en (or SPSE_LANG=en)
-asks for English; notify-test prints both."""
+Each command prints in Bahasa Indonesia unless --lang en (or SPSE_LANG=en) asks for English."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

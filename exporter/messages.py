@@ -183,6 +183,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "receivers_watchdog_only": "WATCHDOG_URL only feeds the dead man's switch, which pages nobody about SPSE.",
         "output_unwritable": "cannot write {path}: {detail}",
         "warning": "WARNING",
+        # notify-test.
+        "notify_delivered": "DELIVERED",
+        "notify_not_delivered": "NOT DELIVERED",
+        "notify_delivered_by": "{integration}: delivered",
+        "notify_not_delivered_by": "{integration}: not delivered: {attempt}",
+        "notify_not_delivered_by_connect": "{integration}: not delivered: {attempt}; {connect}",
+        "notify_attempt_failed": "the attempt failed",
+        "notify_attempt_unanswered": "the attempt started and got no answer within {duration}",
+        "notify_no_attempt": "no attempt within {duration}",
+        "notify_connect_failed": "{address} from this host: {detail}",
+        "notify_connect_hanging": "{address} accepts connections from this host but does not answer: a proxy or "
+                                  "firewall on the way holds the request",
+        "notify_connect_answered": "{address} accepts connections from this host: check the token, chat id or "
+                                   "credentials in Alertmanager's log, `docker compose logs alertmanager` or "
+                                   "`journalctl -u prometheus-alertmanager` (\"Notify for alerts failed\")",
+        "notify_test_receiver_empty": "receiver {test} has none of {receiver}'s integrations ({integrations}): copy "
+                                      "them to it with send_resolved: false, or write the file with spse-exporter "
+                                      "alertmanager-config",
+        "notify_no_receiver": "receiver {receiver} has no integration: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID "
+                              "(or SMTP_*, WEBHOOK_URL) in .env, then recreate them with `docker compose up -d "
+                              "--force-recreate alertmanager-config alertmanager`, or without Docker run "
+                              "`sudo bash scripts/install-native.sh` again",
+        "notify_alertmanager_unusable": "cannot use Alertmanager at {url}: {detail} (is it Alertmanager's address, "
+                                        "and is it running? `docker compose ps alertmanager` or "
+                                        "`systemctl status prometheus-alertmanager`)",
         # The report.
         "report_min_failed_probes": "--min-failed-probes must be at least 1",
         "report_password_unreadable": "--prometheus.password-file: cannot read it: {detail}",
@@ -352,6 +377,31 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "siapa pun tentang SPSE.",
         "output_unwritable": "{path} tidak dapat ditulis: {detail}",
         "warning": "PERINGATAN",
+        "notify_delivered": "TERKIRIM",
+        "notify_not_delivered": "TIDAK TERKIRIM",
+        "notify_delivered_by": "{integration}: terkirim",
+        "notify_not_delivered_by": "{integration}: tidak terkirim: {attempt}",
+        "notify_not_delivered_by_connect": "{integration}: tidak terkirim: {attempt}; {connect}",
+        "notify_attempt_failed": "percobaan pengiriman gagal",
+        "notify_attempt_unanswered": "pengiriman sudah dimulai tetapi tidak mendapat tanggapan dalam {duration}",
+        "notify_no_attempt": "belum ada percobaan pengiriman dalam {duration}",
+        "notify_connect_failed": "{address} dari host ini: {detail}",
+        "notify_connect_hanging": "{address} menerima sambungan dari host ini tetapi tidak memberi tanggapan: proxy "
+                                  "atau firewall di tengah jalan menahan permintaan",
+        "notify_connect_answered": "{address} menerima sambungan dari host ini: periksa token, ID chat atau "
+                                   "kredensial di log Alertmanager, `docker compose logs alertmanager` atau "
+                                   "`journalctl -u prometheus-alertmanager` (\"Notify for alerts failed\")",
+        "notify_test_receiver_empty": "penerima {test} belum punya integrasi {receiver} ({integrations}): salin ke "
+                                      "sana dengan send_resolved: false, atau tulis berkasnya dengan spse-exporter "
+                                      "alertmanager-config",
+        "notify_no_receiver": "penerima {receiver} belum punya integrasi: isi TELEGRAM_BOT_TOKEN dan "
+                              "TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di .env, lalu buat ulang dengan "
+                              "`docker compose up -d --force-recreate alertmanager-config alertmanager`, atau tanpa "
+                              "Docker jalankan lagi `sudo bash scripts/install-native.sh`",
+        "notify_alertmanager_unusable": "Alertmanager di {url} tidak dapat dipakai: {detail} (benarkah itu alamat "
+                                        "Alertmanager, dan apakah Alertmanager berjalan? "
+                                        "`docker compose ps alertmanager` atau "
+                                        "`systemctl status prometheus-alertmanager`)",
         "report_min_failed_probes": "--min-failed-probes paling sedikit 1",
         "report_password_unreadable": "--prometheus.password-file: berkas kata sandi tidak dapat dibaca: {detail}",
         "report_ca_unreadable": "--prometheus.ca-file: berkas CA tidak dapat dimuat: {detail}",
@@ -367,11 +417,15 @@ def fields(template: str) -> set[str]:
 
 def render(code: str, lang: str, params: dict[str, Any] | None = None) -> str:
     """The message `code` in `lang` with its parameters as written; a parameter named `type` (a value's Python type)
-    becomes that language's word for it, and a list is joined as that language lists ("a, b dan c")."""
-    params = {key: join([str(item) for item in value], lang) if isinstance(value, list) else value
+    becomes that language's word for it, `duration` (seconds) its words ("5 menit"), a list is joined as that
+    language lists ("a, b dan c"), and a Problem (a part of the sentence) is rendered in the same language."""
+    params = {key: join([str(item) for item in value], lang) if isinstance(value, list) else
+              value.render(lang) if isinstance(value, Problem) else value
               for key, value in (params or {}).items()}
     if "type" in params:
         params["type"] = TYPE_WORDS[lang].get(params["type"], params["type"])
+    if "duration" in params:  # seconds
+        params["duration"] = formatting.duration(params["duration"], lang)
     return MESSAGES[lang][code].format(**params)
 
 

@@ -25,7 +25,8 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.formatting import duration
+from exporter import messages
+from exporter.messages import Problem
 from exporter.receivers import OPS_RECEIVERS, TEST_RECEIVER
 
 # The alertmanager.yml route for alertname="NotificationTest" sends through TEST_RECEIVER; a config from before it
@@ -38,15 +39,6 @@ DEFAULT_RUNBOOK_BASE = "http://localhost:10040"
 COUNTERS = ("alertmanager_notification_requests_total", "alertmanager_notification_requests_failed_total",
             "alertmanager_notifications_total")
 POLL_INTERVAL = 0.5
-# Where the receivers' settings take effect and Alertmanager logs, with docker compose and without (install-native.sh).
-APPLY_ENV = ("recreate them with `docker compose up -d --force-recreate alertmanager-config alertmanager`, or without "
-             "Docker run `sudo bash scripts/install-native.sh` again",
-             "buat ulang dengan `docker compose up -d --force-recreate alertmanager-config alertmanager`, atau tanpa "
-             "Docker jalankan lagi `sudo bash scripts/install-native.sh`")
-ALERTMANAGER_LOGS = ("`docker compose logs alertmanager` or `journalctl -u prometheus-alertmanager`",
-                     "`docker compose logs alertmanager` atau `journalctl -u prometheus-alertmanager`")
-ALERTMANAGER_STATUS = ("`docker compose ps alertmanager` or `systemctl status prometheus-alertmanager`",
-                       "`docker compose ps alertmanager` atau `systemctl status prometheus-alertmanager`")
 
 
 def counters(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
@@ -71,17 +63,13 @@ def receivers_of(config: dict) -> dict[str, dict[str, list[dict]]]:
                                if key.endswith("_configs")} for receiver in config.get("receivers", [])}
 
 
-def no_integration(receivers: dict[str, dict[str, list[dict]]]) -> str:
+def no_integration(receivers: dict[str, dict[str, list[dict]]]) -> Problem:
     """Why the test cannot go out: nothing configured, or a hand-written ops-critical the test receiver lacks."""
     paging = receivers.get(OPS_RECEIVERS[0], {})
     if paging:
-        return (f"receiver {TEST_RECEIVER} has none of {OPS_RECEIVERS[0]}'s integrations ({', '.join(paging)}): "
-                f"copy them to it with send_resolved: false, or write the file with spse-exporter alertmanager-config / "
-                f"penerima {TEST_RECEIVER} belum punya integrasi {OPS_RECEIVERS[0]}: salin ke sana dengan "
-                "send_resolved: false, atau tulis berkasnya dengan spse-exporter alertmanager-config")
-    return (f"receiver {OPS_RECEIVERS[0]} has no integration: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID "
-            f"(or SMTP_*, WEBHOOK_URL) in .env, then {APPLY_ENV[0]} / belum ada penerima notifikasi: isi "
-            f"TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID (atau SMTP_*, WEBHOOK_URL) di .env, lalu {APPLY_ENV[1]}")
+        return Problem("notify_test_receiver_empty", test=TEST_RECEIVER, receiver=OPS_RECEIVERS[0],
+                       integrations=", ".join(paging))
+    return Problem("notify_no_receiver", receiver=OPS_RECEIVERS[0])
 
 
 def runbook_base(client: httpx.Client) -> str:
@@ -108,23 +96,14 @@ def destination(integration: str, config: dict) -> tuple[str, int] | None:
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def try_connect(address: tuple[str, int], hanging: bool) -> tuple[str, str]:
-    """What a TCP connection from this host to `address` gives, in English and Bahasa Indonesia: the likely
-    reason a delivery failed."""
+def try_connect(address: tuple[str, int], hanging: bool) -> Problem:
+    """What a TCP connection from this host to `address` gives: the likely reason a delivery failed."""
     where = f"{address[0]}:{address[1]}"
     try:
         socket.create_connection(address, timeout=5).close()
     except OSError as err:
-        return f"{where} from this host: {err.strerror or err}", f"{where} dari host ini: {err.strerror or err}"
-    if hanging:
-        return (f"{where} accepts connections from this host but does not answer: a proxy or firewall on the way "
-                "holds the request",
-                f"{where} menerima koneksi dari host ini tetapi tidak menjawab: proxy atau firewall di tengah jalan "
-                "menahan permintaan")
-    return (f"{where} accepts connections from this host: check the token, chat id or credentials in "
-            f"Alertmanager's log, {ALERTMANAGER_LOGS[0]} (\"Notify for alerts failed\")",
-            f"{where} menerima koneksi dari host ini: periksa token, chat id atau kredensial di log Alertmanager, "
-            f"{ALERTMANAGER_LOGS[1]} (\"Notify for alerts failed\")")
+        return Problem("notify_connect_failed", address=where, detail=err.strerror or err)
+    return Problem("notify_connect_hanging" if hanging else "notify_connect_answered", address=where)
 
 
 def notification(run_id: str, runbook: str, ends: datetime) -> dict:
@@ -146,7 +125,7 @@ def notification(run_id: str, runbook: str, ends: datetime) -> dict:
     }
 
 
-def check(url: str, timeout: float, runbook: str | None = None) -> tuple[bool, list[str]]:
+def check(url: str, timeout: float, runbook: str | None = None) -> tuple[bool, list[Problem]]:
     """Send one test alert through Alertmanager at `url`, then resolve it; (delivered by every integration,
     report lines). `runbook`: the base of the runbook link (default: Prometheus' runbook_base)."""
     with httpx.Client(base_url=url.rstrip("/"), timeout=10) as client:
@@ -185,27 +164,24 @@ def await_outcome(client: httpx.Client, configs: dict[str, list[dict]],
 
 
 def report(configs: dict[str, list[dict]], outcome: dict[str, str], before: dict[str, tuple[float, float, float]],
-           after: dict[str, tuple[float, float, float]], timeout: float) -> tuple[bool, list[str]]:
+           after: dict[str, tuple[float, float, float]], timeout: float) -> tuple[bool, list[Problem]]:
     """(delivered by every integration, one line per integration with the reason when not)."""
     started = {name for name in configs if after.get(name, (0, 0, 0))[2] > before.get(name, (0, 0, 0))[2]}
     lines = []
     for name, entries in configs.items():
         result = outcome.get(name)
         if result == "delivered":
-            lines.append(f"{name}: delivered / terkirim")
+            lines.append(Problem("notify_delivered_by", integration=name))
             continue
         hanging = result is None and name in started
-        english, indonesian = (
-            ("the attempt failed", "percobaan pengiriman gagal") if result == "failed" else
-            (f"the attempt started and got no answer within {duration(timeout, 'en')}",
-             f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam {duration(timeout, 'id')}") if hanging else
-            (f"no attempt within {duration(timeout, 'en')}",
-             f"belum ada percobaan pengiriman dalam {duration(timeout, 'id')}"))
+        attempt = (Problem("notify_attempt_failed") if result == "failed" else
+                   Problem("notify_attempt_unanswered" if hanging else "notify_no_attempt", duration=timeout))
         address = destination(name, entries[0])
         if address:
-            connected = try_connect(address, hanging)
-            english, indonesian = f"{english}; {connected[0]}", f"{indonesian}; {connected[1]}"
-        lines.append(f"{name}: not delivered / tidak terkirim: {english} / {indonesian}")
+            lines.append(Problem("notify_not_delivered_by_connect", integration=name, attempt=attempt,
+                                 connect=try_connect(address, hanging)))
+        else:
+            lines.append(Problem("notify_not_delivered_by", integration=name, attempt=attempt))
     return all(outcome.get(name) == "delivered" for name in configs), lines
 
 
@@ -221,18 +197,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runbook.base", dest="runbook", default=None,
                         help="where operators open the exporter, for the message's runbook link (default: the "
                              "runbook_base of Prometheus' alerts in Alertmanager, else " + DEFAULT_RUNBOOK_BASE + ")")
+    messages.language_argument(parser)
     args = parser.parse_args(argv)
+    lang = messages.resolve_language(parser, args)
     try:
         delivered, lines = check(args.url, args.timeout, args.runbook)
     # ValueError, TypeError, AttributeError: an answer that is not Alertmanager's JSON (a wrong port's web page)
     except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
-        reason = err or type(err).__name__
-        delivered, lines = False, [
-            f"cannot use Alertmanager at {args.url}: {reason} (is it Alertmanager's address, and is it running? "
-            f"{ALERTMANAGER_STATUS[0]}) / Alertmanager di {args.url} tidak dapat dipakai: {reason} (benarkah itu "
-            f"alamat Alertmanager, dan apakah Alertmanager berjalan? {ALERTMANAGER_STATUS[1]})"]
-    verdict = "DELIVERED / TERKIRIM" if delivered else "NOT DELIVERED / TIDAK TERKIRIM"
-    print(f"notify-test: {verdict}")
+        delivered, lines = False, [Problem("notify_alertmanager_unusable", url=args.url,
+                                           detail=err or type(err).__name__)]
+    print(f"notify-test: {messages.render('notify_delivered' if delivered else 'notify_not_delivered', lang)}")
     for line in lines:
-        print(f"  {line}")
+        print(f"  {line.render(lang)}")
     return 0 if delivered else 1

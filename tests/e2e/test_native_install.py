@@ -417,12 +417,16 @@ def test_units_with_their_drop_ins_verify_without_warnings(tmp_path, unit, dropi
 
 
 def test_notify_test_without_a_running_alertmanager_says_where_to_look():
-    """The README's notify-test before the services run (or with Alertmanager stopped): both languages, and how to
-    see whether Alertmanager runs, with docker compose and under systemd."""
+    """The README's notify-test before the services run (or with Alertmanager stopped): in Indonesian, English when
+    asked, and how to see whether Alertmanager runs, with docker compose and under systemd."""
     from tests.fakes import free_port
     result = subprocess.run([sys.executable, "-m", "exporter", "notify-test",
                              f"--alertmanager.url=http://127.0.0.1:{free_port()}", "--timeout=5"],
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.returncode == 1 and "NOT DELIVERED / TIDAK TERKIRIM" in result.stdout, result.stdout
-    assert "apakah Alertmanager berjalan?" in result.stdout and "is it running?" in result.stdout
+    assert result.returncode == 1 and "notify-test: TIDAK TERKIRIM" in result.stdout, result.stdout
+    assert "apakah Alertmanager berjalan?" in result.stdout and "is it running?" not in result.stdout
     assert "`systemctl status prometheus-alertmanager`" in result.stdout
+    english = subprocess.run([sys.executable, "-m", "exporter", "notify-test", "--lang=en",
+                              f"--alertmanager.url=http://127.0.0.1:{free_port()}", "--timeout=5"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "notify-test: NOT DELIVERED" in english.stdout and "is it running?" in english.stdout, english.stdout

@@ -94,9 +94,9 @@ def render_as_compose(tmp_path, env: dict[str, str],
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT, timeout=30)
 
 
-def notify_test(alertmanager) -> subprocess.CompletedProcess:
+def notify_test(alertmanager, *flags: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url={alertmanager.url}",
-                           "--timeout=20"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                           "--timeout=20", *flags], capture_output=True, text=True, cwd=ROOT, timeout=60)
 
 
 def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, telegram, start_alertmanager):
@@ -104,13 +104,13 @@ def test_readme_steps_deliver_a_test_notification_through_telegram(tmp_path, tel
                                TELEGRAM_API_URL=telegram.url)
     rendered = render_as_compose(tmp_path, env)
     assert rendered.returncode == 0, rendered.stderr
-    assert "ops-critical sends via telegram" in rendered.stderr and "WARNING" not in rendered.stderr
+    assert "ops-critical mengirim lewat telegram" in rendered.stderr and "PERINGATAN" not in rendered.stderr
     alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
 
     result = notify_test(alertmanager)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "DELIVERED / TERKIRIM" in result.stdout and "telegram: delivered" in result.stdout
+    assert "notify-test: TERKIRIM" in result.stdout and "telegram: terkirim" in result.stdout, result.stdout
     [message] = telegram.messages
     assert message["chat_id"] == CHAT_ID and message["parse_mode"] == "HTML"
     assert message["text"].startswith("<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>"), message["text"]
@@ -159,7 +159,7 @@ def test_the_test_message_says_so_links_the_runbook_and_is_never_followed_by_a_r
     result = notify_test(alertmanager)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "telegram: delivered" in result.stdout and "webhook: delivered" in result.stdout, result.stdout
+    assert "telegram: terkirim" in result.stdout and "webhook: terkirim" in result.stdout, result.stdout
     [message] = telegram.messages
     text = message["text"]
     assert text.startswith("<b>UJI NOTIFIKASI / NOTIFICATION TEST: spse-exporter</b>"), text
@@ -231,7 +231,7 @@ def test_integrations_written_into_ops_critical_by_hand_reach_the_test_receiver_
 
     as_written = notify_test(start_alertmanager(edited))
     assert as_written.returncode == 1 and not telegram.messages
-    assert "receiver notify-test has none of ops-critical's integrations (telegram): copy them to it with " \
+    assert "penerima notify-test belum punya integrasi ops-critical (telegram): salin ke sana dengan " \
            "send_resolved: false" in as_written.stdout, as_written.stdout
 
     assert render_as_compose(tmp_path, {}, str(edited)).returncode == 0
@@ -250,10 +250,13 @@ def test_unreachable_receiver_is_reported_not_delivered_with_the_reason(tmp_path
     result = notify_test(alertmanager)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "NOT DELIVERED / TIDAK TERKIRIM" in result.stdout
-    assert "telegram: not delivered" in result.stdout and "the attempt failed" in result.stdout
-    assert "/ percobaan pengiriman gagal; " in result.stdout and "dari host ini: Connection refused" in result.stdout
-    assert f"{closed.removeprefix('http://')} from this host: Connection refused" in result.stdout, result.stdout
+    assert "notify-test: TIDAK TERKIRIM" in result.stdout
+    assert (f"telegram: tidak terkirim: percobaan pengiriman gagal; {closed.removeprefix('http://')} dari host ini: "
+            "Connection refused") in result.stdout, result.stdout
+    result = notify_test(alertmanager, "--lang=en")
+    assert "notify-test: NOT DELIVERED" in result.stdout
+    assert (f"telegram: not delivered: the attempt failed; {closed.removeprefix('http://')} from this host: "
+            "Connection refused") in result.stdout, result.stdout
 
 
 def test_a_receiver_that_never_answers_is_reported_as_hanging_not_as_no_attempt(tmp_path, start_alertmanager):
@@ -269,14 +272,12 @@ def test_a_receiver_that_never_answers_is_reported_as_hanging_not_as_no_attempt(
         alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
 
         result = subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url={alertmanager.url}",
-                                 "--timeout=5"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                                 "--timeout=5", "--lang=en"], capture_output=True, text=True, cwd=ROOT, timeout=60)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "telegram: not delivered / tidak terkirim: the attempt started and got no answer within 5 seconds" in result.stdout, \
+    assert "telegram: not delivered: the attempt started and got no answer within 5 seconds" in result.stdout, \
         result.stdout
     assert f"{address} accepts connections from this host but does not answer" in result.stdout, result.stdout
-    assert (f"pengiriman sudah dimulai tetapi tidak mendapat jawaban dalam 5 detik; {address} menerima koneksi dari "
-            "host ini tetapi tidak menjawab") in result.stdout, result.stdout
     assert "check the token" not in result.stdout
 
 
@@ -284,7 +285,7 @@ def test_without_receiver_the_stack_says_so_and_notify_test_fails(tmp_path, star
     env = compose_receiver_env(tmp_path)
     rendered = render_as_compose(tmp_path, env)
     assert rendered.returncode == 0, rendered.stderr
-    assert "WARNING: no notification receiver configured" in rendered.stderr
+    assert "PERINGATAN: belum ada penerima notifikasi" in rendered.stderr, rendered.stderr
     config = yaml.safe_load((tmp_path / "alertmanager.yml").read_text())
     assert all(set(r) == {"name"} for r in config["receivers"]), "nothing may point at an address nobody listens on"
     alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
@@ -292,10 +293,13 @@ def test_without_receiver_the_stack_says_so_and_notify_test_fails(tmp_path, star
     assert parse_metrics(http_get(f"{alertmanager.url}/metrics")[1].decode()).get_value("alertmanager_integrations") == 0
     result = notify_test(alertmanager)
     assert result.returncode == 1
-    assert "receiver ops-critical has no integration" in result.stdout, result.stdout
-    # the fix for both ways of running it, Indonesian too
+    assert "penerima ops-critical belum punya integrasi" in result.stdout, result.stdout
+    # the fix for both ways of running it
     assert "--force-recreate alertmanager-config alertmanager" in result.stdout and \
         "tanpa Docker jalankan lagi `sudo bash scripts/install-native.sh`" in result.stdout, result.stdout
+    result = notify_test(alertmanager, "--lang=en")
+    assert "receiver ops-critical has no integration" in result.stdout and \
+        "without Docker run `sudo bash scripts/install-native.sh` again" in result.stdout, result.stdout
 
 
 @pytest.mark.timeout(120)
@@ -306,8 +310,8 @@ def test_a_dead_mans_switch_alone_still_says_nobody_is_paged(tmp_path, start_ale
     env = compose_receiver_env(tmp_path, WATCHDOG_URL=f"http://127.0.0.1:{free_port()}/ping")
     rendered = render_as_compose(tmp_path, env)
     assert rendered.returncode == 0, rendered.stderr
-    assert "WARNING: no notification receiver configured" in rendered.stderr
-    assert "WATCHDOG_URL only feeds the dead man's switch" in rendered.stderr, rendered.stderr
+    assert "PERINGATAN: belum ada penerima notifikasi" in rendered.stderr, rendered.stderr
+    assert "WATCHDOG_URL hanya untuk layanan pemantau sinyal hidup" in rendered.stderr, rendered.stderr
     alertmanager = start_alertmanager(tmp_path / "alertmanager.yml")
     assert parse_metrics(http_get(f"{alertmanager.url}/metrics")[1].decode()).get_value("alertmanager_integrations") == 1
     prometheus = start_prometheus(render_prometheus_config(
@@ -322,13 +326,13 @@ def test_unreachable_alertmanager_is_a_clear_failure():
                              f"--alertmanager.url=http://127.0.0.1:{free_port()}"],
                             capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert result.returncode == 1
-    assert "NOT DELIVERED" in result.stdout and "cannot use Alertmanager" in result.stdout
+    assert "TIDAK TERKIRIM" in result.stdout and "tidak dapat dipakai" in result.stdout, result.stdout
 
 
 def test_a_web_page_at_the_alertmanager_address_is_a_clear_failure(spse):
     """A wrong port (Grafana, a portal) answers HTML with 200: named as unusable, not a JSON traceback."""
-    result = subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url=http://127.0.0.1:{spse.port}"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=30)
+    result = subprocess.run([sys.executable, "-m", "exporter", "notify-test", f"--alertmanager.url=http://127.0.0.1:{spse.port}",
+                             "--lang=en"], capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert result.returncode == 1 and "cannot use Alertmanager" in result.stdout, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 

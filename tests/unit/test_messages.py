@@ -96,7 +96,7 @@ def run(*args: str, **environ: str) -> subprocess.CompletedProcess:
 COMMANDS = {"exporter": ["--config.file=spse.yml"], "doctor": ["doctor", "--config.file=spse.yml"],
             "report": ["report", "--prometheus.url=http://127.0.0.1:9", "--site=s", "--from=2026-01-01 08:00",
                        "--to=2026-01-01 09:00"],
-            "alertmanager-config": ["alertmanager-config", "alertmanager.yml", "out.yml"]}
+            "alertmanager-config": ["alertmanager-config", "alertmanager.yml", "out.yml"], "notify-test": ["notify-test"]}
 
 
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())

@@ -13,6 +13,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from exporter.messages import Problem
 from exporter.report.prom import MAX_POINTS, Prometheus
 
 # The chain in order: a link earlier in it explains the failures of the links after it.
@@ -22,8 +23,9 @@ LINKS = ("gateway", "national", "global", "time_sources", "spse")
 CONTEXT = 1800.0
 
 
-class ReportError(Exception):
-    """The report cannot be made as asked (unknown site, several targets, empty window)."""
+class ReportError(Problem):
+    """The report cannot be made as asked (unknown site, several targets, empty window); rendered in the operator's
+    language."""
 
 
 @dataclass
@@ -164,7 +166,7 @@ class Collector:
     def __init__(self, prom: Prometheus, site: str, target: str | None, start: float, end: float,
                  step: float, merge_gap: float, min_failed: int):
         if end <= start:
-            raise ReportError("empty window: --from must be before --to / rentang kosong: --from harus sebelum --to")
+            raise ReportError("report_empty_window")
         self.prom, self.site = prom, site
         self.window = (start, end)
         span = end - start + CONTEXT
@@ -177,18 +179,16 @@ class Collector:
     def _target(self, target: str | None) -> str:
         sites = self.prom.label_values("site")
         if self.site not in sites:
-            known = ", ".join(sites)
-            raise ReportError(f"unknown site {self.site!r}: Prometheus has data for these sites: {known or 'none'} / "
-                              f"situs {self.site!r} tidak dikenal; Prometheus punya data situs: {known or 'tidak ada'}")
+            if not sites:
+                raise ReportError("report_no_sites", site=self.site)
+            raise ReportError("report_unknown_site", site=self.site, known=", ".join(sites))
         targets = self.prom.label_values("target", f"spse_http_probe_success{{{self.inside()}}}")
         if target is not None:
             if target not in targets:
-                raise ReportError(f"site {self.site!r} has no target {target!r} (targets: {', '.join(targets)}) / "
-                                  f"situs {self.site!r} tidak punya target {target!r}")
+                raise ReportError("report_no_such_target", site=self.site, target=target, targets=", ".join(targets))
             return target
         if len(targets) > 1:
-            raise ReportError(f"site {self.site!r} has several targets ({', '.join(targets)}): choose one with --target / "
-                              f"situs {self.site!r} punya beberapa target: pilih satu dengan --target")
+            raise ReportError("report_several_targets", site=self.site, targets=", ".join(targets))
         return targets[0] if targets else ""
 
     def inside(self) -> str:

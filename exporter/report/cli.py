@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
     try:
         head = load(args.letterhead) if args.letterhead else Letterhead()
     except LetterheadError as err:
-        return fail(str(err), 2)
+        return fail(err.render(args.lang), 2)
     try:
         prom = Prometheus(args.url, args.username, password, args.ca_file)
     except OSError as err:  # an unreadable or invalid CA file
@@ -80,9 +80,9 @@ def main(argv: list[str]) -> int:
     try:
         return write(args, prom, head)
     except PrometheusError as err:
-        return fail(str(err), 1)
+        return fail(err.render(args.lang), 1)
     except (ReportError, ValueError) as err:
-        return fail(str(err), 2)
+        return fail(err.render(args.lang) if isinstance(err, messages.Problem) else str(err), 2)
     except OSError as err:  # the --output file or its plot
         return fail(messages.render("report_unwritable", args.lang, {"detail": err}), 1)
     finally:

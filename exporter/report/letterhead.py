@@ -9,6 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from exporter.config.errors import type_name
+from exporter.messages import Problem
+
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_LOGO_BYTES = 2 * 1024 * 1024  # a letterhead logo is tens of kilobytes; more is the wrong file
 TEXT_KEYS = ("instansi", "unit", "alamat", "telepon", "surel", "laman", "kota")
@@ -17,8 +20,8 @@ SIGNERS = ("pembuat", "mengetahui")
 NIP_RE = re.compile(r"^\d{8} ?\d{6} ?\d ?\d{3}$")  # 18 digits: born, appointed, sex, number (BKN's format)
 
 
-class LetterheadError(ValueError):
-    """A letterhead file that cannot be used, named by file and key, in English and Bahasa Indonesia."""
+class LetterheadError(Problem):
+    """A letterhead file that cannot be used, named by file and key; rendered in the operator's language."""
 
 
 @dataclass(frozen=True)
@@ -48,21 +51,20 @@ class Letterhead:
         return [label + value for label, value in labels if value]
 
 
-def fail(path: Path, key: str, english: str, indonesian: str) -> LetterheadError:
-    return LetterheadError(f"{path}: {key}: {english} / {path}: {key}: {indonesian}")
+def fail(path: Path, key: str, code: str, **params) -> LetterheadError:
+    """The error at `key` of the file: a message code of exporter/messages.py and its parameters."""
+    return LetterheadError("letterhead_at", path=path, key=key, problem=Problem(code, **params))
 
 
 def person(path: Path, key: str, raw: object) -> Person:
     if not isinstance(raw, dict):
-        raise fail(path, key, "expected jabatan, nama and nip under it", "seharusnya berisi jabatan, nama dan nip")
+        raise fail(path, key, "letterhead_person")
     unknown = set(raw) - set(PERSON_KEYS)
     if unknown:
-        raise fail(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; use {', '.join(PERSON_KEYS)}",
-                   f"kunci tidak dikenal; pakai {', '.join(PERSON_KEYS)}")
+        raise fail(path, f"{key}.{sorted(unknown)[0]}", "unknown_key", allowed=", ".join(PERSON_KEYS))
     values = {name: text(path, f"{key}.{name}", raw.get(name, "")) for name in PERSON_KEYS}
     if values["nip"] and not NIP_RE.match(values["nip"]):
-        raise fail(path, f"{key}.nip", "a NIP has 18 digits, e.g. 19800101 200501 1 001",
-                   "NIP terdiri atas 18 angka, misalnya 19800101 200501 1 001")
+        raise fail(path, f"{key}.nip", "letterhead_nip")
     return Person(**values)
 
 
@@ -70,7 +72,7 @@ def text(path: Path, key: str, value: object) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)  # a telephone number written without quotes
     if not isinstance(value, str):
-        raise fail(path, key, "expected text", "seharusnya berupa teks")
+        raise fail(path, key, "not_string", type=type_name(value))
     return " ".join(value.split())
 
 
@@ -80,12 +82,10 @@ def logo(path: Path, written: object) -> tuple[bytes, str, str]:
     try:
         content = file.read_bytes()[:MAX_LOGO_BYTES + 1]
     except OSError as err:
-        raise fail(path, "logo", f"cannot read {file} ({err.strerror})",
-                   f"berkas {file} tidak dapat dibaca ({err.strerror})") from None
+        raise fail(path, "logo", "letterhead_logo_unreadable", file=file, detail=err.strerror) from None
     kind = next((mime for magic, mime in LOGO_TYPES.items() if content.startswith(magic)), None)
     if kind is None or len(content) > MAX_LOGO_BYTES:
-        raise fail(path, "logo", f"{file} is not a PNG or JPEG image under 2 MiB",
-                   f"{file} bukan gambar PNG atau JPEG di bawah 2 MiB")
+        raise fail(path, "logo", "letterhead_logo_invalid", file=file)
     return content, kind, name
 
 
@@ -95,19 +95,16 @@ def load(path: str | Path) -> Letterhead:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or "not UTF-8 text"
-        raise LetterheadError(f"{path}: cannot read it ({reason}) / {path}: berkas tidak dapat dibaca ({reason})") \
-            from None
+        reason = getattr(err, "strerror", None) or "UTF-8"
+        raise LetterheadError("letterhead_unreadable", path=path, detail=reason) from None
     except yaml.YAMLError as err:
-        raise LetterheadError(f"{path}: not valid YAML ({err}) / {path}: bukan YAML yang sah") from None
+        raise LetterheadError("letterhead_yaml", path=path, detail=err) from None
     if not isinstance(raw, dict):
-        raise fail(path, "(top)", "expected keys such as instansi and alamat",
-                   "seharusnya berisi kunci seperti instansi dan alamat")
+        raise LetterheadError("letterhead_top", path=path)
     allowed = (*TEXT_KEYS, "logo", *SIGNERS)
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:
-        raise fail(path, unknown[0], f"unknown key; use {', '.join(allowed)}",
-                   f"kunci tidak dikenal; pakai {', '.join(allowed)}")
+        raise fail(path, unknown[0], "unknown_key", allowed=", ".join(allowed))
     return Letterhead(**{key: text(path, key, raw[key]) for key in TEXT_KEYS if key in raw},
                       logo=logo(path, raw["logo"]) if raw.get("logo") else None,
                       **{key: person(path, key, raw[key]) for key in SIGNERS if key in raw})

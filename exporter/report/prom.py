@@ -6,12 +6,15 @@ import ssl
 
 import httpx
 
+from exporter.messages import Problem
+
 # Prometheus refuses a query_range of more than 11,000 points per series.
 MAX_POINTS = 10_000
 
 
-class PrometheusError(Exception):
-    """Prometheus could not be reached or refused a query; the message says which and why."""
+class PrometheusError(Problem):
+    """Prometheus could not be reached or refused a query; the message says which and why, in the operator's
+    language."""
 
 
 class Prometheus:
@@ -29,21 +32,19 @@ class Prometheus:
         try:
             response = self.client.get(path, params=params)
         except httpx.HTTPError as err:
-            raise PrometheusError(f"Prometheus at {self.url} is unreachable: {err or type(err).__name__} / "
-                                  f"Prometheus di {self.url} tidak dapat dihubungi") from None
+            raise PrometheusError("report_prometheus_unreachable", url=self.url, detail=err or type(err).__name__) \
+                from None
         if response.status_code in (401, 403):
-            raise PrometheusError(f"Prometheus at {self.url} refused the credentials (HTTP {response.status_code}) / "
-                                  f"Prometheus di {self.url} menolak nama pengguna atau kata sandinya")
+            raise PrometheusError("report_prometheus_refused", url=self.url, status=response.status_code)
         try:
             body = response.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):  # HTML, or JSON that is no API envelope: another server at that address
-            raise PrometheusError(f"{self.url}{path}: HTTP {response.status_code}, not a Prometheus API answer / "
-                                  "yang menjawab di alamat ini bukan Prometheus")
+            raise PrometheusError("report_not_prometheus", url=f"{self.url}{path}", status=response.status_code)
         if body.get("status") != "success":
-            raise PrometheusError(f"{self.url}{path}: {body.get('errorType', 'error')}: {body.get('error', body)} / "
-                                  "Prometheus menolak kueri ini")
+            raise PrometheusError("report_query_refused", url=f"{self.url}{path}",
+                                  detail=f"{body.get('errorType', 'error')}: {body.get('error', body)}")
         return body["data"]
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[tuple[dict, dict[float, float]]]:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exporter import formatting
 from exporter.config.zones import ZONES
+from exporter.messages import Problem
 
 # Indonesia's three zones by the names everyone uses (the config's table); the IANA names are accepted as well.
 ZONE_NAMES = {name: iana for name, (_, iana) in ZONES.items()}
@@ -19,12 +20,11 @@ LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S")
 
 
 def zone(name: str) -> ZoneInfo:
-    """WIB, WITA, WIT or an IANA name; ValueError naming the input otherwise."""
+    """WIB, WITA, WIT or an IANA name; a Problem naming the input otherwise."""
     try:
         return ZoneInfo(ZONE_NAMES.get(name.upper(), name))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}: use WIB, WITA, WIT or an IANA name such as Asia/Makassar / "
-                         f"zona waktu {name!r} tidak dikenal: pakai WIB, WITA, WIT atau nama IANA")
+        raise Problem("zone_unknown", value=name) from None
 
 
 def zone_at_offset(seconds: float) -> tzinfo:
@@ -45,8 +45,7 @@ def parse_time(text: str, tz: tzinfo) -> datetime:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise ValueError(f"time {text!r}: use RFC 3339 (2023-04-04T08:00:00+08:00) or 'YYYY-MM-DD HH:MM' / "
-                         f"waktu {text!r} tidak terbaca: tulis 'YYYY-MM-DD HH:MM' atau RFC 3339")
+        raise Problem("report_time_invalid", value=text)
     return value
 
 

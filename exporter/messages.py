@@ -249,7 +249,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "config_empty": "kosong",
         "not_mapping": "harus berupa pemetaan (kunci: nilai), bukan {type}",
         "key_not_string": "kunci {key!r} harus berupa teks yang tidak kosong",
-        "unknown_key": "kunci tidak dikenal (yang boleh: {allowed})",
+        "unknown_key": "kunci tidak dikenal (yang diizinkan: {allowed})",
         "required": "wajib diisi",
         "not_list": "harus berupa daftar, bukan {type}",
         "not_nonempty_string": "harus berupa teks yang tidak kosong",

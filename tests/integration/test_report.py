@@ -634,7 +634,7 @@ def test_a_language_that_does_not_exist_is_named_in_both_languages(capsys):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("instansi: X\nalamt: Jl. Y\n", "alamt: kunci tidak dikenal (yang boleh: instansi, unit, alamat"),
+    ("instansi: X\nalamt: Jl. Y\n", "alamt: kunci tidak dikenal (yang diizinkan: instansi, unit, alamat"),
     ("mengetahui: {nip: '1980'}\n", "mengetahui.nip: NIP terdiri atas 18 angka"),
     ("logo: missing.png\n", "logo: berkas"),
     ("logo: kop.yml\n", "bukan gambar PNG atau JPEG"),

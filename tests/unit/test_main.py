@@ -60,7 +60,7 @@ BAD_CONFIGS = [
     ("targets: [{name: a, url: 'http://x/', interval: 15 detik}]\n", "targets[0].interval",
      "'15 detik' bukan durasi (tulis seperti 500ms, 15s, 1m, 1h30m)", "'15 detik' is not a duration"),
     ("targets: [{name: a, url: 'http://x/', intervall: 15s}]\n", "targets[0].intervall",
-     "kunci tidak dikenal (yang boleh: name, url, interval", "unknown key (allowed: name, url, interval"),
+     "kunci tidak dikenal (yang diizinkan: name, url, interval", "unknown key (allowed: name, url, interval"),
     ("interval: 15s\ninterval: 30s\ntargets: [{name: a, url: 'http://x/'}]\n", "interval",
      "kunci ganda di baris 2 (pertama di baris 1); hapus salah satunya",
      "duplicate key at line 2 (first at line 1); remove one of them"),

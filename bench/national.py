@@ -41,7 +41,6 @@ from tests.fakes import free_port
 from tests.stack import STACK_DIR, PrometheusProcess, render_prometheus_config
 from tests.support import ROOT, http_get, parse_metrics, poll, proc_status
 
-WATCHER_EXAMPLE = ROOT / "exporter" / "examples" / "watcher.yml"
 NATIONAL_DASHBOARD = ROOT / "grafana" / "dashboards" / "spse-national.json"
 INTERVAL = 15.0  # the watcher's scrape and evaluation interval, and each site's (--interval changes it, for tests)
 BACKFILL_SECONDS = 3600
@@ -55,23 +54,11 @@ QUERY_TIMEOUT = 120  # seconds: a query that takes longer is a result ("did not 
 COST_ROUNDS = 3  # evaluations of each rule, as a query, for its median time
 RULES_NAMED = 6  # the slowest rules named in the notes under the table
 GOALS = {"rule_share": 0.25, "rss_gb": 4.0, "query_p99_s": 1.0}  # at 700 sites (issue 24)
-def duration(seconds: float) -> str:
-    """15 -> '15s', 1.333 -> '1333ms': the exporter's duration form."""
-    ms = round(seconds * 1000)
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
-
-
 class WatcherExporter(SpseExporter):
-    """The watcher's outside probe: one target per site, settings of exporter/examples/watcher.yml."""
+    """The watcher's outside probe: one target per site (named as national_load names the sites), settings of
+    exporter/examples/watcher.yml (the watcher profile of bench/subjects.py)."""
 
     name = "outside exporter"
-
-    def config(self) -> dict:
-        example = yaml.safe_load(WATCHER_EXAMPLE.read_text())
-        template = {k: v for k, v in example["targets"][0].items() if k not in ("name", "url")}
-        urls = [f"http://{self.case.host}:{site['port']}/eproc4" for site in self.world["sites"]]
-        return {"interval": duration(self.case.interval), "timeout": duration(self.case.timeout),
-                "targets": [{**template, "name": national_load.site_name(i), "url": url} for i, url in enumerate(urls)]}
 
 
 def own_metrics(prometheus: PrometheusProcess) -> dict:
@@ -244,7 +231,7 @@ class Replica:
 async def measure_size(args: argparse.Namespace, sites: int, workdir: Path) -> dict:
     load_before = loadavg()
     # the watcher's example: a 10 s timeout in a 15 s interval
-    case = Case(sites, "http", args.window, args.interval, args.interval * 2 / 3, "localhost", None)
+    case = Case(sites, "http", args.window, args.interval, args.interval * 2 / 3, "localhost", None, profile="watcher")
     world = World(case, workdir, (None, None, None), None, args.warmup + args.window + 1800)
     started: list = []
     generator = None

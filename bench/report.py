@@ -7,6 +7,22 @@ import statistics
 LATE_AFTER = 1.0  # seconds past its slot before a round counts as late
 GOAL_RSS_MB = 150
 GOAL_RENDER_P99_MS = 50
+NEAR_FULL_CORE_PCT = 90  # CPU share of the one core at which an exporter has no room left for bursts
+
+
+def lateness(times: list[float], interval: float) -> list[float]:
+    """How late each round of one target started, against a fixed grid of one slot per `interval`.
+
+    `times` are the target's connection arrivals, one per probe. Rounds are never early, only
+    late or skipped, so the grid's phase is the one from which the rounds are, summed, least late:
+    the target's most punctual round is 0 late and none is negative. A delay that every round of
+    a target shares alike cannot be told from its phase; one that grows or comes and goes is
+    counted. A round over an interval late counts as a skipped slot (`rounds` calls it missed)
+    plus the rest of its delay.
+    """
+    phases = [time % interval for time in times]
+    best = min(phases, key=lambda phase: sum((other - phase) % interval for other in phases), default=0.0)
+    return [(phase - best) % interval for phase in phases]
 
 
 def rounds(arrivals: dict[str, list[float]], t0: float, t1: float, interval: float) -> dict:
@@ -14,11 +30,11 @@ def rounds(arrivals: dict[str, list[float]], t0: float, t1: float, interval: flo
 
     A gap of 1.5 intervals or more is a missed round; a gap over interval + LATE_AFTER is a late
     one. A round at either edge of the window can fall either side of it, so a target is short
-    of rounds only when it has fewer than (window / interval) - 1.
+    of rounds only when it has fewer than (window / interval) - 1. Lateness: see `lateness`.
     """
     per_target = round((t1 - t0) / interval)
     expected = seen = missed = late = 0
-    jitter = []
+    jitter, behind = [], []
     for times in arrivals.values():
         times = sorted(t for t in times if t0 <= t <= t1)
         expected += per_target
@@ -28,8 +44,11 @@ def rounds(arrivals: dict[str, list[float]], t0: float, t1: float, interval: flo
         missed += max(in_gaps, per_target - 1 - len(times))
         late += sum(1 for gap in gaps if interval + LATE_AFTER < gap < 1.5 * interval)
         jitter.extend(abs(gap - interval) for gap in gaps if gap < 1.5 * interval)
+        behind.extend(lateness(times, interval))
     return {"expected": expected, "seen": seen, "missed": missed, "late": late,
-            "jitter_p99_ms": percentile(jitter, 99) * 1000 if jitter else None}
+            "jitter_p99_ms": percentile(jitter, 99) * 1000 if jitter else None,
+            "lateness_p99_ms": percentile(behind, 99) * 1000 if behind else None,
+            "lateness_max_ms": max(behind) * 1000 if behind else None}
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -53,9 +72,10 @@ def ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or not b else f"{a / b:.2f}"
 
 
-HEADER = ("| Targets | Scheme | Exporter | Probes done / due | Missed / late rounds | CPU s | CPU ms / probe "
-          "| RSS steady / peak MiB | RSS growth MiB | /metrics p50 / p99 ms | Probes failed |\n"
-          "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+HEADER = ("| Targets | Scheme | Exporter | Probes done / due | Missed / late rounds | Round lateness p99 ms | CPU s "
+          "| CPU % of one core | CPU ms / probe | RSS steady / peak MiB | RSS growth MiB | /metrics p50 / p99 ms "
+          "| Probes failed |\n"
+          "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def row(result: dict) -> str:
@@ -63,15 +83,15 @@ def row(result: dict) -> str:
     render = result.get("render")
     render_text = f"{fmt(render['p50_ms'])} / {fmt(render['p99_ms'])}" if render else "n/a"
     return (f"| {c['targets']} | {c['scheme']} | {result['exporter']} | {result['completed']} / {r['expected']} "
-            f"| {r['missed']} / {r['late']} | {fmt(result['cpu_s'])} "
-            f"| {fmt(result['cpu_ms_per_probe'], 2)} | {fmt(result['rss']['steady_mb'])} / {fmt(result['rss']['peak_mb'])} "
+            f"| {r['missed']} / {r['late']} | {fmt(r['lateness_p99_ms'])} | {fmt(result['cpu_s'])} "
+            f"| {fmt(result['cpu_pct'], 0)} | {fmt(result['cpu_ms_per_probe'], 2)} | {fmt(result['rss']['steady_mb'])} / {fmt(result['rss']['peak_mb'])} "
             f"| {result['rss']['growth_mb']:+.1f} | {render_text} | {result['failed_share'] * 100:.1f}% |")
 
 
 def ratio_row(ours: dict, theirs: dict) -> str:
     c = ours["case"]
-    return (f"| {c['targets']} | {c['scheme']} | **ratio exporter / blackbox** | | "
-            f"| {ratio(ours['cpu_s'], theirs['cpu_s'])} | **{ratio(ours['cpu_ms_per_probe'], theirs['cpu_ms_per_probe'])}** "
+    return (f"| {c['targets']} | {c['scheme']} | **ratio exporter / blackbox** | | | "
+            f"| {ratio(ours['cpu_s'], theirs['cpu_s'])} | | **{ratio(ours['cpu_ms_per_probe'], theirs['cpu_ms_per_probe'])}** "
             f"| {ratio(ours['rss']['steady_mb'], theirs['rss']['steady_mb'])} / "
             f"{ratio(ours['rss']['peak_mb'], theirs['rss']['peak_mb'])} | | | |")
 
@@ -95,6 +115,38 @@ def goals(ours: dict, theirs: dict) -> list[tuple[str, bool]]:
     ]
 
 
+def behind(result: dict) -> list[str]:
+    """The signs that an exporter did not keep its schedule in this run (none: it kept up)."""
+    c, r = result["case"], result["rounds"]
+    signs = []
+    if result["completed"] < r["expected"] - c["targets"]:  # every target may lose a round at the window's edges
+        signs.append(f"{result['completed']} probes done of {r['expected']} due")
+    if r["missed"]:
+        signs.append(f"{r['missed']} rounds missed")
+    if (r["lateness_p99_ms"] or 0) > LATE_AFTER * 1000:
+        signs.append(f"round lateness p99 {r['lateness_p99_ms']:.0f} ms")
+    if result["failed_share"] > result["world_failed_share"] + 0.01:
+        signs.append(f"{result['failed_share'] * 100:.1f}% of probes failed where the world fails "
+                     f"{result['world_failed_share'] * 100:.1f}% (timeouts)")
+    if result["cpu_pct"] >= NEAR_FULL_CORE_PCT:
+        signs.append(f"{result['cpu_pct']:.0f}% of the core")
+    return signs
+
+
+def bends(results: list[dict]) -> str:
+    """Per exporter, in order of size: kept up, or the signs of falling behind: where the growth table bends."""
+    lines = []
+    for name in dict.fromkeys(res["exporter"] for res in results):
+        steps = []
+        for res in sorted((res for res in results if res["exporter"] == name),
+                          key=lambda res: (res["case"]["targets"], res["case"]["scheme"])):
+            signs = behind(res)
+            steps.append(f"{res['case']['targets']} {res['case']['scheme']} "
+                         + (f"fell behind ({'; '.join(signs)})" if signs else "kept up"))
+        lines.append(f"- {name}: " + ", ".join(steps))
+    return "\n".join(lines)
+
+
 def notes(results: list[dict]) -> str:
     lines = []
     for res in results:
@@ -106,5 +158,6 @@ def notes(results: list[dict]) -> str:
             extra = f"scrapes the harness started over 1 s late {res['late_logged']}, "
         lines.append(f"- {c['targets']} {c['scheme']} {res['exporter']}: window {c['duration']:g}s, "
                      f"{extra}start jitter p99 {fmt(res['rounds']['jitter_p99_ms'])} ms, "
+                     f"round lateness max {fmt(res['rounds']['lateness_max_ms'])} ms, "
                      f"CPU of the fake world {res['world_cpu_pct']:.0f}% and of the harness {res['driver_cpu_pct']:.0f}% of a core")
     return "\n".join(lines)

@@ -1,8 +1,11 @@
 """One command for the whole benchmark: `python3 -m bench.run --targets 100 1000 --schemes http https`.
 
 For each size and scheme it starts a fake world, then runs spse-exporter and blackbox_exporter
-on it one after the other (the order alternates between cases), measures CPU per probe, memory,
-missed or late rounds and /metrics render time, and prints a markdown table with the ratios.
+on it one after the other (the order alternates between cases), measures CPU per probe and share
+of the core, memory, missed, late and how late rounds start, and /metrics scrape time, and prints
+a markdown table with the ratios and, per exporter, the sizes at which it fell behind.
+`--profile watcher` probes as the watcher's exporter does (exporter/examples/watcher.yml: 700 HTTPS
+URLs by default, no clock or upstream checks): `python3 -m bench.run --profile watcher`.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ import trustme
 
 from bench import report
 from bench.procs import cpu_seconds, split_cpus
-from bench.subjects import BLACKBOX, ROOT, Blackbox, Case, SpseExporter
+from bench.subjects import BLACKBOX, PROFILES, ROOT, Blackbox, Case, SpseExporter, scrape_times, watcher_example
+from bench.world import FAILING_KINDS
+from exporter.config.durations import parse_duration
 from tests.support import proc_status
 
 RSS_EVERY = 1.0
 WORLD_START_TIMEOUT = 120.0
+WATCHER_URLS = 700  # the LPSE sites a national watcher probes from outside (issue 23)
 
 
 def write_tls(workdir: Path, host: str) -> tuple[Path, Path, Path]:
@@ -114,8 +120,8 @@ async def measure(subject, world: World, case: Case, render_scrapes: int) -> dic
         after = await subject.tally()
         arrivals = await world.arrivals()
         render = None
-        if render_scrapes and isinstance(subject, SpseExporter):
-            times, size = await subject.scrape_times(render_scrapes, pause=0.02)
+        if render_scrapes:
+            times, size = await scrape_times(subject.client, render_scrapes, pause=0.02)
             render = {"p50_ms": report.percentile(times, 50) * 1000, "p99_ms": report.percentile(times, 99) * 1000,
                       "scrapes": len(times), "bytes": size}
         # the kernel updates VmHWM lazily: it can lag the RSS last sampled
@@ -125,10 +131,13 @@ async def measure(subject, world: World, case: Case, render_scrapes: int) -> dic
         await asyncio.gather(driver, return_exceptions=True)
         await subject.stop()
     completed = after.completed - before.completed
+    sites = subject.world["sites"]
     return {
         "exporter": subject.name, "case": asdict(case), "completed": completed,
         "failed_share": (after.failed - before.failed) / completed if completed else 0.0,
-        "cpu_s": cpu1 - cpu0, "cpu_ms_per_probe": (cpu1 - cpu0) / completed * 1000 if completed else None,
+        "world_failed_share": sum(site["kind"] in FAILING_KINDS for site in sites) / len(sites),
+        "cpu_s": cpu1 - cpu0, "cpu_pct": (cpu1 - cpu0) / (t1 - t0) * 100,
+        "cpu_ms_per_probe": (cpu1 - cpu0) / completed * 1000 if completed else None,
         "rss": {**report.rss_figures(rss), "peak_mb": peak},
         "rounds": report.rounds(arrivals, t0, t1, case.interval),
         "late_logged": subject.late_rounds_logged(),
@@ -149,14 +158,19 @@ def machine() -> dict:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python3 -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", type=int, nargs="+", default=[100], help="sizes to run (default 100)")
+    parser.add_argument("--profile", choices=PROFILES, default="site",
+                        help="site: a site's exporter (clock and upstream checks too); watcher: the watcher's outside "
+                             f"probes, exporter/examples/watcher.yml's targets, interval and timeout ({WATCHER_URLS} "
+                             "targets unless --targets says otherwise)")
+    parser.add_argument("--targets", type=int, nargs="+", help="sizes to run (default 100; the watcher profile "
+                                                                  f"{WATCHER_URLS})")
     parser.add_argument("--schemes", nargs="+", choices=("http", "https"), default=["https"])
     parser.add_argument("--duration", type=float, default=120.0,
                         help="measured window per exporter and case, seconds (rounded up to whole intervals)")
     parser.add_argument("--goal-duration", type=float, default=None,
                         help="window for the goal case (largest size, https), e.g. 600 for the 10-minute run")
-    parser.add_argument("--interval", type=float, default=15.0)
-    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, help="seconds (default 15; the watcher profile: watcher.yml's)")
+    parser.add_argument("--timeout", type=float, help="seconds (default 10; the watcher profile: watcher.yml's)")
     parser.add_argument("--host", default="localhost", help="host name in target URLs (resolved on every probe)")
     parser.add_argument("--cpu", default="0",
                         help="CPU to pin both exporters to, the world and driver get the others; 'none' to not pin")
@@ -165,7 +179,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="run spse-exporter from this checkout instead (e.g. an older commit, for before/after)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs and logs)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    defaults = {"targets": [100], "interval": 15.0, "timeout": 10.0}
+    if args.profile == "watcher":
+        settings = watcher_example()[0]
+        defaults = {"targets": [WATCHER_URLS], "interval": parse_duration(settings["interval"]),
+                    "timeout": parse_duration(settings["timeout"])}
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
 
 
 def cases(args: argparse.Namespace, cpu: int | None) -> list[Case]:
@@ -176,7 +199,7 @@ def cases(args: argparse.Namespace, cpu: int | None) -> list[Case]:
             duration = args.goal_duration if args.goal_duration and (targets, scheme) == goal else args.duration
             windows = max(1, -(-round(duration) // round(args.interval)))
             out.append(Case(targets, scheme, windows * args.interval, args.interval, args.timeout, args.host, cpu,
-                            str(args.exporter_root.resolve())))
+                            str(args.exporter_root.resolve()), args.profile))
     return out
 
 
@@ -220,8 +243,13 @@ def print_report(args: argparse.Namespace, info: dict, pairs: list[tuple[dict, d
           f"Machine: {info['nproc']} CPU(s), {info['cpu']}, load average before the run {' '.join(info['loadavg'])}, "
           f"Python {info['python']}, Linux {info['kernel']}, {info['blackbox']}, {info['date']}.\n")
     print(report.table(pairs))
+    results = [r for pair in pairs for r in pair]
+    print(f"\nWhere each exporter fell behind (probes done under due, missed rounds, round lateness p99 over "
+          f"{report.LATE_AFTER:g} s, failures over the world's share, or {report.NEAR_FULL_CORE_PCT}% of the core "
+          f"or more):")
+    print(report.bends(results))
     print()
-    print(report.notes([r for pair in pairs for r in pair]))
+    print(report.notes(results))
     ours, theirs = max(pairs, key=lambda p: (p[0]["case"]["targets"], p[0]["case"]["scheme"] == "https"))
     print(f"\nGoals ({ours['case']['targets']} {ours['case']['scheme']} targets, "
           f"{ours['case']['duration']:g}s window):")

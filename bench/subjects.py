@@ -2,7 +2,9 @@
 
 spse-exporter probes on its own schedule and is scraped once per interval. blackbox_exporter
 probes when asked: one `/probe?target=` request per target per interval, at a stable offset
-inside the interval, as Prometheus' scrape loops do.
+inside the interval, as Prometheus' scrape loops do. Both run the same checks: a site's (the
+default profile: spse-exporter also runs its clock round and upstream checks) or the watcher's
+(exporter/examples/watcher.yml's target settings, nothing else).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ ERROR_PAGE_PATTERN = "(?i)terjadi error pada aplikasi SPSE"
 START_TIMEOUT = 60.0
 # Prometheus tells blackbox its scrape timeout; blackbox subtracts --timeout-offset (0.5 s) from it.
 TIMEOUT_OFFSET = 0.5
+WATCHER_EXAMPLE = ROOT / "exporter" / "examples" / "watcher.yml"
+SITE_CHECKS = {"valid_status_codes": [200], "fail_if_body_matches": [ERROR_PAGE_PATTERN]}
+# spse-exporter's target checks and the blackbox http module's settings that do the same
+BLACKBOX_CHECKS = {"valid_status_codes": "valid_status_codes", "fail_if_body_matches": "fail_if_body_matches_regexp",
+                   "fail_if_body_not_matches": "fail_if_body_not_matches_regexp"}
+PROFILES = ("site", "watcher")
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,34 @@ class Case:
     host: str
     cpu: int | None  # CPU to pin the exporter to, or None
     exporter_root: str = str(ROOT)  # the spse-exporter checkout to run (another one for before/after figures)
+    profile: str = "site"  # one of PROFILES: whose checks the targets run, and whether the clock and upstream run
+
+
+def duration(seconds: float) -> str:
+    """15 -> '15s', 1.333 -> '1333ms': the exporter's duration form."""
+    ms = round(seconds * 1000)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def watcher_example() -> tuple[dict, dict]:
+    """exporter/examples/watcher.yml: its top-level settings and the checks of its first target (less name, url)."""
+    example = yaml.safe_load(WATCHER_EXAMPLE.read_text())
+    target = {key: value for key, value in example["targets"][0].items() if key not in ("name", "url")}
+    return {key: value for key, value in example.items() if key != "targets"}, target
+
+
+def target_checks(profile: str) -> dict:
+    """What each target checks in `profile`: the settings an spse-exporter target carries besides name, url, tls."""
+    return SITE_CHECKS if profile == "site" else watcher_example()[1]
+
+
+def blackbox_checks(checks: dict) -> dict:
+    """The blackbox http module's settings for spse-exporter's target `checks`; a check it cannot do is an error."""
+    missing = sorted(set(checks) - set(BLACKBOX_CHECKS))
+    if missing:
+        raise ValueError(f"bench/subjects.py: no blackbox_exporter setting does what {', '.join(missing)} does; "
+                         "add it to BLACKBOX_CHECKS or the exporters would not run the same probes")
+    return {BLACKBOX_CHECKS[key]: value for key, value in checks.items()}
 
 
 @dataclass
@@ -61,15 +97,29 @@ class BlackboxProcess(ServerProcess):
     ready_path = "/-/healthy"  # 0.23 has no /-/ready
 
 
-def spse_target(index: int, url: str, ca_file: Path | None) -> dict:
+def spse_target(index: int, url: str, ca_file: Path | None, checks: dict = SITE_CHECKS) -> dict:
     """One SPSE target in spse-exporter's config, checked as blackbox_exporter's module checks it."""
     tls = {"tls": {"ca_file": str(ca_file)}} if ca_file else {}
-    return {"name": f"site{index:04d}", "url": url, "valid_status_codes": [200],
-            "fail_if_body_matches": [ERROR_PAGE_PATTERN], **tls}
+    return {"name": f"site{index:04d}", "url": url, **checks, **tls}
 
 
 def target_urls(case: Case, world: dict) -> list[str]:
     return [f"{case.scheme}://{case.host}:{site['port']}/eproc4" for site in world["sites"]]
+
+
+async def scrape_times(client: Client, count: int, pause: float) -> tuple[list[float], int]:
+    """Time `count` gzip scrapes of /metrics to the last byte (not decoded); return the times and the page size.
+
+    blackbox_exporter's /metrics holds only its own process and Go metrics: each probe's results come with
+    its /probe answer instead, so its scrape time stays the same at any number of targets."""
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(count):
+        began = loop.time()
+        await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        times.append(loop.time() - began)
+        await asyncio.sleep(pause)
+    return times, len((await client.get("/metrics"))[1])
 
 
 class SpseExporter:
@@ -83,11 +133,18 @@ class SpseExporter:
 
     def config(self) -> dict:
         ca_file = self.ca_file if self.case.scheme == "https" else None
+        checks = target_checks(self.case.profile)
+        config = {
+            "interval": duration(self.case.interval),
+            "timeout": duration(self.case.timeout),
+            "targets": [spse_target(i, url, ca_file, checks)
+                        for i, url in enumerate(target_urls(self.case, self.world))],
+        }
+        if self.case.profile == "watcher":  # the watcher's exporter probes the sites and nothing else
+            return config
         ntp, anchors = self.world["ntp"], self.world["anchors"]
         return {
-            "interval": f"{self.case.interval:g}s",
-            "timeout": f"{self.case.timeout:g}s",
-            "targets": [spse_target(i, url, ca_file) for i, url in enumerate(target_urls(self.case, self.world))],
+            **config,
             "clock": {"servers": ntp},
             "upstream": {"gateway": [f"tcp://{anchors[0]}"],
                          "national": [f"tcp://{anchors[1]}", f"ntp://{ntp[0]}"],
@@ -123,17 +180,6 @@ class SpseExporter:
                 tally.failed += int(float(line.rpartition(" ")[2]))
         return tally
 
-    async def scrape_times(self, count: int, pause: float) -> tuple[list[float], int]:
-        """Time `count` gzip scrapes to the last byte (not decoded); return the times and the page size."""
-        loop = asyncio.get_running_loop()
-        times = []
-        for _ in range(count):
-            began = loop.time()
-            await self.client.get("/metrics", headers={"Accept-Encoding": "gzip"})
-            times.append(loop.time() - began)
-            await asyncio.sleep(pause)
-        return times, len((await self.client.get("/metrics"))[1])
-
     def late_rounds_logged(self) -> int:
         """Rounds the scheduler itself reported as skipped because a probe ran late."""
         return sum(int(m) for m in re.findall(r"late: skipping (\d+) round", self.process.logs()))
@@ -156,8 +202,7 @@ class Blackbox:
         self.driver_late = 0
 
     def config(self) -> dict:
-        http = {"valid_status_codes": [200], "preferred_ip_protocol": "ip4",
-                "fail_if_body_matches_regexp": [ERROR_PAGE_PATTERN]}
+        http = {**blackbox_checks(target_checks(self.case.profile)), "preferred_ip_protocol": "ip4"}
         if self.case.scheme == "https":
             http["tls_config"] = {"ca_file": str(self.ca_file)}
         return {"modules": {"spse": {"prober": "http", "timeout": f"{self.case.timeout:g}s", "http": http}}}

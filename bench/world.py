@@ -26,6 +26,7 @@ READ_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0
 NTP_SOURCES = 3
 ANCHORS = 3
+FAILING_KINDS = ("504", "error_page")  # the sites every probe of which fails, whoever probes them
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from bench import report
+from bench.subjects import Blackbox, Case, SpseExporter, blackbox_checks, watcher_example
 from tests.support import ROOT
 
 TARGETS = 5  # site 3 answers 504 (bench/world.py), so a fifth of the probes fail for both exporters
@@ -57,3 +62,65 @@ def test_wal_window_measures_a_short_outage_without_loss():
     (row,) = [line for line in run.stdout.splitlines() if line.startswith("| 5 s |")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert int(cells[4]) >= 4 and cells[5] == cells[4] and cells[6] == "0", run.stdout  # sent, received, lost
+
+
+def test_round_lateness_is_measured_against_each_targets_own_grid():
+    on_time = [100.0 + 15 * k for k in range(6)]
+    assert report.lateness(on_time, 15.0) == [0.0] * 6
+    # round 2 starts 3 s late, round 4 is skipped, round 5 is 0.5 s early: the grid's phase is that earliest round's
+    starts = [100.0, 115.0, 133.0, 145.0, 174.5]
+    assert [round(late, 3) for late in report.lateness(starts, 15.0)] == [0.5, 0.5, 3.5, 0.5, 0.0]
+    # a round more than half an interval late is late, not early for the next slot
+    assert [round(late, 3) for late in report.lateness([100.0, 115.0, 138.0, 145.0], 15.0)] == [0, 0, 8, 0]
+    # rounds() reports the same: one target late as above, one on time
+    figures = report.rounds({"a": starts, "b": on_time}, 100.0, 175.0, 15.0)
+    assert figures["lateness_max_ms"] == pytest.approx(3500) and figures["missed"] == 1, figures
+    assert report.rounds({"b": on_time}, 100.0, 175.0, 15.0)["lateness_max_ms"] == 0.0
+
+
+def test_the_watcher_profile_probes_as_watcher_yml_says_with_the_same_checks_for_both():
+    world = {"sites": [{"port": 8001, "kind": "ok"}, {"port": 8002, "kind": "504"}],
+             "ntp": ["127.0.0.1:1"] * 3, "anchors": ["127.0.0.1:2"] * 3}
+    case = Case(2, "https", 30.0, 15.0, 10.0, "localhost", None, profile="watcher")
+    ca_file = Path("/ca.pem")
+    ours = SpseExporter(case, world, Path("/unused"), ca_file).config()
+    settings, checks = watcher_example()
+    assert set(ours) == {"interval", "timeout", "targets"}, ours  # no clock round, no upstream checks
+    assert (ours["interval"], ours["timeout"]) == (settings["interval"], settings["timeout"])
+    assert [target["url"] for target in ours["targets"]] == ["https://localhost:8001/eproc4", "https://localhost:8002/eproc4"]
+    assert all(target.items() >= checks.items() and target["tls"] == {"ca_file": str(ca_file)}
+               for target in ours["targets"]), ours
+    theirs = Blackbox(case, world, Path("/unused"), ca_file).config()["modules"]["spse"]["http"]
+    assert theirs["valid_status_codes"] == checks["valid_status_codes"]
+    assert theirs["fail_if_body_matches_regexp"] == checks["fail_if_body_matches"]
+    # the site profile adds the clock and upstream checks; a check blackbox cannot do stops the run
+    site = SpseExporter(Case(2, "https", 30.0, 15.0, 10.0, "localhost", None), world, Path("/unused"), ca_file)
+    assert {"clock", "upstream"} <= set(site.config())
+    with pytest.raises(ValueError, match="spse"):
+        blackbox_checks({**checks, "spse": {"app_check": False}})
+
+
+def test_the_watcher_profile_runs_several_sizes_and_says_where_each_exporter_fell_behind(tmp_path):
+    """The watcher's command and the growth table's at toy size: every figure of both tables is there and sane."""
+    figures = tmp_path / "bench.json"
+    sizes = (2, 5)
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--profile=watcher", "--targets", *map(str, sizes), "--interval=2",
+         "--timeout=1", "--duration=4", "--render-scrapes=5", f"--json={figures}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=150)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads(figures.read_text())["results"]
+    assert sorted((r["case"]["targets"], r["exporter"]) for r in results) == sorted(
+        (size, name) for size in sizes for name in ("spse-exporter", "blackbox_exporter"))
+    for result in results:
+        targets, rounds = result["case"]["targets"], result["rounds"]
+        assert result["case"]["profile"] == "watcher" and rounds["expected"] == targets * 2, result
+        assert result["completed"] >= targets * 2 - 1, result  # two rounds in the window, give or take an edge
+        assert 0 <= result["cpu_pct"] <= 101, result  # a share of the one core both are pinned to
+        assert 0 <= rounds["lateness_p99_ms"] <= rounds["lateness_max_ms"], result
+        assert result["render"]["scrapes"] == 5 and 0 < result["render"]["p50_ms"] <= result["render"]["p99_ms"]
+        assert result["world_failed_share"] == (0.2 if targets == 5 else 0.0), result  # site 3 answers 504
+    (header,) = [i for i, line in enumerate(run.stdout.splitlines()) if line.startswith("Where each exporter fell")]
+    bends = run.stdout.splitlines()[header + 1:header + 3]
+    for name, line in zip(("spse-exporter", "blackbox_exporter"), bends):
+        assert line.startswith(f"- {name}: 2 https ") and ", 5 https " in line, run.stdout

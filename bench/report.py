@@ -130,7 +130,19 @@ def behind(result: dict) -> list[str]:
                      f"{result['world_failed_share'] * 100:.1f}% (timeouts)")
     if result["cpu_pct"] >= NEAR_FULL_CORE_PCT:
         signs.append(f"{result['cpu_pct']:.0f}% of the core")
+    if signs and result["world_cpu_pct"] + result["driver_cpu_pct"] >= NEAR_FULL_CORE_PCT:
+        signs.append(f"but the fake world and the harness used {result['world_cpu_pct'] + result['driver_cpu_pct']:.0f}% "
+                     "of their CPU: they may be what fell behind")
     return signs
+
+
+def holds(result: dict) -> str:
+    """How many targets one core would probe at this interval and this CPU per probe: where a size that kept up
+    says the next one bends (a row that fell behind measured a core that was already full)."""
+    per_probe = result["cpu_ms_per_probe"]
+    if not per_probe:
+        return "no probes done"
+    return f"one core would hold about {result['case']['interval'] * 1000 / per_probe:,.0f} targets at this interval"
 
 
 def bends(results: list[dict]) -> str:
@@ -142,7 +154,7 @@ def bends(results: list[dict]) -> str:
                           key=lambda res: (res["case"]["targets"], res["case"]["scheme"])):
             signs = behind(res)
             steps.append(f"{res['case']['targets']} {res['case']['scheme']} "
-                         + (f"fell behind ({'; '.join(signs)})" if signs else "kept up"))
+                         + (f"fell behind ({'; '.join(signs)})" if signs else f"kept up ({holds(res)})"))
         lines.append(f"- {name}: " + ", ".join(steps))
     return "\n".join(lines)
 

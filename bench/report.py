@@ -18,8 +18,11 @@ def lateness(times: list[float], interval: float) -> list[float]:
     the target's most punctual round is 0 late and none is negative. A delay that every round of
     a target shares alike cannot be told from its phase; one that grows or comes and goes is
     counted. A round over an interval late counts as a skipped slot (`rounds` calls it missed)
-    plus the rest of its delay.
+    plus the rest of its delay. A target with one round in the window has no grid to be late
+    against: it gives no figure.
     """
+    if len(times) < 2:
+        return []
     phases = [time % interval for time in times]
     best = min(phases, key=lambda phase: sum((other - phase) % interval for other in phases), default=0.0)
     return [(phase - best) % interval for phase in phases]

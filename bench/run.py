@@ -250,6 +250,8 @@ def print_report(args: argparse.Namespace, info: dict, pairs: list[tuple[dict, d
     print(report.bends(results))
     print()
     print(report.notes(results))
+    if args.profile != "site":  # the goals are a site exporter's (issue 23 sets none for the watcher's probes)
+        return
     ours, theirs = max(pairs, key=lambda p: (p[0]["case"]["targets"], p[0]["case"]["scheme"] == "https"))
     print(f"\nGoals ({ours['case']['targets']} {ours['case']['scheme']} targets, "
           f"{ours['case']['duration']:g}s window):")

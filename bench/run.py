@@ -104,7 +104,11 @@ async def sample_rss(pid: int, samples: list[tuple[float, float]]) -> None:
 async def measure(subject, world: World, case: Case, render_scrapes: int) -> dict:
     """Warm up for one interval, then measure one window of `case.duration` seconds."""
     loop = asyncio.get_running_loop()
-    await subject.start()
+    try:
+        await subject.start()
+    except BaseException:  # one that never came up must not outlive the run
+        await subject.stop()
+        raise
     pid = subject.process.proc.pid
     driver = asyncio.create_task(subject.drive())
     rss: list[tuple[float, float]] = []

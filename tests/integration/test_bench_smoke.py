@@ -6,6 +6,7 @@ completes, both exporters probed every target, and both saw the same world.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import report
+from bench.run import measure
 from bench.subjects import Blackbox, Case, SpseExporter, blackbox_checks, watcher_example
 from tests.support import ROOT
 
@@ -126,3 +128,20 @@ def test_the_watcher_profile_runs_several_sizes_and_says_where_each_exporter_fel
     bends = run.stdout.splitlines()[header + 1:header + 3]
     for name, line in zip(("spse-exporter", "blackbox_exporter"), bends):
         assert line.startswith(f"- {name}: 2 https ") and ", 5 https " in line, run.stdout
+
+
+def test_an_exporter_that_never_comes_up_is_stopped_before_the_run_ends():
+    """A first 5,000-target attempt timed out waiting for /-/ready and left the exporter running after the harness."""
+    class NeverReady:
+        stopped = False
+
+        async def start(self):
+            raise AssertionError("timed out waiting for /-/ready")
+
+        async def stop(self):
+            self.stopped = True
+
+    subject = NeverReady()
+    with pytest.raises(AssertionError, match="ready"):
+        asyncio.run(measure(subject, None, None, 0))
+    assert subject.stopped

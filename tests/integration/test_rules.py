@@ -47,6 +47,26 @@ def alert_rules() -> list[dict]:
     return [rule for group in rule_groups() for rule in group["rules"] if "alert" in rule]
 
 
+def bilingual_halves(text: str) -> tuple[str, str]:
+    """An annotation's English and Indonesian halves, split at its one " / " outside any template block: a
+    separator inside an {{ if }} branch renders once per branch, so the notification template (which shows the
+    half after it first) could not tell where one language ends, and the source would not read as the pair."""
+    english, _, indonesian = text.partition(" / ")
+    assert english.strip() and indonesian.strip(), f"needs 'English / Bahasa Indonesia': {text[:80]!r}"
+    opened = len(re.findall(r"\{\{-? *(?:if|with|range)\b", english))
+    assert opened == len(re.findall(r"\{\{-? *end *-?\}\}", english)) and " / " not in indonesian, (
+        f"write each language whole, its conditions inside: 'English {{{{ if }}}}...{{{{ end }}}} / "
+        f"Indonesia {{{{ if }}}}...{{{{ end }}}}': {text[:80]!r}")
+    return english, indonesian
+
+
+def test_bilingual_halves_needs_the_separator_outside_the_branches():
+    """Positive control: a pair written per branch is refused, the same text with its conditions inside each half is not."""
+    with pytest.raises(AssertionError, match="each language whole"):
+        bilingual_halves('{{ if .A }}Down. / Mati.{{ else }}Up. / Hidup.{{ end }}')
+    assert bilingual_halves('{{ if .A }}Down.{{ else }}Up.{{ end }} / {{ if .A }}Mati.{{ else }}Hidup.{{ end }}')
+
+
 def test_promtool_checks_the_shipped_config_and_its_rules():
     result = promtool("check", "config", str(STACK_DIR / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -128,8 +148,7 @@ def test_alert_names_and_severities_are_the_contract():
 def test_every_alert_is_explained_in_both_languages_and_links_its_runbook(rule):
     annotations = rule["annotations"]
     for key in ("summary", "description"):
-        english, _, indonesian = annotations[key].partition(" / ")
-        assert english.strip() and indonesian.strip(), f"{key} needs 'English / Bahasa Indonesia'"
+        bilingual_halves(annotations[key])
     anchor = rule["alert"].lower()
     assert annotations["runbook_url"] == f"{RUNBOOK_BASE}#{anchor}"
     heading = f"## {rule['alert']}"

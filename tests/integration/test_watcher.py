@@ -18,7 +18,7 @@ from tests.stack import STACK_DIR, render_prometheus_config
 from tests.support import ROOT, http_get
 from tests.unit.test_compose import ports
 from tests.e2e.test_notify import CHAT_ID, TOKEN, notify_test, render_as_compose, telegram  # noqa: F401 (a fixture)
-from tests.integration.test_rules import RUNBOOK, RUNBOOK_BASE, promtool
+from tests.integration.test_rules import RUNBOOK, RUNBOOK_BASE, bilingual_halves, promtool
 
 WATCHER_DIR = STACK_DIR / "watcher"
 RULES = WATCHER_DIR / "rules" / "watcher.yml"
@@ -128,8 +128,7 @@ def test_every_watcher_alert_is_unit_tested_firing_and_silent():
 def test_every_watcher_alert_is_explained_in_both_languages_and_links_its_runbook(rule):
     annotations = rule["annotations"]
     for key in ("summary", "description"):
-        english, _, indonesian = annotations[key].partition(" / ")
-        assert english.strip() and indonesian.strip(), f"{key} needs 'English / Bahasa Indonesia'"
+        bilingual_halves(annotations[key])
     assert rule["labels"]["severity"] in {"critical", "warning", "none"}
     assert annotations["runbook_url"] == f"{RUNBOOK_BASE}#{rule['alert'].lower()}"
     assert f"## {rule['alert']}" in RUNBOOK.read_text().splitlines()

@@ -51,9 +51,9 @@ PHRASES = {
         "stop_dns": "penerjemahan nama domain di server ini",
         "stop_receivers": "notifikasi melalui {integrations}",
         "stop_watcher": "pengiriman data ke watcher",
-        "loss_none": ("Jika koneksi internasional terputus, tidak ada satu pun layanan yang diperiksa di sini yang "
+        "loss_none": ("Jika konektivitas internasional terputus, tidak ada satu pun layanan yang diperiksa di sini yang "
                       "diketahui akan berhenti."),
-        "loss": "Jika koneksi internasional terputus, {stops}.",
+        "loss": "Jika konektivitas internasional terputus, {stops}.",
         "will_stop": "yang akan berhenti adalah {what}",
         "may_stop": "yang mungkin berhenti (alamat tujuannya tidak tercatat sebagai jaringan nasional) adalah {what}",
         "http_connect": "tidak dapat dihubungi", "http_status": "mengembalikan galat {status}",

@@ -64,7 +64,7 @@ def test_what_stops_without_global_links_is_said_in_one_sentence_by_the_groups_e
     assert [(c.stops, c.may_stop) for c in checks] == [("waktu", ""), ("", "DNS"), ("", "notifikasi melalui telegram"),
                                                        ("", ""), ("", "")]
     indonesian = Doctor(argparse.Namespace(), "id").loss_sentence(checks + [Check("x", "x", False, may_stop="surel")])
-    assert indonesian == ("Jika koneksi internasional terputus, yang akan berhenti adalah waktu; yang mungkin berhenti "
+    assert indonesian == ("Jika konektivitas internasional terputus, yang akan berhenti adalah waktu; yang mungkin berhenti "
                           "(alamat tujuannya tidak tercatat sebagai jaringan nasional) adalah DNS, notifikasi melalui "
                           "telegram, dan surel.")  # EYD: a comma before "dan" in a list of three
     assert Doctor(argparse.Namespace(), "en").loss_sentence(checks[3:]) == (
@@ -273,7 +273,7 @@ def test_a_host_timed_from_abroad_is_at_risk_and_national_sources_keep_its_clock
     assert f"ops-critical melalui webhook ke {NATIONAL} (nasional)" in out  # the doctor's default Alertmanager URL
     assert "notify-test melalui" not in out  # it repeats ops-critical
     assert f"watcher-a ke {NATIONAL} (nasional)" in out
-    assert ("Jika koneksi internasional terputus, yang akan berhenti adalah validasi waktu server SPSE (SPSE akan "
+    assert ("Jika konektivitas internasional terputus, yang akan berhenti adalah validasi waktu server SPSE (SPSE akan "
             "gagal seperti pada 4 April 2023).") in out
     assert "Hasil: 1 dari 7 pemeriksaan berisiko." in out
     english = host.doctor("--lang=en", "--json")
@@ -289,7 +289,7 @@ def test_a_host_timed_from_abroad_is_at_risk_and_national_sources_keep_its_clock
     poll(lambda: host.reached() == {NATIONAL, NATIONAL_2, INTERNET}, 90, interval=1, what="chronyd reaching all three")
     result = host.doctor()
     assert result.returncode == 0, result
-    assert ("Jika koneksi internasional terputus, tidak ada satu pun layanan yang diperiksa di sini yang diketahui "
+    assert ("Jika konektivitas internasional terputus, tidak ada satu pun layanan yang diperiksa di sini yang diketahui "
             "akan berhenti.") in result.stdout
     assert "Hasil: semua 7 pemeriksaan baik." in result.stdout
     poll(lambda: host.at_risk_alerts() == [], 120, interval=1, what="SPSETimeSourcesAtRisk ended")

@@ -1,7 +1,8 @@
 """The watcher without Docker: contrib/systemd's template units for the two Prometheus replicas and the three
 Alertmanager peers verify under systemd 252 (Debian 12), and their own command lines, as README.md's "The watcher
 without Docker" sets them up (/etc/hosts naming the peers, one loopback address per peer), run Debian's binaries
-as one cluster that gets both replicas' alerts. Run in a network namespace whose /etc/hosts is the README's."""
+as one cluster that gets both replicas' alerts, with the Alertmanager config the README's alertmanager-config line
+writes from .env. Run in a network namespace whose /etc/hosts is the README's. README.id.md gives the same commands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import bcrypt
@@ -68,6 +70,35 @@ def test_replicas_differ_only_in_their_instance():
     assert HOSTS.strip().replace("\n", "\\n") in readme  # the README's printf line
 
 
+def watcher_native_commands(name: str) -> list[str]:
+    """The commands of the README's "watcher without Docker" block: continuation lines joined, comments dropped."""
+    heading = {"README.md": "### The watcher without Docker", "README.id.md": "### Watcher tanpa Docker"}[name]
+    text = (ROOT / name).read_text()
+    (block,) = re.findall(r"```sh\n(.*?)```", text[text.index(heading):].split("\n## ", 1)[0], re.S)
+    return [re.sub(r"\s+# .*$", "", line) for line in block.replace("\\\n", " ").splitlines()
+            if not line.startswith("#")]
+
+
+def test_both_readmes_give_the_same_watcher_steps_and_let_alertmanager_config_read_env():
+    """The same commands in both languages; .env is read by alertmanager-config itself, as at the site (it is root's
+    only there: `set -a && . ./.env` in the operator's shell would not read it, nor keep the secrets out of it)."""
+    english = watcher_native_commands("README.md")
+    assert english == watcher_native_commands("README.id.md")
+    (render,) = [line for line in english if " alertmanager-config " in line]
+    assert " --env-file .env " in render and not [line for line in english if "set -a" in line or ". ./.env" in line]
+
+
+def readme_alertmanager_config(etc: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """README.md's alertmanager-config line as written, run in `cwd` with /etc/spse-watcher moved to `etc`, and none of
+    the receivers' settings in the environment: they can come only from `cwd`/.env."""
+    (render,) = [line.split() for line in watcher_native_commands("README.md") if " alertmanager-config " in line]
+    assert render[:2] == ["sudo", "/opt/spse-exporter/bin/spse-exporter"], render
+    argv = [sys.executable, "-m", "exporter", *[word.replace("/etc/spse-watcher", str(etc)) for word in render[2:]]]
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("TELEGRAM_", "SMTP_", "WEBHOOK_", "WARNING_", "WATCHDOG_"))}
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
 UNAVAILABLE = netns.unavailable()
 
 
@@ -83,8 +114,11 @@ def test_the_native_layout_runs_as_one_cluster_with_both_replicas(tmp_path):
         namespace = netns.Namespace(name)
         etc = tmp_path / "etc"
         shutil.copytree(STACK_DIR, etc / "prometheus")  # README: sudo cp -r prometheus /etc/spse-watcher/
-        (etc / "alertmanager.yml").write_text((STACK_DIR / "watcher/alertmanager.yml").read_text().replace(
-            "../templates/*.tmpl", str(etc / "prometheus/templates/*.tmpl")))  # as alertmanager-config renders it
+        hook = "http://127.0.0.1:9/on-call"  # the discard port: nothing is delivered, the config is what is tested
+        (tmp_path / ".env").write_text(f"WEBHOOK_URL={hook}\n")
+        rendered = readme_alertmanager_config(etc, tmp_path)
+        assert rendered.returncode == 0, rendered.stderr
+        assert hook in (etc / "alertmanager.yml").read_text()  # read from .env, not the environment
         (etc / "watcher-web.yml").write_text(yaml.safe_dump({"basic_auth_users": {
             "grafana": bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()}}))
         wrapper = ["ip", "netns", "exec", name]

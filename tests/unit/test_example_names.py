@@ -18,7 +18,6 @@ from tests.support import ROOT
 
 # Real national services, named on purpose: they answer from inside Indonesia while international routes are down.
 NATIONAL_SERVICES = {
-    "ntp.brin.go.id": "BRIN's national time service, the clock reference and the runbook's national NTP source",
     "lkpp.go.id": "LKPP, the national procurement agency: the national DNS and TCP reachability check",
     "www.lkpp.go.id": "LKPP's website, which real SPSE pages link to (the page fixtures under tests/pages/)",
 }
@@ -41,7 +40,8 @@ def test_the_rule_flags_made_up_and_real_site_names_and_spares_placeholders():
         "example.go.id", "smtp.example.go.id"]
     assert misnamed_hosts("https://watcher.example.go.id:9090/api/v1/write") == ["watcher.example.go.id"]
     assert misnamed_hosts("SPSE runs at `https://lpse.<region>.go.id/eproc4`") == []
-    assert misnamed_hosts("server ntp.brin.go.id iburst; dns://1.1.1.1/lkpp.go.id; tcp://lkpp.go.id:443") == []
+    assert misnamed_hosts("dns://1.1.1.1/lkpp.go.id; tcp://lkpp.go.id:443") == []
+    assert misnamed_hosts("server ntp.brin.go.id iburst") == ["ntp.brin.go.id"]  # never verified to exist
     assert misnamed_hosts("https://lpse.contoh.example/eproc4 ops@contoh.example") == []
 
 

@@ -42,7 +42,7 @@ def test_example_config_loads_with_the_documented_shape():
     # SPSE's own sources are the global pools a typical LPSE host uses; the national ones are references.
     assert [(s.server, s.role, s.via) for s in config.clock.sources] == [
         ("2.centos.pool.ntp.org", "spse", "global"), ("time.google.com", "spse", "global"),
-        ("ntp.brin.go.id", "reference", ""), ("id.pool.ntp.org", "reference", "")]
+        ("0.id.pool.ntp.org", "reference", ""), ("1.id.pool.ntp.org", "reference", "")]
     assert config.clock.servers == ("2.centos.pool.ntp.org", "time.google.com") and not config.clock.host_kernel
     assert [g.name for g in config.upstream] == ["gateway", "national", "global"]
     assert config.interval == 15 and config.timeout == 10
@@ -59,7 +59,7 @@ targets:
     fail_if_body_matches: ["terjadi error pada aplikasi SPSE"]
     fail_if_body_not_matches: []
 clock:
-  servers: ["ntp.brin.go.id", "id.pool.ntp.org", "time.google.com:123"]
+  servers: ["ntp.contoh.example", "id.pool.ntp.org", "time.google.com:123"]
 upstream:
   gateway:  ["tcp://192.168.1.1:53"]
   national: ["tcp://inaproc.id:443", "dns://1.1.1.1/lkpp.go.id"]
@@ -77,10 +77,10 @@ upstream:
 def test_clock_says_which_sources_are_spse_own_and_which_links_carry_them():
     config = parse_config(with_changes(clock={
         "servers": [{"host": "time.google.com", "via": "global"}, "ntp.contoh.example:1123"],
-        "reference_servers": ["ntp.brin.go.id"], "host_kernel": True}))
+        "reference_servers": ["id.pool.ntp.org"], "host_kernel": True}))
     assert [(s.server, s.endpoint.port, s.role, s.via) for s in config.clock.sources] == [
         ("time.google.com", 123, "spse", "global"), ("ntp.contoh.example:1123", 1123, "spse", ""),
-        ("ntp.brin.go.id", 123, "reference", "")]
+        ("id.pool.ntp.org", 123, "reference", "")]
     assert config.clock.servers == ("time.google.com", "ntp.contoh.example:1123") and config.clock.host_kernel
 
 

@@ -87,7 +87,7 @@ class Doctor:
         return formatting.group_word(name, self.lang)
 
     def within(self, seconds: float) -> str:
-        """"tidak menjawab dalam 5 detik" / "no answer within 5 seconds"."""
+        """"tidak merespons dalam 5 detik" / "no answer within 5 seconds"."""
         return self.words["timeout"].format(timeout=formatting.duration(seconds, self.lang))
 
     def why(self, code: str, status: int | None = None) -> str:

@@ -16,8 +16,8 @@ PHRASES = {
         "time_unreadable": "Layanan sinkronisasi waktu {daemon} tidak dapat dibaca: {why}.",
         "time_few": "Hanya {n} sumber waktu yang terjangkau; diperlukan paling sedikit {min}.",
         "time_global_only": ("Semua sumber waktu yang terjangkau berada di jaringan internasional; tambahkan sumber "
-                             "waktu nasional (lihat runbook, SPSETimeSourcesAtRisk)."),
-        "time_unsynchronised": "Layanan waktu belum tersinkron dengan sumber mana pun.",
+                             "waktu nasional (lihat panduan penanganan, SPSETimeSourcesAtRisk)."),
+        "time_unsynchronised": "Layanan waktu belum tersinkronisasi dengan sumber mana pun.",
         "reachable": "terjangkau", "unreachable": "tidak terjangkau",
         "no_sources": "tidak ada sumber waktu yang terdaftar",
         "resolvers": "Server DNS (resolver) yang dipakai server ini",
@@ -26,10 +26,10 @@ PHRASES = {
         "file_missing": "berkas {path} tidak ada", "file_denied": "tidak ada izin membaca {path}",
         "file_unreadable": "berkas {path} tidak dapat dibaca",
         "resolvers_none": "Tidak ada server DNS yang terdaftar di {path}.",
-        "resolvers_not_national": ("Tidak ada server DNS nasional yang menjawab; tambahkan resolver penyedia layanan "
+        "resolvers_not_national": ("Tidak ada server DNS nasional yang merespons; tambahkan resolver penyedia layanan "
                                    "internet Anda atau catat jaringannya di host_time.national_networks."),
-        "answers": "menjawab", "timeout": "tidak menjawab dalam {timeout}",
-        "refused": "menolak atau gagal menjawab", "unreachable_dns": "tidak dapat dihubungi",
+        "answers": "merespons", "timeout": "tidak merespons dalam {timeout}",
+        "refused": "menolak atau gagal merespons", "unreachable_dns": "tidak dapat dihubungi",
         "upstream": "Jalur {group} (upstream {name})",
         "upstream_down": "Tidak ada satu pun pemeriksaan yang berhasil.",
         "answered": "berhasil",

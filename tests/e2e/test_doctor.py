@@ -127,10 +127,10 @@ def test_a_hanging_daemon_and_absent_peers_are_at_risk_within_bounded_time(tmp_p
     assert time.monotonic() - began < 60  # bounded by the 1 s timeouts, not by sleep's 600 s
     assert result.returncode == 1, result
     out = result.stdout
-    assert "Layanan sinkronisasi waktu chrony tidak dapat dibaca: tidak menjawab dalam 1 detik." in out
+    assert "Layanan sinkronisasi waktu chrony tidak dapat dibaca: tidak merespons dalam 1 detik." in out
     assert "Alertmanager tidak dapat dibaca: tidak dapat dihubungi." in out
     assert "Konfigurasi Prometheus tidak dapat dibaca: jawabannya tidak dapat dibaca." in out  # SPSE's page
-    assert "Tidak ada server DNS nasional yang menjawab" in out
+    assert "Tidak ada server DNS nasional yang merespons" in out
     assert "Hasil: 4 dari 4 pemeriksaan berisiko." in out
     for code in ("timeout", "not_running", "bad_output", "connect", "[FIRING]"):
         assert code not in out
@@ -267,8 +267,8 @@ def test_a_host_timed_from_abroad_is_at_risk_and_national_sources_keep_its_clock
     assert "Semua sumber waktu yang terjangkau berada di jaringan internasional" in out
     assert f"- {INTERNET} (internasional): terjangkau" in out
     assert "Server DNS (resolver) yang dipakai server ini: baik" in out
-    assert f"- {NATIONAL} (nasional): menjawab" in out
-    assert f"- {INTERNET_2} (tidak diketahui): tidak menjawab dalam 5 detik" in out  # in no group of the config
+    assert f"- {NATIONAL} (nasional): merespons" in out
+    assert f"- {INTERNET_2} (tidak diketahui): tidak merespons dalam 5 detik" in out  # in no group of the config
     assert "SPSE contoh (http://198.51.100.10/eproc4): baik" in out
     assert f"ops-critical melalui webhook ke {NATIONAL} (nasional)" in out  # the doctor's default Alertmanager URL
     assert "notify-test melalui" not in out  # it repeats ops-critical

@@ -2,7 +2,7 @@
 
 One source for the report, the CLI, notify-test and the notifications: Alertmanager's templates cannot call
 Python, so `alertmanager_template()` writes their word lists from the tables here (prometheus/templates/
-spse-words.tmpl), and GO_DURATION, GO_REASON, GO_GROUP, GO_MERGED_CAUSE and GO_DECIMAL_ID are the pipelines rule
+spse-words.tmpl), and GO_DURATION, GO_REASON, GO_GROUP, GO_MERGED_CAUSE, GO_PROBE and GO_DECIMAL_ID are the pipelines rule
 annotations put after a value (prometheus/mixin/alerts.yml, prometheus/watcher/rules/watcher.yml); tests render both with the real Alertmanager and Prometheus and
 compare them with these functions.
 """
@@ -93,6 +93,11 @@ GROUP_WORDS = {"id": {"gateway": "gateway", "national": "nasional", "global": "g
 SHORT_GROUP_WORDS = {lang: {**words, "global": {"id": "internasional", "en": "international"}[lang],
                             "unknown": UNKNOWN[lang]} for lang, words in GROUP_WORDS.items()}
 LABEL_WORDS = {lang: {**SEVERITY_WORDS[lang], **GROUP_WORDS[lang]} for lang in SEVERITY_WORDS}
+# The `probe` label of the exporter's own metrics (each probe module's ProbeKind), for SPSEProbesStale.
+PROBE_WORDS = {"id": {"http": "halaman SPSE", "spse_app": "aplikasi SPSE", "clock": "sumber waktu SPSE",
+                      "upstream": "grup jaringan", "host_time": "layanan sinkronisasi waktu server"},
+               "en": {"http": "the SPSE page", "spse_app": "the SPSE application", "clock": "SPSE's time sources",
+                      "upstream": "the network group", "host_time": "the host's time service"}}
 
 DECIMAL_COMMA = (r"([0-9])\.([0-9])", "$1,$2")  # Go's reReplaceAll arguments: 2.5 -> 2,5
 # After `humanizeDuration` in a rule annotation ("9h 30m 0s", "5m 0s", "45s", "1.5s", "500ms"): the same words
@@ -242,6 +247,7 @@ GO_REASON = {lang: go_lookup(REASONS[lang]) for lang in LANGUAGES}
 GO_MERGED_CAUSE = {lang: go_lookup(MERGED_CAUSE_WORDS[lang]) for lang in LANGUAGES}
 GO_GROUP = {lang: go_lookup({code: word for code, word in GROUP_WORDS[lang].items() if word != code})
             for lang in LANGUAGES}
+GO_PROBE = {lang: go_lookup(PROBE_WORDS[lang]) for lang in LANGUAGES}
 
 
 if __name__ == "__main__":

@@ -66,6 +66,15 @@ def test_every_merged_cause_the_watcher_records_has_words():
         assert recorded <= formatting.MERGED_CAUSE_WORDS[lang].keys(), recorded - formatting.MERGED_CAUSE_WORDS[lang].keys()
 
 
+def test_every_kind_of_probe_has_words():
+    """SPSEProbesStale names the probe's `probe` label, one per registered kind, in words."""
+    from exporter.probes.registry import PROBE_KINDS
+    kinds = set(PROBE_KINDS)
+    assert {"http", "upstream"} <= kinds
+    for lang in formatting.LANGUAGES:
+        assert formatting.PROBE_WORDS[lang].keys() == kinds, kinds ^ formatting.PROBE_WORDS[lang].keys()
+
+
 def test_every_failure_reason_the_probes_produce_has_words():
     from exporter.probes.host_time import REASONS as HOST_TIME_REASONS
     from exporter.probes.http import HTTP_REASONS, SPSE_REASONS
@@ -102,10 +111,12 @@ def test_alertmanager_writes_causes_and_labels_as_the_formatter_does():
 
 
 def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_does(tmp_path):
-    """GO_DURATION after humanizeDuration, GO_REASON, GO_GROUP and GO_MERGED_CAUSE after a label value, evaluated by
-    promtool's rule unit test, give duration()'s, reason()'s, label_word()'s and merged_cause()'s words."""
+    """GO_DURATION after humanizeDuration, GO_REASON, GO_GROUP, GO_MERGED_CAUSE and GO_PROBE after a label value,
+    evaluated by promtool's rule unit test, give duration()'s, reason()'s, label_word()'s, merged_cause()'s and
+    PROBE_WORDS' words."""
     reasons, groups = [*formatting.REASONS["id"], "new_reason"], [*formatting.GROUP_WORDS["id"], "custom_bank"]
     causes = [*formatting.MERGED_CAUSE_WORDS["id"], "new_cause"]
+    kinds = [*formatting.PROBE_WORDS["id"], "new_probe"]
     annotations, expected = {}, {}
     for lang in formatting.LANGUAGES:
         annotations[f"duration_{lang}"] = " | ".join(f"{{{{ {seconds} | {formatting.GO_DURATION[lang]} }}}}"
@@ -121,6 +132,8 @@ def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_
         annotations[f"cause_{lang}"] = " | ".join(f'{{{{ "{code}" | {formatting.GO_MERGED_CAUSE[lang]} }}}}'
                                                   for code in causes)
         expected[f"cause_{lang}"] = " | ".join(formatting.merged_cause(code, lang) for code in causes)
+        annotations[f"probe_{lang}"] = " | ".join(f'{{{{ "{kind}" | {formatting.GO_PROBE[lang]} }}}}' for kind in kinds)
+        expected[f"probe_{lang}"] = " | ".join(formatting.PROBE_WORDS[lang].get(kind, kind) for kind in kinds)
     rules = {"groups": [{"name": "words", "rules": [
         {"alert": "Words", "expr": "vector(1)", "annotations": annotations}]}]}
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules, allow_unicode=True))
@@ -136,7 +149,8 @@ def test_prometheus_rule_annotations_write_durations_and_codes_as_the_formatter_
 
 @pytest.mark.parametrize("start, pipelines", [
     ("humanizeDuration", formatting.GO_DURATION), ("{{ $reason | ", formatting.GO_REASON),
-    ("{{ $labels.group | ", formatting.GO_GROUP), ("{{ $cause | ", formatting.GO_MERGED_CAUSE)])
+    ("{{ $labels.group | ", formatting.GO_GROUP), ("{{ $cause | ", formatting.GO_MERGED_CAUSE),
+    ("{{ $labels.probe | ", formatting.GO_PROBE)])
 def test_rule_annotations_write_words_with_the_formatters_pipelines(start, pipelines):
     """A humanizeDuration left bare writes "5m 0s" to people, a bare $reason "http_status", a bare $cause
     "uplink_cut": each is followed by the formatter's current pipeline (GO_GROUP escaped where it sits inside a

@@ -342,12 +342,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "web_hash_invalid": "bukan hash bcrypt yang valid",
         "config_invalid": "konfigurasi tidak valid: {error}",
         "config_invalid_fix": "Perbaiki kesalahan yang disebut di atas, lalu periksa lagi dengan --check-config.",
-        "no_config": "belum ada --config.file, jadi tidak ada yang diperiksa. Salin contohnya, isi URL SPSE, router "
+        "no_config": "--config.file belum diberikan, sehingga tidak ada yang dapat diperiksa. Salin contohnya, isi URL SPSE, router "
                      "(gateway), sumber waktu dan penanda Anda, periksa, lalu jalankan dengan berkas itu:\n"
                      "  cp {example} spse.yml && $EDITOR spse.yml\n"
                      "  spse-exporter --config.file=spse.yml --check-config && spse-exporter --config.file=spse.yml",
-        "missing_config": "--config.file {path} tidak ada, jadi tidak ada yang diperiksa. Tulis konfigurasi Anda "
-                          "dari contoh ({example}), atau di container pasang (mount) berkas Anda di path tersebut:\n"
+        "missing_config": "--config.file {path} tidak ditemukan, sehingga tidak ada yang dapat diperiksa. Tulis "
+                          "konfigurasi Anda dari contoh ({example}), atau di container pasang (mount) berkas Anda "
+                          "pada path tersebut:\n"
                           "  docker run -v \"$PWD/config/spse.yml:{path}:ro\" --read-only spse-exporter",
         "listen_address_invalid": "--web.listen-address {value!r}: tulis host:port, misalnya :10040 atau "
                                   "127.0.0.1:10040",

@@ -175,11 +175,12 @@ def test_default_command_without_the_mount_refuses_and_names_it(image_venv, tmp_
     probing anything and says what to mount where."""
     absent = str(tmp_path / config_path().lstrip("/"))
     argv = [arg.replace(config_path(), absent) for arg in command()[1:]]
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "SPSE_LANG")}
     result = subprocess.run([str(image_venv / "bin" / "spse-exporter"), *argv], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stderr
-    assert f"--config.file {absent} does not exist, so there is nothing to probe" in result.stderr
+    # The image speaks the product's default language, Bahasa Indonesia (SPSE_LANG=en for English).
+    assert f"--config.file {absent} tidak ditemukan, sehingga tidak ada yang dapat diperiksa" in result.stderr
     assert f'-v "$PWD/config/spse.yml:{absent}:ro"' in result.stderr and "listening" not in result.stderr
 
 

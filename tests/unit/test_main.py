@@ -16,7 +16,7 @@ from tests.unit.test_compose import PASSWORD, compose_config, env_example
 
 
 @pytest.mark.parametrize("flags, words", [
-    ([], "belum ada --config.file, jadi tidak ada yang diperiksa"),
+    ([], "--config.file belum diberikan, sehingga tidak ada yang dapat diperiksa"),
     (["--lang=en"], "no --config.file given, so there is nothing to probe")])
 def test_without_a_config_the_exporter_refuses_and_says_what_to_configure(flags, words):
     result = subprocess.run([sys.executable, "-m", "exporter", *flags], capture_output=True, text=True, cwd=ROOT,

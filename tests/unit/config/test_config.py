@@ -318,7 +318,7 @@ def test_a_directory_where_the_config_should_be_says_how_it_got_there(tmp_path):
 
 def test_missing_config_file_exits_2(tmp_path):
     result = run_cli(f"--config.file={tmp_path / 'nope.yml'}", "--check-config")
-    assert result.returncode == 2 and "nope.yml tidak ada, jadi tidak ada yang diperiksa" in result.stderr
+    assert result.returncode == 2 and "nope.yml tidak ditemukan, sehingga tidak ada yang dapat diperiksa" in result.stderr
     result = run_cli(f"--config.file={tmp_path / 'nope.yml'}", "--check-config", "--lang=en")
     assert result.returncode == 2 and "nope.yml does not exist, so there is nothing to probe" in result.stderr
 

@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from cryptography import x509
 
 from exporter import __version__
 from exporter.config import Target
 from exporter.config.network import check_url
 from exporter.messages import Problem
 from exporter.exposition import sample
-from exporter.probes import ProbeFailure, ProbeResult, spse_page
+from exporter.probes import ProbeFailure, ProbeResult, certificate, spse_page
 from exporter.probes.kind import Health, ProbeKey, ProbeKind
 from exporter.probes.resolve import resolve
 from exporter.probes.runner import guarded
@@ -160,7 +159,7 @@ def _cert_expiry(response: httpx.Response) -> float | None:
     if not der:
         return None
     try:
-        return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+        return certificate.not_after(der)
     except ValueError:  # a certificate too broken to read: no expiry, the probe itself goes on
         return None
 

@@ -11,6 +11,7 @@ import os
 import resource
 import signal
 import sys
+from typing import Callable
 
 from exporter import __version__, logs, messages
 from exporter.config import EXAMPLE_CONFIG, Config, ConfigError, load_config
@@ -152,15 +153,19 @@ async def run(args: argparse.Namespace, config: Config) -> int:
             say(args.lang, "config_invalid", error=err.render(args.lang))
             return 2
         ssl_context, authorize = web.ssl_context, web.authorize
-    render_metrics = exporter.metrics.exposition.render
+    exposition = exporter.metrics.exposition
+    render_metrics, render_metrics_gzip = exposition.render, exposition.render_gzip
     if args.alertmanager_url:
         from exporter.alertmanager_receivers import ReceiverInfo
-        receivers = ReceiverInfo(args.alertmanager_url, exporter.metrics.exposition)
+        receivers = ReceiverInfo(args.alertmanager_url, exposition)
 
-        def render_metrics() -> bytes:
-            receivers.refresh()
-            return exporter.metrics.exposition.render()
-    app = App(render_metrics=render_metrics,
+        def refreshing(render: Callable[[], bytes]) -> Callable[[], bytes]:
+            def page() -> bytes:
+                receivers.refresh()
+                return render()
+            return page
+        render_metrics, render_metrics_gzip = refreshing(render_metrics), refreshing(render_metrics_gzip)
+    app = App(render_metrics=render_metrics, render_metrics_gzip=render_metrics_gzip,
               is_ready=exporter.scheduler.ready.is_set,
               reload=exporter.reload,
               last_results=exporter.metrics.last_results,

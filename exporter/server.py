@@ -64,6 +64,8 @@ class App:
     # Given the Authorization header (or ""), whether the request may go on; None: no auth.
     authorize: Callable[[str], Awaitable[bool]] | None = None
     lifecycle: bool = False  # --web.enable-lifecycle: POST /-/reload allowed
+    # The page gzip-compressed as it is built (Exposition.render_gzip); None: render_metrics' page compressed.
+    render_metrics_gzip: Callable[[], bytes] | None = None
 
 
 LANDING = """<!doctype html>
@@ -101,13 +103,15 @@ async def _in_thread(function: Callable, *args):
 
 async def metrics(app: App, request: web.Request) -> web.Response:
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-    body = await _in_thread(_metrics_body, app.render_metrics, gzipped)
+    body = await _in_thread(_metrics_body, app, gzipped)
     headers = {"Content-Type": CONTENT_TYPE, **({"Content-Encoding": "gzip"} if gzipped else {})}
     return web.Response(body=body, headers=headers)
 
 
-def _metrics_body(render: Callable[[], bytes], gzipped: bool) -> bytes:
-    body = render()
+def _metrics_body(app: App, gzipped: bool) -> bytes:
+    if gzipped and app.render_metrics_gzip:
+        return app.render_metrics_gzip()
+    body = app.render_metrics()
     return gzip.compress(body, compresslevel=1) if gzipped else body
 
 

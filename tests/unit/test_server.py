@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import errno
+import gzip
 import http.client
 import os
 import socket
@@ -19,6 +20,8 @@ import bcrypt
 import pytest
 
 from exporter import server, webconfig
+from exporter.exposition import GZIP_BATCH, Exposition, Family
+from exporter.probes.key import ProbeKey
 from tests.conftest import server_context
 from tests.support import closed_by_peer, http_get, poll, proc_status
 
@@ -397,3 +400,20 @@ def test_a_password_longer_than_bcrypt_reads_is_checked_not_an_error(tmp_path):
                 await web.authorize(basic("prometheus", "q" * 100)),
                 await web.authorize(basic("tamu", "q" * 100))]
     assert asyncio.run(verdicts()) == [True, False, False]
+
+
+def test_a_gzip_scrape_is_the_plain_page_compressed_as_it_is_built(start):
+    """Exposition.render_gzip compresses a batch of pieces at a time; unpacked, it is the page render() joins."""
+    page = Exposition([Family("spse_x", "gauge", "x"), Family("spse_y", "counter", "y")])
+    for i in range(3000):  # about 250 kB: several batches
+        page.update(ProbeKey("http", f"site{i:04d}"), {"spse_x": f'spse_x{{target="site{i:04d}"}} {i}\n',
+                                                       "spse_y": f'spse_y{{target="site{i:04d}",code="200"}} 1\n'})
+    page.extra = lambda: b"process_open_fds 7\n"
+    running = start(render_metrics=page.render, render_metrics_gzip=page.render_gzip)
+    url = f"http://127.0.0.1:{running.port}/metrics"
+    status, zipped, headers = http_get(url, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    status, plain, headers = http_get(url)
+    assert status == 200 and "Content-Encoding" not in headers
+    assert gzip.decompress(zipped) == plain == page.render()
+    assert len(plain) > 3 * GZIP_BATCH and plain.endswith(b"process_open_fds 7\n")

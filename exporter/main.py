@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Callable
 
-from exporter import __version__, logs, messages
+from exporter import __version__, allocator, logs, messages
 from exporter.config import EXAMPLE_CONFIG, Config, ConfigError, load_config
 from exporter.eventloop import RESOLVER_THREADS, runner
 from exporter.metrics import Metrics
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
         return module.main(argv[1:])
+    allocator.keep_large_blocks_mapped()
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     if args.config_file is None:  # without a config the exporter probes nothing: it says what to configure instead

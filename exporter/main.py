@@ -212,6 +212,6 @@ def main(argv: list[str] | None = None) -> int:
         print(messages.render("config_invalid_fix", args.lang), file=sys.stderr)
         return 2
     if args.check_config:
-        print(config.summary())
+        print(config.summary(args.lang))
         return 0
     return runner()(run(args, config))

@@ -135,6 +135,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         # The command line.
         "config_invalid": "invalid config: {error}",
         "config_invalid_fix": "Fix the error named above, then check again with --check-config.",
+        "none_listed": "none",
+        "config_summary": "{source}: OK: {targets} SPSE target(s), {servers} SPSE time source(s) + {references} "
+                          "reference(s), {groups} upstream group(s) with {checks} check(s) ({group_checks}); "
+                          "interval {interval}, timeout {timeout}",
         "no_config": "no --config.file given, so there is nothing to probe. Copy the example, set your SPSE URL, "
                      "your router (gateway), time sources and anchors, check it, and start with it:\n"
                      "  cp {example} spse.yml && $EDITOR spse.yml\n"
@@ -342,6 +346,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "web_hash_invalid": "bukan hash bcrypt yang valid",
         "config_invalid": "konfigurasi tidak valid: {error}",
         "config_invalid_fix": "Perbaiki kesalahan yang disebut di atas, lalu periksa lagi dengan --check-config.",
+        "none_listed": "tidak ada",
+        "config_summary": "{source}: valid: {targets} target SPSE, {servers} sumber waktu SPSE dan {references} "
+                          "sumber waktu pembanding, {groups} grup jaringan dengan {checks} pemeriksaan "
+                          "({group_checks}); interval {interval}, batas waktu {timeout}",
         "no_config": "--config.file belum diberikan, sehingga tidak ada yang dapat diperiksa. Salin contohnya, isi URL SPSE, router "
                      "(gateway), sumber waktu dan penanda Anda, periksa, lalu jalankan dengan berkas itu:\n"
                      "  cp {example} spse.yml && $EDITOR spse.yml\n"

@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 
+from exporter import formatting, messages
 from exporter.config.durations import format_duration
 from exporter.config.zones import INDONESIAN_ZONES
 
@@ -142,13 +143,15 @@ class Config:
     upstream: tuple[UpstreamGroup, ...]
     host_time: HostTimeConfig | None = None
 
-    def summary(self) -> str:
-        checks = sum(len(g.checks) for g in self.upstream)
-        sources = len(self.clock.servers) if self.clock else 0
-        references = len(self.clock.sources) - sources if self.clock else 0
-        groups = ", ".join(f"{g.name}={len(g.checks)}" for g in self.upstream) or "none"
-        return (f"{self.source}: OK: {len(self.targets)} SPSE target(s), {sources} SPSE time source(s) "
-                f"+ {references} reference(s), "
-                f"{len(self.upstream)} upstream group(s) with {checks} check(s) ({groups}); "
-                f"interval {format_duration(self.interval)}, timeout {format_duration(self.timeout)}")
+    def summary(self, lang: str = "en") -> str:
+        """What --check-config found, in `lang`; the logs take the English one (with Prometheus' "15s")."""
+        servers = len(self.clock.servers) if self.clock else 0
+        durations = ((format_duration(self.interval), format_duration(self.timeout)) if lang == "en" else
+                     (formatting.duration(self.interval, lang), formatting.duration(self.timeout, lang)))
+        return messages.render("config_summary", lang, {
+            "source": self.source, "targets": len(self.targets), "servers": servers,
+            "references": len(self.clock.sources) - servers if self.clock else 0, "groups": len(self.upstream),
+            "checks": sum(len(g.checks) for g in self.upstream),
+            "group_checks": ", ".join(f"{g.name}={len(g.checks)}" for g in self.upstream) or messages.render("none_listed", lang),
+            "interval": durations[0], "timeout": durations[1]})
 

@@ -287,6 +287,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_check_config_prints_summary_and_exits_0():
     result = run_cli(f"--config.file={EXAMPLE_CONFIG}", "--check-config")
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{EXAMPLE_CONFIG}: valid: 1 target SPSE, 2 sumber waktu SPSE dan 2 sumber waktu "
+                                    "pembanding, 3 grup jaringan dengan 8 pemeriksaan"), result.stdout
+    assert result.stdout.rstrip().endswith("interval 15 detik, batas waktu 10 detik"), result.stdout
+    result = run_cli(f"--config.file={EXAMPLE_CONFIG}", "--check-config", "--lang=en")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{EXAMPLE_CONFIG}: OK: 1 SPSE target(s), 2 SPSE time source(s) + 2 reference(s), "
                                     "3 upstream group(s)"), result.stdout
 

@@ -47,7 +47,9 @@ def indonesian_pieces(text: str) -> list[str]:
 
 
 def uses(piece: str, term: str) -> bool:
-    return re.search(r"(?<!\w)" + re.escape(term) + (r"(?!\w)" if term[-1].isalnum() else ""), piece, re.I) is not None
+    """`term` in `piece`, a line break or run of spaces standing for any space in it (texts wrap at ~115 columns)."""
+    pattern = re.escape(term).replace(r"\ ", r"\s+")
+    return re.search(r"(?<!\w)" + pattern + (r"(?!\w)" if term[-1].isalnum() else ""), piece, re.I) is not None
 
 
 def annotation_texts() -> list[str]:
@@ -150,6 +152,8 @@ def test_the_checker_finds_a_variant_in_indonesian_only():
     assert [term for term in ("menjawab 504", "stack") if any(uses(piece, term) for piece in pieces)] == \
         ["menjawab 504", "stack"]
     assert len(pieces) == 1 and "docker" not in pieces[0]
+    # a variant broken across two lines, as a wrapped paragraph breaks it, is still found
+    assert uses("arahkan ke layanan dead\n  man's switch", "dead man's switch")
 
 
 @pytest.mark.parametrize("name", list(operator_texts()))

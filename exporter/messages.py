@@ -237,7 +237,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "letterhead_logo_invalid": "{file} is not a PNG or JPEG image under 2 MiB",
     },
     "id": {
-        "file_not_regular": "tidak dapat dibaca: ini FIFO, perangkat atau soket, bukan berkas biasa",
+        "file_not_regular": "tidak dapat dibaca: ini FIFO, perangkat, atau soket, bukan berkas biasa",
         "file_too_large": "tidak dapat dibaca: lebih besar dari {mib} MiB, batas ukuran berkas konfigurasi",
         "file_is_directory": "tidak dapat dibaca: {detail}",
         "file_is_directory_mount": "tidak dapat dibaca: {detail}; Docker membuat direktori jika berkas yang akan "
@@ -262,7 +262,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_choice": "harus salah satu dari {choices}, bukan {value!r}",
         "not_positive": "harus lebih besar dari nol",
         "integer_range": "harus bilangan bulat dari {low} sampai dengan {high}, bukan {value!r}",
-        "size_invalid": "harus berupa ukuran seperti 1048576, 512KiB atau 1MiB",
+        "size_invalid": "harus berupa ukuran seperti 1048576, 512KiB, atau 1MiB",
         "regex_invalid": "ekspresi reguler tidak valid: {detail}",
         "headers_not_mapping": "harus berupa pemetaan nama header ke nilainya, bukan {type}",
         "header_name_invalid": "{name!r} bukan nama header yang valid",
@@ -282,18 +282,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "holiday_invalid": "{value!r} bukan tanggal YYYY-MM-DD atau rentang AWAL/AKHIR seperti "
                            "2026-12-24/2026-12-26",
         "holiday_reversed": "{value!r} berakhir sebelum dimulai",
-        "spse_invalid": "harus true, false atau pemetaan pengaturan SPSE, bukan {type}",
-        "zone_not_string": "harus WIB, WITA, WIT atau nama zona IANA seperti Asia/Makassar",
-        "zone_unknown": "zona waktu {value!r} tidak dikenal (pakai WIB, WITA, WIT atau nama IANA seperti "
+        "spse_invalid": "harus true, false, atau pemetaan pengaturan SPSE, bukan {type}",
+        "zone_not_string": "harus WIB, WITA, WIT, atau nama zona IANA seperti Asia/Makassar",
+        "zone_unknown": "zona waktu {value!r} tidak dikenal (pakai WIB, WITA, WIT, atau nama IANA seperti "
                         "Asia/Makassar)",
         "app_interval_not_above_timeout": "harus lebih lama dari timeout target ({timeout})",
-        "target_name_invalid": "harus 1-63 huruf, angka, '_', '.' atau '-', diawali huruf atau angka",
+        "target_name_invalid": "harus 1-63 huruf, angka, '_', '.', atau '-', diawali huruf atau angka",
         "target_name_taken": "{name!r} sudah dipakai oleh {other}",
         "target_scheme": "skema harus http atau https",
         "target_credentials": "memuat nama pengguna atau kata sandi, yang tidak pernah dikirim pemeriksaan tetapi "
-                              "akan tampil di /probes, log dan metrik: kirim lewat headers: {{Authorization: ...}}",
+                              "akan tampil di /probes, log, dan metrik: kirim lewat headers: {{Authorization: ...}}",
         "check_credentials": "memuat nama pengguna atau kata sandi, yang tidak pernah dikirim pemeriksaan tetapi "
-                             "akan tampil di /probes, log dan metrik: hapus keduanya (pemeriksaan http(s) menganggap "
+                             "akan tampil di /probes, log, dan metrik: hapus keduanya (pemeriksaan http(s) menganggap "
                              "galat 401 sebagai tanggapan)",
         "url_bad_port": "port salah: {detail}",
         "url_no_host": "tidak memuat host",
@@ -313,15 +313,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "needs_command": "memerlukan perintah {command}, misalnya [{command}]",
         "network_invalid": "harus berupa jaringan seperti 103.0.0.0/8: {detail}",
         "upstream_not_mapping": "harus berupa pemetaan nama grup ke daftar pemeriksaan, bukan {type}",
-        "group_name_invalid": "nama grup harus terdiri atas huruf, angka, '_', '.' atau '-'",
-        "group_unknown": "grup {name!r} tidak dikenal: aturan alert mengenal gateway, national dan global; beri "
+        "group_name_invalid": "nama grup harus terdiri atas huruf, angka, '_', '.', atau '-'",
+        "group_unknown": "grup {name!r} tidak dikenal: aturan alert mengenal gateway, national, dan global; beri "
                          "nama custom_<nama> untuk grup Anda sendiri",
         "group_unknown_close": "grup {name!r} tidak dikenal: apakah maksud Anda {close!r}? Aturan alert mengenal "
-                               "gateway, national dan global; beri nama custom_<nama> untuk grup Anda sendiri",
+                               "gateway, national, dan global; beri nama custom_<nama> untuk grup Anda sendiri",
         "group_empty": "memerlukan paling sedikit satu pemeriksaan",
         "check_twice": "mencantumkan satu pemeriksaan dua kali",
         "check_icmp": "pemeriksaan icmp tidak didukung (memerlukan hak raw socket); pakai tcp://host:port, dns://, "
-                      "ntp:// atau http(s)://",
+                      "ntp://, atau http(s)://",
         "check_scheme": "skema harus salah satu dari {schemes}",
         "tcp_needs_port": "pemeriksaan tcp harus menyebut port, misalnya tcp://host:443",
         "tcp_only_host_port": "pemeriksaan tcp hanya memuat host:port",
@@ -330,7 +330,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "dns_name_invalid": "{name!r} bukan nama DNS: {detail}",
         "dns_unknown_parameter": "parameter {name!r} tidak dikenal (hanya type=)",
         "dns_type": "type harus salah satu dari {types}",
-        "nothing_to_probe": "tidak menetapkan apa pun untuk diperiksa: isi targets, clock, upstream atau host_time",
+        "nothing_to_probe": "tidak menetapkan apa pun untuk diperiksa: isi targets, clock, upstream, atau host_time",
         "via_not_watched": "{group!r} bukan grup jaringan dalam konfigurasi ini: tambahkan upstream.{group} "
                            "(terputusnya menjelaskan ClockUnvalidated) atau hapus via",
         "invalid_value": "nilai tidak valid: {detail}",
@@ -342,7 +342,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "web_client_ca_required": "wajib diisi jika client_auth_type bernilai {value}",
         "web_cert_unloadable": "cert_file/key_file tidak dapat dimuat: {detail}",
         "web_users_not_mapping": "harus berupa pemetaan nama pengguna ke hash bcrypt",
-        "web_user_not_bcrypt": "harus memetakan nama pengguna ke hash bcrypt ($2a$, $2b$ atau $2y$)",
+        "web_user_not_bcrypt": "harus memetakan nama pengguna ke hash bcrypt ($2a$, $2b$, atau $2y$)",
         "web_hash_invalid": "bukan hash bcrypt yang valid",
         "config_invalid": "konfigurasi tidak valid: {error}",
         "config_invalid_fix": "Perbaiki kesalahan yang disebut di atas, lalu periksa lagi dengan --check-config.",
@@ -351,7 +351,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "sumber waktu pembanding, {groups} grup jaringan dengan {checks} pemeriksaan "
                           "({group_checks}); interval {interval}, batas waktu {timeout}",
         "no_config": "--config.file belum diberikan, sehingga tidak ada yang dapat diperiksa. Salin contohnya, isi URL SPSE, router "
-                     "(gateway), sumber waktu dan penanda Anda, periksa, lalu jalankan dengan berkas itu:\n"
+                     "(gateway), sumber waktu, dan penanda Anda, periksa, lalu jalankan dengan berkas itu:\n"
                      "  cp {example} spse.yml && $EDITOR spse.yml\n"
                      "  spse-exporter --config.file=spse.yml --check-config && spse-exporter --config.file=spse.yml",
         "missing_config": "--config.file {path} tidak ditemukan, sehingga tidak ada yang dapat diperiksa. Tulis "
@@ -362,7 +362,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                   "127.0.0.1:10040",
         "listen_failed": "tidak dapat menerima sambungan di {address}: {detail}",
         "env_missing": "{path} tidak ada. Buat dari contoh: cp .env.example .env, lalu isi penerima notifikasi "
-                       "(TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID, SMTP_* atau WEBHOOK_URL)",
+                       "(TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID, SMTP_*, atau WEBHOOK_URL)",
         "env_denied": "{path}: berkas tidak dapat dibaca ({detail}): jalankan perintah sebagai pemilik berkas "
                       "(root: sudo) atau izinkan pengguna itu membacanya",
         "env_unreadable": "{path}: berkas tidak dapat dibaca ({detail})",
@@ -415,7 +415,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notify_connect_failed": "{address} dari host ini: {detail}",
         "notify_connect_hanging": "{address} menerima sambungan dari host ini tetapi tidak memberi tanggapan: proxy "
                                   "atau firewall di tengah jalan menahan permintaan",
-        "notify_connect_answered": "{address} menerima sambungan dari host ini: periksa token, ID chat atau "
+        "notify_connect_answered": "{address} menerima sambungan dari host ini: periksa token, ID obrolan, atau "
                                    "kredensial di log Alertmanager, `docker compose logs alertmanager` atau "
                                    "`journalctl -u prometheus-alertmanager` (\"Notify for alerts failed\")",
         "notify_test_receiver_empty": "penerima {test} belum punya integrasi {receiver} ({integrations}): salin ke "
@@ -448,7 +448,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "letterhead_yaml": "{path}: bukan YAML yang valid ({detail})",
         "letterhead_top": "{path}: seharusnya berisi kunci seperti instansi dan alamat",
         "letterhead_at": "{path}: {key}: {problem}",
-        "letterhead_person": "seharusnya berisi jabatan, nama dan nip",
+        "letterhead_person": "seharusnya berisi jabatan, nama, dan nip",
         "letterhead_nip": "NIP terdiri atas 18 angka, misalnya 19800101 200501 1 001",
         "letterhead_logo_unreadable": "berkas {file} tidak dapat dibaca ({detail})",
         "letterhead_logo_invalid": "{file} bukan gambar PNG atau JPEG di bawah 2 MiB",
@@ -464,7 +464,8 @@ def fields(template: str) -> set[str]:
 def render(code: str, lang: str, params: dict[str, Any] | None = None) -> str:
     """The message `code` in `lang` with its parameters as written; a parameter named `type` (a value's Python type)
     becomes that language's word for it, `duration` (seconds) its words ("5 menit"), a list is joined as that
-    language lists ("a, b dan c"), and a Problem (a part of the sentence) is rendered in the same language."""
+    language lists ("a, b, dan c" / "a, b and c"), and a Problem (a part of the sentence) is rendered in the same
+    language."""
     params = {key: join([str(item) for item in value], lang) if isinstance(value, list) else
               value.render(lang) if isinstance(value, Problem) else value
               for key, value in (params or {}).items()}

@@ -462,7 +462,7 @@ def overview() -> dict:
         *spse_application_panels(),
         row("Latensi dan jam server SPSE / SPSE latency and server clock"),
         timeseries("Persentil durasi pemeriksaan / Probe duration percentiles",
-                   say("Durasi seluruh pemeriksaan (termasuk pengalihan) sebagai p50, p90 dan p99 dalam tiap selang.",
+                   say("Durasi seluruh pemeriksaan (termasuk pengalihan) sebagai p50, p90, dan p99 dalam tiap selang.",
                        "Whole probe duration (redirects included) as p50, p90 and p99 over each interval."),
                    "s", [query(percentile(0.5), "p50 {{site}} {{target}}"),
                          query(percentile(0.9), "p90 {{site}} {{target}}"),
@@ -581,7 +581,7 @@ def overview() -> dict:
              size=(6, 8), mappings=UP_DOWN, steps=thresholds("red", (1, "green"))),
     ]
     return dashboard("spse-overview", "Ringkasan SPSE / SPSE overview",
-                     say("Status situs SPSE, validasi jam dan jaringan untuk operator LPSE.",
+                     say("Status situs SPSE, validasi jam, dan jaringan untuk operator LPSE.",
                          "SPSE site status, clock validation and upstream network for LPSE operators."), panels)
 
 
@@ -668,7 +668,7 @@ def incident() -> dict:
         report_command(),
     ]
     return dashboard("spse-incident", "Rantai penyebab gangguan / SPSE incident: root-cause chain",
-                     say("Gateway, konektivitas nasional dan global, jam dan SPSE pada satu sumbu waktu: mata rantai "
+                     say("Gateway, konektivitas nasional dan global, jam, dan SPSE pada satu sumbu waktu: mata rantai "
                          "mana yang putus pertama.",
                          "Gateway, national/global reachability, clock and SPSE on one time axis: which link broke "
                          "first."), panels)
@@ -791,7 +791,7 @@ def region_variables() -> list[dict]:
                      "menampilkan situs yang belum pernah mengirim data. / The province each site's remote_write "
                      "names (prometheus/remote-write.yml). All also shows sites that have never written."),
         label_values("timezone", "Zona waktu / Time zone", 'watcher:site_info{province=~"$province"}',
-                     "WIB, WITA atau WIT, sebagaimana disebut remote_write tiap situs. / WIB, WITA or WIT, as each "
+                     "WIB, WITA, atau WIT, sebagaimana disebut remote_write tiap situs. / WIB, WITA or WIT, as each "
                      "site's remote_write names it."),
     ]
 

@@ -72,7 +72,7 @@ check_private() {  # check_private FILE: a secret the installer reads as root; a
     fi
 }
 
-[ -f "$ENV_FILE" ] || fail "$ENV_FILE tidak ada. Buat dari contoh: cp .env.example .env, isi penerima notifikasi (TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID, SMTP_* atau WEBHOOK_URL) dan alamat publik (*_EXTERNAL_URL), lalu sudo chown root:root .env && sudo chmod 600 .env" \
+[ -f "$ENV_FILE" ] || fail "$ENV_FILE tidak ada. Buat dari contoh: cp .env.example .env, isi penerima notifikasi (TELEGRAM_BOT_TOKEN dan TELEGRAM_CHAT_ID, SMTP_*, atau WEBHOOK_URL) dan alamat publik (*_EXTERNAL_URL), lalu sudo chown root:root .env && sudo chmod 600 .env" \
                            "$ENV_FILE does not exist. Make it from the example: cp .env.example .env, fill in the receivers (TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, SMTP_* or WEBHOOK_URL) and the public addresses (*_EXTERNAL_URL), then sudo chown root:root .env && sudo chmod 600 .env"
 ENV_FILE=$(realpath "$ENV_FILE")
 check_private "$ENV_FILE"

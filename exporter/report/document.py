@@ -126,13 +126,14 @@ def incident_blocks(n: int, incident: Incident, monitored: list[str], clock: Clo
     if incident.end is not None:
         facts.append(f"{say['duration']}: {clock.duration(incident.end - incident.start)}")
     facts.append(f"{say['failed_probes']}: {formatting.number(incident.failed_probes, lang)}")
-    seen = [f"{text.status(code)}: {formatting.number(count, lang)} {say['times']}" for code, count in incident.status_codes]
+    seen = [say["count"].format(what=text.status(code), n=formatting.number(count, lang))
+            for code, count in incident.status_codes]
     if saw not in [text.status(code) for code, _ in incident.status_codes]:
         seen.insert(0, saw)  # the error page (a 200) or no answer at all, before the codes
     facts.append(f"{say['users_saw']}: " + "; ".join(seen))
     if incident.failure_reasons:
         facts.append(f"{say['reasons']}: " + "; ".join(
-            f"{formatting.reason(reason, lang)} ({reason}): {formatting.number(count, lang)}"
+            say["count"].format(what=f"{formatting.reason(reason, lang)} ({reason})", n=formatting.number(count, lang))
             for reason, count in incident.failure_reasons))
     first = next(link for link in incident.chain if link.link == incident.first_broken_link)
     facts.append(f"{say['first_link']}: **{names[first.link]}**, {say['since']} {clock.time(first.went_down)}")
@@ -168,8 +169,9 @@ def incident_blocks(n: int, incident: Incident, monitored: list[str], clock: Clo
     broken = {link.link for link in incident.chain}
     chain_rows += [[names[link], say["stayed_up"] if link in monitored else say["not_monitored"], "–"]
                    for link in names if link not in broken]
-    return [point(say["incident"].format(n=n, date=clock.date(incident.start), start=clock.time(incident.start),
-                                         end=at(incident.end))),
+    heading = say["incident" if incident.end is not None else "incident_ongoing"]
+    return [point(heading.format(n=n, date=clock.date(incident.start), start=clock.time(incident.start),
+                                 end=at(incident.end))),
             Block("points", facts),
             Block("h3", say["chain"]), Block("table", chain_rows, [say["link"], say["went_down"], say["came_back"]]),
             Block("h3", say["chronology"]),

@@ -8,22 +8,23 @@ PHRASES = {
     "id": {
         "title": "BERITA ACARA GANGGUAN LAYANAN SPSE",
         "number": "Nomor: [NOMOR BERITA ACARA]",
-        "opening": ("Pada hari ini [HARI, TANGGAL], kami yang bertanda tangan di bawah ini menerangkan bahwa "
-                    "menurut data pemantauan (spse-exporter dan Prometheus) layanan SPSE {site} pada periode "
-                    "{start} s.d. {end} tercatat sebagai berikut."),
-        "rule": ("Aturan: gangguan dimulai pada pemeriksaan gagal pertama dan berakhir pada pemeriksaan berhasil "
-                 "pertama sesudahnya; kegagalan yang berselang kurang dari {gap} dihitung satu gangguan; "
-                 "kurang dari {min} pemeriksaan gagal tidak dihitung sebagai gangguan. "
-                 "Resolusi data: {step}."),
+        "opening": ("Pada hari ini [HARI, TANGGAL], kami yang bertanda tangan di bawah ini menerangkan keadaan "
+                    "layanan SPSE {site} pada periode {start} s.d. {end} menurut data pemantauan (spse-exporter "
+                    "dan Prometheus) sebagai berikut."),
+        "rule": ("Ketentuan penghitungan: gangguan dimulai pada pemeriksaan gagal pertama dan berakhir pada "
+                 "pemeriksaan berhasil pertama sesudahnya; kegagalan yang berselang kurang dari {gap} dihitung "
+                 "sebagai satu gangguan; kurang dari {min} pemeriksaan gagal tidak dihitung sebagai gangguan. "
+                 "Data dibaca dengan selang {step}."),
         "no_incident": "Tidak tercatat gangguan layanan SPSE pada periode ini.",
         "no_data_at_all": ("Sepanjang periode ini tidak ada data pemantauan dari exporter, sehingga keadaan layanan "
                            "SPSE tidak dapat diterangkan."),
         "incident": "Gangguan {n}: {date}, {start} s.d. {end}",
+        "incident_ongoing": "Gangguan {n}: {date}, sejak {start} (belum pulih pada akhir periode)",
         "ongoing": "belum pulih pada akhir periode",
         "start": "Mulai", "end": "Pulih", "duration": "Lama gangguan",
-        "failed_probes": "Pemeriksaan gagal",
+        "failed_probes": "Jumlah pemeriksaan gagal",
         "users_saw": "Yang dialami pengguna",
-        "times": "kali",
+        "count": "{what} sebanyak {n} kali",
         "reasons": "Alasan kegagalan pemeriksaan",
         "error_page": "halaman galat SPSE (\"terjadi error pada aplikasi SPSE\")",
         "no_answer": "halaman tidak dapat dibuka",
@@ -41,10 +42,11 @@ PHRASES = {
         "no_alerts": "tidak ada alert yang tercatat",
         "outside": "Pengamatan dari luar (watcher)",
         "outside_failed": "SPSE juga gagal diakses dari luar, {start} s.d. {end} ({n} pemeriksaan gagal)",
-        "outside_ok": "SPSE dapat diakses dari luar selama gangguan: masalah ada pada jalur antara",
-        "no_data_inside": "Tanpa data pemantauan selama {duration} dari gangguan ini (exporter tidak terpantau)",
+        "outside_ok": "SPSE dapat diakses dari luar selama gangguan: masalah ada pada jalur antara exporter dan SPSE",
+        "no_data_inside": ("Tidak ada data pemantauan selama {duration} dari masa gangguan ini (Prometheus tidak "
+                           "mendapat data dari exporter)"),
         "chain": "Rantai penyebab",
-        "link": "Mata rantai", "went_down": "Terputus", "came_back": "Pulih kembali",
+        "link": "Mata rantai", "went_down": "Terputus", "came_back": "Pulih",
         "still_down": "belum pulih",
         "stayed_up": "tetap normal", "not_monitored": "tidak dipantau",
         "before_data": "sebelum {time}",
@@ -52,18 +54,19 @@ PHRASES = {
         "chronology": "Kronologi",
         "time": "Waktu", "event": "Kejadian",
         "ev_link_down": "{link}: terputus",
-        "ev_link_up": "{link}: pulih kembali",
+        "ev_link_up": "{link}: pulih",
         "ev_spse_down": "SPSE mulai gagal ({what})",
         "ev_spse_up": "SPSE kembali normal",
         "ev_alert_fired": "Alert {name} aktif",
-        "ev_alert_resolved": "Alert {name} selesai",
+        "ev_alert_resolved": "Alert {name} pulih",
         "plots": "Grafik",
-        "plot_alt": "Ketersediaan SPSE, rantai penyebab dan sumber waktu",
+        "plot_alt": "Ketersediaan SPSE, rantai penyebab, dan sumber waktu",
         "inside": "dari dalam", "outside_short": "dari luar",
         "plot_up": "NORMAL", "plot_down": "GAGAL", "plot_sources": "sumber NTP terjangkau",
         "plot_offset": "selisih waktu (detik)",
         "no_plots": "Grafik tidak dibuat: pasang matplotlib (di folder spse-exporter: pip install '.[report]').",
-        "plot_elsewhere": "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
+        "plot_elsewhere": ("Grafik dimuat dalam laporan HTML (--format html) atau disimpan sebagai berkas PNG di "
+                           "direktori yang sama dengan berkas --output."),
         "exporter_down": "Data pemantauan tidak tersedia",
         "exporter_down_item": ("{start} s.d. {end}: Prometheus tidak mendapat data dari exporter; keadaan SPSE "
                                "pada rentang ini tidak diketahui (bukan berarti SPSE mengalami gangguan)."),
@@ -109,11 +112,12 @@ PHRASES = {
         "no_data_at_all": ("There is no monitoring data from the exporter for this whole period, so the state of the "
                            "SPSE service cannot be stated."),
         "incident": "Incident {n}: {date}, {start} to {end}",
+        "incident_ongoing": "Incident {n}: {date}, from {start} (not recovered at the end of the period)",
         "ongoing": "not recovered at the end of the period",
         "start": "Start", "end": "Recovered", "duration": "Duration",
         "failed_probes": "Failed probes",
         "users_saw": "What users saw",
-        "times": "times",
+        "count": "{what}: {n} times",
         "reasons": "Probe failure reasons",
         "error_page": "SPSE's error page (\"terjadi error pada aplikasi SPSE\")",
         "no_answer": "a page that would not load",
@@ -131,8 +135,10 @@ PHRASES = {
         "no_alerts": "no alert recorded",
         "outside": "Outside view (watcher)",
         "outside_failed": "SPSE failed from outside as well, {start} to {end} ({n} failed probes)",
-        "outside_ok": "SPSE was reachable from outside during the incident: the problem lies on the path between",
-        "no_data_inside": "No monitoring data for {duration} of this incident (the exporter was not scraped)",
+        "outside_ok": ("SPSE was reachable from outside during the incident: the problem lies on the path between "
+                       "the exporter and SPSE"),
+        "no_data_inside": ("No monitoring data for {duration} of this incident (Prometheus got no data from the "
+                           "exporter)"),
         "chain": "Root-cause chain",
         "link": "Link", "went_down": "Went down", "came_back": "Came back",
         "still_down": "not recovered",

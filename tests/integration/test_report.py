@@ -189,15 +189,16 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                   "--from", "2023-04-04 00:00", "--to", "2023-04-05 00:00", "--timezone", "WITA")
     for fact in ("BERITA ACARA GANGGUAN LAYANAN SPSE", "Nomor: [NOMOR BERITA ACARA]",
                  "## 1. Gangguan 1: Selasa, 4 April 2023, 08.00 WITA s.d. 22.24 WITA", "c. Lama gangguan: 14 jam 24 menit",
-                 "ERROR 504 Gateway Timeout: 3.456 kali",
+                 "ERROR 504 Gateway Timeout sebanyak 3.456 kali",
                  "g. Mata rantai pertama yang terputus: **konektivitas global (internasional)**, sejak 07.52 WITA",
                  "Sumber waktu (NTP): 0 dari 2 dapat dihubungi (jumlah terendah selama gangguan)",
                  "| 07.53 WITA | sumber waktu (NTP): terputus |", "| 08.02 WITA | Alert SPSEDown aktif |",
                  # the links that held are in the chain too: national routes worked, global ones did not
                  "| konektivitas nasional | tetap normal | – |", "| gateway (router lokal) | tetap normal | – |",
-                 "Resolusi data: 15 detik.",
+                 "Data dibaca dengan selang 15 detik.",
                  # Markdown on standard output has no file to put the plot in: it says where the plot is
-                 "Grafik ada pada laporan HTML (--format html), atau di samping berkas --output.",
+                 "Grafik dimuat dalam laporan HTML (--format html) atau disimpan sebagai berkas PNG di direktori yang sama "
+                 "dengan berkas --output.",
                  "SPSE juga gagal diakses dari luar, 08.00 WITA s.d. 22.24 WITA",
                  "(spse:probable_cause): konektivitas global (internasional) terputus (global_lost)",
                  "## 3. Tindakan yang telah dilakukan", "[TINDAKAN YANG TELAH DILAKUKAN]",
@@ -336,7 +337,8 @@ def test_ongoing_incident_and_markdown_plot_file(prometheus, capsys, tmp_path):
     assert incident["ongoing"] and incident["end"] is None and incident["duration_seconds"] is None
     assert cli.main(["--prometheus.url", prometheus.url, *window, "--output", str(tmp_path / "ba.md")]) == 0
     text = (tmp_path / "ba.md").read_text()
-    assert "09.00 WIB s.d. belum pulih pada akhir periode" in text and "Kami sedang menangani gangguan ini" in text
+    assert "Gangguan 1: Senin, 1 Mei 2023, sejak 09.00 WIB (belum pulih pada akhir periode)" in text
+    assert "Kami sedang menangani gangguan ini" in text
     assert "](ba.png)" in text and (tmp_path / "ba.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -450,7 +452,8 @@ def test_spse_error_page(prometheus, capsys):
     assert incident["failure_reasons"] == [{"reason": "spse_error", "count": 10 * 60 // STEP}]
     assert incident["dominant_status_code"] == "200"
     text = report(prometheus, capsys, *window)
-    assert 'Yang dialami pengguna: halaman galat SPSE ("terjadi error pada aplikasi SPSE"); 200 OK: 40 kali' in text
+    assert ('Yang dialami pengguna: halaman galat SPSE ("terjadi error pada aplikasi SPSE"); 200 OK sebanyak 40 '
+            'kali') in text
     assert 'Selama gangguan, pengguna menerima halaman galat SPSE ("terjadi error pada aplikasi SPSE") saat' in text
 
 
@@ -490,7 +493,7 @@ def test_site_without_a_zone_and_an_spse_that_does_not_answer(prometheus, capsys
     assert (incident["start"], incident["end"]) == ("2023-08-14T09:00:00+07:00", "2023-08-14T09:30:00+07:00")
     assert incident["failure_reasons"] == [{"reason": "timeout", "count": 100}, {"reason": "http_status", "count": 20}]
     text = report(prometheus, capsys, *window)
-    assert "Yang dialami pengguna: halaman tidak dapat dibuka; ERROR 504 Gateway Timeout: 20 kali" in text
+    assert "Yang dialami pengguna: halaman tidak dapat dibuka; ERROR 504 Gateway Timeout sebanyak 20 kali" in text
     assert "| 09.00 WIB | SPSE mulai gagal (halaman tidak dapat dibuka) |" in text
     assert ("pukul 09.00 WIB sampai dengan 09.30 WIB. Selama gangguan, SPSE tidak dapat dibuka oleh pengguna."
             ) in text

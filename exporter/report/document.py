@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass
 
 from exporter import formatting
+from exporter.doctor_text import join
 from exporter.report import plots, text
 from exporter.report.analysis import Incident, NoData, Report
 from exporter.report.letterhead import Letterhead, Person
@@ -208,12 +209,16 @@ def notice(incident: Incident, clock: Clock, site_name: str, signed: str) -> lis
     if incident.end is None:
         paragraphs = [say["notice_when_ongoing"].format(**facts)]
     else:
-        next_day = day.short_date(incident.end) != day.short_date(incident.start)
-        end = f"{day.short_date(incident.end)} {day.time(incident.end)}" if next_day else day.time(incident.end)
-        paragraphs = [say["notice_when"].format(end=end, **facts)]
+        # "sampai dengan 22.24 WITA ... sejak pukul 22.24 WITA", or with its date when it ends on another day
+        time = day.time(incident.end)
+        if day.short_date(incident.end) != day.short_date(incident.start):
+            until = since = say["on_day_at"].format(date=day.short_date(incident.end), time=time)
+        else:
+            until, since = time, say["at_time"].format(time=time)
+        paragraphs = [say["notice_when"].format(end=until, **facts)]
     first, *rest = incident.down_at_start
     consequences = [formatting.LOST[clock.lang][link] for link in rest if link in formatting.LOST[clock.lang]]
     paragraphs.append(" ".join([say["notice_cause"].format(cause=text.CAUSES[clock.lang][first])] + (
-        [say["notice_consequence"].format(consequence=say["and"].join(consequences))] if consequences else [])))
-    paragraphs.append(say["notice_recovered"].format(end=end) if incident.end is not None else say["notice_ongoing"])
+        [say["notice_consequence"].format(consequence=join(consequences, clock.lang))] if consequences else [])))
+    paragraphs.append(say["notice_recovered"].format(end=since) if incident.end is not None else say["notice_ongoing"])
     return [say["notice_heading"], *paragraphs, say["notice_actions"], say["notice_closing"], signed]

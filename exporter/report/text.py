@@ -93,12 +93,12 @@ PHRASES = {
                                "Selama gangguan, {effect}.",
         "notice_cause": "Gangguan ini disebabkan oleh {cause}.",
         "notice_consequence": "Akibatnya, {consequence}.",
-        "notice_recovered": "Layanan SPSE sudah normal kembali sejak pukul {end}.",
+        "notice_recovered": "Layanan SPSE sudah normal kembali sejak {end}.",
+        "at_time": "pukul {time}", "on_day_at": "{date} pukul {time}",
         "notice_ongoing": "Kami sedang menangani gangguan ini. Informasi selanjutnya akan kami sampaikan.",
         "notice_actions": "[TINDAK LANJUT BAGI PENGGUNA, MISALNYA PENYESUAIAN JADWAL TAHAPAN PEMILIHAN]",
         "notice_closing": "Kami mohon maaf atas ketidaknyamanan ini. Terima kasih.",
         "signed": "[NAMA LPSE]",
-        "and": " dan ",
     },
     "en": {
         "title": "SPSE SERVICE DISRUPTION REPORT (BERITA ACARA GANGGUAN)",
@@ -185,11 +185,11 @@ PHRASES = {
         "notice_cause": "The disruption was caused by {cause}.",
         "notice_consequence": "As a result, {consequence}.",
         "notice_recovered": "The SPSE service has been back to normal since {end}.",
+        "at_time": "{time}", "on_day_at": "{date} {time}",
         "notice_ongoing": "We are handling the disruption. We will inform you of further developments.",
         "notice_actions": "[FOLLOW-UP FOR USERS, E.G. ADJUSTED TENDER SCHEDULES]",
         "notice_closing": "We apologise for the inconvenience. Thank you.",
         "signed": "[LPSE NAME]",
-        "and": " and ",
     },
 }
 

@@ -396,7 +396,9 @@ def test_incident_over_midnight(prometheus, capsys):
     assert incident["duration_seconds"] == 1800
     text = report(prometheus, capsys, *window)
     assert "1 Mei 2023 23.50 WIB" in text and "2 Mei 2023 00.20 WIB" in text and "30 menit" in text
-    assert "pukul 23.50 WIB sampai dengan 2 Mei 2023 00.20 WIB" in text  # the notice names the second day
+    # the notice names the second day, with "pukul" before its time, where it ends and where it says since when
+    assert "pukul 23.50 WIB sampai dengan 2 Mei 2023 pukul 00.20 WIB" in text
+    assert "Layanan SPSE sudah normal kembali sejak 2 Mei 2023 pukul 00.20 WIB." in text
 
 
 def test_exporter_down_is_not_an_outage(prometheus, capsys):
@@ -499,6 +501,25 @@ def test_site_without_a_zone_and_an_spse_that_does_not_answer(prometheus, capsys
             ) in text
     english = report(prometheus, capsys, *window, "--lang", "en")
     assert "from 09:00 WIB to 09:30 WIB. During the disruption, users could not open SPSE." in english
+
+
+def test_the_notice_lists_the_consequences_as_one_list():
+    """The router lost first, then national, global and the time sources: the consequences are one list, with EYD
+    V's comma before "dan" in Indonesian, not "A dan B dan C"."""
+    from exporter.report.analysis import Incident, Link
+    from exporter.report.document import notice
+    from exporter.report.times import Clock, zone
+    start = wita("08:00")
+    chain = [Link(link, start - 60, start + 3600, False) for link in ("gateway", "national", "global", "time_sources")]
+    incident = Incident(start, start + 3600, 240, [("504", 240)], [("http_status", 240)], chain + [
+        Link("spse", start, start + 3600, False)], 0, 2, None, None, [], None, None, 0)
+    paragraphs = notice(incident, Clock(zone("WITA"), "id", False), "LPSE Contoh", "[NAMA LPSE]")
+    assert ("Gangguan ini disebabkan oleh terputusnya koneksi ke gateway (router lokal) jaringan LPSE. Akibatnya, "
+            "konektivitas nasional terputus, konektivitas global (internasional) terputus, dan server SPSE tidak dapat "
+            "memvalidasi waktu ke sumber waktu (NTP).") in paragraphs
+    english = notice(incident, Clock(zone("WITA"), "en", False), "LPSE Contoh", "[LPSE NAME]")
+    assert any("As a result, national connectivity was lost, global (international) connectivity was lost and the "
+               "SPSE server could not validate its time against its time sources (NTP)." in p for p in english)
 
 
 def test_a_link_back_before_spse_failed_is_not_the_cause(prometheus, capsys):

@@ -36,7 +36,7 @@ LOST = {
     "id": {"gateway": "gateway (router lokal) tidak dapat dihubungi",
            "national": "konektivitas nasional terputus",
            "global": "konektivitas global (internasional) terputus",
-           "time_sources": "server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP)"},
+           "time_sources": "server SPSE tidak dapat memvalidasi waktunya dengan sumber waktu (NTP)"},
     "en": {"gateway": "the gateway (local router) became unreachable",
            "national": "national connectivity was lost",
            "global": "global (international) connectivity was lost",

@@ -159,8 +159,9 @@ def test_incident_replay_pages_once_with_root_cause(world, tmp_path, start_expor
          '--template.text={{ template "spse.message" . }}', f"--template.data={data}"],
         capture_output=True, text=True, check=True, timeout=30).stdout
     assert ("Kemungkinan penyebab: <b>konektivitas global (internasional) terputus → server SPSE tidak dapat "
-            "memvalidasi waktu ke sumber waktu (NTP)</b>\nProbable cause: <b>global (international) connectivity was "
-            "lost → the SPSE server could not validate its time against its time sources (NTP)</b>") in message
+            "memvalidasi waktunya dengan sumber waktu (NTP)</b>\nProbable cause: <b>global (international) "
+            "connectivity was lost → the SPSE server could not validate its time against its time sources "
+            "(NTP)</b>") in message
     assert message.index("UpstreamGlobalLost") < message.index("SPSEGatewayTimeout")
 
     timeline = [

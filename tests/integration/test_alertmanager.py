@@ -259,7 +259,8 @@ def test_template_names_every_cause_in_both_languages():
             text = render(f'{{{{ template "spse.cause.{lang}" "{cause}" }}}}').strip()
             assert text and unknown not in text and "_" not in text, (cause, text)
     assert render('{{ template "spse.cause.id" "global_lost clock_unvalidated" }}').strip() == (
-        "konektivitas global (internasional) terputus → server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP)")
+        "konektivitas global (internasional) terputus → server SPSE tidak dapat memvalidasi waktunya dengan sumber "
+        "waktu (NTP)")
 
 
 def test_message_puts_the_cause_and_the_upstream_alert_first(tmp_path):

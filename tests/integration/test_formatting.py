@@ -43,7 +43,8 @@ def test_times_dates_and_numbers_as_each_language_writes_them():
 
 def test_codes_become_words_and_unknown_codes_stay_visible():
     assert formatting.cause("global_lost clock_unvalidated", "id") == (
-        "konektivitas global (internasional) terputus → server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP)")
+        "konektivitas global (internasional) terputus → server SPSE tidak dapat memvalidasi waktunya dengan sumber "
+        "waktu (NTP)")
     assert formatting.cause("none", "id").startswith("tidak ditemukan gangguan jaringan")
     assert formatting.cause("mystery", "en") == "unknown (mystery)"
     assert formatting.reason("http_status", "id") == "status HTTP tidak sesuai"

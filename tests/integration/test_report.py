@@ -209,7 +209,7 @@ def test_4_april_2023_markdown_in_indonesian(prometheus, capsys):
                  "08.00 WITA sampai dengan 22.24 WITA. Selama gangguan, pengguna menerima ERROR 504 Gateway Timeout "
                  "saat membuka SPSE.",
                  "> Gangguan ini disebabkan oleh terputusnya konektivitas global (internasional) dari penyedia layanan "
-                 "internet. Akibatnya, server SPSE tidak dapat memvalidasi waktu ke sumber waktu (NTP).",
+                 "internet. Akibatnya, server SPSE tidak dapat memvalidasi waktunya dengan sumber waktu (NTP).",
                  "> Layanan SPSE sudah normal kembali sejak pukul 22.24 WITA."):
         assert fact in text, fact
     english = report(prometheus, capsys, "--site", "kutaibarat", "--lang", "en", "--from", "2023-04-04 00:00",
@@ -516,7 +516,7 @@ def test_the_notice_lists_the_consequences_as_one_list():
     paragraphs = notice(incident, Clock(zone("WITA"), "id", False), "LPSE Contoh", "[NAMA LPSE]")
     assert ("Gangguan ini disebabkan oleh terputusnya koneksi ke gateway (router lokal) jaringan LPSE. Akibatnya, "
             "konektivitas nasional terputus, konektivitas global (internasional) terputus, dan server SPSE tidak dapat "
-            "memvalidasi waktu ke sumber waktu (NTP).") in paragraphs
+            "memvalidasi waktunya dengan sumber waktu (NTP).") in paragraphs
     english = notice(incident, Clock(zone("WITA"), "en", False), "LPSE Contoh", "[LPSE NAME]")
     assert any("As a result, national connectivity was lost, global (international) connectivity was lost and the "
                "SPSE server could not validate its time against its time sources (NTP)." in p for p in english)

@@ -150,6 +150,20 @@ async def measure(subject, world: World, case: Case, render_scrapes: int) -> dic
     }
 
 
+def world_budget(case: Case, render_scrapes: int) -> float:
+    """Seconds the world may live on its own: both exporters' turns, each its start, first round, warm-up,
+    window and timed scrapes, with room for what grows with the targets (reading the config, the page).
+    The world stops as soon as the driver closes its input; this only ends one whose driver vanished."""
+    turn = (case.duration + 3 * case.interval + case.timeout + 120 + 0.1 * case.targets
+            + render_scrapes * (0.05 + case.targets / 5000))
+    return 2 * turn
+
+
+def write_json(path: Path | None, info: dict, pairs: list[tuple[dict, dict]]) -> None:
+    if path:
+        path.write_text(json.dumps({"machine": info, "results": [r for p in pairs for r in p]}, indent=1))
+
+
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     answer = subprocess.run([BLACKBOX, "--version"], capture_output=True, text=True)
@@ -219,8 +233,7 @@ async def run(args: argparse.Namespace) -> int:
     pairs = []
     try:
         for index, case in enumerate(cases(args, cpu)):
-            budget = 2 * (case.duration + 3 * case.interval + 120)
-            world = World(case, workdir, tls, others, budget)
+            world = World(case, workdir, tls, others, world_budget(case, args.render_scrapes))
             try:
                 world_info = await world.info()
                 subjects = [SpseExporter, Blackbox] if index % 2 == 0 else [Blackbox, SpseExporter]
@@ -230,14 +243,15 @@ async def run(args: argparse.Namespace) -> int:
                     subject = kind(case, world_info, workdir, tls[0])
                     results[kind.name] = await measure(subject, world, case, args.render_scrapes)
                 pairs.append((results[SpseExporter.name], results[Blackbox.name]))
+                # each case as soon as it is measured: a long run that stops later keeps what it measured
+                print(f"# measured:\n{report.table(pairs[-1:])}", flush=True)
+                write_json(args.json, info, pairs)
             finally:
                 world.stop()
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print_report(args, info, pairs)
-    if args.json:
-        args.json.write_text(json.dumps({"machine": info, "results": [r for p in pairs for r in p]}, indent=1))
     return 0
 
 

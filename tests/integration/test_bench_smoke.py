@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import report
-from bench.run import measure
+from bench.run import measure, world_budget
 from bench.subjects import Blackbox, Case, SpseExporter, blackbox_checks, watcher_example
 from tests.support import ROOT
 
@@ -128,6 +128,18 @@ def test_the_watcher_profile_runs_several_sizes_and_says_where_each_exporter_fel
     bends = run.stdout.splitlines()[header + 1:header + 3]
     for name, line in zip(("spse-exporter", "blackbox_exporter"), bends):
         assert line.startswith(f"- {name}: 2 https ") and ", 5 https " in line, run.stdout
+    # each size's rows as soon as it is measured, before the whole table: a long run stopped later keeps them
+    measured = run.stdout.split("# measured:\n")[1:]
+    assert [part.splitlines()[2].split("|")[1].strip() for part in measured] == ["2", "5"], run.stdout
+
+
+def test_the_world_outlives_both_turns_of_a_large_case():
+    """At 5,000 targets a turn took 240 s beyond its window before the timed scrapes; a world that stopped at a
+    budget fixed by the window alone exited in blackbox_exporter's turn and the row was lost."""
+    case = Case(5000, "https", 120.0, 15.0, 10.0, "localhost", None)
+    assert world_budget(case, render_scrapes=200) >= 2 * (case.duration + 240 + 200)
+    small = Case(5, "https", 4.0, 2.0, 1.0, "localhost", None)
+    assert world_budget(small, render_scrapes=10) < world_budget(case, render_scrapes=200)
 
 
 def test_an_exporter_that_never_comes_up_is_stopped_before_the_run_ends():

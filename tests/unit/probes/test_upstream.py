@@ -4,12 +4,15 @@ chronyd in a running exporter: tests/integration/test_upstream.py."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
 from exporter.config import parse_check
 from exporter.probes.upstream import run_check
 from tests.fakes import free_port
+from tests.support import ROOT
 
 
 def check(url: str, timeout: float = 1.0):
@@ -110,3 +113,15 @@ def test_ntp_check_that_times_out_after_a_rejected_reply_names_the_rejection(ntp
     result = check(f"ntp://{ntp.address}", timeout=0.3)
     assert (result.success, result.reason) == (False, "origin_mismatch"), result
     assert "(rejected: origin_mismatch)" in result.message
+
+
+@pytest.mark.parametrize("example, imported", [("watcher.yml", False), ("spse.yml", True)])
+def test_dnspython_query_half_is_imported_only_for_a_config_with_a_dns_check(example, imported):
+    """1.5 MiB of RSS the watcher's exporter (no dns:// check) does without; the site's example has one and
+    gets it when its jobs are made, before any round."""
+    script = ("import sys; from exporter.config import load_config; from exporter.probes.upstream import PROBE_KIND; "
+              f"jobs = list(PROBE_KIND.jobs(load_config('exporter/examples/{example}'))); "
+              "print('dns.asyncquery' in sys.modules, 'dns.message' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [str(imported)] * 2

@@ -173,6 +173,7 @@ def notes(results: list[dict]) -> str:
             extra = f"scrapes the harness started over 1 s late {res['late_logged']}, "
         lines.append(f"- {c['targets']} {c['scheme']} {res['exporter']}: window {c['duration']:g}s, "
                      f"{extra}start jitter p99 {fmt(res['rounds']['jitter_p99_ms'])} ms, "
+                     f"probe duration mean {fmt(res.get('probe_ms_mean'))} ms (as the exporter measured it), "
                      f"round lateness max {fmt(res['rounds']['lateness_max_ms'])} ms, "
                      f"CPU of the fake world {res['world_cpu_pct']:.0f}% and of the harness {res['driver_cpu_pct']:.0f}% of a core")
     return "\n".join(lines)

@@ -142,6 +142,7 @@ async def measure(subject, world: World, case: Case, render_scrapes: int) -> dic
         "world_failed_share": sum(site["kind"] in FAILING_KINDS for site in sites) / len(sites),
         "cpu_s": cpu1 - cpu0, "cpu_pct": (cpu1 - cpu0) / (t1 - t0) * 100,
         "cpu_ms_per_probe": (cpu1 - cpu0) / completed * 1000 if completed else None,
+        "probe_ms_mean": (after.seconds - before.seconds) / completed * 1000 if completed else None,
         "rss": {**report.rss_figures(rss), "peak_mb": peak},
         "rounds": report.rounds(arrivals, t0, t1, case.interval),
         "late_logged": subject.late_rounds_logged(),

@@ -89,6 +89,13 @@ class Tally:
 
     completed: int = 0
     failed: int = 0
+    seconds: float = 0.0  # the probes' durations as each exporter measured them, summed
+
+
+def probe_duration(body: bytes) -> float:
+    """blackbox_exporter's `probe_duration_seconds` in one /probe answer (0 where it has none)."""
+    match = re.search(rb"^probe_duration_seconds (\S+)$", body, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
 
 
 class SpseProcess(ServerProcess):
@@ -182,6 +189,8 @@ class SpseExporter:
                 tally.completed += int(float(line.rpartition(" ")[2]))
             elif line.startswith("spse_http_probe_failures_total{"):
                 tally.failed += int(float(line.rpartition(" ")[2]))
+            elif line.startswith("spse_http_probe_duration_seconds_sum{"):
+                tally.seconds += float(line.rpartition(" ")[2])
         return tally
 
     def late_rounds_logged(self) -> int:
@@ -242,12 +251,13 @@ class Blackbox:
                 if status == 200:
                     self.counts.completed += 1
                     self.counts.failed += b"\nprobe_success 1\n" not in body
+                    self.counts.seconds += probe_duration(body)
             due += interval
             while due < loop.time():  # Prometheus, too, skips a scrape it cannot start on time
                 due += interval
 
     async def tally(self) -> Tally:
-        return Tally(self.counts.completed, self.counts.failed)
+        return Tally(self.counts.completed, self.counts.failed, self.counts.seconds)
 
     def late_rounds_logged(self) -> int:
         return self.driver_late

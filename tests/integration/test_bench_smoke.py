@@ -42,6 +42,8 @@ def test_benchmark_runs_end_to_end_and_prints_the_table(tmp_path):
         # failures are within one of a fifth of the probes (11 probes with 3 failed is site 3 probed a third time)
         assert abs(probes_failed(result) - result["completed"] / TARGETS) < 1, (name, result)
         assert result["cpu_s"] > 0 and result["rss"]["peak_mb"] > 0, (name, result)
+        # each exporter's own timing of its probes: five loopback sites, none of them slow, answer in milliseconds
+        assert 0 < result["probe_ms_mean"] < 1000, (name, result)
     assert results["spse-exporter"]["render"]["scrapes"] == 10
 
 

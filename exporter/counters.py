@@ -7,6 +7,7 @@ from exporter.exposition import sample
 from exporter.probes.key import ProbeKey
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30, 60)
+BUCKET_BOUNDS = (*(f"{bound:g}" for bound in DURATION_BUCKETS), "+Inf")  # the `le` labels, formatted once
 
 
 class Counters:
@@ -35,9 +36,9 @@ class Counters:
         return "".join(sample(name, {**labels, "reason": reason}, count) for reason, count in self.failures.items())
 
     def histogram(self, name: str, labels: dict) -> str:
-        lines = [sample(f"{name}_bucket", {**labels, "le": f"{bound:g}"}, count)
-                 for bound, count in zip(DURATION_BUCKETS, self.buckets)]
-        lines.append(sample(f"{name}_bucket", {**labels, "le": "+Inf"}, self.count))
+        bucket = f"{name}_bucket"
+        lines = [sample(bucket, {**labels, "le": bound}, count)
+                 for bound, count in zip(BUCKET_BOUNDS, (*self.buckets, self.count))]
         lines.append(sample(f"{name}_sum", labels, self.sum))
         lines.append(sample(f"{name}_count", labels, self.count))
         return "".join(lines)

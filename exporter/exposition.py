@@ -48,14 +48,16 @@ def format_value(value: float) -> str:
 
 
 def escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    if "\\" in value or "\n" in value or '"' in value:  # rare: tested first, as a probe writes 40 labels a round
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return value
 
 
 def labels_text(labels: dict[str, str]) -> str:
     if not labels:
         return ""
-    inner = ",".join(f'{key}="{escape_label(str(value))}"' for key, value in labels.items())
-    return "{" + inner + "}"
+    return "{" + ",".join([f'{key}="{escape_label(value if type(value) is str else str(value))}"'
+                           for key, value in labels.items()]) + "}"
 
 
 def sample(name: str, labels: dict[str, str], value: float) -> str:

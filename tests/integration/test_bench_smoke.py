@@ -159,3 +159,22 @@ def test_an_exporter_that_never_comes_up_is_stopped_before_the_run_ends():
     with pytest.raises(AssertionError, match="ready"):
         asyncio.run(measure(subject, None, None, 0))
     assert subject.stopped
+
+
+def test_the_goals_are_issue_23s_ratios_to_blackbox_exporter():
+    """At most 0.8 of its CPU per probe on HTTPS, 1.0 on plain HTTP, twice its steady RSS; each judged both ways."""
+    def figures(scheme: str, cpu_ms: float, rss_mb: float) -> dict:
+        return {"case": {"scheme": scheme}, "cpu_ms_per_probe": cpu_ms, "late_logged": 0, "render": {"p99_ms": 20.0},
+                "rounds": {"missed": 0, "late": 0}, "rss": {"steady_mb": rss_mb, "peak_mb": rss_mb, "growth_mb": 0.0}}
+
+    def met(ours: dict, theirs: dict) -> dict[str, bool]:
+        return {text.split(" of ")[0].split(" times")[0]: ok for text, ok in report.goals(ours, theirs)}
+
+    blackbox = {scheme: figures(scheme, 10.0, 25.0) for scheme in ("http", "https")}
+    assert met(figures("https", 8.0, 50.0), blackbox["https"]) == {
+        "no missed or late rounds": True, "CPU per probe at most 0.8": True, "RSS under 150 MiB": True,
+        "RSS at most 2": True, "RSS flat (grew < 5% over the run)": True, "/metrics p99 under 50 ms": True}
+    assert not met(figures("https", 8.1, 50.1), blackbox["https"])["CPU per probe at most 0.8"]
+    assert not met(figures("https", 8.1, 50.1), blackbox["https"])["RSS at most 2"]
+    assert met(figures("http", 10.0, 50.0), blackbox["http"])["CPU per probe at most 1"]
+    assert not met(figures("http", 10.1, 50.0), blackbox["http"])["CPU per probe at most 1"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from exporter.probes.key import ProbeKey
@@ -110,20 +111,19 @@ class Exposition:
     def render(self) -> bytes:
         return "".join(self._pieces()).encode() + (self.extra() if self.extra else b"")
 
-    def render_gzip(self) -> bytes:
-        """The page gzip-compressed (level 1) as it is joined, a batch of pieces at a time. The whole page is
-        never held: at a thousand targets its 2.8 MB of text, joined, encoded and copied on every scrape,
-        cost megabytes of resident memory that the allocator kept (docs/benchmarks.md)."""
+    def gzip_chunks(self) -> Iterator[bytes]:
+        """The page gzip-compressed (level 1) as it is joined, a batch of pieces at a time, as of the first chunk.
+        The whole page is never held: at a thousand targets its 2.8 MB of text, joined, encoded and copied on
+        every scrape, cost megabytes of resident memory that the allocator kept (docs/benchmarks.md)."""
         compressor = zlib.compressobj(1, zlib.DEFLATED, GZIP_WBITS)
-        out, batch, size = [], [], 0
+        batch, size = [], 0
         for piece in self._pieces():
             batch.append(piece)
             size += len(piece)
             if size >= GZIP_BATCH:
-                out.append(compressor.compress("".join(batch).encode()))
+                yield compressor.compress("".join(batch).encode())
                 batch, size = [], 0
-        out.append(compressor.compress("".join(batch).encode()))
+        yield compressor.compress("".join(batch).encode())
         if self.extra:
-            out.append(compressor.compress(self.extra()))
-        out.append(compressor.flush())
-        return b"".join(out)
+            yield compressor.compress(self.extra())
+        yield compressor.flush()

@@ -11,7 +11,6 @@ import os
 import resource
 import signal
 import sys
-from typing import Callable
 
 from exporter import __version__, allocator, logs, messages
 from exporter.config import EXAMPLE_CONFIG, Config, ConfigError, load_config
@@ -154,18 +153,11 @@ async def run(args: argparse.Namespace, config: Config) -> int:
             return 2
         ssl_context, authorize = web.ssl_context, web.authorize
     exposition = exporter.metrics.exposition
-    render_metrics, render_metrics_gzip = exposition.render, exposition.render_gzip
+    refresh = None
     if args.alertmanager_url:
         from exporter.alertmanager_receivers import ReceiverInfo
-        receivers = ReceiverInfo(args.alertmanager_url, exposition)
-
-        def refreshing(render: Callable[[], bytes]) -> Callable[[], bytes]:
-            def page() -> bytes:
-                receivers.refresh()
-                return render()
-            return page
-        render_metrics, render_metrics_gzip = refreshing(render_metrics), refreshing(render_metrics_gzip)
-    app = App(render_metrics=render_metrics, render_metrics_gzip=render_metrics_gzip,
+        refresh = ReceiverInfo(args.alertmanager_url, exposition).refresh
+    app = App(render_metrics=exposition.render, metrics_gzip_chunks=exposition.gzip_chunks, refresh=refresh,
               is_ready=exporter.scheduler.ready.is_set,
               reload=exporter.reload,
               last_results=exporter.metrics.last_results,

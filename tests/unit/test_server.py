@@ -403,13 +403,13 @@ def test_a_password_longer_than_bcrypt_reads_is_checked_not_an_error(tmp_path):
 
 
 def test_a_gzip_scrape_is_the_plain_page_compressed_as_it_is_built(start):
-    """Exposition.render_gzip compresses a batch of pieces at a time; unpacked, it is the page render() joins."""
+    """Exposition.gzip_chunks compresses a batch of pieces at a time; unpacked, it is the page render() joins."""
     page = Exposition([Family("spse_x", "gauge", "x"), Family("spse_y", "counter", "y")])
     for i in range(3000):  # about 250 kB: several batches
         page.update(ProbeKey("http", f"site{i:04d}"), {"spse_x": f'spse_x{{target="site{i:04d}"}} {i}\n',
                                                        "spse_y": f'spse_y{{target="site{i:04d}",code="200"}} 1\n'})
     page.extra = lambda: b"process_open_fds 7\n"
-    running = start(render_metrics=page.render, render_metrics_gzip=page.render_gzip)
+    running = start(render_metrics=page.render, metrics_gzip_chunks=page.gzip_chunks)
     url = f"http://127.0.0.1:{running.port}/metrics"
     status, zipped, headers = http_get(url, headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"

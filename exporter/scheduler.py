@@ -51,7 +51,7 @@ def start_offset(job: Job) -> float:
 
 class StartSlots:
     """Rounds due within one slot wait on one timer and start in one pass of the loop. A probe started alone on
-    an idle core costs a third more CPU than one started beside a few others (docs/benchmarks.md: the wake-up
+    an idle core costs about 40% more CPU than one started beside a few others (docs/benchmarks.md: the wake-up
     and cold caches of every step). A round starts at most one slot after its offset, at the same point
     every interval."""
 
